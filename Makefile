@@ -45,6 +45,9 @@ bin/selfheal: build/obj/controller/main.o $(OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
+GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+build/obj/controller/main.o: CFLAGS += -DSELFHEAL_COMMIT='"$(GIT_COMMIT)"'
+
 build/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<

@@ -1,0 +1,272 @@
+/*
+ * cmd_run.c — `selfheal run`: the controller. Wires the spec source, the
+ * platform, the reconcilers, the manager and the HTTP server together, then
+ * waits for a signal:
+ *
+ *   SIGTERM / SIGINT  finish in-flight reconciles, write status, exit 0
+ *   SIGHUP            rescan the specs folder now
+ *
+ * Signals are blocked in every thread and taken synchronously with sigwait
+ * here, so no handler runs in the middle of a worker.
+ */
+#include "cmd_run.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "controller_metrics.h"
+#include "errors.h"
+#include "httpserver.h"
+#include "local/folder_source.h"
+#include "local/local_platform.h"
+#include "log.h"
+#include "manager.h"
+#include "metrics.h"
+#include "reconcilers_all.h"
+#include "version.h"
+
+#define SHUTDOWN_BUDGET_MS 1500
+
+struct run_flags {
+    const char *specs;
+    const char *state;
+    const char *listen;
+    const char *namespace_;
+    long workers;
+    enum log_level level;
+    enum log_format format;
+};
+
+static void run_help(FILE *out)
+{
+    fputs("Usage: selfheal run [--specs DIR] [--state DIR] [--listen ADDR:PORT] [FLAGS]\n"
+          "\n"
+          "Runs the controller on the embedded default: every *.yaml, *.yml and *.json file\n"
+          "in the specs folder holds SelfHealingPipelines (several documents per file).\n"
+          "Adding, editing or deleting a file is noticed within a second. Status is written\n"
+          "to the state folder; see it with `selfheal status`.\n"
+          "\n"
+          "  --specs DIR          the specs folder (default " CLI_DEFAULT_SPECS_DIR ")\n"
+          "  --state DIR          where status, events and process logs go\n"
+          "                       (default: .selfheal beside the specs folder)\n"
+          "  --listen ADDR:PORT   HTTP server for /healthz, /readyz, /metrics and the JSON API\n"
+          "                       (default " CLI_DEFAULT_LISTEN "; port 0 picks a free one)\n"
+          "  --workers N          reconcile workers (default 2, 1..64)\n"
+          "  --namespace NS       namespace of specs that name none (default: default)\n"
+          "  --log-format FMT     text (default) or json\n"
+          "  --log-level LEVEL    debug, info (default), warn or error\n"
+          "  -h, --help           this help\n"
+          "\n"
+          "Signals: SIGTERM/SIGINT finish in-flight work and exit 0; SIGHUP rescans the\n"
+          "specs folder.\n"
+          "Exit status: 0 after a clean shutdown, 1 when it cannot start (folder missing,\n"
+          "address in use), 2 usage error.\n",
+          out);
+}
+
+static int parse_flags(int argc, char **argv, struct run_flags *f)
+{
+    static const struct option opts[] = {{"specs", required_argument, NULL, 's'},
+                                         {"state", required_argument, NULL, 'S'},
+                                         {"listen", required_argument, NULL, 'l'},
+                                         {"workers", required_argument, NULL, 'w'},
+                                         {"namespace", required_argument, NULL, 'n'},
+                                         {"log-format", required_argument, NULL, 'F'},
+                                         {"log-level", required_argument, NULL, 'L'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0, 0, 0, 0}};
+    *f = (struct run_flags){.specs = CLI_DEFAULT_SPECS_DIR,
+                            .listen = CLI_DEFAULT_LISTEN,
+                            .namespace_ = "default",
+                            .workers = 2,
+                            .level = LOG_INFO,
+                            .format = LOG_FORMAT_TEXT};
+    cli_getopt_reset();
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            f->specs = optarg;
+            break;
+        case 'S':
+            f->state = optarg;
+            break;
+        case 'l':
+            f->listen = optarg;
+            break;
+        case 'n':
+            f->namespace_ = optarg;
+            break;
+        case 'w':
+            if (cli_parse_int(optarg, 1, 64, &f->workers) != 0)
+                return cli_usage_error("run", "--workers must be a whole number from 1 to 64, got '%s'",
+                                       optarg);
+            break;
+        case 'F':
+            if (log_parse_format(optarg, &f->format) != 0)
+                return cli_usage_error("run", "--log-format must be text or json, got '%s'", optarg);
+            break;
+        case 'L':
+            if (log_parse_level(optarg, &f->level) != 0)
+                return cli_usage_error("run", "--log-level must be debug, info, warn or error, got '%s'",
+                                       optarg);
+            break;
+        case 'h':
+            run_help(stdout);
+            return -1;
+        default:
+            return cli_bad_option("run", argc, argv);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+/* /readyz: ready once the specs have been fully read. */
+static int ready_check(void *ctx, char *reason, size_t size)
+{
+    struct source *src = ctx;
+    if (src->has_synced(src))
+        return 1;
+    snprintf(reason, size, "specs not synced yet");
+    return 0;
+}
+
+static int api_pipelines(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    struct manager *m = ctx;
+    const char *prefix = "/api/v1/pipelines";
+    const char *rest = req->path + strlen(prefix);
+    char *body;
+    if (*rest == '\0' || strcmp(rest, "/") == 0) {
+        body = manager_snapshot_json(m);
+    } else {
+        body = manager_pipeline_json(m, rest + 1); /* "/ns/name" → "ns/name" */
+        if (!body)
+            return http_response_json_error(resp, 404, "pipeline not found");
+    }
+    if (!body)
+        return http_response_json_error(resp, 500, "out of memory");
+    return http_response_take(resp, 200, "application/json", body, strlen(body));
+}
+
+static void wait_for_signals(struct source *src)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            log_info(NULL, "SIGHUP: rescanning the specs folder");
+            folder_source_rescan(src);
+            continue;
+        }
+        log_info(NULL, "%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        return;
+    }
+}
+
+static void block_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run_flags f;
+    int r = parse_flags(argc, argv, &f);
+    if (r != 0)
+        return r < 0 ? CLI_EXIT_OK : r;
+    log_configure(f.level, f.format, NULL);
+    block_signals();
+
+    int rc = CLI_EXIT_FAIL;
+    char *err = NULL;
+    char *state = f.state ? strdup(f.state) : cli_state_dir_for(f.specs);
+    struct platform *pf = NULL;
+    struct source *src = NULL;
+    struct manager *m = NULL;
+    struct metrics *reg = NULL;
+    struct controller_metrics *cm = NULL;
+    struct http_server *srv = NULL;
+    struct reconcilers_all *recs = NULL;
+    if (!state)
+        goto out;
+    if (local_platform_new(state, NULL, &pf, &err) != 0) {
+        log_error(NULL, "%s", err ? err : "cannot create the state folder");
+        goto out;
+    }
+    struct folder_source_options so = {.specs_dir = f.specs, .state_dir = state,
+                                       .namespace_ = f.namespace_};
+    if (folder_source_new(&so, &src) != 0)
+        goto out;
+    if (reconcilers_all_new(pf, state, &recs, &err) != 0) {
+        log_error(NULL, "%s", err ? err : "cannot set up the reconcilers");
+        goto out;
+    }
+    reg = metrics_new();
+    if (!reg || controller_metrics_new(reg, SELFHEAL_VERSION, selfheal_commit(), &cm) != 0)
+        goto out;
+    struct manager_options mo = {.workers = (int)f.workers,
+                                 .source = src,
+                                 .platform = pf,
+                                 .reconcilers = reconcilers_all_list(recs),
+                                 .nreconcilers = reconcilers_all_count(recs),
+                                 .metrics = cm};
+    if (manager_new(&mo, &m) != 0)
+        goto out;
+    reconcilers_all_set_notify(recs, (void (*)(void *, const char *))manager_enqueue, m);
+    controller_metrics_attach_manager(cm, m);
+
+    struct http_server_options ho = {.listen = f.listen, .metrics = reg,
+                                     .ready = ready_check, .ready_ctx = src};
+    if (http_server_new(&ho, &srv, &err) != 0) {
+        log_error(NULL, "%s", err ? err : "cannot start the HTTP server");
+        goto out;
+    }
+    http_server_route(srv, "/api/v1/pipelines", HTTP_ROUTE_PREFIX, api_pipelines, m);
+    if (http_server_start(srv, &err) != 0) {
+        log_error(NULL, "%s", err ? err : "cannot start the HTTP server");
+        goto out;
+    }
+    log_info(NULL, "selfheal %s: specs %s, state %s, listening on http://%s:%d", SELFHEAL_VERSION,
+             f.specs, state, http_server_host(srv), http_server_port(srv));
+    if (manager_start(m, &err) != 0) {
+        log_error(NULL, "%s", err ? err : "cannot start the controller");
+        goto out;
+    }
+    wait_for_signals(src);
+    if (manager_stop(m, SHUTDOWN_BUDGET_MS) != 0)
+        log_warn(NULL, "in-flight reconciles did not finish within %d ms", SHUTDOWN_BUDGET_MS);
+    rc = CLI_EXIT_OK;
+    log_info(NULL, "stopped");
+out:
+    if (srv)
+        http_server_free(srv);
+    manager_free(m);
+    reconcilers_all_free(recs);
+    controller_metrics_free(cm);
+    metrics_free(reg);
+    if (src)
+        src->free(src);
+    local_platform_free(pf);
+    free(state);
+    free(err);
+    return rc;
+}

@@ -1,0 +1,195 @@
+/* service_decide.c — the service loop's pure decision (service_decide.h). */
+#include "service/service_decide.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+int64_t service_grace_ms(const struct spec_service *spec)
+{
+    return (int64_t)spec->health_check.failure_threshold * spec->health_check.interval_ms;
+}
+
+int64_t service_backoff_ms(const struct spec_service *spec, int attempts_made)
+{
+    if (attempts_made <= 0)
+        return 0;
+    int64_t b = spec->recovery.backoff_ms;
+    for (int i = 1; i < attempts_made && b < (INT64_MAX / 4); i++)
+        b *= 2;
+    return b;
+}
+
+static void set_reason(struct service_decision *out, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_reason(struct service_decision *out, const char *reason, const char *fmt, ...)
+{
+    snprintf(out->reason, sizeof out->reason, "%s", reason);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out->message, sizeof out->message, fmt, ap);
+    va_end(ap);
+}
+
+static const char *action_word(const struct spec_service *spec)
+{
+    switch (spec->recovery.method) {
+    case RECOVERY_COMMAND:
+        return "run the recovery command";
+    case RECOVERY_DELETE_PODS:
+        return "delete the pods";
+    default:
+        return "restart the service";
+    }
+}
+
+static void decide_healthy(const struct spec_service *spec, const struct service_observation *obs,
+                           int64_t now, bool in_grace, struct service_decision *out)
+{
+    struct service_state *s = &out->next;
+    if (!s->healthy || s->healthy_since_ms == 0)
+        s->healthy_since_ms = obs->last_success_ms ? obs->last_success_ms : now;
+    s->healthy = true;
+    if (s->failing_since_ms) {
+        int64_t healed_at = obs->last_success_ms ? obs->last_success_ms : now;
+        s->last_recovery_seconds = (double)(healed_at - s->failing_since_ms) / 1000.0;
+        if (s->last_recovery_seconds < 0)
+            s->last_recovery_seconds = 0;
+        s->failing_since_ms = 0;
+        s->incidents++;
+        out->healed = true;
+    }
+    if (s->recovery_attempts > 0 || s->exhausted) {
+        int64_t reset_at = s->healthy_since_ms + spec->recovery.reset_after_ms;
+        if (now >= reset_at) {
+            s->recovery_attempts = 0;
+            s->exhausted = false;
+            s->exhausted_generation = 0;
+        } else {
+            out->requeue_after_ms = reset_at - now;
+        }
+    }
+    out->verdict = SERVICE_HEALTHY;
+    out->action_in_flight = in_grace;
+    if (obs->consecutive_failures > 0)
+        set_reason(out, "ProbeSucceeded", "%d of %d allowed probe failures: %s",
+                   obs->consecutive_failures, spec->health_check.failure_threshold,
+                   obs->last_error);
+    else if (out->healed)
+        set_reason(out, "ProbeSucceeded", "GET %s answers again; recovered in %.1f s",
+                   spec->health_check.url, s->last_recovery_seconds);
+    else
+        set_reason(out, "ProbeSucceeded", "GET %s answers", spec->health_check.url);
+}
+
+void service_decide(const struct spec_service *spec, const struct service_observation *obs,
+                    const struct service_state *prev, int64_t now, int64_t generation,
+                    bool dry_run, bool reset, struct service_decision *out)
+{
+    memset(out, 0, sizeof *out);
+    out->next = *prev;
+    struct service_state *s = &out->next;
+    if (reset || (s->exhausted && generation != s->exhausted_generation)) {
+        s->recovery_attempts = 0;
+        s->exhausted = false;
+        s->exhausted_generation = 0;
+    }
+    int64_t grace = service_grace_ms(spec);
+    bool in_grace = s->last_recovery_ms > 0 && now < s->last_recovery_ms + grace;
+
+    if (obs->supervised && !obs->process_ever_started) {
+        out->verdict = SERVICE_UNKNOWN;
+        out->action = SERVICE_ACT_START;
+        out->planned_only = dry_run;
+        out->requeue_after_ms = spec->health_check.interval_ms;
+        set_reason(out, "Starting", dry_run ? "dry run: would start the service process"
+                                            : "starting the service process");
+        return;
+    }
+
+    bool process_down = obs->supervised && !obs->process_running;
+    s->consecutive_failures = obs->consecutive_failures;
+    if (!obs->probe_known && !process_down) {
+        out->verdict = SERVICE_UNKNOWN;
+        out->action_in_flight = in_grace;
+        out->requeue_after_ms = spec->health_check.interval_ms;
+        set_reason(out, "Probing", "waiting for the first probe of %s", spec->health_check.url);
+        return;
+    }
+    bool unhealthy =
+        process_down || obs->consecutive_failures >= spec->health_check.failure_threshold;
+    if (!unhealthy) {
+        decide_healthy(spec, obs, now, in_grace, out);
+        return;
+    }
+
+    s->healthy = false;
+    s->healthy_since_ms = 0;
+    if (!s->failing_since_ms)
+        s->failing_since_ms = obs->first_failure_ms ? obs->first_failure_ms : now;
+    char cause[400];
+    if (process_down)
+        snprintf(cause, sizeof cause, "the service process %s",
+                 obs->process_exit[0] ? obs->process_exit : "is not running");
+    else
+        snprintf(cause, sizeof cause, "%d consecutive probe failures: %s",
+                 obs->consecutive_failures, obs->last_error);
+    int max = spec->recovery.max_attempts;
+
+    if (s->exhausted) {
+        out->verdict = SERVICE_EXHAUSTED;
+        set_reason(out, "RecoveryExhausted",
+                   "%d recovery attempts did not heal it; %s. Fix the service, then set the "
+                   "annotation selfheal.dev/reset to resume",
+                   s->recovery_attempts, cause);
+        return;
+    }
+    if (in_grace) {
+        out->verdict = SERVICE_UNHEALTHY;
+        out->action_in_flight = true;
+        out->requeue_after_ms = s->last_recovery_ms + grace - now;
+        set_reason(out, "Recovering", "attempt %d of %d made; judging again in %.1f s: %s",
+                   s->recovery_attempts, max, (double)out->requeue_after_ms / 1000.0, cause);
+        return;
+    }
+    if (s->recovery_attempts >= max) {
+        s->exhausted = true;
+        s->exhausted_generation = generation;
+        out->gave_up = true;
+        out->verdict = SERVICE_EXHAUSTED;
+        set_reason(out, "RecoveryExhausted",
+                   "%d recovery attempts did not heal it; %s. Fix the service, then set the "
+                   "annotation selfheal.dev/reset to resume",
+                   s->recovery_attempts, cause);
+        return;
+    }
+    int64_t next_at = s->recovery_attempts > 0
+                          ? s->last_recovery_ms + service_backoff_ms(spec, s->recovery_attempts)
+                          : 0;
+    if (now < next_at) {
+        out->verdict = SERVICE_UNHEALTHY;
+        out->action_in_flight = true;
+        out->requeue_after_ms = next_at - now;
+        set_reason(out, "ProbeFailed", "%s; attempt %d of %d in %.1f s", cause,
+                   s->recovery_attempts + 1, max, (double)out->requeue_after_ms / 1000.0);
+        return;
+    }
+    out->action = SERVICE_ACT_RECOVER;
+    if (dry_run) {
+        out->planned_only = true;
+        out->verdict = SERVICE_UNHEALTHY;
+        out->requeue_after_ms = spec->health_check.interval_ms;
+        set_reason(out, "ProbeFailed", "%s; dry run: would %s (attempt %d of %d)", cause,
+                   action_word(spec), s->recovery_attempts + 1, max);
+        return;
+    }
+    s->recovery_attempts++;
+    s->last_recovery_ms = now;
+    out->verdict = SERVICE_RECOVERING;
+    out->action_in_flight = true;
+    out->requeue_after_ms = grace;
+    set_reason(out, "Recovering", "attempt %d of %d: %s after %s", s->recovery_attempts, max,
+               action_word(spec), cause);
+}

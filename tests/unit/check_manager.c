@@ -1,0 +1,456 @@
+/*
+ * check_manager.c — the reconcile of one key (manager.h): status written only
+ * when it changed, Ready and phase derived from the loops' conditions,
+ * Invalid specs, deletion, the reset annotation, write failures, events,
+ * and the threaded path from source notification to status write.
+ *
+ * A fake source (a table of snapshots), a fake platform (records writes and
+ * events) and a scripted reconciler stand in for the real ones.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "errors.h"
+#include "manager.h"
+#include "strmap.h"
+
+Suite *manager_suite(void);
+
+#define T0 1795888800000LL
+
+/* ---- fake source ---- */
+struct fake_source {
+    struct source base;
+    pthread_mutex_t mu;
+    struct strmap *items;
+    source_notify_fn *notify;
+    void *ctx;
+};
+
+static int fsrc_start(struct source *s, source_notify_fn *notify, void *ctx, char **err)
+{
+    (void)err;
+    struct fake_source *f = (struct fake_source *)s;
+    f->notify = notify;
+    f->ctx = ctx;
+    return 0;
+}
+
+static struct pipeline *fsrc_get(struct source *s, const char *key)
+{
+    struct fake_source *f = (struct fake_source *)s;
+    pthread_mutex_lock(&f->mu);
+    struct pipeline *p = pipeline_ref(strmap_get(f->items, key));
+    pthread_mutex_unlock(&f->mu);
+    return p;
+}
+
+static bool fsrc_synced(struct source *s)
+{
+    (void)s;
+    return true;
+}
+
+static void fsrc_stop(struct source *s)
+{
+    (void)s;
+}
+
+static void fsrc_set(struct fake_source *f, const char *key, struct pipeline *p)
+{
+    void *old = NULL;
+    pthread_mutex_lock(&f->mu);
+    if (p)
+        strmap_put(f->items, key, p, &old);
+    else
+        old = strmap_remove(f->items, key);
+    pthread_mutex_unlock(&f->mu);
+    pipeline_unref(old);
+    if (f->notify)
+        f->notify(f->ctx, key);
+}
+
+static void unref_cb(void *ctx, const char *key, void *v)
+{
+    (void)ctx;
+    (void)key;
+    pipeline_unref(v);
+}
+
+static void fsrc_init(struct fake_source *f)
+{
+    memset(f, 0, sizeof *f);
+    f->base.start = fsrc_start;
+    f->base.get = fsrc_get;
+    f->base.has_synced = fsrc_synced;
+    f->base.stop = fsrc_stop;
+    pthread_mutex_init(&f->mu, NULL);
+    f->items = strmap_new();
+}
+
+static void fsrc_destroy(struct fake_source *f)
+{
+    strmap_foreach(f->items, unref_cb, NULL);
+    strmap_free(f->items);
+    pthread_mutex_destroy(&f->mu);
+}
+
+/* ---- fake platform ---- */
+struct fake_platform {
+    struct platform base;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int writes;
+    int deletes;
+    int fail_writes; /* fail this many writes first */
+    int events;
+    char last_event_reason[64];
+    cJSON *last_status;
+};
+
+static cJSON *fp_load(struct platform *pf, const struct pipeline *p)
+{
+    (void)pf;
+    (void)p;
+    return NULL;
+}
+
+static int fp_write(struct platform *pf, const struct pipeline *p, const cJSON *st, char **err)
+{
+    (void)p;
+    struct fake_platform *f = (struct fake_platform *)pf;
+    pthread_mutex_lock(&f->mu);
+    if (f->fail_writes > 0) {
+        f->fail_writes--;
+        pthread_mutex_unlock(&f->mu);
+        *err = strdup("disk full");
+        return SH_EIO;
+    }
+    f->writes++;
+    cJSON_Delete(f->last_status);
+    f->last_status = cJSON_Duplicate(st, true);
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->mu);
+    return 0;
+}
+
+static int fp_delete(struct platform *pf, const char *key)
+{
+    (void)key;
+    struct fake_platform *f = (struct fake_platform *)pf;
+    pthread_mutex_lock(&f->mu);
+    f->deletes++;
+    pthread_cond_broadcast(&f->cond);
+    pthread_mutex_unlock(&f->mu);
+    return 0;
+}
+
+static void fp_event(struct platform *pf, const struct pipeline *p, enum event_type t,
+                     const char *reason, const char *msg)
+{
+    (void)p;
+    (void)t;
+    (void)msg;
+    struct fake_platform *f = (struct fake_platform *)pf;
+    pthread_mutex_lock(&f->mu);
+    f->events++;
+    snprintf(f->last_event_reason, sizeof f->last_event_reason, "%s", reason);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static const void *fp_actuators(struct platform *pf, const char *loop)
+{
+    (void)pf;
+    (void)loop;
+    return NULL;
+}
+
+static void fp_init(struct fake_platform *f)
+{
+    memset(f, 0, sizeof *f);
+    f->base.name = "fake";
+    f->base.load_status = fp_load;
+    f->base.write_status = fp_write;
+    f->base.delete_status = fp_delete;
+    f->base.record_event = fp_event;
+    f->base.actuators = fp_actuators;
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_cond_init(&f->cond, NULL);
+}
+
+static void fp_destroy(struct fake_platform *f)
+{
+    cJSON_Delete(f->last_status);
+    pthread_mutex_destroy(&f->mu);
+    pthread_cond_destroy(&f->cond);
+}
+
+/* ---- scripted reconciler ---- */
+struct script {
+    enum cond_status healthy; /* what ServiceHealthy becomes */
+    unsigned phase_requests;
+    int fail;       /* return SH_EIO this many times */
+    int calls;
+    int resets;
+    int forgets;
+    int64_t requeue_ms;
+};
+
+static int script_reconcile(void *self, struct reconcile_ctx *ctx)
+{
+    struct script *s = self;
+    s->calls++;
+    if (ctx->reset)
+        s->resets++;
+    status_set_condition(ctx->status, COND_SERVICE_HEALTHY, s->healthy,
+                         s->healthy == COND_TRUE ? "ProbeSucceeded" : "ProbeFailed",
+                         s->healthy == COND_TRUE ? "" : "GET http://x/health: connection refused",
+                         ctx->p->generation, ctx->now_ms);
+    ctx->phase_requests |= s->phase_requests;
+    reconcile_requeue_after(ctx, s->requeue_ms);
+    if (s->fail > 0) {
+        s->fail--;
+        return SH_EIO;
+    }
+    return 0;
+}
+
+static void script_forget(void *self, const char *key)
+{
+    (void)key;
+    ((struct script *)self)->forgets++;
+}
+
+static struct pipeline *make_pipeline(const char *name, int64_t gen, const char *yaml_spec_json,
+                                      const char *reset)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"selfheal.dev/v1alpha1\",\"kind\":\"SelfHealingPipeline\","
+             "\"metadata\":{\"name\":\"%s\"%s%s%s},\"spec\":%s}",
+             name, reset ? ",\"annotations\":{\"selfheal.dev/reset\":\"" : "", reset ? reset : "",
+             reset ? "\"}" : "", yaml_spec_json);
+    cJSON *obj = cJSON_Parse(buf);
+    ck_assert_ptr_nonnull(obj);
+    struct pipeline *p = NULL;
+    char *err = NULL;
+    ck_assert_int_eq(pipeline_new(obj, "test", "default", gen, T0, &p, &err), 0);
+    free(err);
+    return p;
+}
+
+struct fixture {
+    struct fake_clock clock;
+    struct fake_source src;
+    struct fake_platform pf;
+    struct script script;
+    struct reconciler rec;
+    struct manager *m;
+};
+
+static void fixture_init(struct fixture *fx, int nrec)
+{
+    fake_clock_init(&fx->clock, T0);
+    fsrc_init(&fx->src);
+    fp_init(&fx->pf);
+    memset(&fx->script, 0, sizeof fx->script);
+    fx->script.healthy = COND_TRUE;
+    fx->rec = (struct reconciler){.name = "service", .reconcile = script_reconcile,
+                                  .forget = script_forget, .self = &fx->script};
+    struct manager_options o = {.workers = 2, .clock = &fx->clock.base, .source = &fx->src.base,
+                                .platform = &fx->pf.base, .reconcilers = &fx->rec,
+                                .nreconcilers = (size_t)nrec};
+    ck_assert_int_eq(manager_new(&o, &fx->m), 0);
+}
+
+static void fixture_destroy(struct fixture *fx)
+{
+    manager_free(fx->m);
+    fsrc_destroy(&fx->src);
+    fp_destroy(&fx->pf);
+}
+
+static const char *cond_field(const cJSON *st, const char *type, const char *field)
+{
+    return status_str(status_get_condition(st, type), field);
+}
+
+START_TEST(test_pipeline_without_sections_is_ready_and_written_once)
+{
+    struct fixture fx;
+    fixture_init(&fx, 0);
+    fsrc_set(&fx.src, "default/a", make_pipeline("a", 3, "{}", NULL));
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/a", NULL), 0);
+    ck_assert_int_eq(fx.pf.writes, 1);
+    ck_assert_str_eq(status_str(fx.pf.last_status, "phase"), "Healthy");
+    ck_assert_str_eq(cond_field(fx.pf.last_status, COND_READY, "status"), "True");
+    ck_assert_int_eq(status_get_observed_generation(fx.pf.last_status), 3);
+    /* an idle pipeline causes no further writes, even as time passes */
+    fake_clock_advance(&fx.clock, 3600 * 1000);
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/a", NULL), 0);
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/a", NULL), 0);
+    ck_assert_int_eq(fx.pf.writes, 1);
+    fixture_destroy(&fx);
+}
+END_TEST
+
+START_TEST(test_invalid_spec_gets_phase_invalid_with_the_field_path)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    fsrc_set(&fx.src, "default/bad", make_pipeline("bad", 1, "{\"model\":{\"minAccuracy\":1.5}}", NULL));
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/bad", NULL), 0);
+    ck_assert_str_eq(status_str(fx.pf.last_status, "phase"), "Invalid");
+    ck_assert_str_eq(cond_field(fx.pf.last_status, COND_READY, "status"), "False");
+    ck_assert_str_eq(cond_field(fx.pf.last_status, COND_READY, "reason"), "InvalidSpec");
+    ck_assert_ptr_nonnull(strstr(cond_field(fx.pf.last_status, COND_READY, "message"),
+                                 "spec.model.minAccuracy: must be between 0 and 1, got 1.5"));
+    ck_assert_int_eq(fx.script.calls, 0); /* no reconciler acts on an invalid spec */
+    fixture_destroy(&fx);
+}
+END_TEST
+
+START_TEST(test_failing_condition_makes_ready_false_and_phase_follows_requests)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    fsrc_set(&fx.src, "default/a", make_pipeline("a", 1, "{}", NULL));
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/a", NULL), 0);
+    ck_assert_str_eq(status_str(fx.pf.last_status, "phase"), "Healthy");
+    int events_before = fx.pf.events;
+
+    fx.script.healthy = COND_FALSE;
+    fake_clock_advance(&fx.clock, 1000);
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/a", NULL), 0);
+    ck_assert_str_eq(status_str(fx.pf.last_status, "phase"), "Degraded");
+    ck_assert_str_eq(cond_field(fx.pf.last_status, COND_READY, "status"), "False");
+    ck_assert_str_eq(cond_field(fx.pf.last_status, COND_READY, "reason"), "ProbeFailed");
+    ck_assert_int_gt(fx.pf.events, events_before); /* condition changes are events */
+
+    fx.script.phase_requests = PHASE_REQ(PHASE_RETRAINING) | PHASE_REQ(PHASE_RECOVERING);
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/a", NULL), 0);
+    ck_assert_str_eq(status_str(fx.pf.last_status, "phase"), "Recovering");
+    fixture_destroy(&fx);
+}
+END_TEST
+
+START_TEST(test_paused_pipeline_reports_phase_paused)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    fsrc_set(&fx.src, "default/p", make_pipeline("p", 1, "{\"paused\":true}", NULL));
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/p", NULL), 0);
+    ck_assert_str_eq(status_str(fx.pf.last_status, "phase"), "Paused");
+    ck_assert_int_eq(fx.script.calls, 1); /* observes and reports */
+    fixture_destroy(&fx);
+}
+END_TEST
+
+START_TEST(test_deleted_pipeline_is_forgotten_and_its_status_removed)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    fsrc_set(&fx.src, "default/a", make_pipeline("a", 1, "{}", NULL));
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/a", NULL), 0);
+    fsrc_set(&fx.src, "default/a", NULL);
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/a", NULL), 0);
+    ck_assert_int_eq(fx.script.forgets, 1);
+    ck_assert_int_eq(fx.pf.deletes, 1);
+    char *snap = manager_snapshot_json(fx.m);
+    ck_assert_str_eq(snap, "[]");
+    free(snap);
+    fixture_destroy(&fx);
+}
+END_TEST
+
+START_TEST(test_reset_annotation_is_seen_once_per_new_value)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    fsrc_set(&fx.src, "default/a", make_pipeline("a", 1, "{}", "first"));
+    manager_reconcile_key(fx.m, "default/a", NULL);
+    manager_reconcile_key(fx.m, "default/a", NULL);
+    ck_assert_int_eq(fx.script.resets, 1);
+    ck_assert_str_eq(status_str(fx.pf.last_status, "observedReset"), "first");
+    fsrc_set(&fx.src, "default/a", make_pipeline("a", 1, "{}", "second"));
+    manager_reconcile_key(fx.m, "default/a", NULL);
+    ck_assert_int_eq(fx.script.resets, 2);
+    fixture_destroy(&fx);
+}
+END_TEST
+
+START_TEST(test_failed_status_write_is_an_error_and_is_retried)
+{
+    struct fixture fx;
+    fixture_init(&fx, 0);
+    fx.pf.fail_writes = 1;
+    fsrc_set(&fx.src, "default/a", make_pipeline("a", 1, "{}", NULL));
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/a", NULL), SH_EIO);
+    ck_assert_int_eq(fx.pf.writes, 0);
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/a", NULL), 0);
+    ck_assert_int_eq(fx.pf.writes, 1);
+    fixture_destroy(&fx);
+}
+END_TEST
+
+START_TEST(test_reconciler_error_and_requeue_are_returned)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    fx.script.fail = 1;
+    fx.script.requeue_ms = 5000;
+    fsrc_set(&fx.src, "default/a", make_pipeline("a", 1, "{}", NULL));
+    int64_t requeue = 0;
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/a", &requeue), SH_EIO);
+    ck_assert_int_eq(fx.pf.writes, 1); /* what it observed is still recorded */
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/a", &requeue), 0);
+    ck_assert_int_eq(requeue, 5000);
+    fixture_destroy(&fx);
+}
+END_TEST
+
+START_TEST(test_workers_reconcile_notified_keys_and_stop_cleanly)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    char *err = NULL;
+    ck_assert_int_eq(manager_start(fx.m, &err), 0);
+    char name[32], key[64];
+    for (int i = 0; i < 20; i++) {
+        snprintf(name, sizeof name, "p%d", i);
+        snprintf(key, sizeof key, "default/p%d", i);
+        fsrc_set(&fx.src, key, make_pipeline(name, 1, "{}", NULL));
+    }
+    pthread_mutex_lock(&fx.pf.mu);
+    while (fx.pf.writes < 20)
+        pthread_cond_wait(&fx.pf.cond, &fx.pf.mu);
+    pthread_mutex_unlock(&fx.pf.mu);
+    size_t counts[PHASE__COUNT];
+    manager_phase_counts(fx.m, counts);
+    ck_assert_uint_eq(counts[PHASE_HEALTHY], 20);
+    ck_assert_int_eq(manager_stop(fx.m, 2000), 0);
+    ck_assert_int_eq(fx.pf.writes, 20);
+    fixture_destroy(&fx);
+}
+END_TEST
+
+Suite *manager_suite(void)
+{
+    Suite *s = suite_create("manager");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_pipeline_without_sections_is_ready_and_written_once);
+    tcase_add_test(tc, test_invalid_spec_gets_phase_invalid_with_the_field_path);
+    tcase_add_test(tc, test_failing_condition_makes_ready_false_and_phase_follows_requests);
+    tcase_add_test(tc, test_paused_pipeline_reports_phase_paused);
+    tcase_add_test(tc, test_deleted_pipeline_is_forgotten_and_its_status_removed);
+    tcase_add_test(tc, test_reset_annotation_is_seen_once_per_new_value);
+    tcase_add_test(tc, test_failed_status_write_is_an_error_and_is_retried);
+    tcase_add_test(tc, test_reconciler_error_and_requeue_are_returned);
+    tcase_add_test(tc, test_workers_reconcile_notified_keys_and_stop_cleanly);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,233 @@
+/*
+ * check_model_decide.c — the model loop's rules (model_decide.h): threshold,
+ * failureLimit, the rollback target, NoGoodVersion, inconclusive readings,
+ * the rollback limit within the window, grace, blocking, dry run, reset.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model/model_decide.h"
+
+Suite *model_decide_suite(void);
+
+#define T0 1795888800000LL
+#define SEC 1000LL
+
+static struct spec_model spec;
+static struct model_version versions[4];
+static struct model_observation obs;
+
+static void setup(void)
+{
+    memset(&spec, 0, sizeof spec);
+    spec.present = spec.enabled = true;
+    spec.metric.name = "accuracy";
+    spec.metric.interval_ms = 60 * SEC;
+    spec.min_accuracy = 0.70;
+    spec.failure_limit = 1;
+    spec.rollback.max_rollbacks = 3;
+    spec.rollback.window_ms = 24 * 3600 * SEC;
+    /* v1 = 0.82, v2 = 0.91, v3 = 0.65 (current) — the brief's example */
+    memset(versions, 0, sizeof versions);
+    const char *names[] = {"v1", "v2", "v3", "v10"};
+    double metrics[] = {0.82, 0.91, 0.65, 0.50};
+    for (int i = 0; i < 4; i++) {
+        snprintf(versions[i].name, sizeof versions[i].name, "%s", names[i]);
+        versions[i].metric = metrics[i];
+        versions[i].has_metric = true;
+    }
+    memset(&obs, 0, sizeof obs);
+    obs.versions = versions;
+    obs.nversions = 3;
+    snprintf(obs.current, sizeof obs.current, "v3");
+    obs.metric_ok = true;
+    obs.metric = 0.65;
+}
+
+START_TEST(test_below_threshold_rolls_back_to_newest_older_good_version)
+{
+    struct model_state prev = {0};
+    struct model_decision d;
+    model_decide(&spec, &obs, &prev, T0, false, false, false, &d);
+    ck_assert(d.rollback);
+    ck_assert_str_eq(d.target, "v2");
+    ck_assert_int_eq(d.verdict, MODEL_ROLLING_BACK);
+    ck_assert_str_eq(d.reason, "RolledBack");
+    ck_assert(d.action_in_flight);
+    ck_assert_int_eq(d.next.last_rollback_ms, T0);
+    ck_assert_uint_eq(model_rollbacks_in_window(&d.next, spec.rollback.window_ms, T0), 1);
+}
+END_TEST
+
+START_TEST(test_above_threshold_does_nothing_and_remembers_the_good_version)
+{
+    obs.metric = 0.75;
+    struct model_state prev = {0};
+    struct model_decision d;
+    model_decide(&spec, &obs, &prev, T0, false, false, false, &d);
+    ck_assert(!d.rollback);
+    ck_assert_int_eq(d.verdict, MODEL_ABOVE);
+    ck_assert_str_eq(d.reason, "AboveThreshold");
+    ck_assert_str_eq(d.next.last_good_version, "v3");
+    ck_assert_double_eq(d.next.metric, 0.75);
+}
+END_TEST
+
+START_TEST(test_failure_limit_needs_consecutive_low_readings)
+{
+    spec.failure_limit = 3;
+    struct model_state s = {0};
+    struct model_decision d;
+    for (int i = 1; i <= 2; i++) {
+        model_decide(&spec, &obs, &s, T0 + i * 60 * SEC, false, false, false, &d);
+        ck_assert(!d.rollback);
+        ck_assert_int_eq(d.next.below_count, i);
+        s = d.next;
+    }
+    /* a good reading in between starts the count again */
+    obs.metric = 0.9;
+    model_decide(&spec, &obs, &s, T0 + 180 * SEC, false, false, false, &d);
+    s = d.next;
+    ck_assert_int_eq(s.below_count, 0);
+    obs.metric = 0.6;
+    for (int i = 0; i < 3; i++) {
+        model_decide(&spec, &obs, &s, T0 + (240 + i * 60) * SEC, false, false, false, &d);
+        s = d.next;
+    }
+    ck_assert(d.rollback);
+}
+END_TEST
+
+START_TEST(test_inconclusive_reading_never_rolls_back_nor_counts)
+{
+    spec.failure_limit = 2;
+    struct model_state s = {.below_count = 1};
+    obs.metric_ok = false;
+    snprintf(obs.metric_error, sizeof obs.metric_error, "prometheus: empty result");
+    struct model_decision d;
+    for (int i = 0; i < 10; i++) {
+        model_decide(&spec, &obs, &s, T0 + i * 60 * SEC, false, false, false, &d);
+        ck_assert(!d.rollback);
+        ck_assert_int_eq(d.verdict, MODEL_UNAVAILABLE);
+        s = d.next;
+    }
+    ck_assert_int_eq(s.below_count, 1);
+    ck_assert_str_eq(d.reason, "MetricUnavailable");
+    ck_assert_ptr_nonnull(strstr(d.message, "empty result"));
+}
+END_TEST
+
+START_TEST(test_no_good_older_version_means_no_action)
+{
+    versions[0].metric = 0.60;
+    versions[1].has_metric = false; /* a broken metrics.json is never "good" */
+    struct model_state prev = {0};
+    struct model_decision d;
+    model_decide(&spec, &obs, &prev, T0, false, false, false, &d);
+    ck_assert(!d.rollback);
+    ck_assert_int_eq(d.verdict, MODEL_NO_GOOD_VERSION);
+    ck_assert_str_eq(d.reason, "NoGoodVersion");
+}
+END_TEST
+
+START_TEST(test_only_older_versions_are_targets)
+{
+    /* current v2 (0.91 recorded but reading 0.6); v3 is newer and must not be picked */
+    snprintf(obs.current, sizeof obs.current, "v2");
+    obs.metric = 0.6;
+    versions[2].metric = 0.95;
+    struct model_state prev = {0};
+    struct model_decision d;
+    model_decide(&spec, &obs, &prev, T0, false, false, false, &d);
+    ck_assert(d.rollback);
+    ck_assert_str_eq(d.target, "v1");
+}
+END_TEST
+
+START_TEST(test_rollback_limit_within_window_needs_attention)
+{
+    struct model_state s = {.nrollback_times = 3,
+                            .rollback_times = {T0 - 3600 * SEC, T0 - 1800 * SEC, T0 - 600 * SEC}};
+    struct model_decision d;
+    model_decide(&spec, &obs, &s, T0, false, false, false, &d);
+    ck_assert(!d.rollback);
+    ck_assert_int_eq(d.verdict, MODEL_LIMIT);
+    /* a day later the old rollbacks left the window */
+    model_decide(&spec, &obs, &s, T0 + 24 * 3600 * SEC, false, false, false, &d);
+    ck_assert(d.rollback);
+    /* or a person resets */
+    model_decide(&spec, &obs, &s, T0, false, true, false, &d);
+    ck_assert(d.rollback);
+}
+END_TEST
+
+START_TEST(test_grace_after_rollback_and_blocking_by_a_higher_loop)
+{
+    struct model_state s = {.last_rollback_ms = T0};
+    struct model_decision d;
+    model_decide(&spec, &obs, &s, T0 + 30 * SEC, false, false, false, &d);
+    ck_assert(!d.rollback);
+    ck_assert_int_eq(d.verdict, MODEL_WAITING);
+    ck_assert(d.action_in_flight);
+    ck_assert_int_eq(d.requeue_after_ms, 30 * SEC);
+    s.last_rollback_ms = 0;
+    model_decide(&spec, &obs, &s, T0 + 30 * SEC, false, false, true, &d);
+    ck_assert(!d.rollback);
+    ck_assert_int_eq(d.verdict, MODEL_WAITING);
+}
+END_TEST
+
+START_TEST(test_dry_run_plans_without_counting_a_rollback)
+{
+    struct model_state prev = {0};
+    struct model_decision d;
+    model_decide(&spec, &obs, &prev, T0, true, false, false, &d);
+    ck_assert(d.rollback);
+    ck_assert(d.planned_only);
+    ck_assert_str_eq(d.target, "v2");
+    ck_assert_uint_eq(d.next.nrollback_times, 0);
+    ck_assert_int_eq(d.next.last_rollback_ms, 0);
+    ck_assert_ptr_nonnull(strstr(d.message, "dry run: would roll back v3 → v2"));
+}
+END_TEST
+
+START_TEST(test_version_ledger_records_each_change_of_current)
+{
+    struct model_state s = {0};
+    struct model_decision d;
+    obs.metric = 0.9;
+    model_decide(&spec, &obs, &s, T0, false, false, false, &d);
+    s = d.next;
+    model_decide(&spec, &obs, &s, T0 + 60 * SEC, false, false, false, &d);
+    s = d.next;
+    ck_assert_uint_eq(s.nversions, 1);
+    snprintf(obs.current, sizeof obs.current, "v2");
+    model_decide(&spec, &obs, &s, T0 + 120 * SEC, false, false, false, &d);
+    s = d.next;
+    ck_assert_uint_eq(s.nversions, 2);
+    ck_assert_str_eq(s.versions[1].version, "v2");
+    ck_assert_double_eq(s.versions[1].metric, 0.91);
+    ck_assert_int_eq(s.versions[1].since_ms, T0 + 120 * SEC);
+    ck_assert_str_eq(s.version, "v2");
+}
+END_TEST
+
+Suite *model_decide_suite(void)
+{
+    Suite *s = suite_create("model_decide");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, test_below_threshold_rolls_back_to_newest_older_good_version);
+    tcase_add_test(tc, test_above_threshold_does_nothing_and_remembers_the_good_version);
+    tcase_add_test(tc, test_failure_limit_needs_consecutive_low_readings);
+    tcase_add_test(tc, test_inconclusive_reading_never_rolls_back_nor_counts);
+    tcase_add_test(tc, test_no_good_older_version_means_no_action);
+    tcase_add_test(tc, test_only_older_versions_are_targets);
+    tcase_add_test(tc, test_rollback_limit_within_window_needs_attention);
+    tcase_add_test(tc, test_grace_after_rollback_and_blocking_by_a_higher_loop);
+    tcase_add_test(tc, test_dry_run_plans_without_counting_a_rollback);
+    tcase_add_test(tc, test_version_ledger_records_each_change_of_current);
+    suite_add_tcase(s, tc);
+    return s;
+}
