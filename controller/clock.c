@@ -68,6 +68,17 @@ char *clock_format_rfc3339(int64_t ms, char *buf, unsigned long size)
     return buf;
 }
 
+char *clock_format_rfc3339_ms(int64_t ms, char *buf, unsigned long size)
+{
+    char secs[32];
+    clock_format_rfc3339(ms, secs, sizeof secs);
+    int64_t frac = ms % 1000;
+    if (frac < 0)
+        frac += 1000;
+    snprintf(buf, size, "%.19s.%03dZ", secs, (int)frac);
+    return buf;
+}
+
 int clock_parse_rfc3339(const char *s, int64_t *ret_ms)
 {
     struct tm tm;

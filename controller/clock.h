@@ -43,6 +43,9 @@ void fake_clock_advance(struct fake_clock *fc, int64_t delta_ms);
  * into buf (at least 21 bytes). Returns buf. */
 char *clock_format_rfc3339(int64_t ms, char *buf, unsigned long size);
 
+/* The same with milliseconds ("2026-11-28T18:00:00.250Z"), at least 25 bytes. */
+char *clock_format_rfc3339_ms(int64_t ms, char *buf, unsigned long size);
+
 /* Parses an RFC 3339 time ("2026-11-28T18:00:00Z", fractional seconds and
  * numeric offsets accepted). Returns 0 and sets *ret_ms, or SH_EPARSE. */
 int clock_parse_rfc3339(const char *s, int64_t *ret_ms);

@@ -55,10 +55,9 @@ void log_msg(enum log_level level, const char *pipeline, const char *fmt, ...)
     va_end(ap);
 
     int64_t now = clock_now_ms(NULL);
-    char ts[40], tbuf[32];
-    clock_format_rfc3339(now, tbuf, sizeof tbuf);
+    char ts[40];
     /* add milliseconds: 2026-11-28T18:00:00.123Z */
-    snprintf(ts, sizeof ts, "%.19s.%03dZ", tbuf, (int)(now % 1000));
+    clock_format_rfc3339_ms(now, ts, sizeof ts);
 
     if (cur_format == LOG_FORMAT_JSON) {
         cJSON *o = cJSON_CreateObject();

@@ -91,6 +91,16 @@ int status_put_time(cJSON *obj, const char *field, int64_t ms)
     return put_item(obj, field, cJSON_CreateString(clock_format_rfc3339(ms, buf, sizeof buf)));
 }
 
+int status_put_time_ms(cJSON *obj, const char *field, int64_t ms)
+{
+    if (ms <= 0) {
+        cJSON_DeleteItemFromObjectCaseSensitive(obj, field);
+        return 0;
+    }
+    char buf[40];
+    return put_item(obj, field, cJSON_CreateString(clock_format_rfc3339_ms(ms, buf, sizeof buf)));
+}
+
 double status_num(const cJSON *obj, const char *field, double def)
 {
     const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, field) : NULL;

@@ -136,5 +136,7 @@ int status_put_num(cJSON *obj, const char *field, double v);
 int status_put_bool(cJSON *obj, const char *field, bool v);
 int status_put_str(cJSON *obj, const char *field, const char *v); /* NULL removes */
 int status_put_time(cJSON *obj, const char *field, int64_t ms);  /* <= 0 removes */
+/* The same with millisecond precision, for times that measure durations (MTTR). */
+int status_put_time_ms(cJSON *obj, const char *field, int64_t ms);
 
 #endif

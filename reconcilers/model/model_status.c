@@ -1,0 +1,90 @@
+/* model_status.c — status.model <-> struct model_state. */
+#include "model/model_status.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "errors.h"
+#include "status.h"
+
+void model_state_read(const cJSON *sec, struct model_state *s)
+{
+    memset(s, 0, sizeof *s);
+    const char *v = status_str(sec, "version");
+    snprintf(s->version, sizeof s->version, "%s", v ? v : "");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(sec, "metric");
+    s->has_metric = cJSON_IsNumber(m);
+    s->metric = s->has_metric ? m->valuedouble : 0;
+    v = status_str(sec, "lastGoodVersion");
+    snprintf(s->last_good_version, sizeof s->last_good_version, "%s", v ? v : "");
+    s->last_rollback_ms = status_time(sec, "lastRollbackTime", 0);
+    s->below_count = (int)status_num(sec, "belowCount", 0);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sec, "rollbackTimes"))
+    {
+        int64_t t;
+        if (cJSON_IsString(it) && clock_parse_rfc3339(it->valuestring, &t) == 0 &&
+            s->nrollback_times < MODEL_ROLLBACKS_KEPT)
+            s->rollback_times[s->nrollback_times++] = t;
+    }
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(sec, "versions"))
+    {
+        if (s->nversions >= MODEL_VERSIONS_KEPT)
+            break;
+        struct model_version_record *r = &s->versions[s->nversions];
+        const char *name = status_str(it, "version");
+        if (!name)
+            continue;
+        snprintf(r->version, sizeof r->version, "%s", name);
+        const cJSON *rm = cJSON_GetObjectItemCaseSensitive(it, "metric");
+        r->has_metric = cJSON_IsNumber(rm);
+        r->metric = r->has_metric ? rm->valuedouble : 0;
+        r->since_ms = status_time(it, "since", 0);
+        s->nversions++;
+    }
+}
+
+int model_state_write(const struct model_state *s, int64_t window_ms, int64_t now_ms,
+                      cJSON *sec)
+{
+    while (sec->child)
+        cJSON_Delete(cJSON_DetachItemViaPointer(sec, sec->child));
+    int r = 0;
+    if (s->version[0])
+        r |= status_put_str(sec, "version", s->version);
+    if (s->has_metric)
+        r |= status_put_num(sec, "metric", model_round3(s->metric));
+    if (s->last_good_version[0])
+        r |= status_put_str(sec, "lastGoodVersion", s->last_good_version);
+    r |= status_put_time_ms(sec, "lastRollbackTime", s->last_rollback_ms);
+    size_t recent = model_rollbacks_in_window(s, window_ms, now_ms);
+    if (recent)
+        r |= status_put_num(sec, "rollbacksInWindow", (double)recent);
+    if (s->below_count)
+        r |= status_put_num(sec, "belowCount", s->below_count);
+    if (s->nrollback_times) {
+        cJSON *arr = cJSON_AddArrayToObject(sec, "rollbackTimes");
+        for (size_t i = 0; arr && i < s->nrollback_times; i++) {
+            char buf[40];
+            cJSON_AddItemToArray(arr, cJSON_CreateString(
+                                          clock_format_rfc3339_ms(s->rollback_times[i], buf, sizeof buf)));
+        }
+        r |= arr ? 0 : SH_ENOMEM;
+    }
+    if (s->nversions) {
+        cJSON *arr = cJSON_AddArrayToObject(sec, "versions");
+        for (size_t i = 0; arr && i < s->nversions; i++) {
+            cJSON *o = cJSON_CreateObject();
+            if (!o)
+                return SH_ENOMEM;
+            r |= status_put_str(o, "version", s->versions[i].version);
+            if (s->versions[i].has_metric)
+                r |= status_put_num(o, "metric", model_round3(s->versions[i].metric));
+            r |= status_put_time(o, "since", s->versions[i].since_ms);
+            cJSON_AddItemToArray(arr, o);
+        }
+        r |= arr ? 0 : SH_ENOMEM;
+    }
+    return r ? SH_ENOMEM : 0;
+}
