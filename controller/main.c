@@ -9,15 +9,6 @@
 #include "commands.h"
 #include "version.h"
 
-#ifndef SELFHEAL_COMMIT
-#define SELFHEAL_COMMIT "unknown"
-#endif
-
-const char *selfheal_commit(void)
-{
-    return SELFHEAL_COMMIT;
-}
-
 struct command {
     const char *name;
     int (*run)(int argc, char **argv);

@@ -300,9 +300,10 @@ static char **read_file(struct folder_source *fs, const char *name, const char *
                 size_t l = strlen(fname);
                 snprintf(fname + l, sizeof fname - l, "-%d", idx);
             }
-            snprintf(msg, sizeof msg, "%s: document %d: %s", path, idx,
-                     cJSON_IsObject(doc) ? "metadata.name: required"
-                                         : "expected a SelfHealingPipeline object");
+            if (snprintf(msg, sizeof msg, "%s: document %d: %s", path, idx,
+                         cJSON_IsObject(doc) ? "metadata.name: is required"
+                                             : "expected a SelfHealingPipeline object") >= (int)sizeof msg)
+                msg[sizeof msg - 1] = '\0';
             pipeline_make_key(fs->namespace_, fname, key, sizeof key);
             struct gen_entry *g = gen_lookup(fs, key, NULL, now);
             struct pipeline *p = g ? pipeline_new_invalid(fs->namespace_, fname, path, msg,

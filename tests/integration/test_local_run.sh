@@ -14,6 +14,8 @@ pid=$!
 track $pid
 
 doc() { jq -r "$2" "$state/pipelines/default/$1.json" 2>/dev/null; }
+# doc_is NAME JQ VALUE: re-reads the status file each time wait_for polls it
+doc_is() { [ "$(doc "$1" "$2")" = "$3" ]; }
 
 # 1. add a pipeline: its status file appears, Ready, generation 1
 cat >"$specs/first.yaml" <<'YAML'
@@ -25,14 +27,14 @@ spec:
   escalation: {maxSameIssue: 3, window: 24h}
 YAML
 wait_for 2 "status of first" test -f "$state/pipelines/default/first.json"
-wait_for 2 "first Ready" test "$(doc first '.status.conditions[] | select(.type=="Ready") | .status')" = True
+wait_for 2 "first Ready" doc_is first '.status.conditions[] | select(.type=="Ready") | .status' True
 assert_eq "$(doc first .status.phase)" Healthy "phase of first"
 assert_eq "$(doc first .status.observedGeneration)" 1 "observedGeneration of first"
 
 # 2. edit it (an editor's write-new-then-rename): observedGeneration rises within 1 s
 sed 's/maxSameIssue: 3/maxSameIssue: 5/' "$specs/first.yaml" >"$specs/.first.yaml.swp"
 mv "$specs/.first.yaml.swp" "$specs/first.yaml"
-wait_for 1 "observedGeneration 2 after the edit" test "$(doc first .status.observedGeneration)" = 2
+wait_for 1 "observedGeneration 2 after the edit" doc_is first .status.observedGeneration 2
 assert_eq "$(doc first .metadata.generation)" 2 "generation after the edit"
 # a write that does not change the spec does not bump it
 touch "$specs/first.yaml"
@@ -41,7 +43,7 @@ assert_eq "$(doc first .status.observedGeneration)" 2 "generation after a touch"
 
 # 3. garbage in a second file: that one is Invalid, the first stays Ready
 printf 'this: [is not\n  valid: yaml\n' >"$specs/broken.yaml"
-wait_for 2 "broken is Invalid" test "$(doc broken .status.phase)" = Invalid
+wait_for 2 "broken is Invalid" doc_is broken .status.phase Invalid
 msg=$(doc broken '.status.conditions[] | select(.type=="Ready") | .message')
 assert_contains "$msg" "broken.yaml:" "the Invalid message names the file"
 assert_eq "$(doc broken '.status.conditions[] | select(.type=="Ready") | .reason')" InvalidSpec
@@ -56,7 +58,7 @@ spec:
   model:
     minAcuracy: 0.7
 YAML
-wait_for 2 "typo is Invalid" test "$(doc typo .status.phase)" = Invalid
+wait_for 2 "typo is Invalid" doc_is typo .status.phase Invalid
 assert_contains "$(doc typo '.status.conditions[0].message')" "spec.model.minAcuracy: unknown field (did you mean minAccuracy?)"
 
 # 4. the table

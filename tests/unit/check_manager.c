@@ -8,6 +8,7 @@
  * events) and a scripted reconciler stand in for the real ones.
  */
 #include <check.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,0 +1,210 @@
+/* check_atomicfile.c — atomic file replacement (atomicfile.h). */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "atomicfile.h"
+#include "errors.h"
+
+Suite *atomicfile_suite(void);
+
+static char tmpdir[256];
+
+static void setup(void)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(tmpdir, sizeof tmpdir, "%s/check_atomicfile.XXXXXX", base ? base : "/tmp");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    DIR *d = opendir(tmpdir);
+    if (d) {
+        struct dirent *e;
+        char p[512];
+        while ((e = readdir(d))) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
+            unlink(p);
+        }
+        closedir(d);
+    }
+    rmdir(tmpdir);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* The names in tmpdir, sorted and joined with ',' (fixed buffer). */
+static const char *listing(void)
+{
+    static char out[1024];
+    char names[16][256];
+    int n = 0;
+    DIR *d = opendir(tmpdir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 16) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(names[n++], sizeof names[0], "%s", e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], cmp_names);
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(out);
+        snprintf(out + len, sizeof out - len, "%s%s", i ? "," : "", names[i]);
+    }
+    return out;
+}
+
+static const char *slurp(const char *path)
+{
+    static char buf[4096];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+START_TEST(test_writes_and_replaces_content)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/state.json", tmpdir);
+    ck_assert_int_eq(atomic_file_write_str(path, "{\"a\":1}\n"), 0);
+    ck_assert_str_eq(slurp(path), "{\"a\":1}\n");
+    ck_assert_int_eq(atomic_file_write(path, "xyz-ignored", 3), 0);
+    ck_assert_str_eq(slurp(path), "xyz");
+    ck_assert_int_eq(atomic_file_write(path, NULL, 0), 0);
+    ck_assert_str_eq(slurp(path), "");
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_size, 0);
+    ck_assert_str_eq(listing(), "state.json");
+}
+END_TEST
+
+START_TEST(test_large_content_is_written_fully)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/big", tmpdir);
+    size_t len = 3u << 20;
+    char *data = malloc(len);
+    ck_assert_ptr_nonnull(data);
+    for (size_t i = 0; i < len; i++)
+        data[i] = (char)('a' + i % 26);
+    ck_assert_int_eq(atomic_file_write(path, data, len), 0);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    char *back = malloc(len + 1);
+    ck_assert_ptr_nonnull(back);
+    ck_assert_uint_eq(fread(back, 1, len + 1, f), len);
+    fclose(f);
+    ck_assert_int_eq(memcmp(back, data, len), 0);
+    free(back);
+    free(data);
+    ck_assert_str_eq(listing(), "big");
+}
+END_TEST
+
+START_TEST(test_missing_directory_fails_and_leaves_nothing)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/missing/state.json", tmpdir);
+    errno = 0;
+    ck_assert_int_eq(atomic_file_write_str(path, "x"), SH_EIO);
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_str_eq(listing(), "");
+    errno = 0;
+    snprintf(path, sizeof path, "%s/", tmpdir);
+    ck_assert_int_eq(atomic_file_write_str(path, "x"), SH_EIO);
+    ck_assert_int_eq(errno, EISDIR);
+    ck_assert_str_eq(listing(), "");
+}
+END_TEST
+
+START_TEST(test_relative_path_uses_current_directory)
+{
+    char cwd[512];
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    ck_assert_int_eq(chdir(tmpdir), 0);
+    int r = atomic_file_write_str("rel.txt", "hello");
+    ck_assert_int_eq(chdir(cwd), 0);
+    ck_assert_int_eq(r, 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/rel.txt", tmpdir);
+    ck_assert_str_eq(slurp(path), "hello");
+    ck_assert_str_eq(listing(), "rel.txt");
+}
+END_TEST
+
+/* A write that fails midway (the file size limit) leaves the old content and
+ * no temporary file. Runs in a child, whose limit does not leak out. */
+START_TEST(test_failed_write_keeps_original)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/state.json", tmpdir);
+    ck_assert_int_eq(atomic_file_write_str(path, "original"), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {16, 16};
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+            _exit(10);
+        errno = 0;
+        int r = atomic_file_write_str(path, "this content is longer than sixteen bytes");
+        _exit(r == SH_EIO && errno == EFBIG ? 0 : 11);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    ck_assert_str_eq(slurp(path), "original");
+    ck_assert_str_eq(listing(), "state.json");
+}
+END_TEST
+
+START_TEST(test_rename_onto_directory_fails_and_cleans_up)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/sub", tmpdir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    errno = 0;
+    ck_assert_int_eq(atomic_file_write_str(path, "x"), SH_EIO);
+    ck_assert_int_eq(errno, EISDIR);
+    ck_assert_str_eq(listing(), "sub");
+    ck_assert_int_eq(rmdir(path), 0);
+}
+END_TEST
+
+Suite *atomicfile_suite(void)
+{
+    Suite *s = suite_create("atomicfile");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_writes_and_replaces_content);
+    tcase_add_test(tc, test_large_content_is_written_fully);
+    tcase_add_test(tc, test_missing_directory_fails_and_leaves_nothing);
+    tcase_add_test(tc, test_relative_path_uses_current_directory);
+    tcase_add_test(tc, test_failed_write_keeps_original);
+    tcase_add_test(tc, test_rename_onto_directory_fails_and_cleans_up);
+    suite_add_tcase(s, tc);
+    return s;
+}
