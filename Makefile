@@ -45,7 +45,8 @@ test-deps: deps
 
 bin/selfheal: build/obj/controller/main.o $(OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
 GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 build/obj/controller/version.o build/san/controller/version.o: CFLAGS += -DSELFHEAL_COMMIT='"$(GIT_COMMIT)"'
@@ -68,10 +69,12 @@ build/gen/suites.h: $(UNIT_SRC) Makefile
 build/obj/tests/unit/runner.o build/san/tests/unit/runner.o: build/gen/suites.h
 
 build/check_runner: $(UNIT_OBJ) $(OBJ)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 
 build/check_runner_san: $(UNIT_SOBJ) $(SAN_OBJ)
-	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $^ $(LIBS) $(CHECK_LIBS)
+	@echo "  LD san  $@"
+	@$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 
 # Example and fixture programs: examples/<dir>/<prog>.c -> bin/<prog>
 EX_BIN := $(addprefix bin/,$(notdir $(EX_SRC:.c=)))
