@@ -104,6 +104,8 @@ test: test-deps
 	@$(MAKE) --no-print-directory unit
 	@echo "== unit suites under AddressSanitizer + UndefinedBehaviorSanitizer"
 	@$(MAKE) --no-print-directory unit-san
+	@echo "== unit suites under valgrind (leak check)"
+	@$(MAKE) --no-print-directory valgrind
 	@echo "== integration tests"
 	@$(MAKE) --no-print-directory integration
 
