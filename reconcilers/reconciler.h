@@ -53,6 +53,21 @@ static inline void reconcile_requeue_after(struct reconcile_ctx *ctx, int64_t ms
         ctx->requeue_after_ms = ms;
 }
 
+/* Where loops that observe asynchronously (the prober, the supervisor, a
+ * running retrain) send a pipeline key to have it reconciled again. Filled
+ * in by reconcilers_all_set_notify after construction; constructors keep the
+ * pointer (it is stable) and call it only when fn is set. */
+struct reconciler_notify {
+    void (*fn)(void *ctx, const char *key);
+    void *ctx;
+};
+
+static inline void reconciler_notify_key(const struct reconciler_notify *n, const char *key)
+{
+    if (n && n->fn)
+        n->fn(n->ctx, key);
+}
+
 struct reconciler {
     const char *name; /* "service" | "model" | "dataQuality" | "drift" */
     /* Reconciles one pipeline. Returns 0, or an SH_E* code: the manager then
