@@ -8,8 +8,10 @@
 #include "cmd_run.h"
 #include "cmd_status.h"
 #include "cmd_validate.h"
+#include "cmd_fix_data.h"
 
 /* Commands that live with their loops, added as they land. */
-#define COMMANDS_EXTRA
+#define COMMANDS_EXTRA \
+    {"fix-data", cmd_fix_data, "fix missing values and outliers in a CSV file (backup, atomic replace)"},
 
 #endif

@@ -1,17 +1,21 @@
-/* reconcilers_all.c — the list of the controller's reconcilers (reconcilers_all.h). */
+/* reconcilers_all.c — the list of the controller's reconcilers, in priority
+ * order (reconcilers_all.h): service recovery > model rollback > data fix >
+ * retraining. */
 #include "reconcilers_all.h"
 
 #include <stdlib.h>
+#include <string.h>
 
+#include "data/data_reconciler.h"
 #include "errors.h"
 
 #define MAX_RECONCILERS 8
 
 struct reconcilers_all {
     struct reconciler list[MAX_RECONCILERS];
+    void (*free_fn[MAX_RECONCILERS])(void *self);
     size_t count;
-    void (*notify)(void *ctx, const char *key);
-    void *notify_ctx;
+    struct reconciler_notify notify; /* stable: the loops keep a pointer to it */
 };
 
 int reconcilers_all_new(struct platform *pf, const char *state_dir, struct reconcilers_all **ret,
@@ -19,10 +23,18 @@ int reconcilers_all_new(struct platform *pf, const char *state_dir, struct recon
 {
     (void)pf;
     (void)state_dir;
-    (void)ret_err;
     struct reconcilers_all *ra = calloc(1, sizeof *ra);
     if (!ra)
         return SH_ENOMEM;
+
+    struct data_reconciler_options dro = {.clock = NULL, .notify = &ra->notify};
+    int r = data_reconciler_new(&dro, &ra->list[ra->count], ret_err);
+    if (r != 0) {
+        reconcilers_all_free(ra);
+        return r;
+    }
+    ra->free_fn[ra->count++] = data_reconciler_free;
+
     *ret = ra;
     return 0;
 }
@@ -40,11 +52,16 @@ size_t reconcilers_all_count(const struct reconcilers_all *ra)
 void reconcilers_all_set_notify(struct reconcilers_all *ra, void (*notify)(void *ctx, const char *key),
                                 void *ctx)
 {
-    ra->notify = notify;
-    ra->notify_ctx = ctx;
+    ra->notify.ctx = ctx;
+    ra->notify.fn = notify;
 }
 
 void reconcilers_all_free(struct reconcilers_all *ra)
 {
+    if (!ra)
+        return;
+    for (size_t i = 0; i < ra->count; i++)
+        if (ra->free_fn[i])
+            ra->free_fn[i](ra->list[i].self);
     free(ra);
 }

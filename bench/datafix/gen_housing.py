@@ -1,0 +1,40 @@
+#!/usr/bin/python3
+"""gen_housing.py N [SEED] — a housing-like CSV on stdout: 11 columns (10 numeric, one
+text), about 1% missing cells in three columns and 0.5% outliers in two."""
+import sys
+
+import numpy as np
+n=int(sys.argv[1]); seed=int(sys.argv[2]) if len(sys.argv)>2 else 0
+rng=np.random.default_rng(seed)
+cols={}
+cols['longitude']=np.round(rng.uniform(-124.3,-114.3,n),2)
+cols['latitude']=np.round(rng.uniform(32.5,42,n),2)
+cols['housing_median_age']=rng.integers(1,53,n).astype(float)
+cols['total_rooms']=np.round(rng.lognormal(7.7,0.7,n))
+cols['total_bedrooms']=np.round(cols['total_rooms']*rng.uniform(0.15,0.25,n))
+cols['population']=np.round(rng.lognormal(7.0,0.7,n))
+cols['households']=np.round(cols['population']/rng.uniform(2,4,n))
+cols['median_income']=np.round(rng.lognormal(1.3,0.45,n),4)
+cols['median_house_value']=np.round(rng.uniform(15000,500001,n))
+cats=np.array(['<1H OCEAN','INLAND','NEAR OCEAN','NEAR BAY','ISLAND'])
+ocean=cats[rng.integers(0,5,n)]
+cols['rooms_per_household']=np.round(cols['total_rooms']/cols['households'],6)
+names=list(cols)
+out=sys.stdout
+out.write(','.join(names[:9])+',ocean_proximity,'+names[9]+'\n')
+mat={k:v.astype(object) for k,v in cols.items()}
+for k in ['total_bedrooms','median_income','population']:
+    idx=rng.choice(n,n//100,replace=False); mat[k][idx]=''
+for k in ['total_rooms','median_income']:
+    idx=rng.choice(n,n//200,replace=False); mat[k][idx]=mat[k][idx]*50
+def fmt(v):
+    if v=='' : return ''
+    f=float(v)
+    return repr(int(f)) if f==int(f) and abs(f)<1e15 else repr(f)
+lines=[]
+for i in range(n):
+    row=[fmt(mat[k][i]) for k in names[:9]]+[ocean[i], fmt(mat['rooms_per_household'][i])]
+    lines.append(','.join(row))
+    if len(lines)>=100000:
+        out.write('\n'.join(lines)+'\n'); lines=[]
+if lines: out.write('\n'.join(lines)+'\n')

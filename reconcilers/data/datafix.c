@@ -1,0 +1,625 @@
+/* datafix.c — analyse, decide and rewrite a CSV file (datafix.h). */
+#include "data/datafix.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "data/csv.h"
+#include "data/missing.h"
+#include "data/modecount.h"
+#include "data/numtext.h"
+#include "data/safewrite.h"
+#include "errors.h"
+
+#define F_CHANGE 1u
+#define F_DROP 2u
+#define PROGRESS_ROWS 8192
+
+struct col {
+    bool numeric;
+    bool seen_number;
+    bool recount;     /* turned to text after numbers: count its texts in another pass */
+    double *vals;     /* numeric: one per row, NaN = missing */
+    struct modecount *mc;
+    size_t *miss;     /* text: rows of missing cells */
+    size_t nmiss, miss_cap;
+    char fill_txt[40], lo_txt[40], hi_txt[40];
+    char *fill_quoted; /* text fill as written (quoted when needed) */
+};
+
+struct fixer {
+    const char *path;
+    const struct datafix_options *o;
+    struct datafix_report *rep;
+    struct missing_set ms;
+    struct csv_reader *rd;
+    size_t ncols, nrows, cap;
+    struct col *cols;
+    unsigned char *flag;
+    char **ret_err;
+    uint64_t size;
+};
+
+static int fail(char **ret_err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char **ret_err, int code, const char *fmt, ...)
+{
+    if (ret_err) {
+        va_list ap;
+        va_start(ap, fmt);
+        free(*ret_err);
+        if (vasprintf(ret_err, fmt, ap) < 0)
+            *ret_err = NULL;
+        va_end(ap);
+    }
+    return code;
+}
+
+static int nomem(struct fixer *f)
+{
+    return fail(f->ret_err, SH_ENOMEM, "%s: out of memory", f->path);
+}
+
+void datafix_options_default(struct datafix_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->missing = MISSING_MEDIAN;
+    o->iqr_multiplier = 3.0;
+    o->outliers = OUTLIER_CAP;
+    o->max_fixed_fraction = 0.2;
+    o->backup_keep = 5;
+}
+
+static void progress(struct fixer *f, uint64_t done)
+{
+    if (f->o->progress)
+        f->o->progress(f->o->progress_ctx, done, 2 * f->size);
+}
+
+static int reserve(struct fixer *f, size_t need)
+{
+    if (need <= f->cap)
+        return 0;
+    size_t n = f->cap ? f->cap + f->cap / 2 : 1024;
+    if (n < need)
+        n = need;
+    for (size_t c = 0; c < f->ncols; c++) {
+        if (!f->cols[c].numeric)
+            continue;
+        double *v = realloc(f->cols[c].vals, n * sizeof *v);
+        if (!v)
+            return SH_ENOMEM;
+        f->cols[c].vals = v;
+    }
+    unsigned char *fl = realloc(f->flag, n);
+    if (!fl)
+        return SH_ENOMEM;
+    f->flag = fl;
+    f->cap = n;
+    return 0;
+}
+
+static int add_miss(struct col *c, size_t row)
+{
+    if (c->nmiss == c->miss_cap) {
+        size_t n = c->miss_cap ? c->miss_cap * 2 : 64;
+        size_t *m = realloc(c->miss, n * sizeof *m);
+        if (!m)
+            return SH_ENOMEM;
+        c->miss = m;
+        c->miss_cap = n;
+    }
+    c->miss[c->nmiss++] = row;
+    return 0;
+}
+
+/* The column turns to text at row `row`. */
+static int to_text(struct col *c, size_t row)
+{
+    c->numeric = false;
+    c->recount = c->seen_number;
+    if (!(c->mc = modecount_new()))
+        return SH_ENOMEM;
+    for (size_t r = 0; r < row; r++)
+        if (isnan(c->vals[r]) && add_miss(c, r) != 0)
+            return SH_ENOMEM;
+    free(c->vals);
+    c->vals = NULL;
+    return 0;
+}
+
+/* Pass 1: types, numeric values, text counts, missing cells. */
+static int analyse(struct fixer *f)
+{
+    struct csv_record rec;
+    int k = csv_reader_header(f->rd, &rec, f->ret_err);
+    if (k != 0)
+        return k;
+    f->ncols = rec.nfields;
+    f->cols = calloc(f->ncols, sizeof *f->cols);
+    f->rep->cols = calloc(f->ncols, sizeof *f->rep->cols);
+    if (!f->cols || !f->rep->cols)
+        return nomem(f);
+    f->rep->ncols = f->ncols;
+    for (size_t c = 0; c < f->ncols; c++) {
+        f->cols[c].numeric = true;
+        if (!(f->rep->cols[c].name = strndup(rec.fields[c].val, rec.fields[c].len)))
+            return nomem(f);
+    }
+    uint64_t body_start = csv_reader_offset(f->rd);
+    size_t row = 0;
+    while ((k = csv_reader_next(f->rd, &rec, f->ret_err)) == 1) {
+        if (rec.nfields == 0)
+            continue;
+        if (row == 1024 && f->cap < 4096) {
+            /* size the arrays from the bytes per row so far */
+            uint64_t used = csv_reader_offset(f->rd) - body_start;
+            double est = (double)(f->size - body_start) / ((double)used / 1024.0) * 1.02 + 1024;
+            if (est > 1024 && est < 1e10 && reserve(f, (size_t)est) != 0)
+                return nomem(f);
+        }
+        if (row >= f->cap && reserve(f, row + 1) != 0)
+            return nomem(f);
+        f->flag[row] = 0;
+        for (size_t c = 0; c < f->ncols; c++) {
+            struct col *cl = &f->cols[c];
+            const struct csv_field *fd = &rec.fields[c];
+            if (missing_is(&f->ms, fd->val, fd->len)) {
+                if (cl->numeric)
+                    cl->vals[row] = NAN;
+                else if (add_miss(cl, row) != 0)
+                    return nomem(f);
+                continue;
+            }
+            if (cl->numeric) {
+                if (num_parse(fd->val, fd->len, &cl->vals[row])) {
+                    cl->seen_number = true;
+                    continue;
+                }
+                if (to_text(cl, row) != 0)
+                    return nomem(f);
+            }
+            if (!cl->recount && modecount_add(cl->mc, fd->val, fd->len) != 0)
+                return nomem(f);
+        }
+        row++;
+        if (row % PROGRESS_ROWS == 0)
+            progress(f, csv_reader_offset(f->rd));
+    }
+    if (k < 0)
+        return k;
+    f->nrows = row;
+    f->rep->rows = row;
+    bool again = false;
+    for (size_t c = 0; c < f->ncols; c++)
+        again |= f->cols[c].recount;
+    if (!again)
+        return 0;
+    /* the texts of columns that turned to text late */
+    if ((k = csv_reader_rewind(f->rd, f->ret_err)) != 0 ||
+        (k = csv_reader_header(f->rd, &rec, f->ret_err)) != 0)
+        return k;
+    while ((k = csv_reader_next(f->rd, &rec, f->ret_err)) == 1) {
+        if (rec.nfields == 0)
+            continue;
+        for (size_t c = 0; c < f->ncols; c++) {
+            const struct csv_field *fd = &rec.fields[c];
+            if (f->cols[c].recount && !missing_is(&f->ms, fd->val, fd->len) &&
+                modecount_add(f->cols[c].mc, fd->val, fd->len) != 0)
+                return nomem(f);
+        }
+    }
+    return k < 0 ? k : 0;
+}
+
+static double clip(double v, double lo, double hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* A text value as a CSV field: quoted when it holds a comma, quote or line break. */
+static char *csv_quote(const char *s, size_t len)
+{
+    bool need = len == 0;
+    size_t q = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == ',' || s[i] == '\n' || s[i] == '\r' || s[i] == '"')
+            need = true;
+        q += s[i] == '"';
+    }
+    char *out = malloc(len + q + 3);
+    if (!out)
+        return NULL;
+    char *p = out;
+    if (need)
+        *p++ = '"';
+    for (size_t i = 0; i < len; i++) {
+        *p++ = s[i];
+        if (s[i] == '"')
+            *p++ = '"';
+    }
+    if (need)
+        *p++ = '"';
+    *p = '\0';
+    return out;
+}
+
+/* Statistics, fill values, bounds, and which rows change. */
+static int decide(struct fixer *f)
+{
+    const struct datafix_options *o = f->o;
+    if (f->nrows)
+        memset(f->flag, 0, f->nrows);
+    for (size_t c = 0; c < f->ncols; c++) {
+        struct col *cl = &f->cols[c];
+        struct datafix_column *rc = &f->rep->cols[c];
+        rc->numeric = cl->numeric;
+        if (!cl->numeric) {
+            rc->missing = cl->nmiss;
+            const char *m;
+            size_t mlen;
+            if (o->missing != MISSING_DROP_ROW && modecount_mode(cl->mc, &m, &mlen, NULL)) {
+                rc->has_fill = true;
+                if (!(rc->fill_text = strndup(m, mlen)) || !(cl->fill_quoted = csv_quote(m, mlen)))
+                    return nomem(f);
+            }
+            if (o->missing == MISSING_DROP_ROW)
+                for (size_t i = 0; i < cl->nmiss; i++)
+                    f->flag[cl->miss[i]] |= F_DROP;
+            continue;
+        }
+        if (stats_numeric_skipnan(cl->vals, f->nrows, &rc->stats) != 0)
+            return nomem(f);
+        rc->missing = f->nrows - rc->stats.n;
+        if (rc->stats.n == 0)
+            continue;
+        double iqr = rc->stats.q3 - rc->stats.q1;
+        rc->has_bounds = true;
+        rc->lower = rc->stats.q1 - o->iqr_multiplier * iqr;
+        rc->upper = rc->stats.q3 + o->iqr_multiplier * iqr;
+        num_format(rc->lower, cl->lo_txt, sizeof cl->lo_txt);
+        num_format(rc->upper, cl->hi_txt, sizeof cl->hi_txt);
+        if (o->missing != MISSING_DROP_ROW) {
+            double fill = rc->stats.median;
+            if (o->missing == MISSING_MEAN) {
+                fill = rc->stats.mean;
+            } else if (o->missing == MISSING_MODE && mode_of_doubles(cl->vals, f->nrows, &fill) != 0) {
+                return nomem(f);
+            }
+            if (o->outliers == OUTLIER_CAP)
+                fill = clip(fill, rc->lower, rc->upper);
+            rc->has_fill = true;
+            rc->fill_num = fill;
+            num_format(fill, cl->fill_txt, sizeof cl->fill_txt);
+        }
+        for (size_t r = 0; r < f->nrows; r++) {
+            double v = cl->vals[r];
+            if (isnan(v)) {
+                if (o->missing == MISSING_DROP_ROW)
+                    f->flag[r] |= F_DROP;
+            } else if (v < rc->lower || v > rc->upper) {
+                rc->outliers++;
+                if (o->outliers == OUTLIER_DROP_ROW)
+                    f->flag[r] |= F_DROP;
+            }
+        }
+    }
+    /* count the changes of the rows that stay */
+    size_t changed = 0;
+    for (size_t c = 0; c < f->ncols; c++) {
+        struct col *cl = &f->cols[c];
+        struct datafix_column *rc = &f->rep->cols[c];
+        if (!cl->numeric) {
+            if (!rc->has_fill)
+                continue;
+            for (size_t i = 0; i < cl->nmiss; i++)
+                if (!(f->flag[cl->miss[i]] & F_DROP)) {
+                    f->flag[cl->miss[i]] |= F_CHANGE;
+                    rc->filled++;
+                }
+            changed += rc->filled;
+            continue;
+        }
+        if (!rc->has_bounds)
+            continue;
+        for (size_t r = 0; r < f->nrows; r++) {
+            if (f->flag[r] & F_DROP)
+                continue;
+            double v = cl->vals[r];
+            if (isnan(v)) {
+                if (rc->has_fill) {
+                    f->flag[r] |= F_CHANGE;
+                    rc->filled++;
+                }
+            } else if (o->outliers == OUTLIER_CAP && (v < rc->lower || v > rc->upper)) {
+                f->flag[r] |= F_CHANGE;
+                rc->capped++;
+            }
+        }
+        changed += rc->filled + rc->capped;
+    }
+    for (size_t r = 0; r < f->nrows; r++)
+        f->rep->rows_dropped += (f->flag[r] & F_DROP) != 0;
+    changed += f->rep->rows_dropped * f->ncols;
+    f->rep->cells_changed = changed;
+    double total = (double)f->nrows * (double)f->ncols;
+    f->rep->fixed_fraction = total > 0 ? (double)changed / total : 0;
+    return 0;
+}
+
+static int put(struct safewrite *w, const char *p, size_t n)
+{
+    return safewrite_put(w, p, n);
+}
+
+/* One changed row, field by field. */
+static void write_row(struct fixer *f, struct safewrite *w, const struct csv_record *rec, size_t row)
+{
+    bool cap = f->o->outliers == OUTLIER_CAP;
+    for (size_t c = 0; c < f->ncols; c++) {
+        if (c)
+            put(w, ",", 1);
+        const struct col *cl = &f->cols[c];
+        const struct datafix_column *rc = &f->rep->cols[c];
+        const struct csv_field *fd = &rec->fields[c];
+        const char *t = NULL;
+        if (cl->numeric) {
+            double v = cl->vals[row];
+            if (isnan(v)) {
+                if (rc->has_fill)
+                    t = cl->fill_txt;
+            } else if (cap && rc->has_bounds) {
+                if (v < rc->lower)
+                    t = cl->lo_txt;
+                else if (v > rc->upper)
+                    t = cl->hi_txt;
+            }
+        } else if (rc->has_fill && missing_is(&f->ms, fd->val, fd->len)) {
+            t = cl->fill_quoted;
+        }
+        if (t)
+            put(w, t, strlen(t));
+        else
+            put(w, fd->raw, fd->raw_len);
+    }
+    put(w, rec->raw + rec->raw_len - rec->eol_len, rec->eol_len);
+}
+
+/* Splits a line of a plain file (no quotes) at its commas into pf[0..ncols). */
+static int split_plain(struct csv_record *rec, struct csv_field *pf, size_t ncols)
+{
+    const char *p = rec->raw, *end = rec->raw + rec->raw_len - rec->eol_len;
+    size_t n = 0;
+    for (;;) {
+        const char *c = memchr(p, ',', (size_t)(end - p));
+        const char *e = c ? c : end;
+        if (n == ncols)
+            return -1;
+        pf[n].val = pf[n].raw = p;
+        pf[n].len = pf[n].raw_len = (size_t)(e - p);
+        n++;
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    if (n != ncols)
+        return -1;
+    rec->fields = pf;
+    return 0;
+}
+
+/* Pass 2: the new file through safewrite. */
+static int rewrite(struct fixer *f)
+{
+    char **ret_err = f->ret_err;
+    struct stat before, after, now_st;
+    int fd = csv_reader_fd(f->rd);
+    if (fstat(fd, &before) != 0)
+        return fail(ret_err, SH_EIO, "%s: %s", f->path, strerror(errno));
+    struct safewrite *w = NULL;
+    int k = safewrite_begin(f->path, f->o->now_ms, f->o->backup_keep, &w, ret_err);
+    if (k != 0)
+        return k;
+    struct csv_record rec;
+    if ((k = csv_reader_rewind(f->rd, ret_err)) != 0 ||
+        (k = csv_reader_header(f->rd, &rec, ret_err)) != 0) {
+        safewrite_abort(w);
+        return k;
+    }
+    put(w, rec.raw, rec.raw_len);
+    size_t row = 0;
+    bool plain = csv_reader_plain(f->rd);
+    struct csv_field *pf = plain ? calloc(f->ncols, sizeof *pf) : NULL;
+    if (plain && !pf) {
+        safewrite_abort(w);
+        return nomem(f);
+    }
+    while ((k = plain ? csv_reader_next_line(f->rd, &rec, ret_err)
+                      : csv_reader_next(f->rd, &rec, ret_err)) == 1) {
+        if (rec.nfields == 0) {
+            put(w, rec.raw, rec.raw_len);
+            continue;
+        }
+        if (row >= f->nrows)
+            break;
+        unsigned fl = f->flag[row];
+        if (fl & F_DROP) {
+            /* the row is left out */
+        } else if (!(fl & F_CHANGE)) {
+            put(w, rec.raw, rec.raw_len);
+        } else if (plain && split_plain(&rec, pf, f->ncols) != 0) {
+            break; /* not what pass 1 read: reported as a change of the file */
+        } else {
+            write_row(f, w, &rec, row);
+        }
+        row++;
+        if (row % PROGRESS_ROWS == 0)
+            progress(f, f->size + csv_reader_offset(f->rd));
+    }
+    free(pf);
+    if (k < 0) {
+        safewrite_abort(w);
+        return k;
+    }
+    if (row != f->nrows || k == 1 || fstat(fd, &after) != 0 || after.st_size != before.st_size ||
+        after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+        after.st_mtim.tv_nsec != before.st_mtim.tv_nsec || stat(f->path, &now_st) != 0 ||
+        now_st.st_ino != before.st_ino || now_st.st_dev != before.st_dev) {
+        safewrite_abort(w);
+        return fail(ret_err, SH_ECONFLICT, "%s: the file changed while it was being fixed; nothing changed",
+                    f->path);
+    }
+    f->rep->bytes_out = safewrite_bytes(w);
+    if (safewrite_backup(w) && !(f->rep->backup = strdup(safewrite_backup(w)))) {
+        safewrite_abort(w);
+        return nomem(f);
+    }
+    k = safewrite_commit(w, ret_err);
+    if (k != 0) {
+        free(f->rep->backup);
+        f->rep->backup = NULL;
+        return k;
+    }
+    f->rep->written = true;
+    progress(f, 2 * f->size);
+    return 0;
+}
+
+static void fixer_free(struct fixer *f)
+{
+    if (f->cols)
+        for (size_t c = 0; c < f->ncols; c++) {
+            free(f->cols[c].vals);
+            free(f->cols[c].miss);
+            free(f->cols[c].fill_quoted);
+            modecount_free(f->cols[c].mc);
+        }
+    free(f->cols);
+    free(f->flag);
+    csv_reader_close(f->rd);
+}
+
+int datafix_run(const char *path, const struct datafix_options *o, struct datafix_report *rep,
+                char **ret_err)
+{
+    memset(rep, 0, sizeof *rep);
+    if (ret_err)
+        *ret_err = NULL;
+    struct fixer f = {.path = path, .o = o, .rep = rep, .ret_err = ret_err};
+    if (!(rep->path = strdup(path)))
+        return fail(ret_err, SH_ENOMEM, "%s: out of memory", path);
+    missing_set_init(&f.ms, o->missing_tokens, o->ntokens);
+    int k = csv_reader_open(path, &f.rd, ret_err);
+    if (k != 0)
+        return k;
+    f.size = csv_reader_size(f.rd);
+    rep->bytes_in = f.size;
+    k = analyse(&f);
+    if (k == 0)
+        k = decide(&f);
+    if (k == 0)
+        progress(&f, f.size);
+    if (k == 0 && rep->cells_changed > 0 &&
+        rep->fixed_fraction > o->max_fixed_fraction) {
+        rep->refused = true;
+        k = fail(ret_err, SH_EREFUSED,
+                 "%s: %zu of %zu cells (%.1f%%) would change, more than maxFixedFraction %g; "
+                 "nothing changed",
+                 path, rep->cells_changed, f.nrows * f.ncols, 100.0 * rep->fixed_fraction,
+                 o->max_fixed_fraction);
+    }
+    if (k == 0 && rep->cells_changed > 0 && !o->dry_run)
+        k = rewrite(&f);
+    fixer_free(&f);
+    return k;
+}
+
+void datafix_report_free(struct datafix_report *rep)
+{
+    if (!rep)
+        return;
+    if (rep->cols)
+        for (size_t c = 0; c < rep->ncols; c++) {
+            free(rep->cols[c].name);
+            free(rep->cols[c].fill_text);
+        }
+    free(rep->cols);
+    free(rep->path);
+    free(rep->backup);
+    memset(rep, 0, sizeof *rep);
+}
+
+static void add_num(cJSON *o, const char *k, double v)
+{
+    if (isfinite(v))
+        cJSON_AddNumberToObject(o, k, v);
+}
+
+cJSON *datafix_report_json(const struct datafix_report *rep)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "path", rep->path ? rep->path : "");
+    cJSON_AddNumberToObject(o, "rows", (double)rep->rows);
+    cJSON_AddNumberToObject(o, "columns", (double)rep->ncols);
+    cJSON_AddNumberToObject(o, "cellsChanged", (double)rep->cells_changed);
+    cJSON_AddNumberToObject(o, "rowsDropped", (double)rep->rows_dropped);
+    cJSON_AddNumberToObject(o, "fixedFraction", rep->fixed_fraction);
+    cJSON_AddBoolToObject(o, "refused", rep->refused);
+    cJSON_AddBoolToObject(o, "written", rep->written);
+    if (rep->backup)
+        cJSON_AddStringToObject(o, "backup", rep->backup);
+    else
+        cJSON_AddNullToObject(o, "backup");
+    cJSON *cols = cJSON_AddArrayToObject(o, "columnReports");
+    for (size_t c = 0; cols && c < rep->ncols; c++) {
+        const struct datafix_column *rc = &rep->cols[c];
+        cJSON *j = cJSON_CreateObject();
+        if (!j)
+            break;
+        cJSON_AddItemToArray(cols, j);
+        cJSON_AddStringToObject(j, "name", rc->name ? rc->name : "");
+        cJSON_AddStringToObject(j, "type", rc->numeric ? "numeric" : "text");
+        cJSON_AddNumberToObject(j, "missing", (double)rc->missing);
+        cJSON_AddNumberToObject(j, "filled", (double)rc->filled);
+        if (rc->has_fill) {
+            if (rc->numeric)
+                cJSON_AddNumberToObject(j, "fillValue", rc->fill_num);
+            else
+                cJSON_AddStringToObject(j, "fillValue", rc->fill_text);
+        }
+        if (rc->numeric) {
+            cJSON_AddNumberToObject(j, "outliers", (double)rc->outliers);
+            cJSON_AddNumberToObject(j, "capped", (double)rc->capped);
+            if (rc->has_bounds) {
+                add_num(j, "lower", rc->lower);
+                add_num(j, "upper", rc->upper);
+            }
+            cJSON_AddNumberToObject(j, "values", (double)rc->stats.n);
+            add_num(j, "mean", rc->stats.mean);
+            add_num(j, "median", rc->stats.median);
+            add_num(j, "q1", rc->stats.q1);
+            add_num(j, "q3", rc->stats.q3);
+            add_num(j, "min", rc->stats.min);
+            add_num(j, "max", rc->stats.max);
+        }
+    }
+    return o;
+}
+
+int datafix_fingerprint(const char *path, char *buf, size_t size)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return SH_EIO;
+    snprintf(buf, size, "%llu:%llu:%lld:%lld.%09ld", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
+             (long)st.st_mtim.tv_nsec);
+    return 0;
+}

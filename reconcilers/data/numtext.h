@@ -1,0 +1,25 @@
+/*
+ * numtext.h — number text ⇄ double for the CSV engine: a strict decimal
+ * grammar with an exact fast path (Clinger: up to 19 significant digits,
+ * |exponent| ≤ 22, mantissa ≤ 2^53) and strtod for the rest; and the
+ * shortest text that reads back to the same double.
+ *
+ * Grammar (the whole text, no spaces): [+-]? (D+ [. D*] | . D+) ([eE] [+-]? D+)?
+ * Hex, inf and nan are not numbers here; values that overflow are not either.
+ * Stateless; any thread.
+ */
+#ifndef SH_NUMTEXT_H
+#define SH_NUMTEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Parses s[0..len) completely as a finite number. Returns true and *out, or false. */
+bool num_parse(const char *s, size_t len, double *out);
+
+/* Writes the shortest of %.15g, %.16g, %.17g of finite v that reads back to v
+ * (no trailing zeros, "-0" for negative zero) into buf; returns its length.
+ * size must be at least 32. */
+size_t num_format(double v, char *buf, size_t size);
+
+#endif
