@@ -7,7 +7,11 @@
 #include <string.h>
 
 #include "data/data_reconciler.h"
+#include "drift/drift_reconciler.h"
 #include "errors.h"
+#include "local/local_platform.h"
+#include "local/registry.h"
+#include "model/model_reconciler.h"
 
 #define MAX_RECONCILERS 8
 
@@ -21,22 +25,35 @@ struct reconcilers_all {
 int reconcilers_all_new(struct platform *pf, const char *state_dir, struct reconcilers_all **ret,
                         char **ret_err)
 {
-    (void)pf;
-    (void)state_dir;
     struct reconcilers_all *ra = calloc(1, sizeof *ra);
     if (!ra)
         return SH_ENOMEM;
+    if (strcmp(pf->name, "local") == 0)
+        local_platform_set_actuators(pf, "model", registry_model_actuators());
+
+    struct model_reconciler_options mo = {.clock = NULL, .notify = &ra->notify};
+    int r = model_reconciler_new(&mo, &ra->list[ra->count], ret_err);
+    if (r != 0)
+        goto fail;
+    ra->free_fn[ra->count++] = model_reconciler_free;
 
     struct data_reconciler_options dro = {.clock = NULL, .notify = &ra->notify};
-    int r = data_reconciler_new(&dro, &ra->list[ra->count], ret_err);
-    if (r != 0) {
-        reconcilers_all_free(ra);
-        return r;
-    }
+    r = data_reconciler_new(&dro, &ra->list[ra->count], ret_err);
+    if (r != 0)
+        goto fail;
     ra->free_fn[ra->count++] = data_reconciler_free;
+
+    struct drift_reconciler_options dko = {.notify = &ra->notify, .state_dir = state_dir};
+    r = drift_reconciler_new(&dko, &ra->list[ra->count], ret_err);
+    if (r != 0)
+        goto fail;
+    ra->free_fn[ra->count++] = drift_reconciler_free;
 
     *ret = ra;
     return 0;
+fail:
+    reconcilers_all_free(ra);
+    return r;
 }
 
 const struct reconciler *reconcilers_all_list(const struct reconcilers_all *ra)

@@ -1,0 +1,545 @@
+/* drift_reconciler.c — the drift loop: observe, decide, act (drift_reconciler.h). */
+#include "drift/drift_reconciler.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "drift/drift_actions.h"
+#include "drift/drift_decide.h"
+#include "drift/drift_engine.h"
+#include "drift/retrain_job.h"
+#include "drift/retrain_log.h"
+#include "errors.h"
+#include "fsutil.h"
+#include "log.h"
+#include "model/metric_source.h"
+#include "status.h"
+#include "strmap.h"
+
+#define LOOP "drift"
+#define DEFAULT_SCORE_TIMEOUT_MS 5000
+#define BLOCKED_RETRY_MS 10000 /* look again while a higher-priority action runs */
+
+/* Per pipeline: the running retrain and the last observation. Touched only
+ * by the worker holding the key (the watcher reads dr and key). */
+struct entry {
+    struct drift_reconciler *dr;
+    char key[PIPELINE_KEY_MAX];
+    struct retrain_job *job;
+    double job_score;
+    bool have_obs;
+    int64_t next_check_ms;
+    int64_t generation;
+    struct drift_observation obs;
+    char drifted[DRIFT_FEATURES_KEPT][64];
+    int ndrifted;
+};
+
+struct drift_reconciler {
+    struct drift_reconciler_options o;
+    char *state_dir;
+    char *retrain_log;
+    pthread_mutex_t mu; /* guards the map, not the entries */
+    struct strmap *entries;
+};
+
+/* --- entries ------------------------------------------------------------- */
+
+static struct entry *entry_get(struct drift_reconciler *dr, const char *key, bool create)
+{
+    pthread_mutex_lock(&dr->mu);
+    struct entry *e = strmap_get(dr->entries, key);
+    if (!e && create && (e = calloc(1, sizeof *e)) != NULL) {
+        e->dr = dr;
+        snprintf(e->key, sizeof e->key, "%s", key);
+        if (strmap_put(dr->entries, key, e, NULL) != 0) {
+            free(e);
+            e = NULL;
+        }
+    }
+    pthread_mutex_unlock(&dr->mu);
+    return e;
+}
+
+static void entry_free(struct entry *e)
+{
+    if (!e)
+        return;
+    retrain_job_free(e->job);
+    free(e);
+}
+
+static void entry_forget(struct drift_reconciler *dr, const char *key)
+{
+    pthread_mutex_lock(&dr->mu);
+    struct entry *e = strmap_remove(dr->entries, key);
+    pthread_mutex_unlock(&dr->mu);
+    entry_free(e);
+}
+
+/* From the job's watcher thread. */
+static void job_ended(void *ctx)
+{
+    struct entry *e = ctx;
+    reconciler_notify_key(e->dr->o.notify, e->key);
+}
+
+/* --- observe ------------------------------------------------------------- */
+
+static void observe_engine(struct drift_reconciler *dr, struct entry *e, const struct spec *spec)
+{
+    const struct spec_drift *sd = &spec->drift;
+    struct drift_params p = {.method = sd->method,
+                             .feature_threshold = sd->feature_threshold,
+                             .threshold = sd->threshold,
+                             .min_samples = sd->min_samples > 0 ? (size_t)sd->min_samples : 100,
+                             .threads = dr->o.threads};
+    const struct spec_data_quality *dq = &spec->data_quality;
+    bool tokens = dq->present && dq->missing_tokens;
+    struct drift_report rep;
+    char *err = NULL;
+    int r = drift_compare_files(sd->reference_path, sd->current_path,
+                                tokens ? (const char *const *)dq->missing_tokens : NULL,
+                                tokens ? dq->missing_token_count : 0, &p, &rep, &err);
+    if (r != 0) {
+        e->obs.ok = false;
+        snprintf(e->obs.message, sizeof e->obs.message, "cannot compute drift: %s",
+                 err ? err : sh_strerror(r));
+        free(err);
+        return;
+    }
+    e->obs.ok = true;
+    e->obs.verdict = rep.verdict;
+    e->obs.score = rep.score;
+    snprintf(e->obs.message, sizeof e->obs.message, "%s", rep.message);
+    for (size_t i = 0; i < rep.nfeatures && e->ndrifted < DRIFT_FEATURES_KEPT; i++)
+        if (rep.features[i].drifted)
+            snprintf(e->drifted[e->ndrifted++], sizeof e->drifted[0], "%s", rep.features[i].name);
+    drift_report_free(&rep);
+}
+
+static void observe_score(struct drift_reconciler *dr, struct entry *e, const struct spec_drift *sd)
+{
+    int64_t timeout = dr->o.score_timeout_ms > 0 ? dr->o.score_timeout_ms : DEFAULT_SCORE_TIMEOUT_MS;
+    if (sd->interval_ms > 0 && timeout > sd->interval_ms)
+        timeout = sd->interval_ms;
+    double v = 0;
+    char err[256] = "";
+    if (metric_source_read(&sd->score_source, timeout, &v, err, sizeof err) != 0) {
+        e->obs.ok = false;
+        snprintf(e->obs.message, sizeof e->obs.message, "cannot read the drift score: %s", err);
+        return;
+    }
+    e->obs.ok = true;
+    e->obs.score = v;
+    e->obs.verdict = v >= sd->threshold ? DRIFT_VERDICT_DRIFT : DRIFT_VERDICT_NONE;
+    snprintf(e->obs.message, sizeof e->obs.message, "%s: external score %.3f %s threshold %.3f",
+             e->obs.verdict == DRIFT_VERDICT_DRIFT ? "drift" : "no drift", v,
+             e->obs.verdict == DRIFT_VERDICT_DRIFT ? "≥" : "<", sd->threshold);
+}
+
+static void observe(struct drift_reconciler *dr, struct entry *e, const struct spec *spec, int64_t now)
+{
+    const struct spec_drift *sd = &spec->drift;
+    memset(&e->obs, 0, sizeof e->obs);
+    e->obs.score = NAN;
+    e->ndrifted = 0;
+    if (sd->score_source.kind != METRIC_SOURCE_NONE)
+        observe_score(dr, e, sd);
+    else
+        observe_engine(dr, e, spec);
+    e->have_obs = true;
+    e->next_check_ms = now + (sd->interval_ms > 0 ? sd->interval_ms : 300000);
+}
+
+/* --- act ----------------------------------------------------------------- */
+
+static void join_argv(char *const *argv, char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; argv && argv[i] && n + 1 < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? " " : "", argv[i]);
+}
+
+static void log_path_for(struct drift_reconciler *dr, const struct pipeline *p, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/logs/retrain-%s-%s.log", dr->state_dir, p->namespace_, p->name);
+}
+
+static void write_header(const char *path, const char *line)
+{
+    char *dir = fs_dirname(path);
+    if (dir)
+        fs_mkdir_p(dir);
+    free(dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return;
+    (void)!write(fd, line, strlen(line));
+    close(fd);
+}
+
+static void append_log(struct drift_reconciler *dr, struct reconcile_ctx *ctx, struct retrain_event *ev,
+                       bool set_last)
+{
+    char *err = NULL, *warn = NULL;
+    if (retrain_log_append(dr->retrain_log, ev, set_last, &err, &warn) != 0) {
+        char m[600];
+        snprintf(m, sizeof m, "retraining log %s: %s", dr->retrain_log, err ? err : "cannot append");
+        ctx->platform->record_event(ctx->platform, ctx->p, EVENT_WARNING, "AuditLogFailed", m);
+    }
+    if (warn)
+        log_warn(ctx->p->key, "%s", warn);
+    free(err);
+    free(warn);
+}
+
+static void event_features(const struct entry *e, struct retrain_event *ev, const char **names)
+{
+    for (int i = 0; i < e->ndrifted; i++)
+        names[i] = e->drifted[i];
+    ev->drifted_features = names;
+    ev->ndrifted = (size_t)e->ndrifted;
+}
+
+/* Starts the retrain; returns 0, or the start error (recorded as a failed attempt). */
+static int start_retrain(struct drift_reconciler *dr, struct reconcile_ctx *ctx, struct entry *e,
+                         struct drift_state *st, struct drift_decision *d)
+{
+    const struct spec_drift *sd = &ctx->spec->drift;
+    struct platform *pf = ctx->platform;
+    char logp[1024], cmd[512], score[32], header[1200], ts[32];
+    log_path_for(dr, ctx->p, logp, sizeof logp);
+    join_argv(sd->retrain.command.argv, cmd, sizeof cmd);
+    snprintf(score, sizeof score, "%.6g", e->obs.score);
+    const char *names[] = {"SELFHEAL_PIPELINE", "SELFHEAL_DRIFT_SCORE", "SELFHEAL_REFERENCE",
+                           "SELFHEAL_CURRENT"};
+    const char *values[] = {ctx->p->key, score, sd->reference_path ? sd->reference_path : "",
+                            sd->current_path ? sd->current_path : ""};
+    snprintf(header, sizeof header, "=== %s retrain of %s: %s (drift score %s)\n",
+             clock_format_rfc3339(ctx->now_ms, ts, sizeof ts), ctx->p->key, cmd, score);
+    write_header(logp, header);
+    struct retrain_job_spec js = {.argv = sd->retrain.command.argv,
+                                  .env_names = names,
+                                  .env_values = values,
+                                  .nenv = 4,
+                                  .log_path = logp,
+                                  .timeout_ms = sd->retrain.timeout_ms,
+                                  .clock = dr->o.clock,
+                                  .on_exit = job_ended,
+                                  .ctx = e};
+    char *err = NULL;
+    int r = retrain_job_start(&js, &e->job, &err);
+    char trigger[700];
+    snprintf(trigger, sizeof trigger, "DriftDetected: %s", e->obs.message);
+    struct history_entry h = {.time_ms = ctx->now_ms, .loop = LOOP, .action = "retrain",
+                              .trigger = trigger, .outcome = "started", .duration_seconds = -1};
+    struct retrain_event ev;
+    retrain_event_init(&ev);
+    const char *feat[DRIFT_FEATURES_KEPT];
+    ev.time_ms = ctx->now_ms;
+    ev.trigger = "controller";
+    ev.pipeline = ctx->p->key;
+    ev.drift_score = e->obs.score;
+    ev.threshold = sd->threshold;
+    ev.reason = e->obs.message;
+    ev.command = sd->retrain.command.argv;
+    ev.log = logp;
+    event_features(e, &ev, feat);
+    drift_state_started(st, sd, ctx->now_ms, 0, logp);
+    if (r != 0) {
+        e->job = NULL;
+        char m[700];
+        snprintf(m, sizeof m, "retrain could not start: %s", err ? err : sh_strerror(r));
+        drift_state_finished(st, false, "Failed", -1, m, ctx->now_ms);
+        h.outcome = "failed";
+        status_history_add(ctx->status, &h);
+        pf->record_event(pf, ctx->p, EVENT_WARNING, "RetrainFailed", m);
+        ev.status = "failed";
+        ev.reason = m;
+        append_log(dr, ctx, &ev, false);
+        free(err);
+        /* decide again with the failure recorded: RetrainFailed, backoff */
+        return r;
+    }
+    struct retrain_job_result res;
+    retrain_job_result(e->job, &res);
+    st->job.pid = res.pid;
+    e->job_score = e->obs.score;
+    status_history_add(ctx->status, &h);
+    char m[1200];
+    snprintf(m, sizeof m, "retraining: %s (%s; pid %d; output in %s)", cmd, e->obs.message,
+             (int)res.pid, logp);
+    pf->record_event(pf, ctx->p, EVENT_NORMAL, "RetrainStarted", m);
+    log_info(ctx->p->key, "%s", m);
+    ev.status = "started";
+    append_log(dr, ctx, &ev, false);
+    snprintf(d->message, sizeof d->message, "%s", m);
+    return 0;
+}
+
+/* The job of e has ended: record it (status, history, events, log, model, reference). */
+static void finish_retrain(struct drift_reconciler *dr, struct reconcile_ctx *ctx, struct entry *e,
+                           struct drift_state *st, const struct retrain_job_result *res)
+{
+    const struct spec_drift *sd = &ctx->spec->drift;
+    struct platform *pf = ctx->platform;
+    bool ok = res->state == RETRAIN_JOB_SUCCEEDED;
+    double secs = (double)(res->end_ms - res->start_ms) / 1000.0;
+    if (secs < 0)
+        secs = 0;
+    drift_state_finished(st, ok, retrain_job_state_name(res->state), res->exit_code, res->message,
+                         res->end_ms);
+    struct retrain_event ev;
+    retrain_event_init(&ev);
+    ev.time_ms = res->end_ms;
+    ev.trigger = "controller";
+    ev.pipeline = ctx->p->key;
+    ev.drift_score = e->job_score;
+    ev.threshold = sd->threshold;
+    ev.command = sd->retrain.command.argv;
+    ev.exit_code = res->exit_code;
+    ev.duration_seconds = secs;
+    ev.log = st->job.log[0] ? st->job.log : NULL;
+    status_history_finish(ctx->status, LOOP, ok ? "succeeded" : "failed", secs);
+    if (!ok) {
+        char m[600];
+        snprintf(m, sizeof m, "retrain failed: %s%s%s", res->message,
+                 st->job.log[0] ? "; output in " : "", st->job.log);
+        pf->record_event(pf, ctx->p, EVENT_WARNING, "RetrainFailed", m);
+        log_warn(ctx->p->key, "%s", m);
+        ev.status = res->state == RETRAIN_JOB_TIMED_OUT ? "timed out" : "failed";
+        ev.reason = res->message;
+        append_log(dr, ctx, &ev, false);
+        return;
+    }
+    bool promoted = false;
+    char version[128], note[600];
+    int pr = drift_promote_newest(pf, ctx->p, &promoted, version, sizeof version, note, sizeof note);
+    pf->record_event(pf, ctx->p, promoted ? EVENT_NORMAL : EVENT_WARNING,
+                     promoted ? "ModelPromoted" : pr ? "ModelPromotionFailed" : "ModelKept", note);
+    char refnote[600] = "";
+    if (sd->reference_path && sd->current_path) {
+        char *err = NULL;
+        if (drift_copy_atomic(sd->current_path, sd->reference_path, &err) == 0) {
+            snprintf(refnote, sizeof refnote, "%s is the new reference (copied from %s)",
+                     sd->reference_path, sd->current_path);
+            pf->record_event(pf, ctx->p, EVENT_NORMAL, "ReferenceUpdated", refnote);
+        } else {
+            snprintf(refnote, sizeof refnote, "the reference could not be updated: %s",
+                     err ? err : "copy failed");
+            pf->record_event(pf, ctx->p, EVENT_WARNING, "ReferenceUpdateFailed", refnote);
+        }
+        free(err);
+    }
+    char m[1400];
+    snprintf(m, sizeof m, "retrain succeeded in %.1f s; %s%s%s", secs, note, refnote[0] ? "; " : "",
+             refnote);
+    pf->record_event(pf, ctx->p, EVENT_NORMAL, "RetrainSucceeded", m);
+    log_info(ctx->p->key, "%s", m);
+    ev.status = "succeeded";
+    ev.model_version = version[0] ? version : NULL;
+    ev.model_note = note;
+    ev.reason = refnote[0] ? refnote : NULL;
+    append_log(dr, ctx, &ev, true);
+}
+
+/* --- reconcile ----------------------------------------------------------- */
+
+static void plan(struct reconcile_ctx *ctx, const struct entry *e)
+{
+    char cmd[512], text[900];
+    join_argv(ctx->spec->drift.retrain.command.argv, cmd, sizeof cmd);
+    snprintf(text, sizeof text, "retrain: %s (drift score %.3f ≥ %.3f)", cmd, e->obs.score,
+             ctx->spec->drift.threshold);
+    status_plan(ctx->status, LOOP, text);
+}
+
+static int dr_reconcile(void *self, struct reconcile_ctx *ctx)
+{
+    struct drift_reconciler *dr = self;
+    const struct spec_drift *sd = &ctx->spec->drift;
+    const char *key = ctx->p->key;
+    if (!sd->present || !sd->enabled) {
+        status_remove_condition(ctx->status, COND_MODEL_FRESH);
+        status_plan_clear(ctx->status, LOOP);
+        if (!sd->present)
+            status_remove_section(ctx->status, LOOP);
+        entry_forget(dr, key);
+        return 0;
+    }
+    cJSON *sec = status_section(ctx->status, LOOP);
+    struct entry *e = entry_get(dr, key, true);
+    struct drift_state *st = malloc(sizeof *st);
+    struct drift_decision *d = malloc(sizeof *d);
+    if (!sec || !e || !st || !d) {
+        free(st);
+        free(d);
+        return SH_ENOMEM;
+    }
+    drift_state_read(sec, st);
+    int64_t now = ctx->now_ms;
+    if (ctx->reset)
+        drift_state_reset(st);
+
+    /* a retrain of ours has ended: record it, then look at the data again */
+    if (e->job) {
+        struct retrain_job_result res;
+        retrain_job_result(e->job, &res);
+        if (res.state != RETRAIN_JOB_RUNNING) {
+            retrain_job_free(e->job);
+            e->job = NULL;
+            finish_retrain(dr, ctx, e, st, &res);
+            e->have_obs = false;
+        }
+    } else if (st->job.phase == DRIFT_JOB_RUNNING) {
+        char m[300];
+        snprintf(m, sizeof m, "lost: the controller restarted while it ran (pid %d); its result is unknown",
+                 st->job.pid);
+        drift_state_finished(st, false, "Lost", -1, m, now);
+        status_history_finish(ctx->status, LOOP, "failed", -1);
+        ctx->platform->record_event(ctx->platform, ctx->p, EVENT_WARNING, "RetrainFailed", m);
+    }
+    bool running = e->job != NULL;
+
+    bool due = !e->have_obs || ctx->reset || e->generation != ctx->p->generation || now >= e->next_check_ms;
+    if (due && !running) {
+        e->generation = ctx->p->generation;
+        observe(dr, e, ctx->spec, now);
+    }
+    if (!e->have_obs) { /* running since before this process knew the data: nothing observed yet */
+        e->obs.ok = true;
+        e->obs.verdict = DRIFT_VERDICT_UNKNOWN;
+        e->obs.score = NAN;
+    }
+
+    struct drift_decide_in in = {.spec = sd,
+                                 .obs = &e->obs,
+                                 .prev = st,
+                                 .now_ms = now,
+                                 .running = running,
+                                 .blocked = ctx->action_in_flight,
+                                 .dry_run = ctx->paused || sd->dry_run,
+                                 .can_run = sd->retrain.command.argv && sd->retrain.command.argc > 0};
+    drift_decide(&in, d);
+    status_plan_clear(ctx->status, LOOP);
+    int err = 0;
+    if (d->plan)
+        plan(ctx, e);
+    if (d->start && (err = start_retrain(dr, ctx, e, st, d)) != 0) {
+        in.running = false;
+        in.prev = st;
+        drift_decide(&in, d); /* RetrainFailed with the backoff */
+        d->start = false;
+        err = 0; /* recorded; retried by the rules, not the manager's backoff */
+    }
+
+    if (!running && e->obs.ok && e->obs.verdict != DRIFT_VERDICT_UNKNOWN) {
+        st->has_score = true;
+        st->score = e->obs.score;
+        st->ndrifted = e->ndrifted;
+        memcpy(st->drifted, e->drifted, sizeof st->drifted);
+    } else if (!running) {
+        st->has_score = false;
+        st->ndrifted = 0;
+    }
+    status_set_condition(ctx->status, COND_MODEL_FRESH, d->cond, d->reason, d->message,
+                         ctx->p->generation, now);
+    if (d->retraining) {
+        ctx->phase_requests |= PHASE_REQ(PHASE_RETRAINING);
+        ctx->action_in_flight = true;
+    }
+    int64_t interval = sd->interval_ms > 0 ? sd->interval_ms : 300000;
+    if (d->retraining) {
+        reconcile_requeue_after(ctx, interval); /* the watcher's notify comes first */
+    } else {
+        reconcile_requeue_after(ctx, e->next_check_ms > now ? e->next_check_ms - now : interval);
+        if (d->next_ms > now)
+            reconcile_requeue_after(ctx, d->next_ms - now);
+        if (in.blocked && strcmp(d->reason, "DriftDetected") == 0)
+            reconcile_requeue_after(ctx, BLOCKED_RETRY_MS);
+    }
+    int wr = drift_state_write(st, sec);
+    free(st);
+    free(d);
+    return err ? err : wr;
+}
+
+static void dr_forget(void *self, const char *key)
+{
+    entry_forget(self, key);
+}
+
+static void stop_cb(void *ctx, const char *key, void *value)
+{
+    (void)ctx;
+    (void)key;
+    struct entry *e = value;
+    if (e->job)
+        retrain_job_stop(e->job);
+}
+
+static void dr_shutdown(void *self)
+{
+    struct drift_reconciler *dr = self;
+    pthread_mutex_lock(&dr->mu);
+    strmap_foreach(dr->entries, stop_cb, NULL);
+    pthread_mutex_unlock(&dr->mu);
+}
+
+int drift_reconciler_new(const struct drift_reconciler_options *o, struct reconciler *ret,
+                         char **ret_err)
+{
+    struct drift_reconciler *dr = calloc(1, sizeof *dr);
+    if (!dr)
+        goto oom;
+    dr->o = *o;
+    if (!dr->o.clock)
+        dr->o.clock = clock_real();
+    dr->state_dir = strdup(o->state_dir ? o->state_dir : ".");
+    dr->retrain_log = strdup(o->retrain_log ? o->retrain_log : RETRAIN_LOG_PATH);
+    dr->entries = strmap_new();
+    pthread_mutex_init(&dr->mu, NULL);
+    if (!dr->state_dir || !dr->retrain_log || !dr->entries) {
+        drift_reconciler_free(dr);
+        goto oom;
+    }
+    *ret = (struct reconciler){.name = LOOP,
+                               .reconcile = dr_reconcile,
+                               .forget = dr_forget,
+                               .shutdown = dr_shutdown,
+                               .self = dr};
+    return 0;
+oom:
+    if (ret_err)
+        *ret_err = strdup("drift reconciler: out of memory");
+    return SH_ENOMEM;
+}
+
+static void free_cb(void *ctx, const char *key, void *value)
+{
+    (void)ctx;
+    (void)key;
+    entry_free(value);
+}
+
+void drift_reconciler_free(void *self)
+{
+    struct drift_reconciler *dr = self;
+    if (!dr)
+        return;
+    if (dr->entries) {
+        strmap_foreach(dr->entries, free_cb, NULL);
+        strmap_free(dr->entries);
+    }
+    pthread_mutex_destroy(&dr->mu);
+    free(dr->state_dir);
+    free(dr->retrain_log);
+    free(dr);
+}

@@ -1,0 +1,87 @@
+/*
+ * retrain_job.h — one retraining command running in the background
+ * (DESIGN.md "Retraining"): fork + execvp of an argv (no shell) in its own
+ * process group, with extra environment variables, stdout and stderr
+ * appended to a log file, stdin from /dev/null.
+ *
+ * A watcher thread per job polls the child (waitpid WNOHANG every 20 ms),
+ * so no worker ever blocks on it. After `timeout_ms` on the injected clock
+ * the whole process group gets SIGTERM, and SIGKILL 2 s (real time) later
+ * if anything is left. When the child has ended and been reaped, the
+ * watcher records the result and calls on_exit once (from its thread): the
+ * drift reconciler passes a function that queues the pipeline's key
+ * (reconciler_notify).
+ *
+ * A job is shared by the thread that started it and its watcher; every
+ * function here may be called from any thread.
+ */
+#ifndef SH_RETRAIN_JOB_H
+#define SH_RETRAIN_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "clock.h"
+
+struct retrain_job;
+
+struct retrain_job_spec {
+    char *const *argv;              /* argv[0] is looked up in PATH */
+    const char *const *env_names;   /* added to (or replacing in) the environment */
+    const char *const *env_values;
+    size_t nenv;
+    const char *log_path;           /* output appended here (folders created); NULL: inherited */
+    const char *working_dir;        /* NULL: the controller's */
+    int64_t timeout_ms;             /* on `clock`; <= 0: none */
+    const struct sh_clock *clock;   /* NULL: the real clock */
+    void (*on_exit)(void *ctx);     /* called once from the watcher when the job has ended */
+    void *ctx;
+};
+
+enum retrain_job_state {
+    RETRAIN_JOB_RUNNING,
+    RETRAIN_JOB_SUCCEEDED, /* exit status 0 */
+    RETRAIN_JOB_FAILED,    /* another exit status, or killed by a signal */
+    RETRAIN_JOB_TIMED_OUT, /* killed after the timeout */
+    RETRAIN_JOB_STOPPED,   /* killed by retrain_job_stop (shutdown, pipeline deleted) */
+};
+
+struct retrain_job_result {
+    enum retrain_job_state state;
+    pid_t pid;
+    int exit_code;      /* -1 unless it exited */
+    int signal;         /* 0 unless a signal ended it */
+    int64_t start_ms;   /* on the job's clock */
+    int64_t end_ms;     /* 0 while running */
+    char message[256];  /* "exit status 3", "killed by signal 9", "timed out after 1h" */
+};
+
+/* "Running" | "Succeeded" | "Failed" | "TimedOut" | "Stopped" */
+const char *retrain_job_state_name(enum retrain_job_state s);
+
+/*
+ * Starts the command. Returns 0 and *ret once the program is running, or
+ * an SH_E* code with *ret_err (owned): SH_ENOTFOUND when argv[0] cannot be
+ * executed ("cannot run 'x': No such file or directory"), SH_EIO when the
+ * log file cannot be opened or fork fails, SH_EINVAL for an empty argv,
+ * SH_ENOMEM.
+ */
+int retrain_job_start(const struct retrain_job_spec *s, struct retrain_job **ret, char **ret_err);
+
+/* A snapshot of the job's state. */
+void retrain_job_result(struct retrain_job *j, struct retrain_job_result *ret);
+
+/* Waits (real time) until the job has ended, at most max_ms (< 0: no limit).
+ * Returns 0 when it has ended, SH_ETIMEOUT otherwise. */
+int retrain_job_wait(struct retrain_job *j, int64_t max_ms);
+
+/* Kills the job's process group (SIGTERM, then SIGKILL) and waits until it
+ * has been reaped. No-op once it has ended. */
+void retrain_job_stop(struct retrain_job *j);
+
+/* Stops the job if it runs, joins the watcher, frees. NULL is a no-op. Must
+ * not be called from on_exit. */
+void retrain_job_free(struct retrain_job *j);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * model_actuators.h — what the model loop does to the world, per platform
+ * (platform->actuators(pf, "model")): read which model versions exist with
+ * their recorded metric and which one is active, and make another one
+ * active.
+ *
+ * Local: a registry folder (controller/local/registry.h), registered by the
+ * wiring with local_platform_set_actuators(pf, "model",
+ * registry_model_actuators()). Kubernetes: the Deployment's revisions.
+ *
+ * Called from the worker holding the pipeline's key; implementations must be
+ * safe for concurrent calls on different pipelines.
+ */
+#ifndef SH_MODEL_ACTUATORS_H
+#define SH_MODEL_ACTUATORS_H
+
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "model/model_decide.h"
+#include "pipeline.h"
+
+struct model_registry_view {
+    struct model_version *versions;  /* owned (free()); natural order, oldest first */
+    size_t count;
+    char current[MODEL_VERSION_MAX]; /* the active version, "" when unknown */
+    char error[512];                 /* what could not be read; "" when everything was */
+};
+
+struct model_actuators {
+    /*
+     * Reads p's model versions and the active one into *ret (always
+     * initialised; release with model_registry_view_free). Returns 0 when
+     * the versions were listed (ret->error may still say the active one is
+     * unknown: a broken `current` link), or an SH_E* code with ret->error.
+     */
+    int (*observe)(const struct model_actuators *ma, const struct pipeline *p,
+                   struct model_registry_view *ret);
+
+    /* Makes `version` p's active model version. Returns 0, or an SH_E*
+     * code with *ret_err (owned). */
+    int (*activate)(const struct model_actuators *ma, const struct pipeline *p,
+                    const char *version, char **ret_err);
+
+    void *impl;
+};
+
+static inline void model_registry_view_free(struct model_registry_view *v)
+{
+    free(v->versions);
+    v->versions = NULL;
+    v->count = 0;
+}
+
+#endif
