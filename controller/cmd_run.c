@@ -21,6 +21,7 @@
 #include "controller_metrics.h"
 #include "errors.h"
 #include "httpserver.h"
+#include "kube/kube_run.h"
 #include "local/folder_source.h"
 #include "local/local_platform.h"
 #include "log.h"
@@ -36,6 +37,12 @@ struct run_flags {
     const char *state;
     const char *listen;
     const char *namespace_;
+    bool namespace_given;
+    const char *platform;   /* "local" | "kube" */
+    const char *kubeconfig; /* kube mode */
+    const char *context;
+    bool leader_elect;
+    const char *lease_namespace;
     long workers;
     enum log_level level;
     enum log_format format;
@@ -56,7 +63,15 @@ static void run_help(FILE *out)
           "  --listen ADDR:PORT   HTTP server for /healthz, /readyz, /metrics and the JSON API\n"
           "                       (default " CLI_DEFAULT_LISTEN "; port 0 picks a free one)\n"
           "  --workers N          reconcile workers (default 2, 1..64)\n"
-          "  --namespace NS       namespace of specs that name none (default: default)\n"
+          "  --namespace NS       local: namespace of specs that name none (default: default);\n"
+          "                       kube: watch only this namespace (default: all)\n"
+          "  --platform P         local (default) or kube; --kubeconfig/--context imply kube\n"
+          "  --kubeconfig FILE    kube: the kubeconfig (default: $KUBECONFIG, in-cluster,\n"
+          "                       ~/.kube/config)\n"
+          "  --context NAME       kube: the kubeconfig context (default: current-context)\n"
+          "  --leader-elect       kube: only the holder of the Lease acts (HA replicas)\n"
+          "  --leader-elect-namespace NS  kube: where the Lease lives (default: the\n"
+          "                       kubeconfig's or the pod's namespace)\n"
           "  --log-format FMT     text (default) or json\n"
           "  --log-level LEVEL    debug, info (default), warn or error\n"
           "  -h, --help           this help\n"
@@ -75,6 +90,11 @@ static int parse_flags(int argc, char **argv, struct run_flags *f)
                                          {"listen", required_argument, NULL, 'l'},
                                          {"workers", required_argument, NULL, 'w'},
                                          {"namespace", required_argument, NULL, 'n'},
+                                         {"platform", required_argument, NULL, 'P'},
+                                         {"kubeconfig", required_argument, NULL, 'K'},
+                                         {"context", required_argument, NULL, 'C'},
+                                         {"leader-elect", no_argument, NULL, 'E'},
+                                         {"leader-elect-namespace", required_argument, NULL, 'N'},
                                          {"log-format", required_argument, NULL, 'F'},
                                          {"log-level", required_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
@@ -82,6 +102,7 @@ static int parse_flags(int argc, char **argv, struct run_flags *f)
     *f = (struct run_flags){.specs = CLI_DEFAULT_SPECS_DIR,
                             .listen = CLI_DEFAULT_LISTEN,
                             .namespace_ = "default",
+                            .platform = "local",
                             .workers = 2,
                             .level = LOG_INFO,
                             .format = LOG_FORMAT_TEXT};
@@ -100,6 +121,26 @@ static int parse_flags(int argc, char **argv, struct run_flags *f)
             break;
         case 'n':
             f->namespace_ = optarg;
+            f->namespace_given = true;
+            break;
+        case 'P':
+            if (strcmp(optarg, "local") != 0 && strcmp(optarg, "kube") != 0)
+                return cli_usage_error("run", "--platform must be local or kube, got '%s'", optarg);
+            f->platform = optarg;
+            break;
+        case 'K':
+            f->kubeconfig = optarg;
+            f->platform = "kube";
+            break;
+        case 'C':
+            f->context = optarg;
+            f->platform = "kube";
+            break;
+        case 'E':
+            f->leader_elect = true;
+            break;
+        case 'N':
+            f->lease_namespace = optarg;
             break;
         case 'w':
             if (cli_parse_int(optarg, 1, 64, &f->workers) != 0)
@@ -124,6 +165,8 @@ static int parse_flags(int argc, char **argv, struct run_flags *f)
     }
     if (optind < argc)
         return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
+    if (f->leader_elect && strcmp(f->platform, "kube") != 0)
+        return cli_usage_error("run", "--leader-elect needs --platform kube (or --kubeconfig)");
     return 0;
 }
 
@@ -155,7 +198,7 @@ static int api_pipelines(void *ctx, const struct http_request *req, struct http_
     return http_response_take(resp, 200, "application/json", body, strlen(body));
 }
 
-static void wait_for_signals(struct source *src)
+static void wait_for_signals(struct source *src, bool folder)
 {
     sigset_t set;
     sigemptyset(&set);
@@ -167,8 +210,10 @@ static void wait_for_signals(struct source *src)
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            log_info(NULL, "SIGHUP: rescanning the specs folder");
-            folder_source_rescan(src);
+            if (folder) {
+                log_info(NULL, "SIGHUP: rescanning the specs folder");
+                folder_source_rescan(src);
+            }
             continue;
         }
         log_info(NULL, "%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -206,16 +251,31 @@ int cmd_run(int argc, char **argv)
     struct controller_metrics *cm = NULL;
     struct http_server *srv = NULL;
     struct reconcilers_all *recs = NULL;
+    struct kube_run *kr = NULL;
+    bool kube = strcmp(f.platform, "kube") == 0;
     if (!state)
         goto out;
-    if (local_platform_new(state, NULL, &pf, &err) != 0) {
-        log_error(NULL, "%s", err ? err : "cannot create the state folder");
-        goto out;
+    if (kube) {
+        struct kube_run_options ko = {.kubeconfig = f.kubeconfig,
+                                      .context = f.context,
+                                      .namespace_ = f.namespace_given ? f.namespace_ : NULL,
+                                      .leader_elect = f.leader_elect,
+                                      .lease_namespace = f.lease_namespace};
+        if (kube_run_setup(&ko, &kr, &src, &pf, &err) != 0) {
+            log_error(NULL, "%s", err ? err : "cannot connect to the Kubernetes API");
+            goto out;
+        }
+        log_info(NULL, "kube: %s", kube_run_describe(kr));
+    } else {
+        if (local_platform_new(state, NULL, &pf, &err) != 0) {
+            log_error(NULL, "%s", err ? err : "cannot create the state folder");
+            goto out;
+        }
+        struct folder_source_options so = {.specs_dir = f.specs, .state_dir = state,
+                                           .namespace_ = f.namespace_};
+        if (folder_source_new(&so, &src) != 0)
+            goto out;
     }
-    struct folder_source_options so = {.specs_dir = f.specs, .state_dir = state,
-                                       .namespace_ = f.namespace_};
-    if (folder_source_new(&so, &src) != 0)
-        goto out;
     if (reconcilers_all_new(pf, state, &recs, &err) != 0) {
         log_error(NULL, "%s", err ? err : "cannot set up the reconcilers");
         goto out;
@@ -251,9 +311,16 @@ int cmd_run(int argc, char **argv)
         log_error(NULL, "%s", err ? err : "cannot start the controller");
         goto out;
     }
-    wait_for_signals(src);
+    if (kr && kube_run_start(kr) != 0) {
+        log_error(NULL, "cannot start leader election");
+        manager_stop(m, SHUTDOWN_BUDGET_MS);
+        goto out;
+    }
+    wait_for_signals(src, !kube);
     if (manager_stop(m, SHUTDOWN_BUDGET_MS) != 0)
         log_warn(NULL, "in-flight reconciles did not finish within %d ms", SHUTDOWN_BUDGET_MS);
+    if (kr)
+        kube_run_stop(kr); /* releases the Lease after the last write */
     rc = CLI_EXIT_OK;
     log_info(NULL, "stopped");
 out:
@@ -263,9 +330,13 @@ out:
     reconcilers_all_free(recs);
     controller_metrics_free(cm);
     metrics_free(reg);
-    if (src)
-        src->free(src);
-    local_platform_free(pf);
+    if (kr) {
+        kube_run_free(kr); /* owns src and pf */
+    } else {
+        if (src)
+            src->free(src);
+        local_platform_free(pf);
+    }
     free(state);
     free(err);
     return rc;

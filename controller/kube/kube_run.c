@@ -1,0 +1,161 @@
+/* kube_run.c — wiring of the Kubernetes mode for `selfheal run` (kube_run.h). */
+#include "kube/kube_run.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "errors.h"
+#include "kube/client.h"
+#include "kube/informer.h"
+#include "kube/kube_platform.h"
+#include "kube/kubeconfig.h"
+#include "kube/lease.h"
+#include "log.h"
+
+struct kube_run {
+    struct kube_config *cfg;
+    struct kube_client *client;
+    struct kube_client *lease_client;
+    struct source *src;
+    struct platform *pf;
+    struct lease_kube_target lease_target;
+    struct lease_elector *elector;
+    bool started;
+    char describe[1024];
+};
+
+static bool gate(void *ctx)
+{
+    struct kube_run *kr = ctx;
+    return lease_elector_is_leader(kr->elector);
+}
+
+static void on_started(void *ctx)
+{
+    struct kube_run *kr = ctx;
+    log_info(NULL, "leading: reconciling");
+    kube_informer_set_active(kr->src, true);
+}
+
+static void on_stopped(void *ctx)
+{
+    struct kube_run *kr = ctx;
+    log_warn(NULL, "not leading: standing by");
+    kube_informer_set_active(kr->src, false);
+}
+
+int kube_run_setup(const struct kube_run_options *o, struct kube_run **ret,
+                   struct source **ret_src, struct platform **ret_pf, char **ret_err)
+{
+    struct kube_run *kr = calloc(1, sizeof *kr);
+    if (!kr)
+        return SH_ENOMEM;
+    struct kube_config_options co = {.kubeconfig = o->kubeconfig, .context = o->context,
+                                     .in_cluster = o->in_cluster};
+    int r = kube_config_load(&co, &kr->cfg, ret_err);
+    if (r != 0)
+        goto fail;
+    if ((r = kube_client_new(kr->cfg, NULL, &kr->client, ret_err)) != 0)
+        goto fail;
+    struct kube_informer_options io = {.client = kr->client,
+                                       .namespace_ = o->namespace_,
+                                       .resync_ms = o->resync_ms,
+                                       .inactive = o->leader_elect};
+    if ((r = kube_informer_new(&io, &kr->src)) != 0)
+        goto fail;
+    const char *lease_ns = o->lease_namespace && *o->lease_namespace ? o->lease_namespace
+                                                                       : kr->cfg->namespace_;
+    const char *lease_name = o->lease_name && *o->lease_name ? o->lease_name : "selfheal-leader";
+    if (o->leader_elect) {
+        /* lease calls must fail fast: a hung renew must not outlive the deadline */
+        int64_t deadline = o->renew_deadline_ms > 0 ? o->renew_deadline_ms : 10000;
+        struct kube_client_options lo;
+        kube_client_options_default(&lo);
+        lo.timeout_ms = deadline / 3;
+        lo.connect_timeout_ms = deadline / 5;
+        lo.max_attempts = 1;
+        if ((r = kube_client_new(kr->cfg, &lo, &kr->lease_client, ret_err)) != 0)
+            goto fail;
+        struct lease_backend be;
+        lease_backend_kube(&be, &kr->lease_target, kr->lease_client, lease_ns, lease_name);
+        struct lease_elector_options eo = {.namespace_ = lease_ns,
+                                           .name = lease_name,
+                                           .identity = o->identity,
+                                           .lease_ms = o->lease_ms,
+                                           .renew_deadline_ms = o->renew_deadline_ms,
+                                           .retry_ms = o->retry_ms,
+                                           .clock = o->clock,
+                                           .on_started = on_started,
+                                           .on_stopped = on_stopped,
+                                           .cb_ctx = kr};
+        if ((r = lease_elector_new(&eo, &be, &kr->elector)) != 0) {
+            if (r == SH_EINVAL && ret_err)
+                *ret_err = strdup("leader election: the renew deadline must be shorter than the "
+                                  "lease and the retry period shorter than the renew deadline");
+            goto fail;
+        }
+    }
+    struct kube_platform_options po = {.client = kr->client,
+                                       .clock = o->clock,
+                                       .is_leader = kr->elector ? gate : NULL,
+                                       .leader_ctx = kr};
+    if ((r = kube_platform_new(&po, &kr->pf)) != 0)
+        goto fail;
+    snprintf(kr->describe, sizeof kr->describe, "%s (%s, context %s), namespace %s, %s%s%s%s%s%s",
+             kr->cfg->server, kr->cfg->origin, kr->cfg->context,
+             o->namespace_ && *o->namespace_ ? o->namespace_ : "all",
+             kr->elector ? "leader election on lease " : "no leader election",
+             kr->elector ? lease_ns : "", kr->elector ? "/" : "", kr->elector ? lease_name : "",
+             kr->elector ? " as " : "", kr->elector ? lease_elector_identity(kr->elector) : "");
+    *ret = kr;
+    *ret_src = kr->src;
+    *ret_pf = kr->pf;
+    return 0;
+fail:
+    kube_run_free(kr);
+    return r;
+}
+
+int kube_run_start(struct kube_run *kr)
+{
+    if (!kr->elector || kr->started)
+        return 0;
+    int r = lease_elector_start(kr->elector);
+    if (r == 0)
+        kr->started = true;
+    return r;
+}
+
+void kube_run_stop(struct kube_run *kr)
+{
+    if (kr->elector && kr->started) {
+        lease_elector_stop(kr->elector, true);
+        kr->started = false;
+    }
+}
+
+const char *kube_run_describe(const struct kube_run *kr)
+{
+    return kr->describe;
+}
+
+bool kube_run_is_leader(struct kube_run *kr)
+{
+    return !kr->elector || lease_elector_is_leader(kr->elector);
+}
+
+void kube_run_free(struct kube_run *kr)
+{
+    if (!kr)
+        return;
+    kube_run_stop(kr);
+    if (kr->src)
+        kr->src->free(kr->src);
+    lease_elector_free(kr->elector);
+    kube_platform_free(kr->pf);
+    kube_client_free(kr->lease_client);
+    kube_client_free(kr->client);
+    kube_config_free(kr->cfg);
+    free(kr);
+}
