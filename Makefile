@@ -82,7 +82,8 @@ examples: $(EX_BIN)
 define EX_RULE
 bin/$(notdir $(1:.c=)): build/obj/$(1:.c=.o) $(OBJ)
 	@mkdir -p bin
-	$$(CC) $$(ALL_CFLAGS) -o $$@ $$^ $$(LIBS)
+	@echo "  LD      $$@"
+	@$$(CC) $$(ALL_CFLAGS) -o $$@ $$^ $$(LIBS)
 endef
 $(foreach s,$(EX_SRC),$(eval $(call EX_RULE,$(s))))
 

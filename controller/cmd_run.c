@@ -281,7 +281,8 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     reg = metrics_new();
-    if (!reg || controller_metrics_new(reg, SELFHEAL_VERSION, selfheal_commit(), &cm) != 0)
+    if (!reg || controller_metrics_new(reg, SELFHEAL_VERSION, selfheal_commit(), &cm) != 0
+        || reconcilers_all_register_metrics(recs, reg) != 0)
         goto out;
     struct manager_options mo = {.workers = (int)f.workers,
                                  .source = src,

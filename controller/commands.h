@@ -10,11 +10,13 @@
 #include "cmd_validate.h"
 #include "cmd_drift.h"
 #include "cmd_fix_data.h"
+#include "cmd_recover.h"
 #include "cmd_retrain.h"
 #include "cmd_rollback.h"
 
 /* Commands that live with their loops, added as they land. */
 #define COMMANDS_EXTRA \
+    {"recover", cmd_recover, "heal a service that is down (auto_recover_service.py)"}, \
     {"rollback", cmd_rollback, "roll a model registry back when the metric is below the threshold"}, \
     {"fix-data", cmd_fix_data, "fix missing values and outliers in a CSV file (backup, atomic replace)"}, \
     {"drift", cmd_drift, "compare current data with the reference: per-feature drift and the score"}, \

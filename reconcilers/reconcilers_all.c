@@ -12,6 +12,8 @@
 #include "local/local_platform.h"
 #include "local/registry.h"
 #include "model/model_reconciler.h"
+#include "service/service_actuators.h"
+#include "service/service_reconciler.h"
 
 #define MAX_RECONCILERS 8
 
@@ -20,6 +22,7 @@ struct reconcilers_all {
     void (*free_fn[MAX_RECONCILERS])(void *self);
     size_t count;
     struct reconciler_notify notify; /* stable: the loops keep a pointer to it */
+    struct service_actuators *service_local; /* the local platform's supervised processes */
 };
 
 int reconcilers_all_new(struct platform *pf, const char *state_dir, struct reconcilers_all **ret,
@@ -28,11 +31,24 @@ int reconcilers_all_new(struct platform *pf, const char *state_dir, struct recon
     struct reconcilers_all *ra = calloc(1, sizeof *ra);
     if (!ra)
         return SH_ENOMEM;
-    if (strcmp(pf->name, "local") == 0)
+    int r;
+    if (strcmp(pf->name, "local") == 0) {
         local_platform_set_actuators(pf, "model", registry_model_actuators());
+        r = service_local_actuators_new(state_dir, NULL, 0, &ra->notify, &ra->service_local,
+                                        ret_err);
+        if (r != 0)
+            goto fail;
+        local_platform_set_actuators(pf, "service", ra->service_local);
+    }
+
+    struct service_reconciler_options so = {.notify = &ra->notify, .platform = pf};
+    r = service_reconciler_new(&so, &ra->list[ra->count], ret_err);
+    if (r != 0)
+        goto fail;
+    ra->free_fn[ra->count++] = service_reconciler_free;
 
     struct model_reconciler_options mo = {.clock = NULL, .notify = &ra->notify};
-    int r = model_reconciler_new(&mo, &ra->list[ra->count], ret_err);
+    r = model_reconciler_new(&mo, &ra->list[ra->count], ret_err);
     if (r != 0)
         goto fail;
     ra->free_fn[ra->count++] = model_reconciler_free;
@@ -80,5 +96,17 @@ void reconcilers_all_free(struct reconcilers_all *ra)
     for (size_t i = 0; i < ra->count; i++)
         if (ra->free_fn[i])
             ra->free_fn[i](ra->list[i].self);
+    service_local_actuators_free(ra->service_local); /* stops the processes still running */
     free(ra);
+}
+
+int reconcilers_all_register_metrics(struct reconcilers_all *ra, struct metrics *reg)
+{
+    for (size_t i = 0; i < ra->count; i++)
+        if (strcmp(ra->list[i].name, "service") == 0) {
+            int r = service_reconciler_register_metrics(ra->list[i].self, reg);
+            if (r != 0)
+                return r;
+        }
+    return 0;
 }

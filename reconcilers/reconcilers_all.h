@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "metrics.h"
 #include "platform.h"
 #include "reconciler.h"
 
@@ -29,6 +30,10 @@ size_t reconcilers_all_count(const struct reconcilers_all *ra);
 /* Sets where asynchronous observations send the keys to look at again. */
 void reconcilers_all_set_notify(struct reconcilers_all *ra, void (*notify)(void *ctx, const char *key),
                                 void *ctx);
+
+/* Registers the loops' metrics on reg (before the manager starts; free the
+ * reconcilers before the registry). 0 or an SH_E* code. */
+int reconcilers_all_register_metrics(struct reconcilers_all *ra, struct metrics *reg);
 
 void reconcilers_all_free(struct reconcilers_all *ra);
 

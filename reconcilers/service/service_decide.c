@@ -118,8 +118,13 @@ void service_decide(const struct spec_service *spec, const struct service_observ
         set_reason(out, "Probing", "waiting for the first probe of %s", spec->health_check.url);
         return;
     }
-    bool unhealthy =
-        process_down || obs->consecutive_failures >= spec->health_check.failure_threshold;
+    /* An open incident closes only with a healthy probe that came after it
+     * began: a success seen before the process died (or before the restart)
+     * proves nothing about the new one. */
+    bool awaiting_success = s->failing_since_ms && obs->last_success_ms < s->failing_since_ms;
+    bool unhealthy = process_down ||
+                     obs->consecutive_failures >= spec->health_check.failure_threshold ||
+                     awaiting_success;
     if (!unhealthy) {
         decide_healthy(spec, obs, now, in_grace, out);
         return;
@@ -133,9 +138,14 @@ void service_decide(const struct spec_service *spec, const struct service_observ
     if (process_down)
         snprintf(cause, sizeof cause, "the service process %s",
                  obs->process_exit[0] ? obs->process_exit : "is not running");
-    else
+    else if (obs->consecutive_failures >= spec->health_check.failure_threshold)
         snprintf(cause, sizeof cause, "%d consecutive probe failures: %s",
                  obs->consecutive_failures, obs->last_error);
+    else if (obs->consecutive_failures > 0)
+        snprintf(cause, sizeof cause, "no healthy probe since the incident began: %s",
+                 obs->last_error);
+    else
+        snprintf(cause, sizeof cause, "no healthy probe since the incident began");
     int max = spec->recovery.max_attempts;
 
     if (s->exhausted) {

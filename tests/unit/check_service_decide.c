@@ -243,6 +243,30 @@ START_TEST(test_supervised_process_is_started_then_its_exit_is_unhealthy)
 }
 END_TEST
 
+START_TEST(test_a_success_seen_before_the_incident_does_not_heal_it)
+{
+    /* the process was killed at T0 + 5 s; the prober's newest result is
+     * still the success from before: restarted, but not healed yet */
+    struct service_state prev = {.recovery_attempts = 1, .last_recovery_ms = T0 + 5 * SEC,
+                                 .failing_since_ms = T0 + 5 * SEC};
+    struct service_observation o = healthy_at(T0 + 4 * SEC);
+    o.supervised = o.process_ever_started = o.process_running = true;
+    struct service_decision d;
+    service_decide(&spec, &o, &prev, T0 + 6 * SEC, 1, false, false, &d);
+    ck_assert(!d.healed);
+    ck_assert_int_eq(d.verdict, SERVICE_UNHEALTHY);
+    ck_assert_int_eq(d.action, SERVICE_ACT_NONE);
+    ck_assert(d.action_in_flight);
+    ck_assert_ptr_nonnull(strstr(d.message, "no healthy probe since the incident began"));
+    o = healthy_at(T0 + 7 * SEC);
+    o.supervised = o.process_ever_started = o.process_running = true;
+    struct service_state s = d.next;
+    service_decide(&spec, &o, &s, T0 + 7 * SEC, 1, false, false, &d);
+    ck_assert(d.healed);
+    ck_assert_double_eq_tol(d.next.last_recovery_seconds, 2.0, 1e-9);
+}
+END_TEST
+
 START_TEST(test_no_probe_yet_is_unknown_not_unhealthy)
 {
     struct service_state prev = {0};
@@ -272,6 +296,7 @@ Suite *service_decide_suite(void)
     tcase_add_test(tc, test_dry_run_plans_and_never_counts_an_attempt);
     tcase_add_test(tc, test_supervised_process_is_started_then_its_exit_is_unhealthy);
     tcase_add_test(tc, test_no_probe_yet_is_unknown_not_unhealthy);
+    tcase_add_test(tc, test_a_success_seen_before_the_incident_does_not_heal_it);
     suite_add_tcase(s, tc);
     return s;
 }
