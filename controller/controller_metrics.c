@@ -29,6 +29,7 @@ struct controller_metrics {
     struct metrics *reg;
     struct metric_family *reconcile_total;
     struct metric_family *reconcile_duration;
+    struct metric_family *actions_total;
     pthread_mutex_t lock; /* guards the sampler */
     controller_metrics_sampler sampler;
     void *sampler_ctx;
@@ -125,6 +126,13 @@ int controller_metrics_new(struct metrics *reg, const char *version, const char 
         err = counter(reg, "selfheal_reconcile_total", "Reconciler runs by reconciler and result.",
                       rec_labels, &cm->reconcile_total);
     if (!err) {
+        static const char *const action_labels[] = {"loop", "action", "outcome", NULL};
+        err = counter(reg, "selfheal_actions_total",
+                      "Healing actions recorded in the pipelines' history ledgers, by loop, action "
+                      "and outcome (started, succeeded, failed, ...).",
+                      action_labels, &cm->actions_total);
+    }
+    if (!err) {
         struct metric_opts o = {.type = METRIC_HISTOGRAM,
                                 .name = "selfheal_reconcile_duration_seconds",
                                 .help = "Time a reconciler took for one pipeline.",
@@ -162,6 +170,17 @@ void controller_metrics_reconcile(struct controller_metrics *cm, const char *rec
     const char *name = reconciler ? reconciler : "unknown";
     metrics_add(cm->reconcile_total, (const char *const[]){name, result ? result : "unknown"}, 1);
     metrics_observe(cm->reconcile_duration, (const char *const[]){name}, seconds < 0 ? 0 : seconds);
+}
+
+void controller_metrics_action(struct controller_metrics *cm, const char *loop, const char *action,
+                               const char *outcome)
+{
+    if (!cm || !cm->actions_total)
+        return;
+    metrics_add(cm->actions_total,
+                (const char *const[]){loop ? loop : "unknown", action ? action : "unknown",
+                                      outcome ? outcome : "unknown"},
+                1);
 }
 
 struct metrics *controller_metrics_registry(struct controller_metrics *cm)

@@ -50,6 +50,11 @@ void controller_metrics_reconcile(struct controller_metrics *cm, const char *rec
                                   const char *result, double seconds);
 
 /* The registry (borrowed), for components that add their own families. */
+/* Counts one history-ledger transition (an action started, or its outcome
+ * recorded). cm may be NULL. */
+void controller_metrics_action(struct controller_metrics *cm, const char *loop, const char *action,
+                               const char *outcome);
+
 struct metrics *controller_metrics_registry(struct controller_metrics *cm);
 
 /* Reads the work queue stats and the pipelines per phase at scrape time. */

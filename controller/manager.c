@@ -124,6 +124,31 @@ static enum phase pick_phase(const cJSON *st, unsigned requests, bool paused)
 }
 
 /* Events for every condition whose status changed. */
+/* Counts history entries that are new or changed (an action started, or its
+ * outcome recorded) in selfheal_actions_total. */
+static void count_actions(struct manager *m, const cJSON *old, const cJSON *cur)
+{
+    if (!m->opts.metrics)
+        return;
+    const cJSON *oh = cJSON_GetObjectItemCaseSensitive(old, "history");
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(cur, "history"))
+    {
+        bool seen = false;
+        const cJSON *o;
+        cJSON_ArrayForEach(o, oh)
+        {
+            if (cJSON_Compare(o, e, true)) {
+                seen = true;
+                break;
+            }
+        }
+        if (!seen)
+            controller_metrics_action(m->opts.metrics, status_str(e, "loop"), status_str(e, "action"),
+                                      status_str(e, "outcome"));
+    }
+}
+
 static void condition_events(struct manager *m, const struct pipeline *p, const cJSON *prev,
                              const cJSON *st)
 {
@@ -275,6 +300,7 @@ int manager_reconcile_key(struct manager *m, const char *key, int64_t *ret_reque
             return wr;
         }
         condition_events(m, p, e->status, st);
+        count_actions(m, e->status, st);
         if (e->phase != phase || !e->status)
             log_info(key, "phase %s (generation %lld)", status_phase_name(phase),
                      (long long)p->generation);

@@ -64,7 +64,8 @@ spec:
     path: "$d/data/raw/housing.csv"
     interval: 1s
 YAML
-"$SH" run --specs "$work/specs" --state "$work/state" --listen 127.0.0.1:0 --log-level info >"$work/controller.log" 2>&1 &
+ctl_port=$(free_port)
+"$SH" run --specs "$work/specs" --state "$work/state" --listen "127.0.0.1:$ctl_port" --log-level info >"$work/controller.log" 2>&1 &
 pids+=($!)
 
 st() { "$SH" get housing --state "$work/state" -o json 2>/dev/null | jq -r ".status$1 // empty" 2>/dev/null; }
@@ -162,6 +163,12 @@ for r in "${rows[@]}"; do
     printf '%-16s %-28s %-10s %-26s %-10s %s\n' "$n" "$f" "$(fmt_s "$de")" "$a" "$(fmt_s "$he")" "$o"
 done
 echo
+# the healing actions are also metrics (selfheal_actions_total)
+metrics=$(curl -fsS "http://127.0.0.1:$ctl_port/metrics" 2>/dev/null)
+for loop in service model drift dataQuality; do
+    grep -qE "^selfheal_actions_total\{loop=\"$loop\",[^}]*outcome=\"succeeded\"\} [1-9]" <<<"$metrics" ||
+        { echo "demo: /metrics has no succeeded $loop action" >&2; healed_all=0; }
+done
 if [ $healed_all -eq 1 ]; then
     echo "demo: all five scenarios healed"
     exit 0
