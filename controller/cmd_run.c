@@ -8,6 +8,10 @@
  *
  * Signals are blocked in every thread and taken synchronously with sigwait
  * here, so no handler runs in the middle of a worker.
+ *
+ * HTTP (read-only): /healthz, /readyz, /metrics, /api/v1/pipelines[/NS/NAME],
+ * the event stream /api/v1/events (a websocket fed by an eventbus that taps
+ * the platform's record_event) and the dashboard at / (controller/dashboard/).
  */
 #include "cmd_run.h"
 
@@ -23,6 +27,8 @@
 #include "httpserver.h"
 #include "kube/kube_run.h"
 #include "local/folder_source.h"
+#include "dashboard/dashboard.h"
+#include "eventbus.h"
 #include "local/local_platform.h"
 #include "log.h"
 #include "manager.h"
@@ -31,6 +37,7 @@
 #include "version.h"
 
 #define SHUTDOWN_BUDGET_MS 1500
+#define EVENTS_RING 4096 /* events kept for /api/v1/events?since= */
 
 struct run_flags {
     const char *specs;
@@ -60,7 +67,8 @@ static void run_help(FILE *out)
           "  --specs DIR          the specs folder (default " CLI_DEFAULT_SPECS_DIR ")\n"
           "  --state DIR          where status, events and process logs go\n"
           "                       (default: .selfheal beside the specs folder)\n"
-          "  --listen ADDR:PORT   HTTP server for /healthz, /readyz, /metrics and the JSON API\n"
+          "  --listen ADDR:PORT   HTTP server for /healthz, /readyz, /metrics, the JSON API,\n"
+          "                       the event stream and the dashboard at /\n"
           "                       (default " CLI_DEFAULT_LISTEN "; port 0 picks a free one)\n"
           "  --workers N          reconcile workers (default 2, 1..64)\n"
           "  --namespace NS       local: namespace of specs that name none (default: default);\n"
@@ -252,6 +260,8 @@ int cmd_run(int argc, char **argv)
     struct http_server *srv = NULL;
     struct reconcilers_all *recs = NULL;
     struct kube_run *kr = NULL;
+    struct eventbus *bus = NULL;
+    struct eventbus_tap tap; /* pf, also publishing its events to bus */
     bool kube = strcmp(f.platform, "kube") == 0;
     if (!state)
         goto out;
@@ -276,6 +286,9 @@ int cmd_run(int argc, char **argv)
         if (folder_source_new(&so, &src) != 0)
             goto out;
     }
+    if (eventbus_new(EVENTS_RING, NULL, &bus) != 0)
+        goto out;
+    eventbus_tap_init(&tap, bus, pf); /* the manager's platform; set-up calls get pf itself */
     if (reconcilers_all_new(pf, state, &recs, &err) != 0) {
         log_error(NULL, "%s", err ? err : "cannot set up the reconcilers");
         goto out;
@@ -286,7 +299,7 @@ int cmd_run(int argc, char **argv)
         goto out;
     struct manager_options mo = {.workers = (int)f.workers,
                                  .source = src,
-                                 .platform = pf,
+                                 .platform = &tap.base,
                                  .reconcilers = reconcilers_all_list(recs),
                                  .nreconcilers = reconcilers_all_count(recs),
                                  .metrics = cm};
@@ -302,6 +315,8 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     http_server_route(srv, "/api/v1/pipelines", HTTP_ROUTE_PREFIX, api_pipelines, m);
+    http_server_events(srv, "/api/v1/events", bus, 0);
+    dashboard_register(srv);
     if (http_server_start(srv, &err) != 0) {
         log_error(NULL, "%s", err ? err : "cannot start the HTTP server");
         goto out;
@@ -338,6 +353,7 @@ out:
             src->free(src);
         local_platform_free(pf);
     }
+    eventbus_free(bus);
     free(state);
     free(err);
     return rc;

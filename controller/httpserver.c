@@ -19,6 +19,15 @@
  * that is drained; we advance by what it reports. A request with a body is
  * answered after LWS_CALLBACK_HTTP_BODY_COMPLETION (the body is discarded).
  *
+ * Event stream: websocket upgrades reach the same protocol (browsers name
+ * none, so lws picks the first); LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION
+ * refuses any path but the events one. Each websocket session remembers the
+ * last sequence it sent and is linked in a list (server thread only). The
+ * bus's notify hook calls lws_cancel_service (thread-safe); on
+ * LWS_CALLBACK_EVENT_WAIT_CANCELLED the loop checks every client's lag
+ * (dropping the slow ones) and asks for WRITEABLE; each SERVER_WRITEABLE
+ * copies one message out of the ring and writes it.
+ *
  * Stopping: a flag and lws_cancel_service wake the loop, the thread is
  * joined, then lws_context_destroy closes every connection (and the
  * adopted listening socket). lws logs only errors, into log_error.
@@ -42,6 +51,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "eventbus.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -49,6 +59,8 @@
 #define CHUNK (64 * 1024)
 #define TEXT_PLAIN "text/plain; charset=utf-8"
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+#define DEFAULT_MAX_PENDING 1024
+#define DROP_GRACE_S 2
 
 struct http_response {
     int status;
@@ -66,6 +78,13 @@ struct session {
     bool sending;  /* headers written, body (if any) going out */
     bool head;     /* HEAD request: no body */
     bool allow_get; /* 405: add "Allow: GET" */
+    /* websocket event stream */
+    bool ws;
+    bool drop;          /* too slow: close at the next WRITEABLE */
+    uint64_t last_seq;  /* last sequence sent (or skipped) */
+    uint64_t start;     /* the bus head when it connected: the replay is not lag */
+    struct lws *wsi;
+    struct session *next, *prev;
 };
 
 struct route {
@@ -86,6 +105,10 @@ struct http_server {
     void *ready_ctx;
     struct route *routes;
     size_t nroutes;
+    char *events_path;
+    struct eventbus *bus;
+    size_t max_pending;
+    struct session *clients; /* websocket sessions, server thread only */
 
     int listen_fd;  /* the listening socket (accepted from by the server thread) */
     bool fd_owned; /* we close listen_fd (lws does once it adopted it) */
@@ -330,6 +353,30 @@ int http_server_route(struct http_server *s, const char *path, enum http_route_m
     return 0;
 }
 
+/* A plain GET of the events path (no websocket upgrade). */
+static int route_upgrade_required(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    (void)ctx;
+    (void)req;
+    return http_response_json_error(resp, 426, "websocket upgrade required");
+}
+
+int http_server_events(struct http_server *s, const char *path, struct eventbus *bus,
+                       size_t max_pending)
+{
+    if (!s || !path || path[0] != '/' || !bus || s->started || s->events_path)
+        return SH_EINVAL;
+    int err = http_server_route(s, path, HTTP_ROUTE_EXACT, route_upgrade_required, NULL);
+    if (err)
+        return err;
+    s->events_path = strdup(path);
+    if (!s->events_path)
+        return SH_ENOMEM;
+    s->bus = bus;
+    s->max_pending = max_pending ? max_pending : DEFAULT_MAX_PENDING;
+    return 0;
+}
+
 const char *http_server_host(const struct http_server *s)
 {
     return s ? s->host : "";
@@ -495,6 +542,155 @@ static int on_writeable(struct http_server *s, struct lws *wsi, struct session *
     return 0;
 }
 
+/* ---- websocket event stream ------------------------------------------------ */
+
+static void bus_notify(void *ctx)
+{
+    struct http_server *s = ctx;
+    lws_cancel_service(s->lws);
+}
+
+/* The "since" argument of the query ("since=12"), or -1. */
+static long long query_since(const char *query)
+{
+    const char *p = query;
+    while (p && *p) {
+        if (strncmp(p, "since=", 6) == 0) {
+            char *end = NULL;
+            long long v = strtoll(p + 6, &end, 10);
+            if (end != p + 6 && (*end == '\0' || *end == '&') && v >= 0)
+                return v;
+            return -1;
+        }
+        p = strchr(p, '&');
+        if (p)
+            p++;
+    }
+    return -1;
+}
+
+static bool is_events_path(struct http_server *s, struct lws *wsi)
+{
+    char uri[512];
+    if (!s->events_path || lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
+        return false;
+    return strcmp(uri, s->events_path) == 0;
+}
+
+/* At the upgrade request, before the handshake answer: the sequence to
+ * start after, kept in the wsi's opaque pointer until ESTABLISHED (so an
+ * event published as soon as the client sees the answer is not skipped). */
+static int ws_filter(struct http_server *s, struct lws *wsi)
+{
+    if (!is_events_path(s, wsi) || !s->bus)
+        return 1; /* refuse the upgrade */
+    char query[256];
+    request_query(wsi, query, sizeof query);
+    long long since = query_since(query);
+    uint64_t head = eventbus_head(s->bus);
+    uint64_t oldest = eventbus_oldest(s->bus);
+    uint64_t after;
+    if (since < 0 || (uint64_t)since > head)
+        after = head;
+    else if ((uint64_t)since + 1 < oldest)
+        after = oldest - 1;
+    else
+        after = (uint64_t)since;
+    lws_set_opaque_user_data(wsi, (void *)(uintptr_t)(after + 1));
+    return 0;
+}
+
+static void ws_open(struct http_server *s, struct lws *wsi, struct session *ss)
+{
+    response_reset(&ss->resp);
+    memset(ss, 0, sizeof *ss);
+    ss->ws = true;
+    ss->wsi = wsi;
+    uintptr_t start = (uintptr_t)lws_get_opaque_user_data(wsi);
+    uint64_t head = eventbus_head(s->bus);
+    ss->last_seq = start ? (uint64_t)start - 1 : head;
+    ss->start = head; /* the replay up to here is not lag */
+    ss->next = s->clients;
+    if (s->clients)
+        s->clients->prev = ss;
+    s->clients = ss;
+    if (ss->last_seq < head)
+        lws_callback_on_writable(wsi);
+}
+
+static void ws_close(struct http_server *s, struct session *ss)
+{
+    if (!ss->ws)
+        return;
+    if (ss->prev)
+        ss->prev->next = ss->next;
+    else if (s->clients == ss)
+        s->clients = ss->next;
+    if (ss->next)
+        ss->next->prev = ss->prev;
+    ss->next = ss->prev = NULL;
+    ss->ws = false;
+}
+
+/* New events: drop the clients too far behind, wake the others. */
+static void ws_wake(struct http_server *s)
+{
+    if (!s->bus)
+        return;
+    uint64_t head = eventbus_head(s->bus);
+    uint64_t oldest = eventbus_oldest(s->bus);
+    for (struct session *c = s->clients; c; c = c->next) {
+        if (c->drop || c->last_seq >= head)
+            continue;
+        uint64_t base = c->last_seq > c->start ? c->last_seq : c->start;
+        if (head - base > s->max_pending || c->last_seq + 1 < oldest) {
+            c->drop = true;
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, DROP_GRACE_S);
+        }
+        lws_callback_on_writable(c->wsi);
+    }
+}
+
+static int ws_writeable(struct http_server *s, struct lws *wsi, struct session *ss)
+{
+    if (!ss->ws)
+        return 0;
+    if (ss->drop) {
+        char why[124];
+        int n = snprintf(why, sizeof why, "slow client: %llu events behind; reconnect with ?since=%llu",
+                         (unsigned long long)(eventbus_head(s->bus) - ss->last_seq),
+                         (unsigned long long)ss->last_seq);
+        if (n < 0 || (size_t)n >= sizeof why)
+            n = (int)sizeof why - 1;
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)why, (size_t)n);
+        return -1;
+    }
+    char *json = NULL;
+    size_t len = 0;
+    uint64_t seq = 0;
+    int err = eventbus_next(s->bus, ss->last_seq, &json, &len, &seq);
+    if (err == SH_ENOTFOUND)
+        return 0;
+    if (err)
+        return -1;
+    unsigned char *buf = len <= CHUNK ? s->chunk : malloc(LWS_PRE + len);
+    if (!buf) {
+        free(json);
+        return -1;
+    }
+    memcpy(buf + LWS_PRE, json, len);
+    free(json);
+    int w = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT);
+    if (buf != s->chunk)
+        free(buf);
+    if (w < (int)len)
+        return -1;
+    ss->last_seq = seq;
+    if (seq < eventbus_head(s->bus))
+        lws_callback_on_writable(wsi);
+    return 0;
+}
+
 static const char *errno_phrase(int e, char *buf, size_t size);
 
 static void accept_all(struct http_server *s)
@@ -535,6 +731,24 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return on_request(s, wsi, ss, in);
     case LWS_CALLBACK_HTTP_BODY:
         return 0; /* discarded */
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return ws_filter(s, wsi);
+    case LWS_CALLBACK_ESTABLISHED:
+        if (!ss || !s->bus)
+            return -1;
+        ws_open(s, wsi, ss);
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return ss ? ws_writeable(s, wsi, ss) : -1;
+    case LWS_CALLBACK_RECEIVE:
+        return 0; /* read-only: what clients send is ignored */
+    case LWS_CALLBACK_CLOSED:
+        if (ss)
+            ws_close(s, ss);
+        return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        ws_wake(s);
+        return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         if (ss && ss->pending)
             return send_headers(wsi, ss);
@@ -681,6 +895,8 @@ int http_server_start(struct http_server *s, char **ret_err)
         goto fail;
     }
     s->started = true;
+    if (s->bus)
+        eventbus_set_notify(s->bus, bus_notify, s);
     return 0;
 fail:
     if (s->lws)
@@ -699,6 +915,8 @@ void http_server_free(struct http_server *s)
     if (!s)
         return;
     if (s->started) {
+        if (s->bus)
+            eventbus_set_notify(s->bus, NULL, NULL);
         atomic_store(&s->stop, true);
         lws_cancel_service(s->lws);
         pthread_join(s->thread, NULL);
@@ -710,6 +928,7 @@ void http_server_free(struct http_server *s)
     for (size_t i = 0; i < s->nroutes; i++)
         free(s->routes[i].path);
     free(s->routes);
+    free(s->events_path);
     free(s->listen);
     free(s);
 }

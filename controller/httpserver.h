@@ -16,6 +16,19 @@
  * routes, the longest prefix over shorter ones. The path handlers see is
  * URL-decoded by libwebsockets; the query is its decoded arguments joined
  * with '&'.
+ *
+ * Event stream (http_server_events): a websocket at a path (the controller
+ * uses /api/v1/events) sending each eventbus message as one text message.
+ * Without a query a client gets the events published after it connected;
+ * with "?since=SEQ" it first gets the ones after SEQ still in the ring (the
+ * oldest kept when SEQ is older; nothing old when SEQ is ahead of the bus).
+ * A plain GET of the path is a 426 {"error": "websocket upgrade required"}.
+ * What clients send is ignored. The server never buffers messages per
+ * client: it reads each from the ring when the client's socket can take it.
+ * A client more than max_pending live messages behind, or whose next
+ * message left the ring, is dropped with a close frame 1008 "slow client:
+ * N events behind; reconnect with ?since=SEQ" (or closed after 2 s when its
+ * socket cannot even take that). Publishing never waits for a client.
  */
 #ifndef SH_HTTPSERVER_H
 #define SH_HTTPSERVER_H
@@ -24,6 +37,7 @@
 
 struct metrics;
 struct http_server;
+struct eventbus;
 
 struct http_request {
     const char *method;
@@ -54,6 +68,12 @@ int http_server_new(const struct http_server_options *o, struct http_server **re
  * path and match) or SH_ENOMEM. */
 int http_server_route(struct http_server *s, const char *path, enum http_route_match m,
                       http_handler h, void *ctx);
+
+/* Serves bus at path as a websocket (see above); before start only; once.
+ * path must not be an exact route already. max_pending 0: 1024. Returns 0,
+ * SH_EINVAL, SH_EEXISTS or SH_ENOMEM. */
+int http_server_events(struct http_server *s, const char *path, struct eventbus *bus,
+                       size_t max_pending);
 
 /* Binds and starts the thread. Returns 0, or SH_EIO with *ret_err (owned),
  * e.g. "listen 127.0.0.1:8080: address already in use". */
