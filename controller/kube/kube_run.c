@@ -8,6 +8,7 @@
 #include "errors.h"
 #include "kube/client.h"
 #include "kube/informer.h"
+#include "kube/kube_actuators.h"
 #include "kube/kube_platform.h"
 #include "kube/kubeconfig.h"
 #include "kube/lease.h"
@@ -21,6 +22,9 @@ struct kube_run {
     struct platform *pf;
     struct lease_kube_target lease_target;
     struct lease_elector *elector;
+    struct kube_actuators_ctx act_ctx;
+    struct service_actuators service_act;
+    struct model_actuators model_act;
     bool started;
     char describe[1024];
 };
@@ -102,6 +106,12 @@ int kube_run_setup(const struct kube_run_options *o, struct kube_run **ret,
                                        .leader_ctx = kr};
     if ((r = kube_platform_new(&po, &kr->pf)) != 0)
         goto fail;
+    kr->act_ctx.client = kr->client;
+    kr->act_ctx.clock = o->clock;
+    kube_service_actuators_init(&kr->service_act, &kr->act_ctx);
+    kube_model_actuators_init(&kr->model_act, &kr->act_ctx);
+    kube_platform_set_actuators(kr->pf, "service", &kr->service_act);
+    kube_platform_set_actuators(kr->pf, "model", &kr->model_act);
     snprintf(kr->describe, sizeof kr->describe, "%s (%s, context %s), namespace %s, %s%s%s%s%s%s",
              kr->cfg->server, kr->cfg->origin, kr->cfg->context,
              o->namespace_ && *o->namespace_ ? o->namespace_ : "all",

@@ -1144,7 +1144,7 @@ class Emulator:
 
     def _ctl_write(self, storage, obj, old, subresource=None):
         rt = self.type_by_storage(storage)
-        key = (storage, obj["metadata"].get("namespace"), obj["metadata"]["name"])
+        key = (storage, obj["metadata"].get("namespace"), obj["metadata"].get("name"))
         if old is None:
             return self._create_locked(rt, key[1], obj, "kube-controller-manager", {}, [], status_ok=True)[1]
         return self._write_locked(rt, key, old, obj, "kube-controller-manager", subresource, {}, [])[1]
@@ -1295,6 +1295,8 @@ class Emulator:
                            "qosClass": "BestEffort"}}
                 self._ctl_write("/pods", pod, None)
             for p in pods[want:] if len(pods) > want else []:
+                if ("/pods", ns, p["metadata"]["name"]) not in self.store.objects:
+                    continue  # already gone (a nested reconcile deleted it)
                 self._delete_locked(self.type_by_storage("/pods"), ("/pods", ns, p["metadata"]["name"]), p, None)
             n = min(want, max(len(pods), want))
             ready = n
