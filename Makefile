@@ -34,7 +34,7 @@ SAN_OBJ   := $(LIB_SRC:%.c=build/san/%.o)
 UNIT_OBJ  := $(UNIT_SRC:%.c=build/obj/%.o) $(UNIT_HELP:%.c=build/obj/%.o)
 UNIT_SOBJ := $(UNIT_SRC:%.c=build/san/%.o) $(UNIT_HELP:%.c=build/san/%.o)
 
-.PHONY: all deps test-deps test unit unit-san integration valgrind run demo bench clean lint chart-crds install-manifests
+.PHONY: all deps test-deps test unit unit-san integration valgrind run demo bench clean lint chart-crds install-manifests fuzz fuzz-ci
 all: deps bin/selfheal examples
 
 deps:
@@ -133,6 +133,14 @@ part:
 	    tests/unit/runner.c tests/unit/check_$(SUITE).c $(UNIT_HELP:tests/unit/runner.c=) $(PART) \
 	    controller/errors.c controller/clock.c controller/log.c $(LIBS) $(CHECK_LIBS)
 	ASAN_OPTIONS=detect_leaks=1 build/part/$(SUITE)$(if $(PART_SAN),_san,)
+
+# libFuzzer harnesses (fuzz/): FUZZ_SECONDS per harness (default 60); fuzz-ci
+# runs them all in about a minute (make test runs it as test_fuzz_short).
+fuzz: deps
+	fuzz/run.sh
+
+fuzz-ci: deps
+	fuzz/run.sh --ci
 
 # The chart carries a copy of the CRD (helm installs crds/ first); the plain
 # manifests are rendered from the chart. Tests check both are up to date.

@@ -22,7 +22,8 @@ bool kube_status_parse(const cJSON *obj, struct kube_status *ret)
     if (!kind || strcmp(kind, "Status") != 0)
         return false;
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(obj, "code");
-    if (cJSON_IsNumber(code))
+    /* bounded before the conversion: an out-of-range double is undefined (fuzz_apistatus) */
+    if (cJSON_IsNumber(code) && code->valuedouble >= 0 && code->valuedouble < 1000)
         ret->code = (long)code->valuedouble;
     ret->status = str_of(obj, "status");
     ret->reason = str_of(obj, "reason");
@@ -30,7 +31,7 @@ bool kube_status_parse(const cJSON *obj, struct kube_status *ret)
     const cJSON *details = cJSON_GetObjectItemCaseSensitive(obj, "details");
     const cJSON *ra = cJSON_GetObjectItemCaseSensitive(details, "retryAfterSeconds");
     if (cJSON_IsNumber(ra) && ra->valuedouble > 0)
-        ret->retry_after_seconds = (long)ra->valuedouble;
+        ret->retry_after_seconds = ra->valuedouble < 86400 ? (long)ra->valuedouble : 86400;
     return true;
 }
 
