@@ -43,6 +43,16 @@ int brief_config_load(const char *path, cJSON **ret, char **ret_err)
     return 0;
 }
 
+int brief_config_load_for(const char *cmd, const char *path, cJSON **ret)
+{
+    char *err = NULL;
+    int r = brief_config_load(path, ret, &err);
+    if (r != 0)
+        fprintf(stderr, "selfheal %s: %s\n", cmd, err ? err : "cannot read the config file");
+    free(err);
+    return r;
+}
+
 static const cJSON *lookup(const cJSON *cfg, const char *key)
 {
     const cJSON *cur = cfg;

@@ -24,6 +24,10 @@
  */
 int brief_config_load(const char *path, cJSON **ret, char **ret_err);
 
+/* brief_config_load for a command: on failure prints "selfheal CMD: reason"
+ * on stderr and returns the error (the command then exits 2). */
+int brief_config_load_for(const char *cmd, const char *path, cJSON **ret);
+
 /* Getters by dotted key; the default when cfg is NULL, the key is missing,
  * or the value has another type. */
 double brief_config_num(const cJSON *cfg, const char *key, double def);

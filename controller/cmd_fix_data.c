@@ -222,12 +222,8 @@ static int resolve_iqr(struct fix_flags *f)
     if (f->has_iqr)
         return 0;
     cJSON *cfg = NULL;
-    char *err = NULL;
-    if (brief_config_load(f->config, &cfg, &err) != 0) {
-        fprintf(stderr, "selfheal %s: %s\n", CMD, err ? err : "cannot read the config file");
-        free(err);
+    if (brief_config_load_for(CMD, f->config, &cfg) != 0)
         return CLI_EXIT_USAGE;
-    }
     double k = brief_config_num(cfg, "data_quality.outlier_threshold_iqr", 3.0);
     cJSON_Delete(cfg);
     if (!(k >= 0) || !isfinite(k)) {

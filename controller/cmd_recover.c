@@ -236,12 +236,8 @@ static int parse_flags(int argc, char **argv, struct recover_flags *f)
 static int resolve_config(struct recover_flags *f)
 {
     cJSON *cfg = NULL;
-    char *err = NULL;
-    if (brief_config_load(f->config, &cfg, &err) != 0) {
-        fprintf(stderr, "selfheal %s: %s\n", CMD, err ? err : "cannot read the config file");
-        free(err);
+    if (brief_config_load_for(CMD, f->config, &cfg) != 0)
         return CLI_EXIT_USAGE;
-    }
     int rc = 0;
     if (!f->has_max_attempts) {
         double v = brief_config_num(cfg, "service_recovery.max_recovery_attempts",

@@ -168,12 +168,8 @@ static int resolve_defaults(struct retrain_flags *f)
     if (f->has_threshold && f->has_cooldown)
         return 0;
     cJSON *cfg = NULL;
-    char *err = NULL;
-    if (brief_config_load(f->config, &cfg, &err) != 0) {
-        fprintf(stderr, "selfheal %s: %s\n", CMD, err ? err : "cannot read the config file");
-        free(err);
+    if (brief_config_load_for(CMD, f->config, &cfg) != 0)
         return CLI_EXIT_USAGE;
-    }
     const char *name = f->config ? f->config : BRIEF_CONFIG_PATH;
     int rc = 0;
     if (!f->has_threshold) {

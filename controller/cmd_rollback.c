@@ -137,12 +137,8 @@ static int resolve_threshold(struct rollback_flags *f)
     if (f->has_threshold)
         return 0;
     cJSON *cfg = NULL;
-    char *err = NULL;
-    if (brief_config_load(f->config, &cfg, &err) != 0) {
-        fprintf(stderr, "selfheal %s: %s\n", CMD, err ? err : "cannot read the config file");
-        free(err);
+    if (brief_config_load_for(CMD, f->config, &cfg) != 0)
         return CLI_EXIT_USAGE;
-    }
     double t = brief_config_num(cfg, "model_validation.min_accuracy_threshold", DEFAULT_THRESHOLD);
     cJSON_Delete(cfg);
     if (!(t >= 0 && t <= 1)) {
