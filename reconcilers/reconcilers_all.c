@@ -8,6 +8,7 @@
 
 #include "data/data_reconciler.h"
 #include "drift/drift_reconciler.h"
+#include "drift/retrain_actuators.h"
 #include "errors.h"
 #include "local/local_platform.h"
 #include "local/registry.h"
@@ -34,6 +35,7 @@ int reconcilers_all_new(struct platform *pf, const char *state_dir, struct recon
     int r;
     if (strcmp(pf->name, "local") == 0) {
         local_platform_set_actuators(pf, "model", registry_model_actuators());
+        local_platform_set_actuators(pf, "retrain", retrain_local_actuators());
         r = service_local_actuators_new(state_dir, NULL, 0, &ra->notify, &ra->service_local,
                                         ret_err);
         if (r != 0)

@@ -24,6 +24,19 @@
  *   computed against the current template (what `kubectl rollout undo
  *   --to-revision` does).
  *
+ * retrain ("retrain"): a Job from spec.drift.retrain.jobTemplate named
+ *   kube_retrain_job_name(pipeline, uid, attempt), labelled
+ *   selfheal.dev/pipeline and selfheal.dev/retrain-attempt, annotated
+ *   selfheal.dev/drift-score, owned by the pipeline (ownerReference with
+ *   controller: true, so deleting the pipeline deletes its Jobs), with
+ *   SELFHEAL_PIPELINE and SELFHEAL_DRIFT_SCORE in every container's env.
+ *   A 409 AlreadyExists on create means a previous controller created it
+ *   and stopped before recording it: the Job is adopted when its owner is
+ *   this pipeline (never a second one). It is followed by GETting it every
+ *   job_poll_ms: condition Complete → succeeded, Failed → failed; past
+ *   spec.drift.retrain.timeout it is DELETEd with propagationPolicy
+ *   Background and counts as timed out. Verbs: jobs create, get, delete.
+ *
  * The structs are filled in place (no allocation); the client and clock are
  * borrowed and must outlive them. Safe for concurrent calls.
  */
@@ -32,6 +45,7 @@
 
 #include "clock.h"
 #include "kube/client.h"
+#include "drift/retrain_actuators.h"
 #include "model/model_actuators.h"
 #include "service/service_actuators.h"
 
@@ -42,6 +56,7 @@
 struct kube_actuators_ctx {
     struct kube_client *client;   /* borrowed */
     const struct sh_clock *clock; /* NULL: real */
+    int64_t job_poll_ms;          /* how often a running Job is read; 0: 2 s */
 };
 
 /* Fills *sa (cleared first); ctx is borrowed and becomes sa->impl. */
@@ -49,5 +64,13 @@ void kube_service_actuators_init(struct service_actuators *sa, struct kube_actua
 
 /* Fills *ma; ctx is borrowed and becomes ma->impl. */
 void kube_model_actuators_init(struct model_actuators *ma, struct kube_actuators_ctx *ctx);
+
+/* Fills *ra; ctx is borrowed and becomes ra->impl. */
+void kube_retrain_actuators_init(struct retrain_actuators *ra, struct kube_actuators_ctx *ctx);
+
+/* "<pipeline>-retrain-<first 8 alphanumerics of uid>-<attempt>", the
+ * pipeline part cut so the whole is at most 63 characters. 0, or SH_EINVAL
+ * (no name or uid, attempt < 1, buf too small). */
+int kube_retrain_job_name(const char *pipeline, const char *uid, int attempt, char *buf, size_t size);
 
 #endif

@@ -276,5 +276,6 @@ void kube_model_actuators_init(struct model_actuators *ma, struct kube_actuators
     memset(ma, 0, sizeof *ma);
     ma->observe = observe;
     ma->activate = activate;
+    ma->activate_reloads = true; /* the new pod template rolls the pods */
     ma->impl = ctx;
 }

@@ -25,6 +25,7 @@ struct kube_run {
     struct kube_actuators_ctx act_ctx;
     struct service_actuators service_act;
     struct model_actuators model_act;
+    struct retrain_actuators retrain_act;
     bool started;
     char describe[1024];
 };
@@ -111,7 +112,9 @@ int kube_run_setup(const struct kube_run_options *o, struct kube_run **ret,
     kube_service_actuators_init(&kr->service_act, &kr->act_ctx);
     kube_model_actuators_init(&kr->model_act, &kr->act_ctx);
     kube_platform_set_actuators(kr->pf, "service", &kr->service_act);
+    kube_retrain_actuators_init(&kr->retrain_act, &kr->act_ctx);
     kube_platform_set_actuators(kr->pf, "model", &kr->model_act);
+    kube_platform_set_actuators(kr->pf, "retrain", &kr->retrain_act);
     snprintf(kr->describe, sizeof kr->describe, "%s (%s, context %s), namespace %s, %s%s%s%s%s%s",
              kr->cfg->server, kr->cfg->origin, kr->cfg->context,
              o->namespace_ && *o->namespace_ ? o->namespace_ : "all",

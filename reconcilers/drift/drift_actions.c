@@ -104,13 +104,18 @@ int drift_promote_newest(struct platform *pf, const struct pipeline *p, bool *re
     if (!ma) {
         snprintf(note, nsize, "the %s platform has no model registry: no version promoted",
                  pf->name ? pf->name : "");
-        return 0;
+        return SH_EINVAL;
     }
     const struct spec_model *sm = &p->spec.model;
     const char *metric = sm->metric.name && *sm->metric.name ? sm->metric.name : "accuracy";
     struct model_registry_view view;
     memset(&view, 0, sizeof view);
     int r = ma->observe(ma, p, &view);
+    if (r == SH_EINVAL) { /* nothing names a registry for p */
+        snprintf(note, nsize, "no model version promoted (%s)", view.error[0] ? view.error : "no registry");
+        model_registry_view_free(&view);
+        return r;
+    }
     if (r != 0 || view.count == 0) {
         snprintf(note, nsize, "no version promoted: %s",
                  view.error[0] ? view.error : r ? sh_strerror(r) : "the registry has no versions");

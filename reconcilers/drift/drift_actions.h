@@ -30,8 +30,9 @@ int drift_copy_atomic(const char *src, const char *dst, char **ret_err);
  * least spec.model.minAccuracy. *ret_promoted tells whether `current`
  * changed; `version` gets the newest version's name ("" when none) and
  * `note` one sentence for events and logs. Returns 0 (promoted or
- * deliberately kept), or an SH_E* code when the registry could not be read
- * or the swap failed (note says why).
+ * deliberately kept), SH_EINVAL when p names no registry (nothing to
+ * promote: on a cluster, no Deployment), or another SH_E* code when the
+ * registry could not be read or the swap failed (note says why).
  */
 int drift_promote_newest(struct platform *pf, const struct pipeline *p, bool *ret_promoted,
                          char *version, size_t vsize, char *note, size_t nsize);

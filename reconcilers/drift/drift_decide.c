@@ -42,6 +42,9 @@ void drift_state_read(const cJSON *sec, struct drift_state *s)
         snprintf(s->job.result, sizeof s->job.result, "%s", state);
     }
     s->job.pid = (int)status_num(j, "pid", 0);
+    const char *nm = status_str(j, "name");
+    snprintf(s->job.name, sizeof s->job.name, "%s", nm ? nm : "");
+    s->job.attempts = (int)status_num(j, "attempts", 0);
     s->job.start_ms = status_time(j, "startTime", 0);
     s->job.end_ms = status_time(j, "completionTime", 0);
     s->job.exit_code = (int)status_num(j, "exitCode", -1);
@@ -79,7 +82,8 @@ int drift_state_write(const struct drift_state *s, cJSON *sec)
         cJSON_Delete(arr);
     r |= status_put_time(sec, "lastRetrainTime", s->last_retrain_ms);
     r |= put_or_remove_num(sec, "retrains", s->retrains > 0, s->retrains);
-    bool any_job = s->job.phase != DRIFT_JOB_NONE || s->job.failures > 0 || s->job.window_start_ms > 0;
+    bool any_job = s->job.phase != DRIFT_JOB_NONE || s->job.failures > 0 ||
+                   s->job.window_start_ms > 0 || s->job.attempts > 0;
     if (!any_job) {
         cJSON_DeleteItemFromObjectCaseSensitive(sec, "retrainJob");
         return r ? SH_ENOMEM : 0;
@@ -93,6 +97,9 @@ int drift_state_write(const struct drift_state *s, cJSON *sec)
                                                                          : JOB_PHASES[s->job.phase]);
     if (s->job.phase == DRIFT_JOB_RUNNING && s->job.pid > 0)
         r |= status_put_num(j, "pid", s->job.pid);
+    if (s->job.name[0])
+        r |= status_put_str(j, "name", s->job.name);
+    r |= put_or_remove_num(j, "attempts", s->job.attempts > 0, s->job.attempts);
     r |= status_put_time(j, "startTime", s->job.start_ms);
     if (s->job.phase != DRIFT_JOB_RUNNING)
         r |= status_put_time(j, "completionTime", s->job.end_ms);
@@ -116,8 +123,9 @@ int drift_state_write(const struct drift_state *s, cJSON *sec)
 /* --- transitions ----------------------------------------------------------- */
 
 void drift_state_started(struct drift_state *s, const struct spec_drift *spec, int64_t now_ms,
-                         int pid, const char *log)
+                         int pid, const char *name, const char *log)
 {
+    s->job.attempts++;
     if (s->job.window_start_ms <= 0 || now_ms - s->job.window_start_ms >= spec->cooldown_ms) {
         s->job.window_start_ms = now_ms;
         s->job.window_attempts = 1;
@@ -127,6 +135,7 @@ void drift_state_started(struct drift_state *s, const struct spec_drift *spec, i
     s->job.phase = DRIFT_JOB_RUNNING;
     s->job.result[0] = '\0';
     s->job.pid = pid;
+    snprintf(s->job.name, sizeof s->job.name, "%s", name ? name : "");
     s->job.start_ms = now_ms;
     s->job.end_ms = 0;
     s->job.exit_code = -1;
@@ -212,9 +221,9 @@ void drift_decide(const struct drift_decide_in *in, struct drift_decision *d)
     char ts[32];
     if (in->running) {
         set(d, COND_FALSE, "Retraining");
-        snprintf(d->message, sizeof d->message, "retraining since %s%s%s",
-                 clock_format_rfc3339(s->job.start_ms, ts, sizeof ts), s->job.log[0] ? "; output in " : "",
-                 s->job.log);
+        snprintf(d->message, sizeof d->message, "retraining since %s%s%s%s%s",
+                 clock_format_rfc3339(s->job.start_ms, ts, sizeof ts), s->job.name[0] ? "; Job " : "",
+                 s->job.name, s->job.log[0] ? "; output: " : "", s->job.log);
         d->retraining = true;
         return;
     }
@@ -254,8 +263,8 @@ void drift_decide(const struct drift_decide_in *in, struct drift_decision *d)
         return;
     }
     set(d, COND_FALSE, "DriftDetected");
-    if (!in->can_run) {
-        snprintf(d->message, sizeof d->message, "%s; no retrain.command to run", o->message);
+    if (in->cannot_run) {
+        snprintf(d->message, sizeof d->message, "%s; %s", o->message, in->cannot_run);
     } else if (in->dry_run) {
         snprintf(d->message, sizeof d->message, "%s; dry run: would retrain", o->message);
         d->plan = true;

@@ -5,7 +5,8 @@
  *
  * Start a retrain when:
  *   the verdict is drift, no retrain is running, no higher-priority action
- *   is in flight, retrain.command is set, not a dry run, and
+ *   is in flight, the platform has something to run (retrain.command
+ *   locally, retrain.jobTemplate on a cluster), not a dry run, and
  *   - cooldown: lastRetrainTime is unset or now − lastRetrainTime ≥ cooldown;
  *   - backoff: after a failure, now − lastFailure ≥ min(5 min · 2^(failures−1),
  *     7 days), so a retrain that keeps failing is tried less and less often;
@@ -53,7 +54,9 @@ struct drift_state {
     struct {                   /* retrainJob */
         enum drift_job_phase phase;
         char result[16];       /* "Succeeded" | "Failed" | "TimedOut" | "Stopped" | "Lost" */
-        int pid;
+        int pid;               /* local: the process */
+        char name[128];        /* kube: the Job */
+        int attempts;          /* every start ever; names the next Job */
         int64_t start_ms, end_ms;
         int exit_code;         /* -1: none */
         char message[256];
@@ -86,7 +89,7 @@ struct drift_decide_in {
     bool running;          /* a retrain of this pipeline runs now */
     bool blocked;          /* a higher-priority action is in flight */
     bool dry_run;          /* spec.paused or drift.dryRun */
-    bool can_run;          /* retrain.command is set */
+    const char *cannot_run; /* NULL, or why the platform has nothing to run */
 };
 
 struct drift_decision {
@@ -109,7 +112,7 @@ int64_t drift_next_attempt_ms(const struct spec_drift *spec, const struct drift_
 
 /* A retrain started at now: counts the attempt in its window. */
 void drift_state_started(struct drift_state *s, const struct spec_drift *spec, int64_t now_ms,
-                         int pid, const char *log);
+                         int pid, const char *name, const char *log);
 
 /* The running retrain ended (succeeded or not) at now. A success records
  * lastRetrainTime = now and clears the failures. */

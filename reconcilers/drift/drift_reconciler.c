@@ -12,7 +12,7 @@
 #include "drift/drift_actions.h"
 #include "drift/drift_decide.h"
 #include "drift/drift_engine.h"
-#include "drift/retrain_job.h"
+#include "drift/retrain_actuators.h"
 #include "drift/retrain_log.h"
 #include "errors.h"
 #include "fsutil.h"
@@ -30,7 +30,8 @@
 struct entry {
     struct drift_reconciler *dr;
     char key[PIPELINE_KEY_MAX];
-    struct retrain_job *job;
+    const struct retrain_actuators *ra; /* what made run */
+    struct retrain_run *run;            /* the retrain in flight, or NULL */
     double job_score;
     bool have_obs;
     int64_t next_check_ms;
@@ -70,7 +71,8 @@ static void entry_free(struct entry *e)
 {
     if (!e)
         return;
-    retrain_job_free(e->job);
+    if (e->ra)
+        e->ra->release(e->ra, e->run);
     free(e);
 }
 
@@ -80,6 +82,12 @@ static void entry_forget(struct drift_reconciler *dr, const char *key)
     struct entry *e = strmap_remove(dr->entries, key);
     pthread_mutex_unlock(&dr->mu);
     entry_free(e);
+}
+
+/* The platform's way of running retrains, or NULL. */
+static const struct retrain_actuators *actuators_of(struct platform *pf)
+{
+    return pf->actuators ? (const struct retrain_actuators *)pf->actuators(pf, "retrain") : NULL;
 }
 
 /* From the job's watcher thread. */
@@ -159,30 +167,9 @@ static void observe(struct drift_reconciler *dr, struct entry *e, const struct s
 
 /* --- act ----------------------------------------------------------------- */
 
-static void join_argv(char *const *argv, char *buf, size_t size)
-{
-    size_t n = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; argv && argv[i] && n + 1 < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? " " : "", argv[i]);
-}
-
 static void log_path_for(struct drift_reconciler *dr, const struct pipeline *p, char *buf, size_t size)
 {
     snprintf(buf, size, "%s/logs/retrain-%s-%s.log", dr->state_dir, p->namespace_, p->name);
-}
-
-static void write_header(const char *path, const char *line)
-{
-    char *dir = fs_dirname(path);
-    if (dir)
-        fs_mkdir_p(dir);
-    free(dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return;
-    (void)!write(fd, line, strlen(line));
-    close(fd);
 }
 
 static void append_log(struct drift_reconciler *dr, struct reconcile_ctx *ctx, struct retrain_event *ev,
@@ -210,32 +197,31 @@ static void event_features(const struct entry *e, struct retrain_event *ev, cons
 
 /* Starts the retrain; returns 0, or the start error (recorded as a failed attempt). */
 static int start_retrain(struct drift_reconciler *dr, struct reconcile_ctx *ctx, struct entry *e,
-                         struct drift_state *st, struct drift_decision *d)
+                         const struct retrain_actuators *ra, struct drift_state *st,
+                         struct drift_decision *d)
 {
     const struct spec_drift *sd = &ctx->spec->drift;
     struct platform *pf = ctx->platform;
-    char logp[1024], cmd[512], score[32], header[1200], ts[32];
+    char logp[1024], what[512], score[32], header[1200], ts[32];
     log_path_for(dr, ctx->p, logp, sizeof logp);
-    join_argv(sd->retrain.command.argv, cmd, sizeof cmd);
+    ra->describe(ra, sd, what, sizeof what);
     snprintf(score, sizeof score, "%.6g", e->obs.score);
-    const char *names[] = {"SELFHEAL_PIPELINE", "SELFHEAL_DRIFT_SCORE", "SELFHEAL_REFERENCE",
-                           "SELFHEAL_CURRENT"};
-    const char *values[] = {ctx->p->key, score, sd->reference_path ? sd->reference_path : "",
-                            sd->current_path ? sd->current_path : ""};
     snprintf(header, sizeof header, "=== %s retrain of %s: %s (drift score %s)\n",
-             clock_format_rfc3339(ctx->now_ms, ts, sizeof ts), ctx->p->key, cmd, score);
-    write_header(logp, header);
-    struct retrain_job_spec js = {.argv = sd->retrain.command.argv,
-                                  .env_names = names,
-                                  .env_values = values,
-                                  .nenv = 4,
-                                  .log_path = logp,
-                                  .timeout_ms = sd->retrain.timeout_ms,
+             clock_format_rfc3339(ctx->now_ms, ts, sizeof ts), ctx->p->key, what, score);
+    struct retrain_request req = {.p = ctx->p,
+                                  .attempt = st->job.attempts + 1,
+                                  .drift_score = e->obs.score,
+                                  .now_ms = ctx->now_ms,
                                   .clock = dr->o.clock,
+                                  .log_path = logp,
+                                  .log_header = header,
                                   .on_exit = job_ended,
                                   .ctx = e};
+    struct retrain_started info;
+    memset(&info, 0, sizeof info);
     char *err = NULL;
-    int r = retrain_job_start(&js, &e->job, &err);
+    e->ra = ra;
+    int r = ra->start(ra, &req, &e->run, &info, &err);
     char trigger[700];
     snprintf(trigger, sizeof trigger, "DriftDetected: %s", e->obs.message);
     struct history_entry h = {.time_ms = ctx->now_ms, .loop = LOOP, .action = "retrain",
@@ -250,11 +236,11 @@ static int start_retrain(struct drift_reconciler *dr, struct reconcile_ctx *ctx,
     ev.threshold = sd->threshold;
     ev.reason = e->obs.message;
     ev.command = sd->retrain.command.argv;
-    ev.log = logp;
+    ev.log = r == 0 && info.log[0] ? info.log : NULL;
     event_features(e, &ev, feat);
-    drift_state_started(st, sd, ctx->now_ms, 0, logp);
+    drift_state_started(st, sd, ctx->now_ms, info.pid, info.name, info.log);
     if (r != 0) {
-        e->job = NULL;
+        e->run = NULL;
         char m[700];
         snprintf(m, sizeof m, "retrain could not start: %s", err ? err : sh_strerror(r));
         drift_state_finished(st, false, "Failed", -1, m, ctx->now_ms);
@@ -268,14 +254,16 @@ static int start_retrain(struct drift_reconciler *dr, struct reconcile_ctx *ctx,
         /* decide again with the failure recorded: RetrainFailed, backoff */
         return r;
     }
-    struct retrain_job_result res;
-    retrain_job_result(e->job, &res);
-    st->job.pid = res.pid;
     e->job_score = e->obs.score;
     status_history_add(ctx->status, &h);
-    char m[1200];
-    snprintf(m, sizeof m, "retraining: %s (%s; pid %d; output in %s)", cmd, e->obs.message,
-             (int)res.pid, logp);
+    char where[700];
+    if (info.name[0])
+        snprintf(where, sizeof where, "Job %s%s; output: %s", info.name,
+                 info.adopted ? ", created before a restart and adopted" : "", info.log);
+    else
+        snprintf(where, sizeof where, "pid %d; output in %s", info.pid, info.log);
+    char m[1400];
+    snprintf(m, sizeof m, "retraining: %s (%s; %s)", what, e->obs.message, where);
     pf->record_event(pf, ctx->p, EVENT_NORMAL, "RetrainStarted", m);
     log_info(ctx->p->key, "%s", m);
     ev.status = "started";
@@ -311,7 +299,7 @@ static void finish_retrain(struct drift_reconciler *dr, struct reconcile_ctx *ct
     if (!ok) {
         char m[600];
         snprintf(m, sizeof m, "retrain failed: %s%s%s", res->message,
-                 st->job.log[0] ? "; output in " : "", st->job.log);
+                 st->job.log[0] ? "; output: " : "", st->job.log);
         pf->record_event(pf, ctx->p, EVENT_WARNING, "RetrainFailed", m);
         log_warn(ctx->p->key, "%s", m);
         ev.status = res->state == RETRAIN_JOB_TIMED_OUT ? "timed out" : "failed";
@@ -322,8 +310,9 @@ static void finish_retrain(struct drift_reconciler *dr, struct reconcile_ctx *ct
     bool promoted = false;
     char version[128], note[600];
     int pr = drift_promote_newest(pf, ctx->p, &promoted, version, sizeof version, note, sizeof note);
-    pf->record_event(pf, ctx->p, promoted ? EVENT_NORMAL : EVENT_WARNING,
-                     promoted ? "ModelPromoted" : pr ? "ModelPromotionFailed" : "ModelKept", note);
+    if (pr != SH_EINVAL) /* else there is no registry to speak of */
+        pf->record_event(pf, ctx->p, promoted ? EVENT_NORMAL : EVENT_WARNING,
+                         promoted ? "ModelPromoted" : pr ? "ModelPromotionFailed" : "ModelKept", note);
     char refnote[600] = "";
     if (sd->reference_path && sd->current_path) {
         char *err = NULL;
@@ -350,12 +339,43 @@ static void finish_retrain(struct drift_reconciler *dr, struct reconcile_ctx *ct
     append_log(dr, ctx, &ev, true);
 }
 
+/* status says a retrain runs but this process did not start it (a restart,
+ * or a new leader): adopt it when the platform can follow it, else record it
+ * as lost. */
+static void adopt_or_lose(struct reconcile_ctx *ctx, struct entry *e, const struct retrain_actuators *ra,
+                          struct drift_state *st)
+{
+    struct retrain_started info;
+    memset(&info, 0, sizeof info);
+    char *err = NULL;
+    if (ra && st->job.name[0] &&
+        ra->adopt(ra, ctx->p, st->job.name, st->job.start_ms, &e->run, &info, &err) == 0) {
+        e->ra = ra;
+        e->job_score = st->has_score ? st->score : NAN;
+        char m[400];
+        snprintf(m, sizeof m, "following the retrain started before a restart: Job %s", st->job.name);
+        log_info(ctx->p->key, "%s", m);
+        return;
+    }
+    char m[600];
+    if (st->job.name[0])
+        snprintf(m, sizeof m, "lost: Job %s %s; its result is unknown", st->job.name,
+                 err ? err : "cannot be followed");
+    else
+        snprintf(m, sizeof m, "lost: the controller restarted while it ran (pid %d); its result is unknown",
+                 st->job.pid);
+    free(err);
+    drift_state_finished(st, false, "Lost", -1, m, ctx->now_ms);
+    status_history_finish(ctx->status, LOOP, "failed", -1);
+    ctx->platform->record_event(ctx->platform, ctx->p, EVENT_WARNING, "RetrainFailed", m);
+}
+
 /* --- reconcile ----------------------------------------------------------- */
 
-static void plan(struct reconcile_ctx *ctx, const struct entry *e)
+static void plan(struct reconcile_ctx *ctx, const struct entry *e, const struct retrain_actuators *ra)
 {
     char cmd[512], text[900];
-    join_argv(ctx->spec->drift.retrain.command.argv, cmd, sizeof cmd);
+    ra->describe(ra, &ctx->spec->drift, cmd, sizeof cmd);
     snprintf(text, sizeof text, "retrain: %s (drift score %.3f ≥ %.3f)", cmd, e->obs.score,
              ctx->spec->drift.threshold);
     status_plan(ctx->status, LOOP, text);
@@ -388,25 +408,27 @@ static int dr_reconcile(void *self, struct reconcile_ctx *ctx)
     if (ctx->reset)
         drift_state_reset(st);
 
+    const struct retrain_actuators *ra = actuators_of(ctx->platform);
+    /* a run recorded by a previous controller process: follow it if the platform can */
+    if (!e->run && st->job.phase == DRIFT_JOB_RUNNING)
+        adopt_or_lose(ctx, e, ra, st);
     /* a retrain of ours has ended: record it, then look at the data again */
-    if (e->job) {
+    bool poll_failed = false;
+    if (e->run) {
         struct retrain_job_result res;
-        retrain_job_result(e->job, &res);
-        if (res.state != RETRAIN_JOB_RUNNING) {
-            retrain_job_free(e->job);
-            e->job = NULL;
+        char *perr = NULL;
+        if (e->ra->poll(e->ra, ctx->p, e->run, now, &res, &perr) != 0) {
+            poll_failed = true; /* unknown now: still running as far as we know, ask again */
+            log_warn(ctx->p->key, "cannot read the retrain's state: %s", perr ? perr : "error");
+        } else if (res.state != RETRAIN_JOB_RUNNING) {
+            e->ra->release(e->ra, e->run);
+            e->run = NULL;
             finish_retrain(dr, ctx, e, st, &res);
             e->have_obs = false;
         }
-    } else if (st->job.phase == DRIFT_JOB_RUNNING) {
-        char m[300];
-        snprintf(m, sizeof m, "lost: the controller restarted while it ran (pid %d); its result is unknown",
-                 st->job.pid);
-        drift_state_finished(st, false, "Lost", -1, m, now);
-        status_history_finish(ctx->status, LOOP, "failed", -1);
-        ctx->platform->record_event(ctx->platform, ctx->p, EVENT_WARNING, "RetrainFailed", m);
+        free(perr);
     }
-    bool running = e->job != NULL;
+    bool running = e->run != NULL;
 
     bool due = !e->have_obs || ctx->reset || e->generation != ctx->p->generation || now >= e->next_check_ms;
     if (due && !running) {
@@ -426,13 +448,14 @@ static int dr_reconcile(void *self, struct reconcile_ctx *ctx)
                                  .running = running,
                                  .blocked = ctx->action_in_flight,
                                  .dry_run = ctx->paused || sd->dry_run,
-                                 .can_run = sd->retrain.command.argv && sd->retrain.command.argc > 0};
+                                 .cannot_run = !ra                ? "the platform cannot run retrains"
+                                               : ra->missing(ra, sd)};
     drift_decide(&in, d);
     status_plan_clear(ctx->status, LOOP);
     int err = 0;
     if (d->plan)
-        plan(ctx, e);
-    if (d->start && (err = start_retrain(dr, ctx, e, st, d)) != 0) {
+        plan(ctx, e, ra);
+    if (d->start && (err = start_retrain(dr, ctx, e, ra, st, d)) != 0) {
         in.running = false;
         in.prev = st;
         drift_decide(&in, d); /* RetrainFailed with the backoff */
@@ -457,7 +480,9 @@ static int dr_reconcile(void *self, struct reconcile_ctx *ctx)
     }
     int64_t interval = sd->interval_ms > 0 ? sd->interval_ms : 300000;
     if (d->retraining) {
-        reconcile_requeue_after(ctx, interval); /* the watcher's notify comes first */
+        /* the watcher's notify comes first, or the platform wants to be asked */
+        int64_t poll = e->run && e->ra->poll_ms > 0 ? e->ra->poll_ms : 0;
+        reconcile_requeue_after(ctx, poll > 0 && (poll < interval || poll_failed) ? poll : interval);
     } else {
         reconcile_requeue_after(ctx, e->next_check_ms > now ? e->next_check_ms - now : interval);
         if (d->next_ms > now)
@@ -481,8 +506,8 @@ static void stop_cb(void *ctx, const char *key, void *value)
     (void)ctx;
     (void)key;
     struct entry *e = value;
-    if (e->job)
-        retrain_job_stop(e->job);
+    if (e->run)
+        e->ra->stop(e->ra, e->run);
 }
 
 static void dr_shutdown(void *self)

@@ -10,12 +10,14 @@
  *            score ≥ threshold); the verdict is kept in memory between
  *            checks;
  *   decide   drift_decide.h (pure: cooldown, backoff, once per cooldown);
- *   act      start spec.drift.retrain.command in the background
- *            (retrain_job.h) with SELFHEAL_PIPELINE, SELFHEAL_DRIFT_SCORE,
- *            SELFHEAL_REFERENCE, SELFHEAL_CURRENT in its environment and its
- *            output appended to <state_dir>/logs/retrain-<ns>-<name>.log;
- *            when it ends the watcher queues the key (reconciler_notify),
- *            and the next reconcile records the result: on success
+ *   act      start a retrain through the platform's "retrain" actuators
+ *            (retrain_actuators.h): locally spec.drift.retrain.command in
+ *            the background with SELFHEAL_PIPELINE, SELFHEAL_DRIFT_SCORE,
+ *            SELFHEAL_REFERENCE, SELFHEAL_CURRENT in its environment and
+ *            its output appended to <state_dir>/logs/retrain-<ns>-<name>.log
+ *            (its end queues the key, reconciler_notify); on a cluster a
+ *            Job from retrain.jobTemplate, read every poll_ms. The next
+ *            reconcile after it ended records the result: on success
  *            lastRetrainTime and retrains, the newest model version
  *            promoted if it passes minAccuracy (drift_actions.h), the
  *            current data copied over the reference; on failure
@@ -32,8 +34,9 @@
  * Coordination: starts a retrain only when no higher-priority action is in
  * flight, and holds ctx->action_in_flight while its retrain runs. A
  * retrain left running by a previous controller process (status says
- * Running, no job in memory) is recorded as failed ("Lost"): its result is
- * unknown.
+ * Running, nothing in memory) is adopted when the platform can follow it
+ * (a Job named in status.drift.retrainJob.name), else recorded as failed
+ * ("Lost": a local process's result is unknown).
  */
 #ifndef SH_DRIFT_RECONCILER_H
 #define SH_DRIFT_RECONCILER_H

@@ -14,6 +14,7 @@
 #ifndef SH_MODEL_ACTUATORS_H
 #define SH_MODEL_ACTUATORS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -32,7 +33,8 @@ struct model_actuators {
      * Reads p's model versions and the active one into *ret (always
      * initialised; release with model_registry_view_free). Returns 0 when
      * the versions were listed (ret->error may still say the active one is
-     * unknown: a broken `current` link), or an SH_E* code with ret->error.
+     * unknown: a broken `current` link), or an SH_E* code with ret->error:
+     * SH_EINVAL when p's spec names no registry at all (kube: no Deployment).
      */
     int (*observe)(const struct model_actuators *ma, const struct pipeline *p,
                    struct model_registry_view *ret);
@@ -41,6 +43,10 @@ struct model_actuators {
      * code with *ret_err (owned). */
     int (*activate)(const struct model_actuators *ma, const struct pipeline *p,
                     const char *version, char **ret_err);
+
+    /* Activation itself restarts what serves the model (kube: a new pod
+     * template rolls the pods), so rollback.reload has nothing to add. */
+    bool activate_reloads;
 
     void *impl;
 };

@@ -221,7 +221,10 @@ static int act(struct model_reconciler *mr, struct reconcile_ctx *ctx,
     note_active(&d->next, d->target, true, d->target_metric, ctx->now_ms);
     status_history_add(ctx->status, &h);
     char note[300];
-    reload_service(ctx, sm, note, sizeof note);
+    if (ma->activate_reloads && sm->rollback.reload != RELOAD_NONE)
+        snprintf(note, sizeof note, "activating it rolls the serving pods: no separate reload");
+    else
+        reload_service(ctx, sm, note, sizeof note);
     snprintf(msg, size, "%s; %s", d->message, note);
 
     struct rollback_record rec = {.time_ms = ctx->now_ms,

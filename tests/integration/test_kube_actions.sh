@@ -68,7 +68,7 @@ post $P <<JSON
 {"apiVersion":"selfheal.dev/v1alpha1","kind":"SelfHealingPipeline","metadata":{"name":"model","namespace":"ml"},
  "spec":{"model":{"metric":{"source":{"file":{"path":"$TMP/metric.json","jsonPointer":"/accuracy"}},"interval":"1s"},
   "minAccuracy":0.70,"failureLimit":1,
-  "rollback":{"deployment":"web","versionFrom":{"annotation":"selfheal.dev/model-version"},"maxRollbacks":1,"window":"24h","reload":"none"}}}}
+  "rollback":{"deployment":"web","versionFrom":{"annotation":"selfheal.dev/model-version"},"maxRollbacks":1,"window":"24h","reload":"restart"}}}}
 JSON
 pods_before=$(api "$url/api/v1/namespaces/ml/pods?labelSelector=app%3Dpods" | jq -r '[.items[].metadata.name] | sort | join(",")')
 [ -n "$pods_before" ] || fail "the emulator made no pods for deployment pods"
@@ -111,6 +111,8 @@ assert_eq "$(doc '.status.history[-1].from')" v3 "rolled back from"
 assert_eq "$(doc '.status.history[-1].loop')" model
 ev=$(api "$url/api/v1/namespaces/ml/events" | jq -r '.items[] | select(.involvedObject.name == "model") | .reason')
 assert_contains "$ev" RolledBack "the RolledBack Event"
+rb=$(api "$url/api/v1/namespaces/ml/events" | jq -r '.items[] | select(.involvedObject.name == "model" and .reason == "RolledBack") | .message')
+assert_contains "$rb" "rolls the serving pods" "reload: restart is the rollout itself on a cluster"
 # the v2 ReplicaSet was reused (revision bumped), as rollout undo does: still three
 assert_eq "$(rs_json | jq '.items | length')" 3 "ReplicaSets of web after the rollback"
 

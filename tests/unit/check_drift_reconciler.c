@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "drift/drift_reconciler.h"
+#include "drift/retrain_actuators.h"
 #include "errors.h"
 #include "fsutil.h"
 #include "local/registry.h"
@@ -111,6 +112,8 @@ static const void *fp_actuators(struct platform *pf, const char *loop)
     (void)pf;
     if (strcmp(loop, "model") == 0)
         return registry_model_actuators();
+    if (strcmp(loop, "retrain") == 0)
+        return retrain_local_actuators();
     return NULL;
 }
 

@@ -3,7 +3,9 @@
  * (controller/kube/kube_actuators.h) against the real API emulator
  * (tests/kube/emulator.py, started as a process with --pods): restart
  * annotation from the injected clock, pod deletion by selector, the
- * ReplicaSet revision history as model versions, rollback by template copy.
+ * ReplicaSet revision history as model versions, rollback by template copy,
+ * and retraining Jobs (deterministic name, adoption, owner, env, conditions,
+ * timeout delete).
  */
 #include <check.h>
 #include <signal.h>
@@ -331,6 +333,180 @@ START_TEST(observe_env_version)
 }
 END_TEST
 
+/* --- retrain: Jobs --- */
+
+#define J "/apis/batch/v1/namespaces/default/jobs"
+#define RETRAIN_SPEC                                                                               \
+    "{\"drift\":{\"score\":{\"source\":{\"file\":{\"path\":\"/x\",\"jsonPointer\":\"/a\"}}},"      \
+    "\"threshold\":0.5,\"retrain\":{\"timeout\":\"1m\",\"jobTemplate\":{\"metadata\":{\"labels\":" \
+    "{\"team\":\"ml\"}},\"spec\":{\"backoffLimit\":0,\"template\":{\"spec\":{\"restartPolicy\":"   \
+    "\"Never\",\"containers\":[{\"name\":\"train\",\"image\":\"t:1\",\"env\":[{\"name\":"          \
+    "\"SELFHEAL_DRIFT_SCORE\",\"value\":\"stale\"}]},{\"name\":\"side\",\"image\":\"s:1\"}]}}}}}}}"
+
+static const char *env_of(const cJSON *container, const char *name)
+{
+    const cJSON *e;
+    const char *found = NULL;
+    int n = 0;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItem(container, "env")) {
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(e, "name")), name) == 0) {
+            found = cJSON_GetStringValue(cJSON_GetObjectItem(e, "value"));
+            n++;
+        }
+    }
+    ck_assert_int_le(n, 1); /* replaced, not duplicated */
+    return found;
+}
+
+static int count_jobs(void)
+{
+    cJSON *l = get(J);
+    int n = cJSON_GetArraySize(cJSON_GetObjectItem(l, "items"));
+    cJSON_Delete(l);
+    return n;
+}
+
+static void job_condition(const char *name, const char *type)
+{
+    char p[256], b[512];
+    snprintf(p, sizeof p, J "/%s/status", name);
+    snprintf(b, sizeof b,
+             "{\"status\":{\"conditions\":[{\"type\":\"%s\",\"status\":\"True\",\"reason\":\"R\","
+             "\"message\":\"%s\",\"lastTransitionTime\":\"2030-01-01T00:00:05Z\"}]}}",
+             type, strcmp(type, "Failed") == 0 ? "Job has reached the specified backoff limit" : "done");
+    mpatch(p, b);
+}
+
+START_TEST(retrain_job_names)
+{
+    char b[64];
+    ck_assert_int_eq(kube_retrain_job_name("housing", "1f2e3d4c-aaaa-bbbb", 3, b, sizeof b), 0);
+    ck_assert_str_eq(b, "housing-retrain-1f2e3d4c-3");
+    /* a long name is cut to 63 characters, never ending in '-' */
+    const char *longname = "a-very-long-pipeline-name-that-goes-on-and-on-and-on-x-y-z-1234567890";
+    ck_assert_int_eq(kube_retrain_job_name(longname, "ABCDEF12-3456", 12, b, sizeof b), 0);
+    ck_assert_uint_le(strlen(b), 63);
+    ck_assert_ptr_nonnull(strstr(b, "-retrain-abcdef12-12"));
+    ck_assert(strstr(b, "--") == NULL);
+    /* deterministic: the same inputs give the same name, another attempt another one */
+    char c[64];
+    ck_assert_int_eq(kube_retrain_job_name(longname, "ABCDEF12-3456", 12, c, sizeof c), 0);
+    ck_assert_str_eq(b, c);
+    ck_assert_int_eq(kube_retrain_job_name(longname, "ABCDEF12-3456", 13, c, sizeof c), 0);
+    ck_assert_str_ne(b, c);
+    ck_assert_int_eq(kube_retrain_job_name("p", "", 1, b, sizeof b), SH_EINVAL);
+    ck_assert_int_eq(kube_retrain_job_name("p", "u", 0, b, sizeof b), SH_EINVAL);
+}
+END_TEST
+
+START_TEST(retrain_creates_then_adopts_one_job)
+{
+    start_emulator();
+    struct kube_actuators_ctx ctx = {.client = client};
+    struct retrain_actuators ra;
+    kube_retrain_actuators_init(&ra, &ctx);
+    struct pipeline *p = make_pipeline(RETRAIN_SPEC);
+    ck_assert_ptr_null(ra.missing(&ra, &p->spec.drift));
+    struct retrain_request req = {.p = p, .attempt = 4, .drift_score = 0.857, .now_ms = 1000};
+    struct retrain_run *run = NULL;
+    struct retrain_started info;
+    char *err = NULL;
+    ck_assert_int_eq(ra.start(&ra, &req, &run, &info, &err), 0);
+    ck_assert_str_eq(info.name, "p-retrain-u1-4");
+    ck_assert(!info.adopted);
+    ck_assert_ptr_nonnull(strstr(info.log, "kubectl logs -n default job/p-retrain-u1-4"));
+    cJSON *job = get(J "/p-retrain-u1-4");
+    const cJSON *meta = cJSON_GetObjectItem(job, "metadata");
+    const cJSON *owner = cJSON_GetArrayItem(cJSON_GetObjectItem(meta, "ownerReferences"), 0);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(owner, "uid")), "u-1");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(owner, "kind")), "SelfHealingPipeline");
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(owner, "controller")));
+    const cJSON *labels = cJSON_GetObjectItem(meta, "labels");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(labels, "selfheal.dev/pipeline")), "p");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(labels, "team")), "ml");
+    const cJSON *containers = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(job, "spec"), "template"), "spec"),
+        "containers");
+    ck_assert_int_eq(cJSON_GetArraySize(containers), 2);
+    const cJSON *c;
+    cJSON_ArrayForEach(c, containers) {
+        ck_assert_str_eq(env_of(c, "SELFHEAL_DRIFT_SCORE"), "0.857");
+        ck_assert_str_eq(env_of(c, "SELFHEAL_PIPELINE"), "default/p");
+    }
+    cJSON_Delete(job);
+    /* a restarted controller that never recorded the Job asks for the same attempt: adopted */
+    struct retrain_run *again = NULL;
+    ck_assert_int_eq(ra.start(&ra, &req, &again, &info, &err), 0);
+    ck_assert(info.adopted);
+    ck_assert_str_eq(info.name, "p-retrain-u1-4");
+    ck_assert_int_eq(count_jobs(), 1);
+    ra.release(&ra, again);
+    /* adoption by name from status */
+    ck_assert_int_eq(ra.adopt(&ra, p, "p-retrain-u1-4", 1000, &again, &info, &err), 0);
+    ra.release(&ra, again);
+    ck_assert_int_eq(ra.adopt(&ra, p, "p-retrain-u1-99", 1000, &again, &info, &err), SH_ENOTFOUND);
+    free(err);
+    err = NULL;
+    /* a Job of that name owned by someone else is never taken over */
+    post(J, "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"p-retrain-u1-5\"},"
+            "\"spec\":{\"template\":{\"spec\":{\"restartPolicy\":\"Never\",\"containers\":[{\"name\":"
+            "\"x\",\"image\":\"x\"}]}}}}");
+    req.attempt = 5;
+    ck_assert_int_eq(ra.start(&ra, &req, &again, &info, &err), SH_EEXISTS);
+    ck_assert_ptr_nonnull(strstr(err, "not owned by this pipeline"));
+    free(err);
+    ra.release(&ra, run);
+    pipeline_unref(p);
+    stop_emulator();
+}
+END_TEST
+
+START_TEST(retrain_follows_conditions_and_deletes_on_timeout)
+{
+    start_emulator();
+    struct kube_actuators_ctx ctx = {.client = client};
+    struct retrain_actuators ra;
+    kube_retrain_actuators_init(&ra, &ctx);
+    struct pipeline *p = make_pipeline(RETRAIN_SPEC);
+    struct retrain_started info;
+    struct retrain_job_result res;
+    char *err = NULL;
+    struct retrain_run *run[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < 3; i++) {
+        struct retrain_request req = {.p = p, .attempt = i + 1, .drift_score = 0.9, .now_ms = 1000};
+        ck_assert_int_eq(ra.start(&ra, &req, &run[i], &info, &err), 0);
+        ck_assert_int_eq(ra.poll(&ra, p, run[i], 2000, &res, &err), 0);
+        ck_assert_int_eq(res.state, RETRAIN_JOB_RUNNING);
+    }
+    /* Failed → failed, with the Job's message */
+    job_condition("p-retrain-u1-1", "Failed");
+    ck_assert_int_eq(ra.poll(&ra, p, run[0], 3000, &res, &err), 0);
+    ck_assert_int_eq(res.state, RETRAIN_JOB_FAILED);
+    ck_assert_ptr_nonnull(strstr(res.message, "backoff limit"));
+    /* Complete → succeeded */
+    job_condition("p-retrain-u1-2", "Complete");
+    ck_assert_int_eq(ra.poll(&ra, p, run[1], 3000, &res, &err), 0);
+    ck_assert_int_eq(res.state, RETRAIN_JOB_SUCCEEDED);
+    /* the third one is still running one minute later (timeout 1m): deleted, timed out */
+    ck_assert_int_eq(ra.poll(&ra, p, run[2], 1000 + 59999, &res, &err), 0);
+    ck_assert_int_eq(res.state, RETRAIN_JOB_RUNNING);
+    ck_assert_int_eq(ra.poll(&ra, p, run[2], 1000 + 60000, &res, &err), 0);
+    ck_assert_int_eq(res.state, RETRAIN_JOB_TIMED_OUT);
+    ck_assert_ptr_nonnull(strstr(res.message, "deleted"));
+    cJSON *o = NULL;
+    ck_assert_int_eq(kube_get(client, J "/p-retrain-u1-3", &o, &err), SH_ENOTFOUND);
+    free(err);
+    err = NULL;
+    /* a Job deleted by someone else: failed, not running for ever */
+    ck_assert_int_eq(ra.poll(&ra, p, run[2], 1000 + 61000, &res, &err), 0);
+    ck_assert_int_eq(res.state, RETRAIN_JOB_FAILED);
+    for (int i = 0; i < 3; i++)
+        ra.release(&ra, run[i]);
+    pipeline_unref(p);
+    stop_emulator();
+}
+END_TEST
+
 Suite *kube_actuators_suite(void)
 {
     Suite *s = suite_create("kube_actuators");
@@ -340,6 +516,9 @@ Suite *kube_actuators_suite(void)
     tcase_add_test(tc, delete_pods_by_selector_only);
     tcase_add_test(tc, observe_and_activate_annotation);
     tcase_add_test(tc, observe_env_version);
+    tcase_add_test(tc, retrain_job_names);
+    tcase_add_test(tc, retrain_creates_then_adopts_one_job);
+    tcase_add_test(tc, retrain_follows_conditions_and_deletes_on_timeout);
     suite_add_tcase(s, tc);
     return s;
 }

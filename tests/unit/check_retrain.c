@@ -58,7 +58,7 @@ static void decide_setup(void)
 
 static void decide_at(int64_t now)
 {
-    struct drift_decide_in in = {.spec = &sd, .obs = &obs, .prev = &st, .now_ms = now, .can_run = true};
+    struct drift_decide_in in = {.spec = &sd, .obs = &obs, .prev = &st, .now_ms = now};
     drift_decide(&in, &d);
 }
 
@@ -80,7 +80,7 @@ START_TEST(test_once_per_cooldown)
     decide_at(T0);
     ck_assert(d.start);
     ck_assert_str_eq(d.reason, "Retraining");
-    drift_state_started(&st, &sd, T0, 123, "/tmp/log");
+    drift_state_started(&st, &sd, T0, 123, NULL, "/tmp/log");
     drift_state_finished(&st, true, "Succeeded", 0, "exit status 0", T0 + 10 * MIN);
     ck_assert_int_eq(st.last_retrain_ms, T0 + 10 * MIN);
     ck_assert_int_eq(st.retrains, 1);
@@ -100,7 +100,7 @@ END_TEST
 
 START_TEST(test_cooldown_survives_restart)
 {
-    drift_state_started(&st, &sd, T0, 123, "/tmp/log");
+    drift_state_started(&st, &sd, T0, 123, NULL, "/tmp/log");
     drift_state_finished(&st, true, "Succeeded", 0, "exit status 0", T0 + 5 * MIN);
     restart();
     ck_assert_int_eq(st.last_retrain_ms, T0 + 5 * MIN);
@@ -117,7 +117,7 @@ END_TEST
 
 START_TEST(test_reference_rolled_forward_no_trigger)
 {
-    drift_state_started(&st, &sd, T0, 1, NULL);
+    drift_state_started(&st, &sd, T0, 1, NULL, NULL);
     drift_state_finished(&st, true, "Succeeded", 0, "", T0 + MIN);
     obs.verdict = DRIFT_VERDICT_NONE;
     obs.score = 0;
@@ -136,7 +136,7 @@ START_TEST(test_failure_backoff_one_retry_per_window)
 {
     decide_at(T0);
     ck_assert(d.start);
-    drift_state_started(&st, &sd, T0, 1, NULL);
+    drift_state_started(&st, &sd, T0, 1, NULL, NULL);
     drift_state_finished(&st, false, "Failed", 3, "exit status 3", T0 + MIN);
     ck_assert_int_eq(st.last_retrain_ms, 0);
     ck_assert_int_eq(st.job.failures, 1);
@@ -148,7 +148,7 @@ START_TEST(test_failure_backoff_one_retry_per_window)
     /* the retry after the backoff: the second attempt of the window */
     decide_at(T0 + MIN + DRIFT_RETRY_BACKOFF_MS);
     ck_assert(d.start);
-    drift_state_started(&st, &sd, T0 + 6 * MIN, 2, NULL);
+    drift_state_started(&st, &sd, T0 + 6 * MIN, 2, NULL, NULL);
     ck_assert_int_eq(st.job.window_attempts, 2);
     drift_state_finished(&st, false, "Failed", 3, "exit status 3", T0 + 7 * MIN);
     restart();
@@ -161,7 +161,7 @@ START_TEST(test_failure_backoff_one_retry_per_window)
     ck_assert(!d.start);
     decide_at(T0 + 24 * HOUR);
     ck_assert(d.start);
-    drift_state_started(&st, &sd, T0 + 24 * HOUR, 3, NULL);
+    drift_state_started(&st, &sd, T0 + 24 * HOUR, 3, NULL, NULL);
     ck_assert_int_eq(st.job.window_attempts, 1);
     ck_assert_int_eq(st.job.window_start_ms, T0 + 24 * HOUR);
     drift_state_finished(&st, true, "Succeeded", 0, "", T0 + 25 * HOUR);
@@ -177,7 +177,7 @@ START_TEST(test_backoff_doubles_and_is_capped)
     int64_t t = T0;
     int64_t want[] = {5 * MIN, 10 * MIN, 20 * MIN, 40 * MIN};
     for (int i = 0; i < 4; i++) {
-        drift_state_started(&st, &sd, t, 1, NULL);
+        drift_state_started(&st, &sd, t, 1, NULL, NULL);
         drift_state_finished(&st, false, "Failed", 1, "exit status 1", t);
         decide_at(t);
         ck_assert_str_eq(d.reason, "RetrainFailed");
@@ -196,9 +196,9 @@ END_TEST
 
 START_TEST(test_reset_clears_failures_not_cooldown)
 {
-    drift_state_started(&st, &sd, T0, 1, NULL);
+    drift_state_started(&st, &sd, T0, 1, NULL, NULL);
     drift_state_finished(&st, true, "Succeeded", 0, "", T0);
-    drift_state_started(&st, &sd, T0 + 25 * HOUR, 1, NULL);
+    drift_state_started(&st, &sd, T0 + 25 * HOUR, 1, NULL, NULL);
     drift_state_finished(&st, false, "Failed", 1, "", T0 + 25 * HOUR);
     decide_at(T0 + 25 * HOUR + MIN);
     ck_assert_str_eq(d.reason, "RetrainFailed");
@@ -212,8 +212,7 @@ END_TEST
 START_TEST(test_conditions_without_action)
 {
     /* running */
-    struct drift_decide_in in = {.spec = &sd, .obs = &obs, .prev = &st, .now_ms = T0, .running = true,
-                                 .can_run = true};
+    struct drift_decide_in in = {.spec = &sd, .obs = &obs, .prev = &st, .now_ms = T0, .running = true};
     st.job.start_ms = T0;
     drift_decide(&in, &d);
     ck_assert(!d.start && d.retraining);
@@ -232,12 +231,12 @@ START_TEST(test_conditions_without_action)
     ck_assert(!d.start && d.plan);
     /* no command */
     in.dry_run = false;
-    in.can_run = false;
+    in.cannot_run = "no retrain.command to run";
     drift_decide(&in, &d);
     ck_assert(!d.start && !d.plan);
     ck_assert(strstr(d.message, "no retrain.command"));
     /* unknown verdict and unreadable data: Unknown, never drift */
-    in.can_run = true;
+    in.cannot_run = NULL;
     obs.verdict = DRIFT_VERDICT_UNKNOWN;
     drift_decide(&in, &d);
     ck_assert(!d.start);
@@ -256,7 +255,9 @@ START_TEST(test_state_round_trip)
     st.score = 0.85714;
     snprintf(st.drifted[0], sizeof st.drifted[0], "age");
     st.ndrifted = 1;
-    drift_state_started(&st, &sd, T0, 4321, "/var/log/x.log");
+    drift_state_started(&st, &sd, T0 - 1, 1, "old-job", NULL);
+    drift_state_finished(&st, false, "Failed", 1, "exit status 1", T0 - 1);
+    drift_state_started(&st, &sd, T0, 4321, "housing-retrain-1234abcd-2", "/var/log/x.log");
     cJSON *sec = cJSON_CreateObject();
     ck_assert_int_eq(drift_state_write(&st, sec), 0);
     ck_assert_double_eq_tol(cJSON_GetObjectItem(sec, "score")->valuedouble, 0.857, 1e-12);
@@ -269,6 +270,9 @@ START_TEST(test_state_round_trip)
     drift_state_read(sec, &back);
     ck_assert_int_eq(back.job.phase, DRIFT_JOB_RUNNING);
     ck_assert_str_eq(back.drifted[0], "age");
+    /* the attempt counter (it names the next Job) and the Job's name survive a restart */
+    ck_assert_int_eq(back.job.attempts, 2);
+    ck_assert_str_eq(back.job.name, "housing-retrain-1234abcd-2");
     /* writing what was read changes nothing (no status churn) */
     cJSON *sec2 = cJSON_CreateObject();
     ck_assert_int_eq(drift_state_write(&back, sec2), 0);

@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# NOT yet run by make test: it fails until the retraining Job path (issue 7) uses the
-# jobs/deployments/replicasets verbs manifests/rbac.yaml grants; run it by hand.
 # Least privilege (issue 7, acceptance 4): every API call the controller
-# makes — recorded by the API emulator while test_kube_actions.sh runs
-# (recovery restart and delete-pods, rollback, status, events, watch, leader
-# election) plus the informer's list/watch — is mapped to (verb, group,
+# makes — recorded by the API emulator while test_kube_actions.sh (recovery
+# restart and delete-pods, rollback, status, events, watch, leader election)
+# and test_kube_retrain.sh (retraining Jobs: create, adopt, follow, delete)
+# run — is mapped to (verb, group,
 # resource) and must be allowed by manifests/rbac.yaml; and every verb the
 # ClusterRole grants must be used by some recorded call (no more than needed).
 # Calls made only on a branch this scenario does not reach are taken from
@@ -12,12 +11,15 @@
 # pipeline after a 409 on a status patch, and the PATCH of a repeated Event.
 # The chart's rules (helm/selfheal/templates/_helpers.tpl) must match the
 # manifest's (test_helm_chart.sh renders them; here: the same verb lists).
-source "$(dirname "$0")/../integration/lib/common.sh"
+source "$(dirname "$0")/lib/common.sh"
 PY=/usr/bin/python3
 
-SH_EMU_LOG_OUT=$TMP/requests.json "$(dirname "$0")/../integration/test_kube_actions.sh" >"$TMP/actions.out" 2>&1 ||
-    fail "test_kube_actions.sh: $(tail -5 "$TMP/actions.out")"
-test -s "$TMP/requests.json" || fail "no request log"
+for t in kube_actions kube_retrain; do
+    SH_EMU_LOG_OUT=$TMP/$t.json "$(dirname "$0")/test_$t.sh" >"$TMP/$t.out" 2>&1 ||
+        fail "test_$t.sh: $(tail -5 "$TMP/$t.out")"
+    test -s "$TMP/$t.json" || fail "no request log from test_$t.sh"
+done
+jq -s '{items: (map(.items) | add)}' "$TMP/kube_actions.json" "$TMP/kube_retrain.json" >"$TMP/requests.json"
 
 branch=$TMP/branch.txt
 : >"$branch"
