@@ -178,6 +178,33 @@ fail:
     return NULL;
 }
 
+/* Hands err to the caller when it wants it, else frees it. */
+static void pass_err(char *err, char **ret_err)
+{
+    if (ret_err)
+        *ret_err = err;
+    else
+        free(err);
+}
+
+/* GETs Job name of p's namespace into *ret: 0, SH_ENOTFOUND (no message), or
+ * another SH_E* code with *ret_err. */
+static int get_job(struct kube_actuators_ctx *ctx, const struct pipeline *p, const char *name,
+                   cJSON **ret, char **ret_err)
+{
+    char path[1024];
+    if (kube_act_path(path, sizeof path, "batch/v1", p->namespace_, "jobs", name) != 0)
+        return SH_EINVAL;
+    char *err = NULL;
+    int r = kube_get(ctx->client, path, ret, &err);
+    if (r != 0 && r != SH_ENOTFOUND) {
+        pass_err(err, ret_err);
+        return r;
+    }
+    free(err);
+    return r;
+}
+
 static bool owned_by(const cJSON *obj, const char *uid)
 {
     const cJSON *o;
@@ -242,17 +269,13 @@ static int start(const struct retrain_actuators *ra, const struct retrain_reques
         return new_run(p, name, req->now_ms, false, ret, info, ret_err);
     }
     if (r != SH_EEXISTS) {
-        if (ret_err)
-            *ret_err = err;
-        else
-            free(err);
+        pass_err(err, ret_err);
         return r;
     }
     free(err);
     /* created by a controller that stopped before recording it: adopt it if it is ours */
     cJSON *found = NULL;
-    snprintf(path + strlen(path), sizeof path - strlen(path), "/%s", name);
-    if ((r = kube_get(ctx->client, path, &found, ret_err)) != 0)
+    if ((r = get_job(ctx, p, name, &found, ret_err)) != 0)
         return r;
     if (!owned_by(found, p->uid)) {
         cJSON_Delete(found);
@@ -271,27 +294,14 @@ static int adopt(const struct retrain_actuators *ra, const struct pipeline *p, c
                  char **ret_err)
 {
     struct kube_actuators_ctx *ctx = ra->impl;
-    char path[1024];
-    if (!name || !*name ||
-        kube_act_path(path, sizeof path, "batch/v1", p->namespace_, "jobs", name) != 0)
+    if (!name || !*name)
         return SH_ENOTFOUND;
     cJSON *job = NULL;
-    char *err = NULL;
-    int r = kube_get(ctx->client, path, &job, &err);
-    if (r == SH_ENOTFOUND) {
-        free(err);
-        if (ret_err)
-            *ret_err = strdup("is gone");
-        return SH_ENOTFOUND;
-    }
-    if (r != 0) {
-        if (ret_err)
-            *ret_err = err;
-        else
-            free(err);
+    int r = get_job(ctx, p, name, &job, ret_err);
+    if (r == SH_ENOTFOUND && ret_err)
+        *ret_err = strdup("is gone");
+    if (r != 0)
         return r;
-    }
-    free(err);
     bool ours = owned_by(job, p->uid);
     int64_t t = start_ms > 0 ? start_ms : created_ms(job, clock_now_ms(ctx->clock ? ctx->clock : clock_real()));
     cJSON_Delete(job);
@@ -326,11 +336,12 @@ static int delete_job(struct kube_actuators_ctx *ctx, const char *ns, const char
     int r = kube_delete(ctx->client, path, &err);
     if (r == SH_ENOTFOUND)
         r = 0;
-    if (r != 0 && ret_err)
-        *ret_err = err;
-    else
-        free(err);
-    return r;
+    if (r != 0) {
+        pass_err(err, ret_err);
+        return r;
+    }
+    free(err);
+    return 0;
 }
 
 /* Ends ret in state at the condition's transition time (else now); the message is set by the caller. */
@@ -352,26 +363,15 @@ static int poll_run(const struct retrain_actuators *ra, const struct pipeline *p
     ret->state = RETRAIN_JOB_RUNNING;
     ret->exit_code = -1;
     ret->start_ms = run->start_ms;
-    char path[1024];
-    if (kube_act_path(path, sizeof path, "batch/v1", p->namespace_, "jobs", run->name) != 0)
-        return SH_EINVAL;
     cJSON *job = NULL;
-    char *err = NULL;
-    int r = kube_get(ctx->client, path, &job, &err);
+    int r = get_job(ctx, p, run->name, &job, ret_err);
     if (r == SH_ENOTFOUND) {
-        free(err);
         finished(ret, RETRAIN_JOB_FAILED, NULL, now_ms);
         snprintf(ret->message, sizeof ret->message, "Job %s was deleted before it finished", run->name);
         return 0;
     }
-    if (r != 0) {
-        if (ret_err)
-            *ret_err = err;
-        else
-            free(err);
+    if (r != 0)
         return r;
-    }
-    free(err);
     const cJSON *c;
     if ((c = condition_true(job, "Complete")) != NULL) {
         finished(ret, RETRAIN_JOB_SUCCEEDED, c, now_ms);

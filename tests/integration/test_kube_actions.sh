@@ -10,18 +10,11 @@
 # saves the emulator's request log (test_rbac.sh). The controller runs with
 # --leader-elect, so Lease calls are part of it.
 source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/kube.sh"
 SELFHEAL=${SH_SELFHEAL:-$SELFHEAL}
-PY=/usr/bin/python3
 trap 'rc=$?; [ $rc = 0 ] || { echo "--- controller log (tail):" >&2; tail -n 25 "$TMP/ctl.log" >&2 2>/dev/null; }; cleanup' EXIT
 
-kc=$TMP/kubeconfig
-"$PY" "$SH_ROOT/tests/kube/emulator.py" --port 0 --port-file "$TMP/port" --pods \
-    --crd "$SH_ROOT/crd/selfhealingpipelines.selfheal.dev.yaml" \
-    --kubeconfig-out "$kc" --token test-token >"$TMP/emu.out" 2>"$TMP/emu.err" &
-track $!
-wait_for 10 "emulator port file" test -s "$TMP/port"
-url=http://127.0.0.1:$(cat "$TMP/port")
-api() { curl -sS -H "Authorization: Bearer test-token" -A selfheal-test/1 "$@"; }
+start_emulator test-token --pods --crd "$SH_ROOT/crd/selfhealingpipelines.selfheal.dev.yaml"
 post() { api -X POST -H 'Content-Type: application/json' --data-binary @- "$url$1" >/dev/null; }
 mpatch() { api -X PATCH -H 'Content-Type: application/merge-patch+json' -d "$2" "$url$1" >/dev/null; }
 D=/apis/apps/v1/namespaces/ml/deployments

@@ -7,19 +7,11 @@
 # the controller's Events, an invalid spec reported on its object, no API
 # writes while idle, and a clean shutdown.
 source "$(dirname "$0")/lib/common.sh"
-PY=/usr/bin/python3
+source "$(dirname "$0")/lib/kube.sh"
 command -v kubectl >/dev/null || fail "kubectl is not installed"
 
-kc=$TMP/kubeconfig
-"$PY" "$SH_ROOT/tests/kube/emulator.py" --tls-self-signed --port 0 --port-file "$TMP/port" \
-    --kubeconfig-out "$kc" --token test-token >"$TMP/emu.out" 2>"$TMP/emu.err" &
-track $!
-wait_for 10 "emulator port file" test -s "$TMP/port"
+start_emulator test-token --tls-self-signed
 export KUBECONFIG=$kc
-url=$(head -1 "$TMP/emu.out")
-cacert=$TMP/ca.pem
-awk '/certificate-authority-data/ {print $2}' "$kc" | base64 -d >"$cacert"
-api() { curl -sS --cacert "$cacert" -H "Authorization: Bearer test-token" -A selfheal-test/1 "$@"; }
 
 kubectl apply -f "$SH_ROOT/crd/" >/dev/null 2>&1 || fail "kubectl apply -f crd/"
 kubectl create namespace ml >/dev/null 2>&1 || kubectl apply -f - >/dev/null <<'YAML'

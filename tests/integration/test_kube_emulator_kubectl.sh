@@ -5,20 +5,13 @@
 # then the emulator's own unit tests (golden transcripts, watch framing, generation rules, 409s)
 # and the CRD schema check of manifests/examples. Runs in well under a minute.
 source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/kube.sh"
 PY=/usr/bin/python3
 command -v kubectl >/dev/null || fail "kubectl is not installed"
 
-kc=$TMP/kubeconfig
-"$PY" "$SH_ROOT/tests/kube/emulator.py" --tls-self-signed --port 0 --port-file "$TMP/port" \
-    --kubeconfig-out "$kc" --token test-token >"$TMP/emu.out" 2>"$TMP/emu.err" &
-track $!
-wait_for 10 "emulator port file" test -s "$TMP/port"
+start_emulator test-token --tls-self-signed
 export KUBECONFIG=$kc
-url=$(head -1 "$TMP/emu.out")
 assert_contains "$url" "https://127.0.0.1:"
-cacert=$TMP/ca.pem
-awk '/certificate-authority-data/ {print $2}' "$kc" | base64 -d >"$cacert"
-api() { curl -sS --cacert "$cacert" -H "Authorization: Bearer test-token" -A selfheal-test/1 "$@"; }
 
 # 1. the CRD and a sample
 out=$(kubectl apply -f "$SH_ROOT/crd/" 2>&1) || fail "kubectl apply -f crd/: $out"

@@ -5,25 +5,11 @@
 # 409): all converge, and after a spec change of every pipeline no status
 # update is lost (every observedGeneration catches up).
 source "$(dirname "$0")/lib/common.sh"
-PY=/usr/bin/python3
+source "$(dirname "$0")/lib/kube.sh"
 N=50
-kc=$TMP/kubeconfig
-"$PY" "$SH_ROOT/tests/kube/emulator.py" --port 0 --port-file "$TMP/port" --kubeconfig-out "$kc" \
-    --token t0 --seed 7 >"$TMP/emu.out" 2>"$TMP/emu.err" &
-track $!
-wait_for 10 "emulator" test -s "$TMP/port"
-url=$(head -1 "$TMP/emu.out")
-api() { curl -sS -H "Authorization: Bearer t0" -A selfheal-test/1 "$@"; }
+start_emulator t0 --seed 7 --crd "$SH_ROOT/crd/selfhealingpipelines.selfheal.dev.yaml"
 base=$url/apis/selfheal.dev/v1alpha1/namespaces/default/selfhealingpipelines
 
-"$PY" - "$SH_ROOT/crd/selfhealingpipelines.selfheal.dev.yaml" >"$TMP/crd.json" <<'PY'
-import json, sys
-sys.path.insert(0, "tests/kube")
-import miniyaml
-print(json.dumps(miniyaml.load(open(sys.argv[1]).read())))
-PY
-api -X POST -H 'Content-Type: application/json' --data @"$TMP/crd.json" \
-    "$url/apis/apiextensions.k8s.io/v1/customresourcedefinitions" >/dev/null
 for i in $(seq 1 $N); do
     api -X POST -H 'Content-Type: application/json' "$base" -d \
         "{\"apiVersion\":\"selfheal.dev/v1alpha1\",\"kind\":\"SelfHealingPipeline\",\"metadata\":{\"name\":\"p$i\"},\"spec\":{\"escalation\":{\"maxSameIssue\":3}}}" >/dev/null

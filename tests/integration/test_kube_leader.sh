@@ -6,25 +6,11 @@
 # measures expiry from when it last saw the Lease change, as client-go does —
 # and then reconciles a spec change. A clean shutdown releases the Lease.
 source "$(dirname "$0")/lib/common.sh"
-PY=/usr/bin/python3
-kc=$TMP/kubeconfig
-"$PY" "$SH_ROOT/tests/kube/emulator.py" --port 0 --port-file "$TMP/port" --kubeconfig-out "$kc" \
-    --token t0 >"$TMP/emu.out" 2>"$TMP/emu.err" &
-track $!
-wait_for 10 "emulator" test -s "$TMP/port"
-url=$(head -1 "$TMP/emu.out")
-api() { curl -sS -H "Authorization: Bearer t0" -A selfheal-test/1 "$@"; }
+source "$(dirname "$0")/lib/kube.sh"
+start_emulator t0 --crd "$SH_ROOT/crd/selfhealingpipelines.selfheal.dev.yaml"
 base=$url/apis/selfheal.dev/v1alpha1/namespaces/default/selfhealingpipelines
 lease=$url/apis/coordination.k8s.io/v1/namespaces/default/leases/selfheal-leader
 
-"$PY" - "$SH_ROOT/crd/selfhealingpipelines.selfheal.dev.yaml" >"$TMP/crd.json" <<'PY'
-import json, sys
-sys.path.insert(0, "tests/kube")
-import miniyaml
-print(json.dumps(miniyaml.load(open(sys.argv[1]).read())))
-PY
-api -X POST -H 'Content-Type: application/json' --data @"$TMP/crd.json" \
-    "$url/apis/apiextensions.k8s.io/v1/customresourcedefinitions" >/dev/null
 for i in 1 2 3; do
     api -X POST -H 'Content-Type: application/json' "$base" -d \
         "{\"apiVersion\":\"selfheal.dev/v1alpha1\",\"kind\":\"SelfHealingPipeline\",\"metadata\":{\"name\":\"p$i\"},\"spec\":{}}" >/dev/null

@@ -9,17 +9,10 @@
 # pipeline deletes its Jobs. The test plays the Job controller: it writes
 # the Complete / Failed conditions itself.
 source "$(dirname "$0")/lib/common.sh"
-PY=/usr/bin/python3
+source "$(dirname "$0")/lib/kube.sh"
 trap 'rc=$?; [ $rc = 0 ] || { echo "--- controller log (tail):" >&2; tail -n 30 "$TMP/ctl.log" >&2 2>/dev/null; }; cleanup' EXIT
 
-kc=$TMP/kubeconfig
-"$PY" "$SH_ROOT/tests/kube/emulator.py" --port 0 --port-file "$TMP/port" \
-    --crd "$SH_ROOT/crd/selfhealingpipelines.selfheal.dev.yaml" \
-    --kubeconfig-out "$kc" --token test-token >"$TMP/emu.out" 2>"$TMP/emu.err" &
-track $!
-wait_for 10 "emulator port file" test -s "$TMP/port"
-url=http://127.0.0.1:$(cat "$TMP/port")
-api() { curl -sS -H "Authorization: Bearer test-token" -A selfheal-test/1 "$@"; }
+start_emulator test-token --crd "$SH_ROOT/crd/selfhealingpipelines.selfheal.dev.yaml"
 post() { api -X POST -H 'Content-Type: application/json' --data-binary @- "$url$1" >/dev/null; }
 P=/apis/selfheal.dev/v1alpha1/namespaces/ml/selfhealingpipelines
 J=/apis/batch/v1/namespaces/ml/jobs
