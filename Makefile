@@ -101,6 +101,7 @@ integration: all
 
 test: test-deps
 	@$(MAKE) --no-print-directory all build/check_runner build/check_runner_san
+	@$(MAKE) --no-print-directory lint
 	@echo "== unit suites"
 	@$(MAKE) --no-print-directory unit
 	@echo "== unit suites under AddressSanitizer + UndefinedBehaviorSanitizer"
@@ -120,7 +121,8 @@ bench: all
 	bench/run.sh
 
 lint:
-	@! grep -nE '\b(strcpy|sprintf|strtok|atoi|system|popen)[[:space:]]*\(' $(LIB_SRC) controller/main.c $(EX_SRC) \
+	@! grep -nE '\b(strcpy|sprintf|strtok|atoi|system|popen|wordexp)[[:space:]]*\(' $(LIB_SRC) controller/main.c $(EX_SRC) \
+	    $(wildcard tests/*/*.c fuzz/*.c bench/*/*.c) \
 	    || { echo "banned function used"; exit 1; }
 
 # A runner with one suite and only the sources it names, for working on a module

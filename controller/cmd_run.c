@@ -12,6 +12,9 @@
  * HTTP (read-only): /healthz, /readyz, /metrics, /api/v1/pipelines[/NS/NAME],
  * the event stream /api/v1/events (a websocket fed by an eventbus that taps
  * the platform's record_event) and the dashboard at / (controller/dashboard/).
+ *
+ * Paths named by specs are confined to the --allow-path roots: the guard is
+ * installed as pipeline_new's extra spec check before any source starts.
  */
 #include "cmd_run.h"
 
@@ -33,6 +36,8 @@
 #include "log.h"
 #include "manager.h"
 #include "metrics.h"
+#include "pathguard.h"
+#include "pipeline.h"
 #include "reconcilers_all.h"
 #include "version.h"
 
@@ -53,6 +58,8 @@ struct run_flags {
     long workers;
     enum log_level level;
     enum log_format format;
+    const char **allow_paths; /* --allow-path, repeatable */
+    size_t nallow;
 };
 
 static void run_help(FILE *out)
@@ -80,6 +87,11 @@ static void run_help(FILE *out)
           "  --leader-elect       kube: only the holder of the Lease acts (HA replicas)\n"
           "  --leader-elect-namespace NS  kube: where the Lease lives (default: the\n"
           "                       kubeconfig's or the pod's namespace)\n"
+          "  --allow-path DIR     files and folders named by specs (data, registry, drift\n"
+          "                       CSVs, metric files, working folders) must lie under DIR\n"
+          "                       (after resolving .. and symbolic links); repeatable.\n"
+          "                       A pipeline naming a path outside is Invalid. Default:\n"
+          "                       unconfined, with a warning at start-up\n"
           "  --log-format FMT     text (default) or json\n"
           "  --log-level LEVEL    debug, info (default), warn or error\n"
           "  -h, --help           this help\n"
@@ -105,9 +117,12 @@ static int parse_flags(int argc, char **argv, struct run_flags *f)
                                          {"leader-elect-namespace", required_argument, NULL, 'N'},
                                          {"log-format", required_argument, NULL, 'F'},
                                          {"log-level", required_argument, NULL, 'L'},
+                                         {"allow-path", required_argument, NULL, 'A'},
                                          {"help", no_argument, NULL, 'h'},
                                          {0, 0, 0, 0}};
-    *f = (struct run_flags){.specs = CLI_DEFAULT_SPECS_DIR,
+    const char **allow = f->allow_paths;
+    *f = (struct run_flags){.allow_paths = allow,
+                            .specs = CLI_DEFAULT_SPECS_DIR,
                             .listen = CLI_DEFAULT_LISTEN,
                             .namespace_ = "default",
                             .platform = "local",
@@ -163,6 +178,9 @@ static int parse_flags(int argc, char **argv, struct run_flags *f)
             if (log_parse_level(optarg, &f->level) != 0)
                 return cli_usage_error("run", "--log-level must be debug, info, warn or error, got '%s'",
                                        optarg);
+            break;
+        case 'A':
+            f->allow_paths[f->nallow++] = optarg;
             break;
         case 'h':
             run_help(stdout);
@@ -240,13 +258,52 @@ static void block_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+static int check_spec_paths(const struct spec *s, const void *guard, struct spec_errors *errs)
+{
+    return spec_check_paths(s, guard, errs);
+}
+
+/* The allowed roots of --allow-path (an empty guard: unconfined, said once). */
+static int setup_path_guard(const struct run_flags *f, struct pathguard **ret)
+{
+    if (pathguard_new(ret) != 0)
+        return CLI_EXIT_FAIL;
+    for (size_t i = 0; i < f->nallow; i++) {
+        char *err = NULL;
+        if (pathguard_add_root(*ret, f->allow_paths[i], &err) != 0) {
+            int rc = cli_usage_error("run", "%s", err ? err : "out of memory");
+            free(err);
+            return rc;
+        }
+    }
+    if (pathguard_count(*ret) == 0)
+        log_warn(NULL, "paths in specs are unconfined: a pipeline may name any file this process "
+                       "can write; confine them with --allow-path DIR (repeatable)");
+    else
+        log_info(NULL, "paths in specs are confined to %s", pathguard_describe(*ret));
+    pipeline_set_spec_check(check_spec_paths, *ret);
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     struct run_flags f;
+    const char **allow = calloc((size_t)argc + 1, sizeof *allow);
+    if (!allow)
+        return CLI_EXIT_FAIL;
+    f.allow_paths = allow;
     int r = parse_flags(argc, argv, &f);
-    if (r != 0)
+    if (r != 0) {
+        free(allow);
         return r < 0 ? CLI_EXIT_OK : r;
+    }
     log_configure(f.level, f.format, NULL);
+    struct pathguard *guard = NULL;
+    if ((r = setup_path_guard(&f, &guard)) != 0) {
+        pathguard_free(guard);
+        free(allow);
+        return r;
+    }
     block_signals();
 
     int rc = CLI_EXIT_FAIL;
@@ -354,6 +411,9 @@ out:
         local_platform_free(pf);
     }
     eventbus_free(bus);
+    pipeline_set_spec_check(NULL, NULL);
+    pathguard_free(guard);
+    free(allow);
     free(state);
     free(err);
     return rc;

@@ -6,7 +6,8 @@
  * 2 otherwise (so it works as a CI gate). In folders, documents of other
  * Kubernetes kinds (RBAC, Deployments, ...) are skipped: a manifests folder
  * holds more than pipelines. A file named explicitly must hold only
- * pipelines.
+ * pipelines. With --allow-path, paths the specs name are checked against
+ * the roots exactly as `selfheal run --allow-path` checks them.
  */
 #include "cmd_validate.h"
 
@@ -20,6 +21,7 @@
 
 #include "cli.h"
 #include "errors.h"
+#include "pathguard.h"
 #include "spec.h"
 #include "strmap.h"
 #include "yamljson.h"
@@ -29,6 +31,7 @@ struct validate_run {
     int bad;            /* problems found */
     size_t pipelines;   /* valid pipelines */
     struct strmap *seen; /* "ns/name" → owned "file" */
+    struct pathguard *guard; /* --allow-path roots (none: unconfined) */
 };
 
 static void validate_help(FILE *out)
@@ -42,6 +45,8 @@ static void validate_help(FILE *out)
           "folder, documents of other kinds (RBAC, Deployments...) are skipped.\n"
           "\n"
           "  -f, --filename PATH  a file or folder to check (repeatable; bare arguments too)\n"
+          "  --allow-path DIR     paths the specs name must lie under DIR, as with\n"
+          "                       `selfheal run --allow-path` (repeatable)\n"
           "  -q, --quiet          print only problems\n"
           "  -h, --help           this help\n"
           "\n"
@@ -109,6 +114,11 @@ static void validate_file(struct validate_run *vr, const char *file, int in_fold
         struct spec s;
         struct spec_errors errs = {0};
         int r = spec_decode_object(doc, &s, &errs);
+        if (r != SH_ENOMEM) {
+            int pr = spec_check_paths(&s, vr->guard, &errs);
+            if (pr != 0)
+                r = pr == SH_ENOMEM ? pr : SH_EINVAL;
+        }
         for (size_t i = 0; i < errs.count; i++)
             fprintf(stdout, "%s: %s: %s\n", file, errs.items[i].path[0] ? errs.items[i].path : "document",
                     errs.items[i].message);
@@ -196,13 +206,16 @@ int cmd_validate(int argc, char **argv)
 {
     static const struct option opts[] = {{"filename", required_argument, NULL, 'f'},
                                          {"quiet", no_argument, NULL, 'q'},
+                                         {"allow-path", required_argument, NULL, 'A'},
                                          {"help", no_argument, NULL, 'h'},
                                          {0, 0, 0, 0}};
     struct validate_run vr = {0};
     const char **paths = calloc((size_t)argc + 1, sizeof(char *));
     size_t npaths = 0;
-    if (!paths)
+    if (!paths || pathguard_new(&vr.guard) != 0) {
+        free(paths);
         return CLI_EXIT_FAIL;
+    }
     cli_getopt_reset();
     int c, rc = CLI_EXIT_OK;
     while ((c = getopt_long(argc, argv, "f:qh", opts, NULL)) != -1) {
@@ -213,11 +226,24 @@ int cmd_validate(int argc, char **argv)
         case 'q':
             vr.quiet = 1;
             break;
+        case 'A': {
+            char *err = NULL;
+            if (pathguard_add_root(vr.guard, optarg, &err) != 0) {
+                rc = cli_usage_error("validate", "%s", err ? err : "out of memory");
+                free(err);
+                pathguard_free(vr.guard);
+                free(paths);
+                return rc;
+            }
+            break;
+        }
         case 'h':
             validate_help(stdout);
+            pathguard_free(vr.guard);
             free(paths);
             return CLI_EXIT_OK;
         default:
+            pathguard_free(vr.guard);
             free(paths);
             return cli_bad_option("validate", argc, argv);
         }
@@ -225,11 +251,13 @@ int cmd_validate(int argc, char **argv)
     for (int i = optind; i < argc; i++)
         paths[npaths++] = argv[i];
     if (npaths == 0) {
+        pathguard_free(vr.guard);
         free(paths);
         return cli_usage_error("validate", "give at least one file or folder with -f");
     }
     vr.seen = strmap_new();
     if (!vr.seen) {
+        pathguard_free(vr.guard);
         free(paths);
         return CLI_EXIT_FAIL;
     }
@@ -241,6 +269,7 @@ int cmd_validate(int argc, char **argv)
         fprintf(stderr, "all %zu pipeline%s valid\n", vr.pipelines, vr.pipelines == 1 ? "" : "s");
     strmap_foreach(vr.seen, free_seen, NULL);
     strmap_free(vr.seen);
+    pathguard_free(vr.guard);
     free(paths);
     return rc;
 }

@@ -28,6 +28,14 @@
  * (dropping the slow ones) and asks for WRITEABLE; each SERVER_WRITEABLE
  * copies one message out of the ring and writes it.
  *
+ * Security: the server is read-only. GET and HEAD (the same answer without
+ * its body) are served; every other method gets 405 with `Allow: GET, HEAD`
+ * on every path. Every response says `X-Content-Type-Options: nosniff`,
+ * `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer` and
+ * `Cache-Control: no-store` (status and metrics are live data); HTML pages
+ * also get a Content-Security-Policy that allows only the server's own
+ * scripts, styles and connections (the dashboard needs nothing else).
+ *
  * Stopping: a flag and lws_cancel_service wake the loop, the thread is
  * joined, then lws_context_destroy closes every connection (and the
  * adopted listening socket). lws logs only errors, into log_error.
@@ -61,6 +69,10 @@
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 #define DEFAULT_MAX_PENDING 1024
 #define DROP_GRACE_S 2
+#define ALLOW_METHODS "GET, HEAD"
+#define HTML_CSP                                                                              \
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "         \
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 struct http_response {
     int status;
@@ -77,7 +89,7 @@ struct session {
     bool pending;  /* response ready, waiting for the request body to end */
     bool sending;  /* headers written, body (if any) going out */
     bool head;     /* HEAD request: no body */
-    bool allow_get; /* 405: add "Allow: GET" */
+    bool allow_get; /* 405: add "Allow: GET, HEAD" */
     /* websocket event stream */
     bool ws;
     bool drop;          /* too slow: close at the next WRITEABLE */
@@ -464,9 +476,32 @@ static bool request_has_body(struct lws *wsi)
     return false;
 }
 
+/* Adds one "name: value" header; non-zero when it does not fit. */
+static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
+                      unsigned char *end)
+{
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                       (const unsigned char *)value, (int)strlen(value), p, end);
+}
+
+/* The headers every response carries (see the top of the file). */
+static int add_security_headers(struct lws *wsi, const struct http_response *r, unsigned char **p,
+                                unsigned char *end)
+{
+    if (add_header(wsi, "x-content-type-options:", "nosniff", p, end) ||
+        add_header(wsi, "x-frame-options:", "DENY", p, end) ||
+        add_header(wsi, "referrer-policy:", "no-referrer", p, end) ||
+        add_header(wsi, "cache-control:", "no-store", p, end))
+        return -1;
+    if (strncmp(r->content_type, "text/html", 9) == 0 &&
+        add_header(wsi, "content-security-policy:", HTML_CSP, p, end))
+        return -1;
+    return 0;
+}
+
 static int send_headers(struct lws *wsi, struct session *ss)
 {
-    unsigned char buf[LWS_PRE + 1024];
+    unsigned char buf[LWS_PRE + 2048];
     unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
     struct http_response *r = &ss->resp;
     if (ss->head) {
@@ -477,9 +512,9 @@ static int send_headers(struct lws *wsi, struct session *ss)
     if (lws_add_http_common_headers(wsi, (unsigned int)r->status, r->content_type,
                                     (lws_filepos_t)r->len, &p, end))
         return -1;
-    if (ss->allow_get &&
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:", (const unsigned char *)"GET",
-                                    3, &p, end))
+    if (ss->allow_get && add_header(wsi, "allow:", ALLOW_METHODS, &p, end))
+        return -1;
+    if (add_security_headers(wsi, r, &p, end))
         return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
@@ -498,8 +533,10 @@ static int on_request(struct http_server *s, struct lws *wsi, struct session *ss
     request_query(wsi, query, sizeof query);
     struct http_request req = {.method = request_method(wsi), .path = uri ? uri : "/", .query = query};
 
+    ss->head = strcmp(req.method, "HEAD") == 0;
+    if (ss->head)
+        req.method = "GET"; /* handlers answer HEAD as GET; the body is dropped */
     if (strcmp(req.method, "GET") != 0) {
-        ss->head = strcmp(req.method, "HEAD") == 0;
         ss->allow_get = true;
         http_response_json_error(&ss->resp, 405, "method not allowed");
     } else {

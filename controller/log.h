@@ -4,7 +4,9 @@
  * The format and level are process-wide settings chosen by the CLI
  * (log_configure); everything else only calls log_msg. Each line about a
  * pipeline names it ("pipeline=default/housing"). Lines from several threads
- * never interleave. Library code returns errors and leaves logging to callers
+ * never interleave. Credentials are redacted from every message (log_redact)
+ * as a second line of defence: code must not log them in the first place.
+ * Library code returns errors and leaves logging to callers
  * that know the context; the controller's loops log.
  */
 #ifndef SH_LOG_H
@@ -26,6 +28,15 @@ int log_parse_format(const char *s, enum log_format *ret);
 /* Logs one event. `pipeline` is the key it is about ("ns/name") or NULL. */
 void log_msg(enum log_level level, const char *pipeline, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * Redacts credentials in place: the value after "Bearer " (an Authorization
+ * header that found its way into a message) becomes "[redacted]", a PEM
+ * private key block becomes "[redacted private key]". log_msg applies it to
+ * every message; callers may apply it to text that goes elsewhere (status,
+ * events). Never makes the string longer.
+ */
+void log_redact(char *msg);
 
 #define log_debug(p, ...) log_msg(LOG_DEBUG, p, __VA_ARGS__)
 #define log_info(p, ...) log_msg(LOG_INFO, p, __VA_ARGS__)

@@ -1,4 +1,5 @@
-/* pipeline.c — immutable, reference-counted pipeline snapshots (pipeline.h). */
+/* pipeline.c — immutable, reference-counted pipeline snapshots (pipeline.h),
+ * validated (plus the installed extra check) when built. */
 #include "pipeline.h"
 
 #include <stdio.h>
@@ -6,6 +7,16 @@
 #include <string.h>
 
 #include "errors.h"
+
+/* Set once at start-up, before any source thread runs; read-only after. */
+static pipeline_spec_check_fn *spec_check;
+static const void *spec_check_ctx;
+
+void pipeline_set_spec_check(pipeline_spec_check_fn *fn, const void *ctx)
+{
+    spec_check = fn;
+    spec_check_ctx = ctx;
+}
 
 char *pipeline_make_key(const char *namespace_, const char *name, char *buf, unsigned long size)
 {
@@ -80,6 +91,11 @@ int pipeline_new(cJSON *object, const char *source, const char *namespace_defaul
     struct spec_errors errs = {0};
     spec_free(&p->spec);
     int r = spec_decode_object(p->object, &p->spec, &errs);
+    if (r != SH_ENOMEM && spec_check) {
+        int pr = spec_check(&p->spec, spec_check_ctx, &errs);
+        if (pr != 0)
+            r = pr == SH_ENOMEM ? pr : SH_EINVAL;
+    }
     if (r == SH_ENOMEM) {
         spec_errors_free(&errs);
         goto nomem;

@@ -56,6 +56,22 @@ int pipeline_new(cJSON *object, const char *source, const char *namespace_defaul
 struct pipeline *pipeline_new_invalid(const char *namespace_, const char *name, const char *source,
                                       const char *message, int64_t generation, int64_t created_ms);
 
+/*
+ * An extra check run on every spec pipeline_new decodes, after validation:
+ * `selfheal run --allow-path` installs one that confines the spec's paths
+ * (spec_check_paths). Errors it appends make the pipeline invalid, like any
+ * other spec error. Returns 0, SH_EINVAL (errors appended) or SH_ENOMEM.
+ */
+typedef int pipeline_spec_check_fn(const struct spec *s, const void *ctx,
+                                   struct spec_errors *errs);
+
+/*
+ * Installs the check for every later pipeline_new (NULL: none, the
+ * default). `ctx` is borrowed and must outlive every source; call this at
+ * start-up before the sources start.
+ */
+void pipeline_set_spec_check(pipeline_spec_check_fn *fn, const void *ctx);
+
 /* Takes another reference; returns p. NULL is a no-op. */
 struct pipeline *pipeline_ref(struct pipeline *p);
 

@@ -198,6 +198,22 @@ void spec_init_defaults(struct spec *out);
  */
 int spec_decode_object(const cJSON *obj, struct spec *out, struct spec_errors *errs);
 
+struct pathguard;
+
+/*
+ * Checks every file and folder path the spec names against the allowed
+ * roots (pathguard.h): service.recovery.process.workingDir, the file metric
+ * sources, model.rollback.registry.path (when set to something other than
+ * the default "models"), drift.reference/current.path and
+ * dataQuality.path (whose backups go beside it). Each path outside is
+ * appended to errs ("spec.dataQuality.path: /etc/passwd is outside the
+ * allowed paths (--allow-path /srv/data)"). Commands (argv) are not paths
+ * and are not checked. Returns 0 when every path is inside (always with a
+ * NULL or empty guard), SH_EINVAL when one is not, or SH_ENOMEM. Defined in
+ * spec_paths.c, so the decoder alone links without pathguard.c.
+ */
+int spec_check_paths(const struct spec *s, const struct pathguard *g, struct spec_errors *errs);
+
 /* Releases what *s owns (not s itself). NULL is a no-op. */
 void spec_free(struct spec *s);
 

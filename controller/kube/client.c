@@ -5,6 +5,13 @@
  * takes a handle (or makes one), sets every option afresh, performs, resets
  * the handle (curl_easy_reset keeps its open connections) and returns it.
  * Response bodies grow in a bounded buffer (max_body).
+ *
+ * Credentials: the token and the client key only ever go to libcurl (the
+ * Authorization header, the key blob); no verbose mode, no header echo.
+ * Error messages quote the server's answer, which a proxy or a hostile
+ * server could fill with our Authorization header: they are scrubbed of the
+ * token and of anything that looks like a bearer token or a private key
+ * (scrub_secrets) before they reach the caller (logs, status, events).
  */
 #include "kube/client.h"
 
@@ -22,6 +29,7 @@
 #include "errors.h"
 #include "fsutil.h"
 #include "kube/apistatus.h"
+#include "log.h"
 #include "version.h"
 
 #define POOL_MAX 8
@@ -198,6 +206,31 @@ static void auth_header(struct kube_client *c, char **hdr)
     if (c->token && asprintf(hdr, "Authorization: Bearer %s", c->token) < 0)
         *hdr = NULL;
     pthread_mutex_unlock(&c->mu);
+}
+
+/* Redacts the client's token (exact occurrences) and, via log_redact, bearer
+ * tokens and private keys from an error message, in place. */
+static void scrub_secrets(struct kube_client *c, char *msg)
+{
+    if (!msg)
+        return;
+    static const char redacted[] = "[redacted]";
+    pthread_mutex_lock(&c->mu);
+    size_t tl = c->token ? strlen(c->token) : 0;
+    if (tl >= 4) {
+        for (char *p = msg; (p = strstr(p, c->token)) != NULL;) {
+            if (tl >= sizeof redacted - 1) {
+                memcpy(p, redacted, sizeof redacted - 1);
+                memmove(p + sizeof redacted - 1, p + tl, strlen(p + tl) + 1);
+                p += sizeof redacted - 1;
+            } else {
+                memset(p, '*', tl);
+                p += tl;
+            }
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    log_redact(msg);
 }
 
 static bool buf_append(struct buf *b, const char *data, size_t len)
@@ -425,6 +458,7 @@ int kube_call(struct kube_client *c, const char *method, const char *path, const
         free(msg);
         msg = NULL;
     }
+    scrub_secrets(c, msg);
     if (ret_err)
         *ret_err = msg;
     else
@@ -502,8 +536,10 @@ int kube_stream(struct kube_client *c, const char *path, long timeout_ms, kube_s
             reason = st.reason;
         r = kube_http_error(code, reason);
         cJSON_Delete(st_obj);
-        if (ret_err)
+        if (ret_err) {
             *ret_err = kube_error_message("GET", path, code, x.body.data, x.body.len);
+            scrub_secrets(c, *ret_err);
+        }
     } else if (cc != CURLE_OK) {
         r = errf(ret_err, cc == CURLE_OPERATION_TIMEDOUT ? SH_ETIMEOUT : transport_error(cc),
                  "GET %.*s: %s", (int)strcspn(path, "?"), path,

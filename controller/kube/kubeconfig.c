@@ -4,7 +4,8 @@
  * The file is parsed into cJSON by yamljson.h; the context, cluster and user
  * entries are looked up by name; every piece is checked and turned into
  * bytes in memory so that the client never touches the file again (except a
- * tokenFile, which rotates).
+ * tokenFile, which rotates). A config that turns TLS verification off
+ * (insecure-skip-tls-verify) is loaded, with a warning logged.
  */
 #include "kube/kubeconfig.h"
 
@@ -18,6 +19,7 @@
 #include "errors.h"
 #include "fsutil.h"
 #include "kube/base64.h"
+#include "log.h"
 #include "yamljson.h"
 
 #define KUBECONFIG_MAX (4u << 20)
@@ -323,6 +325,12 @@ int kube_config_load_file(const char *path, const char *context, struct kube_con
         goto out;
     }
     r = load_doc(c, cJSON_GetArrayItem(docs, 0), context, dir, ret_err);
+    if (r == 0 && c->insecure)
+        log_warn(NULL,
+                 "%s: context \"%s\": insecure-skip-tls-verify is true: the API server's "
+                 "certificate is NOT verified, so anyone on the network path can impersonate it "
+                 "and receive the credentials; remove it and set certificate-authority-data",
+                 c->origin, c->context);
 out:
     free(buf);
     free(dir);

@@ -27,6 +27,7 @@ render sm -f "$chart/ci/servicemonitor-values.yaml"
 render vols -f "$chart/ci/extra-volumes-values.yaml"
 render two --set replicas=2
 render forced --set replicas=3 --set leaderElection=false
+render allow --set 'allowPaths={/srv/a,/srv/b}' -f "$chart/ci/extra-volumes-values.yaml"
 
 /usr/bin/python3 - "$TMP" manifests/rbac.yaml crd "$chart/crds" <<'PY' || fail "rendered objects"
 import os, sys, yaml
@@ -81,6 +82,14 @@ for name in ["default", "single", "ha", "sm", "vols", "two", "forced"]:
     if name == "vols":
         mounts = [m["mountPath"] for m in c["volumeMounts"]]
         assert "/data" in mounts, mounts
+    # spec paths are always confined: the data mounts, else the state folder
+    allow = [a.split("=", 1)[1] for a in c["args"] if a.startswith("--allow-path=")]
+    want_allow = {"vols": ["/data"]}.get(name, ["/var/lib/selfheal"])
+    assert allow == want_allow, f"{name}: --allow-path {allow}, expected {want_allow}"
+
+c = container(docs("allow"))
+allow = [a.split("=", 1)[1] for a in c["args"] if a.startswith("--allow-path=")]
+assert allow == ["/srv/a", "/srv/b"], f"allowPaths: {allow}"
 
 crds = sorted(f for f in os.listdir(crd_dir) if f.endswith(".yaml"))
 assert crds, "crd/ holds no CRD"

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,14 @@ static int route_echo(void *ctx, const struct http_request *req, struct http_res
     return http_response_take(resp, 200, "text/plain", body, strlen(body));
 }
 
+static int route_page(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    (void)ctx;
+    (void)req;
+    char *body = strdup("<!doctype html><p>hi</p>\n");
+    return http_response_take(resp, 200, "text/html; charset=utf-8", body, strlen(body));
+}
+
 static int route_fail(void *ctx, const struct http_request *req, struct http_response *resp)
 {
     (void)ctx;
@@ -98,6 +107,7 @@ static void server_setup(void)
     ck_assert_int_eq(http_server_route(srv, "/api/v1/things", HTTP_ROUTE_PREFIX, route_echo, "x"),
                      SH_EEXISTS);
     ck_assert_int_eq(http_server_route(srv, "/fail", HTTP_ROUTE_EXACT, route_fail, NULL), 0);
+    ck_assert_int_eq(http_server_route(srv, "/page", HTTP_ROUTE_EXACT, route_page, NULL), 0);
     ck_assert_int_eq(http_server_route(srv, "/gone", HTTP_ROUTE_EXACT, route_gone, NULL), 0);
     ck_assert_int_eq(http_server_start(srv, &err), 0);
     ck_assert_ptr_null(err);
@@ -132,6 +142,7 @@ struct reply {
     size_t len;
     char ctype[128];
     char allow[64];
+    char headers[2048]; /* every header line as received */
     long connects; /* new connections this request opened */
 };
 
@@ -152,6 +163,11 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     struct reply *r = ud;
     size_t len = size * n;
+    size_t used = strlen(r->headers);
+    if (used + len < sizeof r->headers) {
+        memcpy(r->headers + used, p, len);
+        r->headers[used + len] = '\0';
+    }
     if (len > 6 && strncasecmp(p, "allow:", 6) == 0) {
         size_t v = len - 6;
         while (v > 0 && (p[6 + v - 1] == '\r' || p[6 + v - 1] == '\n'))
@@ -313,15 +329,83 @@ START_TEST(test_other_methods_are_405_and_keep_the_connection)
     request(h, "POST", "/healthz", "some=body", &r);
     ck_assert_int_eq(r.status, 405);
     ck_assert_str_eq(r.body, "{\"error\":\"method not allowed\"}\n");
-    ck_assert_ptr_nonnull(strstr(r.allow, "GET"));
+    ck_assert_str_eq(r.allow, " GET, HEAD");
     reply_free(&r);
     request(h, "DELETE", "/api/v1/things/a", NULL, &r);
     ck_assert_int_eq(r.status, 405);
     ck_assert_int_eq(r.connects, 0); /* reused */
     reply_free(&r);
+    /* every write method on every kind of path, the unknown ones too */
+    static const char *const methods[] = {"POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+    static const char *const paths[] = {"/healthz", "/readyz", "/metrics", "/api/v1/things",
+                                        "/page", "/nowhere"};
+    for (size_t m = 0; m < sizeof methods / sizeof *methods; m++)
+        for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+            for (int with_body = 0; with_body < 2; with_body++) {
+                CURL *fresh = curl_easy_init();
+                request(fresh, methods[m], paths[i], with_body ? "x=1" : NULL, &r);
+                curl_easy_cleanup(fresh);
+                ck_assert_msg(r.status == 405, "%s %s: %ld", methods[m], paths[i], r.status);
+                ck_assert_str_eq(r.allow, " GET, HEAD");
+                reply_free(&r);
+            }
     request(h, "GET", "/healthz", NULL, &r);
     ck_assert_int_eq(r.status, 200);
     ck_assert_int_eq(r.connects, 0);
+    reply_free(&r);
+    curl_easy_cleanup(h);
+}
+END_TEST
+
+static void assert_header(const struct reply *r, const char *line)
+{
+    ck_assert_msg(strcasestr(r->headers, line) != NULL, "no '%s' in:\n%s", line, r->headers);
+}
+
+START_TEST(test_security_headers_on_every_response)
+{
+    CURL *h = curl_easy_init();
+    struct reply r;
+    static const char *const paths[] = {"/healthz", "/metrics", "/api/v1/things/a", "/nowhere",
+                                        "/page"};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        request(h, "GET", paths[i], NULL, &r);
+        assert_header(&r, "X-Content-Type-Options: nosniff\r\n");
+        assert_header(&r, "X-Frame-Options: DENY\r\n");
+        assert_header(&r, "Referrer-Policy: no-referrer\r\n");
+        assert_header(&r, "Cache-Control: no-store\r\n");
+        bool html = strcmp(paths[i], "/page") == 0;
+        ck_assert_msg(html == (strcasestr(r.headers, "Content-Security-Policy:") != NULL),
+                      "%s: CSP only on HTML pages:\n%s", paths[i], r.headers);
+        reply_free(&r);
+    }
+    request(h, "GET", "/page", NULL, &r);
+    assert_header(&r, "Content-Security-Policy: default-src 'none'; script-src 'self'; ");
+    assert_header(&r, "frame-ancestors 'none'");
+    reply_free(&r);
+    request(h, "POST", "/healthz", "x", &r); /* errors carry them too */
+    ck_assert_int_eq(r.status, 405);
+    assert_header(&r, "X-Content-Type-Options: nosniff\r\n");
+    reply_free(&r);
+    curl_easy_cleanup(h);
+}
+END_TEST
+
+START_TEST(test_head_is_get_without_a_body)
+{
+    CURL *h = curl_easy_init();
+    struct reply r;
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    request(h, "HEAD", "/api/v1/things/x", NULL, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_uint_eq(r.len, 0);
+    ck_assert_str_eq(r.ctype, "text/plain");
+    assert_header(&r, "Cache-Control: no-store\r\n");
+    reply_free(&r);
+    curl_easy_setopt(h, CURLOPT_NOBODY, 0L);
+    request(h, "GET", "/api/v1/things/x", NULL, &r); /* the connection is still usable */
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "things GET /api/v1/things/x ?");
     reply_free(&r);
     curl_easy_cleanup(h);
 }
@@ -520,6 +604,8 @@ Suite *httpserver_suite(void)
     tcase_add_test(tc, test_prefix_routes_match_whole_segments);
     tcase_add_test(tc, test_unknown_path_is_a_json_404);
     tcase_add_test(tc, test_other_methods_are_405_and_keep_the_connection);
+    tcase_add_test(tc, test_security_headers_on_every_response);
+    tcase_add_test(tc, test_head_is_get_without_a_body);
     tcase_add_test(tc, test_a_large_body_arrives_intact_on_a_kept_alive_connection);
     tcase_add_test(tc, test_a_slow_reader_gets_every_byte);
     tcase_add_test(tc, test_a_busy_port_is_reported);

@@ -277,6 +277,37 @@ START_TEST(test_headers_sent_and_the_connection_is_reused)
 }
 END_TEST
 
+START_TEST(test_error_messages_never_carry_the_token_or_a_key)
+{
+    /* a proxy or a hostile server echoes what we sent into its error body */
+    static const char echo[] =
+        "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"message\":"
+        "\"bad request: got Authorization: Bearer tok-5ecret-XYZ-0123456789 and tok-5ecret-XYZ-0123456789 "
+        "and -----BEGIN RSA PRIVATE KEY-----\\nMIIEsecretkeybytes\\n-----END RSA PRIVATE KEY-----\","
+        "\"reason\":\"BadRequest\",\"code\":400}";
+    struct fixture f;
+    fixture_start(&f, "tok-5ecret-XYZ-0123456789");
+    script_add(&f.sc, 400, "", echo, strlen(echo));
+    cJSON *out = NULL;
+    char *err = NULL;
+    ck_assert_int_ne(kube_get(f.c, "/echo", &out, &err), 0);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_msg(!strstr(err, "5ecret"), "token in: %s", err);
+    ck_assert_msg(!strstr(err, "MIIEsecretkeybytes"), "key in: %s", err);
+    ck_assert_msg(strstr(err, "GET /echo: 400") && strstr(err, "[redacted]") &&
+                      strstr(err, "[redacted private key]"),
+                  "the rest of the message stays: %s", err);
+    free(err);
+    /* the same from a watch stream's error answer (the script repeats its last answer) */
+    err = NULL;
+    ck_assert_int_ne(kube_stream(f.c, "/echo?watch=1", 5000, NULL, NULL, NULL, NULL, &err), 0);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_msg(!strstr(err, "5ecret") && !strstr(err, "MIIEsecretkeybytes"), "in: %s", err);
+    free(err);
+    fixture_stop(&f);
+}
+END_TEST
+
 START_TEST(test_a_rotated_token_file_is_picked_up)
 {
     char dir[] = "/tmp/sh-kclient-XXXXXX";
@@ -537,6 +568,7 @@ Suite *kube_client_suite(void)
     tcase_add_test(tc, test_5xx_is_retried_with_doubling_backoff_up_to_the_attempt_limit);
     tcase_add_test(tc, test_headers_sent_and_the_connection_is_reused);
     tcase_add_test(tc, test_a_rotated_token_file_is_picked_up);
+    tcase_add_test(tc, test_error_messages_never_carry_the_token_or_a_key);
     tcase_add_test(tc, test_golden_list_body_is_parsed);
     tcase_add_test(tc, test_golden_table_body_is_plain_json_to_the_client);
     tcase_add_test(tc, test_a_body_over_the_limit_is_refused);

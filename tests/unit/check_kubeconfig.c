@@ -14,6 +14,7 @@
 #include "errors.h"
 #include "kube/base64.h"
 #include "kube/kubeconfig.h"
+#include "log.h"
 
 Suite *kubeconfig_suite(void);
 
@@ -434,6 +435,52 @@ START_TEST(test_base64_decoding_is_strict)
 }
 END_TEST
 
+/* Loads the kubeconfig with the log going to a temp file; returns what was
+ * logged (owned). */
+static char *load_logging(void)
+{
+    FILE *log = tmpfile();
+    ck_assert_ptr_nonnull(log);
+    log_configure(LOG_DEBUG, LOG_FORMAT_TEXT, log);
+    struct kube_config *c = load_ok(NULL);
+    log_configure(LOG_INFO, LOG_FORMAT_TEXT, NULL);
+    kube_config_free(c);
+    long n = ftell(log);
+    ck_assert_int_ge(n, 0);
+    char *text = calloc(1, (size_t)n + 1);
+    ck_assert_ptr_nonnull(text);
+    rewind(log);
+    ck_assert_uint_eq(fread(text, 1, (size_t)n, log), (size_t)n);
+    fclose(log);
+    return text;
+}
+
+START_TEST(test_insecure_skip_tls_verify_warns_and_secrets_stay_out)
+{
+    /* verification on: nothing logged */
+    kubeconfig("    server: https://k:1\n    certificate-authority-data: " PEM_CERT_B64 "\n",
+               "    token: sekrit-token-123\n", NULL);
+    char *text = load_logging();
+    ck_assert_str_eq(text, "");
+    free(text);
+    /* turned off by the kubeconfig: one warning naming the file, the context and the fix */
+    kubeconfig("    server: https://k:1\n    insecure-skip-tls-verify: true\n",
+               "    token: sekrit-token-123\n"
+               "    client-certificate-data: " PEM_CERT_B64 "\n"
+               "    client-key-data: " PEM_KEY_B64 "\n",
+               NULL);
+    text = load_logging();
+    ck_assert_msg(strstr(text, "WARN") || strstr(text, "warn"), "%s", text);
+    ck_assert_msg(strstr(text, "insecure-skip-tls-verify is true"), "%s", text);
+    ck_assert_msg(strstr(text, "NOT verified"), "%s", text);
+    ck_assert_msg(strstr(text, "context \"dev\""), "%s", text);
+    ck_assert_msg(strstr(text, path_of("config")), "%s", text);
+    ck_assert_msg(!strstr(text, "sekrit-token-123"), "token in the log: %s", text);
+    ck_assert_msg(!strstr(text, "MIIEkey") && !strstr(text, PEM_KEY_B64), "key in the log: %s", text);
+    free(text);
+}
+END_TEST
+
 Suite *kubeconfig_suite(void)
 {
     Suite *s = suite_create("kubeconfig");
@@ -454,6 +501,7 @@ Suite *kubeconfig_suite(void)
     tcase_add_test(tc, test_lookup_order_kubeconfig_env_first_entry_then_home);
     tcase_add_test(tc, test_in_cluster_from_the_environment_and_the_service_account);
     tcase_add_test(tc, test_base64_decoding_is_strict);
+    tcase_add_test(tc, test_insecure_skip_tls_verify_warns_and_secrets_stay_out);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -55,6 +55,21 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
+{{/* The folders spec paths are confined to (--allow-path): allowPaths, else
+every extraVolumeMounts mountPath, else the state folder (always confined). */}}
+{{- define "selfheal.allowPaths" -}}
+{{- $paths := .Values.allowPaths | default list }}
+{{- if not $paths }}
+{{- range .Values.extraVolumeMounts }}
+{{- $paths = append $paths .mountPath }}
+{{- end }}
+{{- end }}
+{{- if not $paths }}
+{{- $paths = list "/var/lib/selfheal" }}
+{{- end }}
+{{- toYaml $paths }}
+{{- end }}
+
 {{/* The RBAC rules: exactly manifests/rbac.yaml's. */}}
 {{- define "selfheal.rules" -}}
 - apiGroups: ["selfheal.dev"]
