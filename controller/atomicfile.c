@@ -1,8 +1,11 @@
 /* atomicfile.c — write-to-temporary, fsync, rename (atomicfile.h). */
 #include "atomicfile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +17,63 @@
 #include "errors.h"
 
 static atomic_ulong tmp_counter;
+
+/* The folders this process has already swept (a few; beyond, no sweeping). */
+#define SWEPT_MAX 64
+static pthread_mutex_t swept_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *swept[SWEPT_MAX];
+static size_t nswept;
+
+/* The pid of a ".<name>.tmp.<pid>.<n>" temporary, or 0 for any other name. */
+static long tmp_owner(const char *name)
+{
+    if (name[0] != '.')
+        return 0;
+    const char *t = NULL;
+    for (const char *s = strstr(name + 1, ".tmp."); s; s = strstr(s + 1, ".tmp."))
+        t = s;
+    if (!t || t == name + 1)
+        return 0;
+    const char *p = t + 5, *q = p;
+    while (*q >= '0' && *q <= '9')
+        q++;
+    if (q == p || *q != '.' || q - p > 10)
+        return 0;
+    const char *r = q + 1;
+    if (*r < '0' || *r > '9')
+        return 0;
+    while (*r >= '0' && *r <= '9')
+        r++;
+    if (*r)
+        return 0;
+    return strtol(p, NULL, 10);
+}
+
+/* Once per folder and process: removes temporaries of processes that are gone. */
+static void sweep_once(const char *dir)
+{
+    pthread_mutex_lock(&swept_mu);
+    bool todo = nswept < SWEPT_MAX;
+    for (size_t i = 0; todo && i < nswept; i++)
+        if (strcmp(swept[i], dir) == 0)
+            todo = false;
+    if (todo && (swept[nswept] = strdup(dir)) != NULL)
+        nswept++;
+    pthread_mutex_unlock(&swept_mu);
+    if (!todo)
+        return;
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        long pid = tmp_owner(de->d_name);
+        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        unlinkat(dirfd(d), de->d_name, 0);
+    }
+    closedir(d);
+}
 
 static int write_all(int fd, const char *p, size_t len)
 {
@@ -49,8 +109,24 @@ static int fsync_dir(const char *dir)
     return r;
 }
 
+/* A write beyond RLIMIT_FSIZE then fails with EFBIG instead of killing the
+ * process with SIGXFSZ; only a default action is replaced (children reset
+ * their signals before exec). */
+static void ignore_sigxfsz(void)
+{
+    struct sigaction old;
+    if (sigaction(SIGXFSZ, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
+        struct sigaction ign;
+        memset(&ign, 0, sizeof ign);
+        ign.sa_handler = SIG_IGN;
+        sigemptyset(&ign.sa_mask);
+        sigaction(SIGXFSZ, &ign, NULL);
+    }
+}
+
 int atomic_file_write(const char *path, const void *data, size_t len)
 {
+    ignore_sigxfsz();
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     if (*base == '\0') {
@@ -67,6 +143,7 @@ int atomic_file_write(const char *path, const void *data, size_t len)
         return SH_EIO;
     }
     int r = SH_EIO, e;
+    sweep_once(dir);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
         e = errno;

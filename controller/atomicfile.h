@@ -5,6 +5,11 @@
  * (".<base>.tmp.<pid>.<n>"), is flushed to disk, then renamed over the
  * target and the folder is flushed too: readers see the old content or the
  * new, never a mix, and a crash leaves one of them. Any thread.
+ *
+ * A process killed in the middle leaves its hidden temporary behind; the
+ * first write of a process into a folder removes the ".<name>.tmp.<pid>.<n>"
+ * files there whose process is gone (ignoring the rest), so they do not pile
+ * up over crashes.
  */
 #ifndef SH_ATOMICFILE_H
 #define SH_ATOMICFILE_H

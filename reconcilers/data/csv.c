@@ -175,6 +175,9 @@ static int refill(struct csv_reader *r, char **ret_err)
         r->pos = 0;
     }
     if (r->end == r->cap) {
+        if (r->cap >= CSV_MAX_RECORD_BYTES)
+            return fail(ret_err, SH_EPARSE, r->name, r->line,
+                        "a record longer than %u MiB (limit)", CSV_MAX_RECORD_BYTES >> 20);
         size_t ncap = r->cap * 2;
         char *nb = realloc(r->buf, ncap);
         if (!nb)
@@ -310,6 +313,9 @@ static int parse_record(struct csv_reader *r, struct csv_record *rec, char **ret
             vstart = fstart;
             vlen = p - fstart;
         }
+        if (nf >= CSV_MAX_COLUMNS)
+            return fail(ret_err, SH_EPARSE, r->name, r->line, "too many %s (limit %d)",
+                        r->header_done ? "fields" : "columns", CSV_MAX_COLUMNS);
         if (nf >= r->fcap && grow_fields(r, nf + 1) != 0)
             return fail(ret_err, SH_ENOMEM, r->name, line, "out of memory");
         struct csv_field *f = &r->fields[nf];

@@ -16,7 +16,11 @@
  *   "no header: column N has an empty name", "duplicate column name 'x'",
  *   "wrong number of fields: expected N, got M",
  *   "unterminated quoted field", "NUL byte",
- *   "unexpected character after a closing quote".
+ *   "unexpected character after a closing quote",
+ *   "too many columns (limit 100000)" (a header, or any record, with more
+ *   than CSV_MAX_COLUMNS fields), "a record longer than 64 MiB (limit)".
+ * The limits bound the reader's memory whatever the input: a hostile line
+ * of ten million columns is refused after the first CSV_MAX_COLUMNS.
  *
  * A reader is used by one thread at a time; readers are independent.
  */
@@ -26,6 +30,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Inputs beyond these are refused (see above). */
+#define CSV_MAX_COLUMNS 100000
+#define CSV_MAX_RECORD_BYTES (64u << 20)
 
 struct csv_field {
     const char *val; /* the value: unquoted and unescaped; not NUL-terminated */

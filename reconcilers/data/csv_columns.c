@@ -39,7 +39,7 @@ static int grow(struct colstate *c, size_t need)
 {
     if (need <= c->cap)
         return 0;
-    size_t n = c->cap ? c->cap * 2 : 1024;
+    size_t n = c->cap ? c->cap * 2 : 64; /* small: wide files have many columns */
     while (n < need)
         n *= 2;
     if (c->numeric) {

@@ -85,7 +85,7 @@ static int reserve(struct fixer *f, size_t need)
 {
     if (need <= f->cap)
         return 0;
-    size_t n = f->cap ? f->cap + f->cap / 2 : 1024;
+    size_t n = f->cap ? f->cap + f->cap / 2 : 64; /* small: wide files have many columns */
     if (n < need)
         n = need;
     for (size_t c = 0; c < f->ncols; c++) {

@@ -3,7 +3,8 @@
  * bytes it reports, each kind of broken file with its exact message, the
  * file reader agreeing with the memory reader across buffer refills,
  * number parsing against strtod and shortest formatting round trips, and
- * csv_load_columns' typing.
+ * csv_load_columns' typing, and the limits that bound memory on hostile
+ * input (too many columns, a record too long).
  */
 #include <check.h>
 #include <math.h>
@@ -35,7 +36,7 @@ static void teardown(void)
     char cmd[300];
     snprintf(cmd, sizeof cmd, "%s", tmpdir);
     /* remove the files this suite made */
-    const char *names[] = {"a.csv", "big.csv", "cols.csv", NULL};
+    const char *names[] = {"a.csv", "big.csv", "cols.csv", "wide.csv", "long.csv", NULL};
     for (int i = 0; names[i]; i++) {
         char p[400];
         snprintf(p, sizeof p, "%s/%s", tmpdir, names[i]);
@@ -420,6 +421,98 @@ START_TEST(test_load_columns_errors)
 }
 END_TEST
 
+/* "c0,c1,...,c<n-1>\n" then a row of n ones (or n + extra fields). */
+static char *wide_csv(size_t n, size_t row_fields, size_t *len)
+{
+    size_t cap = n * 12 + row_fields * 2 + 16, o = 0;
+    char *s = malloc(cap);
+    ck_assert_ptr_nonnull(s);
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)snprintf(s + o, cap - o, "%sc%zu", i ? "," : "", i);
+    s[o++] = '\n';
+    for (size_t i = 0; i < row_fields; i++) {
+        if (i)
+            s[o++] = ',';
+        s[o++] = '1';
+    }
+    s[o++] = '\n';
+    *len = o;
+    return s;
+}
+
+static int read_file_all(const char *path, size_t *ncols, char **err)
+{
+    struct csv_reader *rd = NULL;
+    struct csv_record rec;
+    int k = csv_reader_open(path, &rd, err);
+    if (k == 0)
+        k = csv_reader_header(rd, &rec, err);
+    if (k == 0)
+        *ncols = rec.nfields;
+    if (k == 0)
+        while ((k = csv_reader_next(rd, &rec, err)) == 1)
+            ;
+    csv_reader_close(rd);
+    return k;
+}
+
+START_TEST(test_hostile_limits)
+{
+    size_t len, ncols = 0;
+    char want[512];
+    char *err = NULL;
+    /* exactly the limit: read */
+    char *data = wide_csv(CSV_MAX_COLUMNS, CSV_MAX_COLUMNS, &len);
+    const char *path = write_tmp("wide.csv", data, len);
+    free(data);
+    ck_assert_int_eq(read_file_all(path, &ncols, &err), 0);
+    ck_assert_uint_eq(ncols, CSV_MAX_COLUMNS);
+    /* one column more: refused on line 1, with the limit */
+    data = wide_csv(CSV_MAX_COLUMNS + 1, 1, &len);
+    path = write_tmp("wide.csv", data, len);
+    free(data);
+    ck_assert_int_eq(read_file_all(path, &ncols, &err), SH_EPARSE);
+    snprintf(want, sizeof want, "%s:1: too many columns (limit %d)", path, CSV_MAX_COLUMNS);
+    ck_assert_str_eq(err, want);
+    free(err);
+    err = NULL;
+    /* the same through csv_load_columns (drift) */
+    struct csv_columns c;
+    ck_assert_int_eq(csv_load_columns(path, NULL, 0, &c, &err), SH_EPARSE);
+    ck_assert_str_eq(err, want);
+    free(err);
+    err = NULL;
+    /* a data row of far too many fields: refused without reading them all */
+    data = wide_csv(2, 3 * CSV_MAX_COLUMNS, &len);
+    path = write_tmp("wide.csv", data, len);
+    free(data);
+    ck_assert_int_eq(read_file_all(path, &ncols, &err), SH_EPARSE);
+    snprintf(want, sizeof want, "%s:2: too many fields (limit %d)", path, CSV_MAX_COLUMNS);
+    ck_assert_str_eq(err, want);
+    free(err);
+    err = NULL;
+    /* a record longer than the limit (one huge field) */
+    char lpath[400];
+    snprintf(lpath, sizeof lpath, "%s/long.csv", tmpdir);
+    FILE *f = fopen(lpath, "wb");
+    ck_assert_ptr_nonnull(f);
+    fputs("a\n", f);
+    char *chunk = malloc(1u << 20);
+    ck_assert_ptr_nonnull(chunk);
+    memset(chunk, 'x', 1u << 20);
+    for (unsigned i = 0; i <= (CSV_MAX_RECORD_BYTES >> 20); i++)
+        ck_assert_uint_eq(fwrite(chunk, 1, 1u << 20, f), 1u << 20);
+    fputs("\n", f);
+    fclose(f);
+    free(chunk);
+    ck_assert_int_eq(read_file_all(lpath, &ncols, &err), SH_EPARSE);
+    snprintf(want, sizeof want, "%s:2: a record longer than %u MiB (limit)", lpath,
+             CSV_MAX_RECORD_BYTES >> 20);
+    ck_assert_str_eq(err, want);
+    free(err);
+}
+END_TEST
+
 Suite *csv_suite(void)
 {
     Suite *s = suite_create("csv");
@@ -436,6 +529,7 @@ Suite *csv_suite(void)
     tcase_add_test(tc, test_num_format_shortest_round_trip);
     tcase_add_test(tc, test_load_columns_types);
     tcase_add_test(tc, test_load_columns_errors);
+    tcase_add_test(tc, test_hostile_limits);
     suite_add_tcase(s, tc);
     return s;
 }

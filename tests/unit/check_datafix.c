@@ -4,10 +4,13 @@
  * text modes, untouched cells byte for byte, CRLF kept), each broken CSV
  * refused with its exact message and the file's bytes and folder unchanged,
  * refusal over maxFixedFraction, dry run, the other strategies, backups
- * kept to `keep` with the newest names, and the temporary files of a
- * killed run cleaned up.
+ * kept to `keep` with the newest names, the temporary files of a killed
+ * run cleaned up, and a write beyond RLIMIT_FSIZE failing with a clear
+ * error (not SIGXFSZ) and the original, alone in its folder, unchanged.
  */
 #include <check.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <dirent.h>
 #include <math.h>
 #include <stdbool.h>
@@ -515,6 +518,52 @@ START_TEST(test_stale_temporary_cleaned)
 }
 END_TEST
 
+/* In a child (the limit is per process): 0 when the fix failed as it should. */
+static int fix_over_fsize_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 10;
+    rl.rlim_cur = 64; /* the fixed file (about 100 bytes) does not fit */
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 11;
+    struct datafix_options o = opts();
+    struct datafix_report rep;
+    char *err = NULL;
+    int k = datafix_run(path, &o, &rep, &err);
+    char want[600];
+    snprintf(want, sizeof want, "%s: cannot write the fixed file: File too large", path);
+    int rc = k != SH_EIO ? 12 : !err || !strstr(err, want) ? 13 : 0;
+    if (rc)
+        fprintf(stderr, "datafix_run: %d %s\n", k, err ? err : "(no message)");
+    free(err);
+    datafix_report_free(&rep);
+    size_t len;
+    char *now = get_file(path, &len);
+    if (!rc && (len != sizeof DIRTY - 1 || memcmp(now, DIRTY, len) != 0))
+        rc = 14;
+    free(now);
+    if (!rc && strcmp(listing(), "data.csv") != 0) {
+        fprintf(stderr, "left: %s\n", listing());
+        rc = 15;
+    }
+    return rc;
+}
+
+START_TEST(test_file_size_limit_fails_cleanly)
+{
+    put_file(path, DIRTY, sizeof DIRTY - 1);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(fix_over_fsize_limit());
+    int st = 0;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(!WIFSIGNALED(st), "killed by signal %d", WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
 START_TEST(test_keeps_file_mode)
 {
     put_file(path, "x\n1\nNA\n3\n", 9);
@@ -542,6 +591,7 @@ Suite *datafix_suite(void)
     tcase_add_test(tc, test_stats_match_sorted_reference);
     tcase_add_test(tc, test_mode_ties_first_seen);
     tcase_add_test(tc, test_fix_exact_bytes);
+    tcase_add_test(tc, test_file_size_limit_fails_cleanly);
     tcase_add_test(tc, test_broken_refused_untouched);
     tcase_add_test(tc, test_too_dirty_refused);
     tcase_add_test(tc, test_dry_run_and_clean);

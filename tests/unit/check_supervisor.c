@@ -3,7 +3,8 @@
  * supervisor.h) with real processes (/bin/sh and sleep): start in its own
  * group with env, working folder and log; exits noticed and reported; restart
  * and duplicate refusal; SIGTERM then SIGKILL to the whole group; timeouts;
- * failures to run; stop-all. Waiting is always on a condition with a
+ * failures to run; stop-all; a leftover of a killed controller taken over
+ * through the pid file. Waiting is always on a condition with a
  * deadline, never a fixed sleep.
  */
 #include <check.h>
@@ -357,6 +358,54 @@ START_TEST(test_release_lets_the_process_run_on)
 }
 END_TEST
 
+/* A controller killed with SIGKILL leaves its service running; the next one
+ * finds "<log>.pid" and stops that very process before starting its own, but
+ * never a process whose start time differs (a reused pid). */
+START_TEST(test_a_leftover_service_is_taken_over_once)
+{
+    char *argv[] = {"sleep", "300", NULL};
+    struct supervisor_launch l = {.argv = argv, .log_path = log_path};
+    char pidfile[600];
+    snprintf(pidfile, sizeof pidfile, "%s.pid", log_path);
+    struct supervisor *old = sv_new(2000);
+    ck_assert_int_eq(supervisor_start(old, "ns/svc", &l, NULL), 0);
+    struct supervisor_info in;
+    supervisor_info(old, "ns/svc", &in);
+    pid_t leftover = in.pid;
+    ck_assert_int_eq(access(pidfile, F_OK), 0);
+    supervisor_release(old, "ns/svc"); /* as if the controller had died */
+    supervisor_free(old);
+    ck_assert(alive(leftover));
+
+    struct supervisor *sv = sv_new(2000);
+    ck_assert_int_eq(supervisor_start(sv, "ns/svc", &l, NULL), 0);
+    ck_assert_msg(!alive(leftover), "the leftover service still runs");
+    waitpid(leftover, NULL, 0);
+    supervisor_info(sv, "ns/svc", &in);
+    ck_assert(in.running);
+    ck_assert_int_ne(in.pid, leftover);
+    ck_assert_int_eq(access(pidfile, F_OK), 0);
+    ck_assert_int_eq(supervisor_stop(sv, "ns/svc"), 0);
+    ck_assert_int_ne(access(pidfile, F_OK), 0); /* removed once reaped */
+
+    /* a pid file whose start time does not match: that process is left alone */
+    pid_t other = fork();
+    if (other == 0) {
+        execlp("sleep", "sleep", "300", (char *)NULL);
+        _exit(127);
+    }
+    FILE *f = fopen(pidfile, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "%d 12345\n", (int)other);
+    fclose(f);
+    ck_assert_int_eq(supervisor_start(sv, "ns/svc", &l, NULL), 0);
+    ck_assert(alive(other));
+    supervisor_free(sv);
+    kill(other, SIGKILL);
+    waitpid(other, NULL, 0);
+}
+END_TEST
+
 START_TEST(test_sigterm_works_even_when_the_controller_blocks_it)
 {
     sigset_t set, old;
@@ -599,6 +648,7 @@ Suite *supervisor_suite(void)
     tcase_add_test(tc, test_leftovers_of_a_group_die_with_its_leader);
     tcase_add_test(tc, test_a_command_may_leave_a_daemon_behind);
     tcase_add_test(tc, test_release_lets_the_process_run_on);
+    tcase_add_test(tc, test_a_leftover_service_is_taken_over_once);
     tcase_add_test(tc, test_sigterm_works_even_when_the_controller_blocks_it);
     tcase_add_test(tc, test_signal_reaches_the_process);
     tcase_add_test(tc, test_timeout_kills_a_command);
