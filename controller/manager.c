@@ -24,6 +24,7 @@
 
 struct entry {
     cJSON *status; /* as last written (or loaded) */
+    char *uid;     /* of the object it is about (NULL: none known) */
     char *namespace_;
     char *name;
     char *source;
@@ -45,6 +46,7 @@ static void entry_free(struct entry *e)
     if (!e)
         return;
     cJSON_Delete(e->status);
+    free(e->uid);
     free(e->namespace_);
     free(e->name);
     free(e->source);
@@ -173,17 +175,30 @@ static void condition_events(struct manager *m, const struct pipeline *p, const 
     }
 }
 
+static void forget_key(struct manager *m, const char *key);
+
+/* The entry of p's key; when it was about another object of the same name
+ * (deleted and recreated while the source did not show us the deletion, e.g.
+ * across a watch gap and relist), that one is forgotten first: the new object
+ * starts from its own status, not from the old one's. */
 static struct entry *entry_for(struct manager *m, const struct pipeline *p)
 {
     pthread_mutex_lock(&m->mu);
     struct entry *e = strmap_get(m->entries, p->key);
+    bool other = e && e->uid && p->uid && strcmp(e->uid, p->uid) != 0;
     pthread_mutex_unlock(&m->mu);
+    if (other) {
+        forget_key(m, p->key);
+        log_info(p->key, "pipeline recreated (uid %s): starting from its own status", p->uid);
+        e = NULL;
+    }
     if (e)
         return e;
     e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
     e->status = m->opts.platform->load_status(m->opts.platform, p);
+    e->uid = p->uid ? strdup(p->uid) : NULL;
     e->namespace_ = strdup(p->namespace_);
     e->name = strdup(p->name);
     e->source = strdup(p->source);
@@ -191,7 +206,7 @@ static struct entry *entry_for(struct manager *m, const struct pipeline *p)
     pthread_mutex_lock(&m->mu);
     int r = strmap_put(m->entries, p->key, e, NULL);
     pthread_mutex_unlock(&m->mu);
-    if (r != 0 || !e->namespace_ || !e->name || !e->source) {
+    if (r != 0 || !e->namespace_ || !e->name || !e->source || (p->uid && !e->uid)) {
         if (r == 0) {
             pthread_mutex_lock(&m->mu);
             strmap_remove(m->entries, p->key);

@@ -22,8 +22,11 @@ bool kube_status_parse(const cJSON *obj, struct kube_status *ret)
     if (!kind || strcmp(kind, "Status") != 0)
         return false;
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(obj, "code");
-    /* bounded before the conversion: an out-of-range double is undefined (fuzz_apistatus) */
-    if (cJSON_IsNumber(code) && code->valuedouble >= 0 && code->valuedouble < 1000)
+    /* only a whole HTTP status 200..599 counts (0, 1xx, 600+, 409.5 are "unknown", 0);
+     * bounded before the conversion: an out-of-range double is undefined (fuzz_apistatus) */
+    if (cJSON_IsNumber(code) && code->valuedouble >= KUBE_STATUS_CODE_MIN &&
+        code->valuedouble <= KUBE_STATUS_CODE_MAX &&
+        code->valuedouble == (double)(long)code->valuedouble)
         ret->code = (long)code->valuedouble;
     ret->status = str_of(obj, "status");
     ret->reason = str_of(obj, "reason");

@@ -14,8 +14,12 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
+/* The `code` a Status may carry: a whole HTTP status from 200 to 599. */
+#define KUBE_STATUS_CODE_MIN 200
+#define KUBE_STATUS_CODE_MAX 599
+
 struct kube_status {
-    long code;                /* details code (HTTP status), 0 when absent */
+    long code;                /* HTTP status 200..599; 0 when absent or anything else */
     const char *status;       /* "Failure" | "Success", or NULL */
     const char *reason;       /* "Conflict", "NotFound", "Expired", ..., or NULL */
     const char *message;      /* or NULL */

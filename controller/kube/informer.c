@@ -441,8 +441,13 @@ static void *reflector_main(void *arg)
         if (applied > 0)
             backoff = inf->o.backoff_ms;
         if (r == 0) {
+            /* ended at timeoutSeconds: resume now. The server answered for the
+             * whole watch, so a backoff grown during an outage starts over
+             * (otherwise, with no events to apply, the next blip after an
+             * outage would wait up to backoff_max) */
             free(err);
-            continue; /* ended at timeoutSeconds: resume now */
+            backoff = inf->o.backoff_ms;
+            continue;
         }
         if (r == WATCH_GONE || r == SH_ETOOBIG) {
             log_info(NULL, "%s; relisting", err ? err : "watch: resourceVersion too old (410)");

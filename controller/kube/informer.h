@@ -7,7 +7,7 @@
  * [300, 600] (as client-go's reflector). A watch that ends cleanly is
  * resumed at once from the last resourceVersion seen (events and
  * bookmarks); a failed one after a backoff of 800 ms doubling to 30 s (reset
- * once a watch delivers events again); 410 Gone — as an HTTP status or as
+ * once a watch delivers events again or ends cleanly); 410 Gone — as an HTTP status or as
  * an ERROR event — relists, and the relist is diffed against the cache so
  * deletions missed meanwhile are noticed.
  *

@@ -2,7 +2,7 @@
 # emulator.py — a Kubernetes API server emulator for selfheal's tests (python3 standard library).
 #
 # Owns the HTTP side: routing, authentication, discovery, CRUD + watch handlers, the Table format,
-# fault injection (dropped watches, 500/429 with Retry-After, latency, API outages) and the
+# fault injection (dropped watches, 500/429/409 with Retry-After, latency and spikes, API outages) and the
 # /_emulator control endpoints; plus the tiny built-in "controllers" (Deployment → ReplicaSets →
 # Pods, Jobs, garbage collection). Wire formats come from kubewire.py, selectors/patches/
 # managedFields from kubeobj.py, CR schema checks from schemacheck.py. Behaviour follows the
@@ -445,7 +445,10 @@ class Store:
 class Faults:
     KEYS = {"drop_watch_after": 0, "error_rate": 0.0, "error_code": 500, "retry_after": 1, "error_methods": [],
             "error_path_contains": "", "error_watches": False, "latency_ms": 0, "down_mode": "503",
-            "job_result": "", "job_seconds": 0.0}
+            "job_result": "", "job_seconds": 0.0, "error_codes": [], "latency_spike_rate": 0.0,
+            "latency_spike_ms": 0}
+    # injected 409s only make sense on writes that carry a resourceVersion precondition
+    CONFLICT_METHODS = ("PUT", "PATCH")
 
     def __init__(self):
         self.reset()
@@ -476,7 +479,14 @@ class Faults:
                 elif want is bool:
                     v = bool(v)
                 elif want is list:
-                    v = [str(x).upper() for x in (v if isinstance(v, list) else str(v).split(",") if v else [])]
+                    v = [x for x in (v if isinstance(v, list) else str(v).split(",") if v else []) if str(x).strip()]
+                    if k == "error_codes":
+                        v = [int(x) for x in v]
+                        bad = [c for c in v if not 400 <= c <= 599]
+                        if bad:
+                            raise ValueError("error_codes: not an HTTP error status: %s" % bad)
+                    else:
+                        v = [str(x).strip().upper() for x in v]
                 else:
                     v = str(v)
                 setattr(self, k, v)
@@ -485,6 +495,12 @@ class Faults:
 
     def is_down(self):
         return time.time() < self.down_until
+
+    def codes_for(self, method):
+        """The error codes an injected error of a `method` request may have (error_codes, else
+        error_code); 409 only for PUT/PATCH. Empty: this request gets no injected error."""
+        codes = self.error_codes or [self.error_code]
+        return [c for c in codes if c != 409 or method in self.CONFLICT_METHODS]
 
 
 class Emulator:
@@ -514,7 +530,8 @@ class Emulator:
     # ---- stats
     def reset_stats(self):
         self.stats = {"requests": 0, "by_method": {}, "writes": 0, "injected_errors": 0, "watches_open": 0,
-                      "watches_dropped": 0, "conflicts": 0, "requests_by_agent": {}, "writes_by_agent": {}}
+                      "watches_dropped": 0, "conflicts": 0, "requests_by_agent": {}, "writes_by_agent": {},
+                      "injected_by_code": {}, "latency_spikes": 0}
 
     def count(self, key, n=1, sub=None):
         with self.stats_lock:
@@ -1674,28 +1691,48 @@ class Handler(BaseHTTPRequestHandler):
                                           "request (emulator: API down)"), headers=[("Retry-After", "1")])
         if f.latency_ms:
             time.sleep(f.latency_ms / 1000.0)
+        if f.latency_spike_rate > 0 and f.latency_spike_ms > 0 and self.emu.rng.random() < f.latency_spike_rate:
+            self.emu.count("latency_spikes")
+            time.sleep(f.latency_spike_ms / 1000.0)
         if f.error_rate > 0 and (not is_watch or f.error_watches):
             if f.error_methods and self.command not in f.error_methods:
                 return
             if f.error_path_contains and f.error_path_contains not in self.rpath:
                 return
+            codes = f.codes_for(self.command)
+            if not codes:
+                return
             if self.emu.rng.random() < f.error_rate:
+                code = codes[0] if len(codes) == 1 else self.emu.rng.choice(codes)
                 self.emu.count("injected_errors")
-                code = f.error_code
-                if code == 429:
-                    raise ApiError(429, kw.status(429, "TooManyRequests", "the server has received too many requests "
-                                                  "and has asked us to try again later",
-                                                  {"retryAfterSeconds": f.retry_after}),
-                                   headers=[("Retry-After", str(f.retry_after))])
-                if code == 503:
-                    raise ApiError(503, kw.status(503, "ServiceUnavailable", "the server is currently unable to "
-                                                  "handle the request", {"retryAfterSeconds": f.retry_after}),
-                                   headers=[("Retry-After", str(f.retry_after))])
-                if code == 504:
-                    raise ApiError(504, kw.status(504, "Timeout", "Timeout: request did not complete within the "
-                                                  "allotted timeout", {"retryAfterSeconds": f.retry_after}))
-                raise ApiError(code, kw.status(code, "InternalError", "Internal error occurred: injected by the "
-                                               "emulator", {"causes": [{"message": "injected by the emulator"}]}))
+                self.emu.count("injected_by_code", sub=str(code))
+                raise self.injected_error(code, f.retry_after)
+
+    def injected_error(self, code, retry_after):
+        if code == 429:
+            return ApiError(429, kw.status(429, "TooManyRequests", "the server has received too many requests "
+                                           "and has asked us to try again later", {"retryAfterSeconds": retry_after}),
+                            headers=[("Retry-After", str(retry_after))])
+        if code == 503:
+            return ApiError(503, kw.status(503, "ServiceUnavailable", "the server is currently unable to "
+                                           "handle the request", {"retryAfterSeconds": retry_after}),
+                            headers=[("Retry-After", str(retry_after))])
+        if code == 504:
+            return ApiError(504, kw.status(504, "Timeout", "Timeout: request did not complete within the "
+                                           "allotted timeout", {"retryAfterSeconds": retry_after}))
+        if code == 409:
+            # what a stale resourceVersion gets (kw.conflict), named after the object in the path
+            parts = [x for x in self.rpath.split("/") if x]
+            rest = parts[2:] if parts[:1] == ["api"] else parts[3:]
+            group = parts[1] if parts[:1] == ["apis"] and len(parts) > 1 else ""
+            if len(rest) >= 2 and rest[0] == "namespaces" and len(rest) > 3:
+                rest = rest[2:]
+            plural = rest[0] if rest else "resources"
+            name = rest[1] if len(rest) > 1 else ""
+            self.emu.count("conflicts")
+            return ApiError(409, kw.conflict(plural, group, name))
+        return ApiError(code, kw.status(code, "InternalError", "Internal error occurred: injected by the "
+                                        "emulator", {"causes": [{"message": "injected by the emulator"}]}))
 
     def authenticate(self):
         """Returns the user name; raises 401."""
@@ -2258,6 +2295,9 @@ def parse_args(argv):
     ap.add_argument("--error-path-contains", default="")
     ap.add_argument("--error-watches", action="store_true")
     ap.add_argument("--latency-ms", type=int, default=0)
+    ap.add_argument("--latency-spike-rate", type=float, default=0.0)
+    ap.add_argument("--latency-spike-ms", type=int, default=0)
+    ap.add_argument("--error-codes", default="", help="e.g. 500,429,409: each injected error picks one")
     ap.add_argument("--down-seconds", type=float, default=0.0)
     ap.add_argument("--down-mode", default="503", choices=["503", "refuse"])
     ap.add_argument("--job-result", default="", help="succeed|fail: Jobs finish after --job-seconds")
@@ -2275,7 +2315,9 @@ def main(argv=None):
                        "error_code": args.error_code, "retry_after": args.retry_after,
                        "error_methods": args.error_methods, "error_path_contains": args.error_path_contains,
                        "error_watches": args.error_watches, "latency_ms": args.latency_ms,
-                       "down_mode": args.down_mode, "job_result": args.job_result, "job_seconds": args.job_seconds})
+                       "down_mode": args.down_mode, "job_result": args.job_result, "job_seconds": args.job_seconds,
+                       "error_codes": args.error_codes, "latency_spike_rate": args.latency_spike_rate,
+                       "latency_spike_ms": args.latency_spike_ms})
     for path in args.crd:
         for doc in load_doc(path):
             with emu.store.cond:

@@ -536,6 +536,60 @@ class Behaviour(unittest.TestCase):
         self.assertGreaterEqual(st["injected_errors"], 2)
         self.assertGreaterEqual(st["watches_dropped"], 1)
 
+    def test_error_codes_and_latency_spikes(self):
+        emu = Emu("--seed", "3", "--error-rate", "1", "--error-codes", "500,429,409", "--retry-after", "2")
+        try:
+            crd = json.load(open(os.path.join(GOLDEN, "widgets-crd.json")))
+            faults = lambda d: emu.request("POST", "/_emulator/faults", d, token=None)  # noqa: E731
+            self.assertEqual(faults({"error_rate": 0})[0], 200)
+            self.assertEqual(emu.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                                         crd)[0], 201)
+            w = {"apiVersion": "example.dev/v1alpha1", "kind": "Widget", "metadata": {"name": "w"},
+                 "spec": {"size": 1}}
+            self.assertEqual(emu.request("POST", self.base, w)[0], 201)
+            code, _, body = faults({"error_rate": 1.0})
+            self.assertEqual(json.loads(body)["error_codes"], [500, 429, 409])
+            seen = {}
+            for _ in range(30):  # a read is never answered 409
+                code, hdrs, body = emu.request("GET", self.base + "/w")
+                seen[code] = seen.get(code, 0) + 1
+                if code == 429:
+                    self.assertEqual(dict((k.lower(), v) for k, v in hdrs)["retry-after"], "2")
+            self.assertEqual(sorted(seen), [429, 500])
+            seen = {}
+            patch = {"Content-Type": "application/merge-patch+json"}
+            for _ in range(30):
+                code, _, body = emu.request("PATCH", self.base + "/w", {"metadata": {"labels": {"a": "b"}}},
+                                            headers=patch)
+                seen[code] = json.loads(body)
+            self.assertEqual(sorted(seen), [409, 429, 500])
+            c = seen[409]
+            self.assertEqual((c["reason"], c["code"], c["details"]), ("Conflict", 409,
+                             {"name": "w", "group": "example.dev", "kind": "widgets"}))
+            self.assertIn('widgets.example.dev "w": the object has been modified', c["message"])
+            # only 409 listed: reads pass, writes conflict
+            faults({"error_codes": [409]})
+            self.assertEqual(emu.request("GET", self.base + "/w")[0], 200)
+            self.assertEqual(emu.request("PATCH", self.base + "/w", {"metadata": {"labels": {"a": "c"}}},
+                                         headers=patch)[0], 409)
+            self.assertEqual(faults({"error_codes": [200]})[0], 400, "not an error status")
+            st = json.loads(emu.request("GET", "/_emulator/stats", token=None)[2])
+            self.assertEqual(sum(st["injected_by_code"].values()), st["injected_errors"])
+            self.assertGreaterEqual(st["injected_by_code"]["409"], 2)
+            # latency spikes: every request delayed with rate 1, none with rate 0
+            faults({"reset": True, "latency_spike_rate": 1.0, "latency_spike_ms": 300})
+            t0 = time.time()
+            self.assertEqual(emu.request("GET", self.base + "/w")[0], 200)
+            self.assertGreaterEqual(time.time() - t0, 0.3)
+            faults({"latency_spike_rate": 0.0})
+            st = json.loads(emu.request("GET", "/_emulator/stats", token=None)[2])
+            self.assertEqual(st["latency_spikes"], 1)
+            emu.request("GET", self.base + "/w")
+            st = json.loads(emu.request("GET", "/_emulator/stats", token=None)[2])
+            self.assertEqual(st["latency_spikes"], 1)
+        finally:
+            emu.close()
+
     def test_refuse_mode_closes_the_port(self):
         emu = Emu("--down-mode", "refuse")
         try:

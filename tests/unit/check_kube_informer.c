@@ -5,13 +5,15 @@
  * list's resourceVersion (12-watch) notifies adds, spec changes and
  * deletions but not status-only changes; a clean end resumes from the last
  * bookmark; an ERROR 410 (13-too-old-rv) relists and notices objects
- * deleted meanwhile; a cut stream resumes after a backoff; an inactive
- * informer (a standby replica) notifies nothing until activated.
+ * deleted meanwhile; a cut stream resumes after a backoff, which a clean
+ * end resets; an inactive informer (a standby replica) notifies nothing
+ * until activated.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "errors.h"
@@ -153,7 +155,16 @@ static int golden_watch_lines(char ***ret)
     return k;
 }
 
+static void env_start_backoff(struct env *e, bool inactive, int64_t backoff_ms,
+                              int64_t backoff_max_ms);
+
 static void env_start(struct env *e, bool inactive)
+{
+    env_start_backoff(e, inactive, 20, 100);
+}
+
+static void env_start_backoff(struct env *e, bool inactive, int64_t backoff_ms,
+                              int64_t backoff_max_ms)
 {
     log_configure(LOG_ERROR, LOG_FORMAT_TEXT, NULL);
     memset(e, 0, sizeof *e);
@@ -164,8 +175,9 @@ static void env_start(struct env *e, bool inactive)
     e->cfg.server = e->srv->url;
     e->cfg.token = "t";
     ck_assert_int_eq(kube_client_new(&e->cfg, NULL, &e->client, NULL), 0);
-    struct kube_informer_options o = {.client = e->client, .backoff_ms = 20, .backoff_max_ms = 100,
-                                      .resync_ms = -1, .seed = 7, .inactive = inactive};
+    struct kube_informer_options o = {.client = e->client, .backoff_ms = backoff_ms,
+                                      .backoff_max_ms = backoff_max_ms, .resync_ms = -1, .seed = 7,
+                                      .inactive = inactive};
     ck_assert_int_eq(kube_informer_new(&o, &e->src), 0);
     ck_assert(!e->src->has_synced(e->src));
     ck_assert_int_eq(e->src->start(e->src, on_notify, &e->f, NULL), 0);
@@ -355,6 +367,35 @@ START_TEST(test_a_cut_stream_resumes_from_the_last_event)
 }
 END_TEST
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* After an outage (failed watches: the backoff grew to 1280 ms) a watch that
+ * ends cleanly without events proves the server is back: the next failure
+ * waits the initial backoff again, not 2560 ms. */
+START_TEST(test_a_clean_watch_end_resets_the_backoff)
+{
+    struct env e;
+    env_start_backoff(&e, false, 20, 5000);
+    WAIT_FOR(synced(&e));
+    for (int i = 0; i < 6; i++) /* backoffs 20, 40, 80, 160, 320, 640; next 1280 */
+        push_line(&e.f, "DROP");
+    push_line(&e.f, "END");
+    WAIT_FOR(watch_requests(&e) == 8); /* 6 dropped, 1 clean, the 8th waiting */
+    push_line(&e.f, "DROP");
+    int64_t t0 = mono_ms();
+    WAIT_FOR(watch_requests(&e) == 9);
+    int64_t took = mono_ms() - t0;
+    ck_assert_msg(took < 640, "the watch after a clean end and one failure came after %lld ms",
+                  (long long)took);
+    env_stop(&e);
+}
+END_TEST
+
 START_TEST(test_an_inactive_informer_keeps_its_cache_but_notifies_only_once_active)
 {
     struct env e;
@@ -403,6 +444,7 @@ Suite *kube_informer_suite(void)
     tcase_add_test(tc, test_golden_watch_notifies_adds_spec_changes_and_deletes_not_status_writes);
     tcase_add_test(tc, test_golden_410_error_event_relists_and_notices_deletions);
     tcase_add_test(tc, test_a_cut_stream_resumes_from_the_last_event);
+    tcase_add_test(tc, test_a_clean_watch_end_resets_the_backoff);
     tcase_add_test(tc, test_an_inactive_informer_keeps_its_cache_but_notifies_only_once_active);
     tcase_add_test(tc, test_paths_of_the_resource);
     suite_add_tcase(s, tc);

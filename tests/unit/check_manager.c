@@ -369,6 +369,52 @@ START_TEST(test_deleted_pipeline_is_forgotten_and_its_status_removed)
 }
 END_TEST
 
+/* The same pipeline with metadata.uid set. */
+static struct pipeline *make_pipeline_uid(const char *name, const char *uid)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"selfheal.dev/v1alpha1\",\"kind\":\"SelfHealingPipeline\","
+             "\"metadata\":{\"name\":\"%s\",\"uid\":\"%s\"},\"spec\":{}}",
+             name, uid);
+    cJSON *obj = cJSON_Parse(buf);
+    ck_assert_ptr_nonnull(obj);
+    struct pipeline *p = NULL;
+    char *err = NULL;
+    ck_assert_int_eq(pipeline_new(obj, "test", "default", 1, T0, &p, &err), 0);
+    free(err);
+    return p;
+}
+
+/* Deleted and recreated with the same name and spec while the controller did
+ * not see the deletion (a watch gap, then a relist): the new object has no
+ * status yet, so it must get one, not inherit the old object's memory. */
+START_TEST(test_recreated_pipeline_gets_its_own_status)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    fsrc_set(&fx.src, "default/a", make_pipeline_uid("a", "uid-1"));
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/a", NULL), 0);
+    ck_assert_int_eq(fx.pf.writes, 1);
+    int events = fx.pf.events;
+    ck_assert_int_gt(events, 0);
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/a", NULL), 0);
+    ck_assert_int_eq(fx.pf.writes, 1); /* same object, nothing new */
+
+    fsrc_set(&fx.src, "default/a", make_pipeline_uid("a", "uid-2"));
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/a", NULL), 0);
+    ck_assert_int_eq(fx.pf.writes, 2);
+    ck_assert_str_eq(status_str(fx.pf.last_status, "phase"), "Healthy");
+    ck_assert_int_eq(fx.script.forgets, 1); /* the old object's memos are dropped */
+    ck_assert_int_eq(fx.pf.deletes, 1);
+    ck_assert_int_gt(fx.pf.events, events); /* the new object gets its own events */
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/a", NULL), 0);
+    ck_assert_int_eq(fx.pf.writes, 2);
+    ck_assert_int_eq(fx.script.forgets, 1);
+    fixture_destroy(&fx);
+}
+END_TEST
+
 START_TEST(test_reset_annotation_is_seen_once_per_new_value)
 {
     struct fixture fx;
@@ -451,6 +497,7 @@ Suite *manager_suite(void)
     tcase_add_test(tc, test_failing_condition_makes_ready_false_and_phase_follows_requests);
     tcase_add_test(tc, test_paused_pipeline_reports_phase_paused);
     tcase_add_test(tc, test_deleted_pipeline_is_forgotten_and_its_status_removed);
+    tcase_add_test(tc, test_recreated_pipeline_gets_its_own_status);
     tcase_add_test(tc, test_reset_annotation_is_seen_once_per_new_value);
     tcase_add_test(tc, test_failed_status_write_is_an_error_and_is_retried);
     tcase_add_test(tc, test_reconciler_error_and_requeue_are_returned);
