@@ -25,6 +25,11 @@ struct retrain_run {
     int64_t start_ms;
 };
 
+static int64_t poll_ms_of(const struct kube_actuators_ctx *ctx)
+{
+    return ctx->job_poll_ms > 0 ? ctx->job_poll_ms : DEFAULT_POLL_MS;
+}
+
 /* Cuts s to at most max characters, not ending in '-' or '.'. */
 static void cut_name(char *s, size_t max)
 {
@@ -224,8 +229,9 @@ static int64_t created_ms(const cJSON *job, int64_t fallback)
     return ts && clock_parse_rfc3339(ts, &t) == 0 ? t : fallback;
 }
 
-static int new_run(const struct pipeline *p, const char *name, int64_t start_ms, bool adopted,
-                   struct retrain_run **ret, struct retrain_started *info, char **ret_err)
+static int new_run(const struct kube_actuators_ctx *ctx, const struct pipeline *p, const char *name,
+                   int64_t start_ms, bool adopted, struct retrain_run **ret,
+                   struct retrain_started *info, char **ret_err)
 {
     struct retrain_run *run = calloc(1, sizeof *run);
     if (!run)
@@ -237,6 +243,7 @@ static int new_run(const struct pipeline *p, const char *name, int64_t start_ms,
     snprintf(info->log, sizeof info->log, "kubectl logs -n %s job/%s", p->namespace_, name);
     info->adopted = adopted;
     info->start_ms = start_ms;
+    info->poll_ms = poll_ms_of(ctx);
     *ret = run;
     return 0;
 }
@@ -266,7 +273,7 @@ static int start(const struct retrain_actuators *ra, const struct retrain_reques
     cJSON_Delete(job);
     if (r == 0) {
         free(err);
-        return new_run(p, name, req->now_ms, false, ret, info, ret_err);
+        return new_run(ctx, p, name, req->now_ms, false, ret, info, ret_err);
     }
     if (r != SH_EEXISTS) {
         pass_err(err, ret_err);
@@ -286,14 +293,16 @@ static int start(const struct retrain_actuators *ra, const struct retrain_reques
     }
     int64_t t = created_ms(found, req->now_ms);
     cJSON_Delete(found);
-    return new_run(p, name, t, true, ret, info, ret_err);
+    return new_run(ctx, p, name, t, true, ret, info, ret_err);
 }
 
-static int adopt(const struct retrain_actuators *ra, const struct pipeline *p, const char *name,
-                 int64_t start_ms, struct retrain_run **ret, struct retrain_started *info,
-                 char **ret_err)
+static int adopt(const struct retrain_actuators *ra, const struct retrain_request *req,
+                 const char *name, int64_t start_ms, struct retrain_run **ret,
+                 struct retrain_started *info, char **ret_err)
 {
+    /* a Job created and never recorded is found by start() (AlreadyExists) */
     struct kube_actuators_ctx *ctx = ra->impl;
+    const struct pipeline *p = req->p;
     if (!name || !*name)
         return SH_ENOTFOUND;
     cJSON *job = NULL;
@@ -310,7 +319,7 @@ static int adopt(const struct retrain_actuators *ra, const struct pipeline *p, c
             *ret_err = strdup("is not owned by this pipeline");
         return SH_ENOTFOUND;
     }
-    return new_run(p, name, t, true, ret, info, ret_err);
+    return new_run(ctx, p, name, t, true, ret, info, ret_err);
 }
 
 /* The condition of type `type` with status True, or NULL. */
@@ -421,7 +430,6 @@ void kube_retrain_actuators_init(struct retrain_actuators *ra, struct kube_actua
     ra->start = start;
     ra->adopt = adopt;
     ra->poll = poll_run;
-    ra->poll_ms = ctx->job_poll_ms > 0 ? ctx->job_poll_ms : DEFAULT_POLL_MS;
     ra->stop = stop;
     ra->release = release;
     ra->impl = ctx;

@@ -40,6 +40,7 @@
 
 #include "errors.h"
 #include "fsutil.h"
+#include "local/procfile.h"
 #include "strmap.h"
 
 #define POLL_FALLBACK_MS 50
@@ -303,47 +304,6 @@ static bool pidfile_of(const struct proc *p, char *buf, size_t size)
     return n > 0 && (size_t)n < size;
 }
 
-/* The start time (clock ticks after boot) of a live, non-zombie pid; 0 when
- * it is gone or a zombie. */
-static unsigned long long start_time_of(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    char *s = strrchr(buf, ')');
-    if (!s || s[1] != ' ')
-        return 0;
-    s += 2; /* field 3, the state */
-    if (*s == 'Z' || *s == 'X')
-        return 0;
-    for (int field = 3; field < 22 && s; field++) {
-        s = strchr(s, ' ');
-        if (s)
-            s++;
-    }
-    return s ? strtoull(s, NULL, 10) : 0;
-}
-
-static bool gone_by(pid_t pid, unsigned long long start, int64_t wait_ms)
-{
-    int64_t end = clock_monotonic_ms() + wait_ms;
-    for (;;) {
-        if (start_time_of(pid) != start)
-            return true;
-        if (clock_monotonic_ms() >= end)
-            return false;
-        struct timespec ts = {0, 20 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-}
-
 /* Before starting p: stops the process an earlier controller left running
  * for it (the same pid and start time as in the pid file). Entry busy, lock
  * NOT held. */
@@ -352,100 +312,17 @@ static void take_over_leftover(struct supervisor *sv, const struct proc *p)
     char path[4096];
     if (!pidfile_of(p, path, sizeof path))
         return;
-    char buf[64];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    buf[n > 0 ? n : 0] = '\0';
-    int pid = 0;
+    pid_t pid = 0;
     unsigned long long start = 0;
-    if (sscanf(buf, "%d %llu", &pid, &start) == 2 && pid > 1 && pid != (int)getpid() &&
-        start != 0 && start_time_of(pid) == start) {
-        kill(-pid, SIGTERM);
-        kill(pid, SIGTERM);
-        if (!gone_by(pid, start, sv->grace_ms)) {
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-            gone_by(pid, start, 2000);
-        }
-    }
+    if (procfile_read(path, &pid, &start) == 0)
+        proc_stop_group(pid, start, sv->grace_ms);
     unlink(path);
 }
 
-/* Where a child writes its pid file: the file and a hidden temporary beside
- * it, prepared before fork (the child may only make async-signal-safe calls). */
-struct pidfile_paths {
-    char path[4096];
-    char tmp[4096 + 16];
-};
-
-static bool pidfile_paths_of(const struct proc *p, struct pidfile_paths *pf)
+/* Where a child writes its pid file, prepared before fork. */
+static bool pidfile_paths_of(const struct proc *p, struct procfile *pf)
 {
-    if (!pidfile_of(p, pf->path, sizeof pf->path))
-        return false;
-    const char *slash = strrchr(pf->path, '/');
-    int n = slash ? snprintf(pf->tmp, sizeof pf->tmp, "%.*s/.%s.new", (int)(slash - pf->path),
-                             pf->path, slash + 1)
-                  : snprintf(pf->tmp, sizeof pf->tmp, ".%s.new", pf->path);
-    return n > 0 && (size_t)n < sizeof pf->tmp;
-}
-
-/* Appends the decimal digits of v (async-signal-safe). */
-static size_t put_ull(char *buf, size_t at, unsigned long long v)
-{
-    char d[24];
-    size_t n = 0;
-    do {
-        d[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v && n < sizeof d);
-    while (n)
-        buf[at++] = d[--n];
-    return at;
-}
-
-/*
- * In the child, before exec: "PID STARTTIME\n" to the pid file (temporary
- * and rename). Written by the child itself so that a controller killed at
- * any moment after fork still leaves the file naming its service. Only
- * async-signal-safe calls; failures are ignored (no take-over then).
- */
-static void child_write_pidfile(const struct pidfile_paths *pf)
-{
-    char stat[1024];
-    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    ssize_t n = read(fd, stat, sizeof stat - 1);
-    close(fd);
-    if (n <= 0)
-        return;
-    stat[n] = '\0';
-    const char *s = strrchr(stat, ')');
-    if (!s)
-        return;
-    for (int field = 2; field < 22 && s; field++) {
-        s = strchr(s + 1, ' ');
-    }
-    if (!s)
-        return;
-    unsigned long long start = 0;
-    for (s++; *s >= '0' && *s <= '9'; s++)
-        start = start * 10 + (unsigned long long)(*s - '0');
-    char line[64];
-    size_t len = put_ull(line, 0, (unsigned long long)getpid());
-    line[len++] = ' ';
-    len = put_ull(line, len, start);
-    line[len++] = '\n';
-    fd = open(pf->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return;
-    bool ok = write(fd, line, len) == (ssize_t)len;
-    close(fd);
-    if (!ok || rename(pf->tmp, pf->path) != 0)
-        unlink(pf->tmp);
+    return p->log_path && p->log_path[0] && !p->leave_group && procfile_prepare(pf, p->log_path);
 }
 
 /* Reaps p when its process has ended. true when it did. */
@@ -668,11 +545,11 @@ static void child_fail(int fd, enum child_step step)
 }
 
 static void child_exec(const struct proc *p, char **envp, int in_fd, int log_fd, int err_fd,
-                       const struct pidfile_paths *pf)
+                       const struct procfile *pf)
 {
     setpgid(0, 0);
     if (pf)
-        child_write_pidfile(pf);
+        procfile_child_write(pf);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -715,7 +592,7 @@ static int spawn(struct supervisor *sv, struct proc *p, pid_t *ret_pid, char **r
     int pipefd[2] = {-1, -1};
     int err = 0;
     take_over_leftover(sv, p);
-    static __thread struct pidfile_paths pf; /* large: not on the stack */
+    static __thread struct procfile pf; /* large: not on the stack */
     bool has_pf = pidfile_paths_of(p, &pf);
     if (in_fd < 0 || log_fd < 0 || pipe2(pipefd, O_CLOEXEC) != 0) {
         if (ret_err && asprintf(ret_err, "cannot open %s: %s",

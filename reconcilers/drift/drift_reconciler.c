@@ -32,6 +32,8 @@ struct entry {
     char key[PIPELINE_KEY_MAX];
     const struct retrain_actuators *ra; /* what made run */
     struct retrain_run *run;            /* the retrain in flight, or NULL */
+    int64_t poll_ms;                    /* > 0: ask ra->poll this often while run */
+    bool looked;                        /* looked for a run an earlier controller left */
     double job_score;
     bool have_obs;
     int64_t next_check_ms;
@@ -222,6 +224,7 @@ static int start_retrain(struct drift_reconciler *dr, struct reconcile_ctx *ctx,
     char *err = NULL;
     e->ra = ra;
     int r = ra->start(ra, &req, &e->run, &info, &err);
+    e->poll_ms = info.poll_ms;
     char trigger[700];
     snprintf(trigger, sizeof trigger, "DriftDetected: %s", e->obs.message);
     struct history_entry h = {.time_ms = ctx->now_ms, .loop = LOOP, .action = "retrain",
@@ -261,7 +264,8 @@ static int start_retrain(struct drift_reconciler *dr, struct reconcile_ctx *ctx,
         snprintf(where, sizeof where, "Job %s%s; output: %s", info.name,
                  info.adopted ? ", created before a restart and adopted" : "", info.log);
     else
-        snprintf(where, sizeof where, "pid %d; output in %s", info.pid, info.log);
+        snprintf(where, sizeof where, "pid %d%s; output in %s", info.pid,
+                 info.adopted ? ", started before a restart and adopted" : "", info.log);
     char m[1400];
     snprintf(m, sizeof m, "retraining: %s (%s; %s)", what, e->obs.message, where);
     pf->record_event(pf, ctx->p, EVENT_NORMAL, "RetrainStarted", m);
@@ -339,28 +343,59 @@ static void finish_retrain(struct drift_reconciler *dr, struct reconcile_ctx *ct
     append_log(dr, ctx, &ev, true);
 }
 
-/* status says a retrain runs but this process did not start it (a restart,
- * or a new leader): adopt it when the platform can follow it, else record it
- * as lost. */
-static void adopt_or_lose(struct reconcile_ctx *ctx, struct entry *e, const struct retrain_actuators *ra,
-                          struct drift_state *st)
+/*
+ * A run an earlier controller process (a crash, a restart, another leader)
+ * left: the one status says runs, or — looked for once per process — one it
+ * started and never recorded. Followed when the platform can; recorded as
+ * an attempt either way, so cooldown and one-at-a-time hold across restarts.
+ */
+static void adopt_left_run(struct drift_reconciler *dr, struct reconcile_ctx *ctx, struct entry *e,
+                           const struct retrain_actuators *ra, struct drift_state *st)
 {
+    const struct spec_drift *sd = &ctx->spec->drift;
+    bool recorded = st->job.phase == DRIFT_JOB_RUNNING;
     struct retrain_started info;
     memset(&info, 0, sizeof info);
-    char *err = NULL;
-    if (ra && st->job.name[0] &&
-        ra->adopt(ra, ctx->p, st->job.name, st->job.start_ms, &e->run, &info, &err) == 0) {
-        e->ra = ra;
-        e->job_score = st->has_score ? st->score : NAN;
-        char m[400];
-        snprintf(m, sizeof m, "following the retrain started before a restart: Job %s", st->job.name);
-        log_info(ctx->p->key, "%s", m);
+    char logp[1024], *err = NULL;
+    log_path_for(dr, ctx->p, logp, sizeof logp);
+    int r = SH_ENOTFOUND;
+    if (ra) {
+        struct retrain_request req = {.p = ctx->p, .attempt = st->job.attempts, .now_ms = ctx->now_ms,
+                                      .clock = dr->o.clock, .log_path = logp};
+        r = ra->adopt(ra, &req, recorded ? st->job.name : NULL, recorded ? st->job.start_ms : 0,
+                      &e->run, &info, &err);
+    }
+    if (r != 0 && !recorded && r != SH_ESTOPPED) { /* nothing was left */
+        free(err);
         return;
     }
-    char m[600];
+    struct history_entry h = {.time_ms = ctx->now_ms, .loop = LOOP, .action = "retrain",
+                              .trigger = "a retrain started before a controller restart",
+                              .outcome = "started", .duration_seconds = -1};
+    if (!recorded) { /* started and never recorded: count the attempt now */
+        drift_state_started(st, sd, ctx->now_ms, info.pid, info.name, r == 0 ? info.log : logp);
+        status_history_add(ctx->status, &h);
+    }
+    char m[700];
+    if (r == 0) {
+        e->ra = ra;
+        e->poll_ms = info.poll_ms;
+        e->job_score = st->has_score ? st->score : NAN;
+        if (info.name[0])
+            snprintf(m, sizeof m, "following the retrain started before a restart: Job %s", info.name);
+        else
+            snprintf(m, sizeof m, "following the retrain started before a restart: pid %d; output in %s",
+                     info.pid, info.log);
+        ctx->platform->record_event(ctx->platform, ctx->p, EVENT_NORMAL, "RetrainStarted", m);
+        log_info(ctx->p->key, "%s", m);
+        free(err);
+        return;
+    }
     if (st->job.name[0])
         snprintf(m, sizeof m, "lost: Job %s %s; its result is unknown", st->job.name,
                  err ? err : "cannot be followed");
+    else if (err)
+        snprintf(m, sizeof m, "lost: %s", err);
     else
         snprintf(m, sizeof m, "lost: the controller restarted while it ran (pid %d); its result is unknown",
                  st->job.pid);
@@ -410,8 +445,9 @@ static int dr_reconcile(void *self, struct reconcile_ctx *ctx)
 
     const struct retrain_actuators *ra = actuators_of(ctx->platform);
     /* a run recorded by a previous controller process: follow it if the platform can */
-    if (!e->run && st->job.phase == DRIFT_JOB_RUNNING)
-        adopt_or_lose(ctx, e, ra, st);
+    if (!e->run && (!e->looked || st->job.phase == DRIFT_JOB_RUNNING))
+        adopt_left_run(dr, ctx, e, ra, st);
+    e->looked = true;
     /* a retrain of ours has ended: record it, then look at the data again */
     bool poll_failed = false;
     if (e->run) {
@@ -481,7 +517,7 @@ static int dr_reconcile(void *self, struct reconcile_ctx *ctx)
     int64_t interval = sd->interval_ms > 0 ? sd->interval_ms : 300000;
     if (d->retraining) {
         /* the watcher's notify comes first, or the platform wants to be asked */
-        int64_t poll = e->run && e->ra->poll_ms > 0 ? e->ra->poll_ms : 0;
+        int64_t poll = e->run && e->poll_ms > 0 ? e->poll_ms : 0;
         reconcile_requeue_after(ctx, poll > 0 && (poll < interval || poll_failed) ? poll : interval);
     } else {
         reconcile_requeue_after(ctx, e->next_check_ms > now ? e->next_check_ms - now : interval);

@@ -4,9 +4,11 @@
  * retrain (drift_decide.h) and records what happened; these say how.
  *
  * Local (drift/retrain_local.c, registered by the wiring): spec.drift.
- * retrain.command as a background process (retrain_job.h); the process
- * reports its end through on_exit; a process left by a previous controller
- * cannot be adopted. Kubernetes (controller/kube/kube_actuators_retrain.c):
+ * retrain.command as a background process (retrain_job.h) that reports
+ * its end through on_exit, named by "<log>.pid" (local/procfile.h) while it
+ * runs; a process a killed controller left running is adopted and watched
+ * (its exit status is lost with its parent: it counts as failed), one that
+ * ended unwatched is reported as such. Kubernetes (controller/kube/kube_actuators_retrain.c):
  * a Job from spec.drift.retrain.jobTemplate with a name derived from the
  * pipeline's uid and the attempt number, so a controller that crashed after
  * creating it finds it (AlreadyExists → adopt) instead of creating a second
@@ -47,6 +49,7 @@ struct retrain_started {
     char log[512];   /* where its output is: a file, or "kubectl logs -n NS job/NAME" */
     bool adopted;    /* it existed already: a previous controller created it */
     int64_t start_ms;
+    int64_t poll_ms; /* > 0: ask poll this often while it runs; 0: on_exit says when it ended */
 };
 
 struct retrain_actuators {
@@ -63,11 +66,15 @@ struct retrain_actuators {
     int (*start)(const struct retrain_actuators *ra, const struct retrain_request *req,
                  struct retrain_run **ret, struct retrain_started *info, char **ret_err);
 
-    /* After a restart: the run status names (`name`, started at start_ms).
-     * SH_ENOTFOUND when it is gone or cannot be followed. */
-    int (*adopt)(const struct retrain_actuators *ra, const struct pipeline *p, const char *name,
-                 int64_t start_ms, struct retrain_run **ret, struct retrain_started *info,
-                 char **ret_err);
+    /* The first time this process sees req->p: a run a previous controller
+     * left — the one status names (`name`, started at start_ms), or, with
+     * name NULL, one it started and never recorded (local: "<log>.pid").
+     * 0 and *ret, *info: it runs, follow it. SH_ESTOPPED: it ended while no
+     * controller watched (*ret_err says so). SH_ENOTFOUND: nothing is left
+     * of it, or it cannot be followed. */
+    int (*adopt)(const struct retrain_actuators *ra, const struct retrain_request *req,
+                 const char *name, int64_t start_ms, struct retrain_run **ret,
+                 struct retrain_started *info, char **ret_err);
 
     /* Its state at now_ms (RETRAIN_JOB_RUNNING while it runs). A run past
      * spec.drift.retrain.timeout is ended here (kube: the Job deleted with
@@ -76,9 +83,6 @@ struct retrain_actuators {
     int (*poll)(const struct retrain_actuators *ra, const struct pipeline *p,
                 struct retrain_run *run, int64_t now_ms, struct retrain_job_result *ret,
                 char **ret_err);
-
-    /* > 0: ask poll this often while it runs; 0: on_exit says when it ended. */
-    int64_t poll_ms;
 
     /* Controller shutdown: local processes are stopped; a Job runs on (the
      * next controller adopts it). */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "local/procfile.h"
 #include "fsutil.h"
 
 #define POLL_MS 20
@@ -32,6 +33,8 @@ struct retrain_job {
     void *ctx;
     bool stop_requested;
     bool ended;
+    bool has_pidfile;
+    struct procfile pidfile; /* "<pid_base>.pid" while the process runs */
     struct retrain_job_result res;
 };
 
@@ -167,6 +170,8 @@ static void *watch_main(void *arg)
     }
     if (term_sent)
         killpg(pid, SIGKILL); /* whatever is left of the group */
+    if (j->has_pidfile)
+        unlink(j->pidfile.path);
 
     struct retrain_job_result res = j->res;
     res.end_ms = clock_now_ms(j->clock);
@@ -204,7 +209,8 @@ static void *watch_main(void *arg)
 }
 
 /* In the child: only async-signal-safe calls until exec. */
-static void child(const struct retrain_job_spec *s, int logfd, int nullfd, int errfd, char **env)
+static void child(const struct retrain_job_spec *s, int logfd, int nullfd, int errfd, char **env,
+                  const struct procfile *pf)
 {
     sigset_t none;
     sigemptyset(&none);
@@ -216,6 +222,8 @@ static void child(const struct retrain_job_spec *s, int logfd, int nullfd, int e
         if (sig != SIGKILL && sig != SIGSTOP)
             sigaction(sig, &dfl, NULL); /* nothing ignored (SIGPIPE) or handled is inherited */
     setpgid(0, 0);
+    if (pf)
+        procfile_child_write(pf);
     dup2(nullfd, STDIN_FILENO);
     if (logfd >= 0) {
         dup2(logfd, STDOUT_FILENO);
@@ -279,6 +287,7 @@ int retrain_job_start(const struct retrain_job_spec *s, struct retrain_job **ret
     j->res.state = RETRAIN_JOB_RUNNING;
     j->res.exit_code = -1;
     j->res.start_ms = clock_now_ms(j->clock);
+    j->has_pidfile = s->pid_base && procfile_prepare(&j->pidfile, s->pid_base);
 
     pid_t pid = fork();
     if (pid < 0) {
@@ -287,7 +296,7 @@ int retrain_job_start(const struct retrain_job_spec *s, struct retrain_job **ret
         goto fail_io;
     }
     if (pid == 0)
-        child(s, logfd, nullfd, pfd[1], env);
+        child(s, logfd, nullfd, pfd[1], env, j->has_pidfile ? &j->pidfile : NULL);
     setpgid(pid, pid); /* also in the parent: no window where killpg misses it */
     close(pfd[1]);
     pfd[1] = -1;
@@ -303,6 +312,8 @@ int retrain_job_start(const struct retrain_job_spec *s, struct retrain_job **ret
     if (n == (ssize_t)sizeof e) {
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;
+        if (j->has_pidfile)
+            unlink(j->pidfile.path);
         if (ret_err)
             *ret_err = fmt_err("cannot run '%s'%s: %s", s->argv[0],
                                s->working_dir ? " in its working folder" : "", strerror(e));
@@ -320,6 +331,8 @@ int retrain_job_start(const struct retrain_job_spec *s, struct retrain_job **ret
         killpg(pid, SIGKILL);
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
             ;
+        if (j->has_pidfile)
+            unlink(j->pidfile.path);
         pthread_cond_destroy(&j->cv);
         pthread_mutex_destroy(&j->mu);
         free(j);

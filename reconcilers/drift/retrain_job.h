@@ -33,6 +33,8 @@ struct retrain_job_spec {
     size_t nenv;
     const char *log_path;           /* output appended here (folders created); NULL: inherited */
     const char *working_dir;        /* NULL: the controller's */
+    const char *pid_base;           /* "<pid_base>.pid" names the process while it runs
+                                       (local/procfile.h); NULL: none */
     int64_t timeout_ms;             /* on `clock`; <= 0: none */
     const struct sh_clock *clock;   /* NULL: the real clock */
     void (*on_exit)(void *ctx);     /* called once from the watcher when the job has ended */

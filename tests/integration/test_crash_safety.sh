@@ -34,22 +34,10 @@ echo "crash seed $seed ($rounds rounds; replay with SELFHEAL_CRASH_SEED=$seed)"
 RANDOM=$seed
 ROWS=60000
 COOLDOWN_S=4
-# KNOWN BUG (reconcilers/drift, owned elsewhere; see the end of this file):
-# a retrain start is persisted only after the job is forked, so a SIGKILL in
-# between loses the attempt and the restarted controller starts another one
-# (while the first still runs) — the retrain cooldown sub-checks then fail.
-# While the bug stands they print "KNOWN BUG" instead of failing; set
-# KNOWN_DRIFT_BUG=0 (the default once it is fixed) to make them fail.
-KNOWN_DRIFT_BUG=${KNOWN_DRIFT_BUG:-1}
-known_bugs=0
-retrain_violation() {
-    if [ "$KNOWN_DRIFT_BUG" = 1 ]; then
-        echo "KNOWN BUG (drift reconciler): $*"
-        known_bugs=$((known_bugs + 1))
-    else
-        fail "$*"
-    fi
-}
+# A retrain killed between its start and the status write must not start
+# again within its cooldown: the child names itself in <log>.pid before exec
+# and the restarted controller adopts it (reconcilers/drift/retrain_local.c).
+retrain_violation() { fail "$*"; }
 
 mkdir -p data models/v1 reg specs state
 # --- the world ---------------------------------------------------------------
@@ -269,11 +257,11 @@ no_svc() { [ "$(svc_pids | wc -l)" -eq 0 ]; }
 wait_for 5 "the service stops with the controller" no_svc
 
 # --- the retrain start, killed on purpose right after the fork -----------------
-# A targeted form of the KNOWN BUG above: a drift pipeline (cooldown 1h)
-# starts a retrain; the controller is SIGKILLed as soon as the job runs (its
-# first line is written), then restarted. Within the cooldown exactly one
-# retrain may have started; today a second one starts (the first was never
-# persisted) and runs alongside the orphaned first.
+# A drift pipeline (cooldown 1h) starts a retrain; the controller is
+# SIGKILLed as soon as the job runs (its first line is written: most likely
+# before the start reached status), then restarted. Within the cooldown
+# exactly one retrain may have started: the new controller adopts the
+# orphan and records the attempt.
 cat >rx-spec.yaml <<'YAML'
 apiVersion: selfheal.dev/v1alpha1
 kind: SelfHealingPipeline
@@ -286,7 +274,6 @@ spec:
     cooldown: 1h
     retrain: {command: [sh, retrain.sh], timeout: 30s}
 YAML
-repro=0
 for k in 1 2 3; do # the window is a few milliseconds: three tries
     rx=rx$k
     mkdir -p $rx/specs $rx/data $rx/models/v1
@@ -312,12 +299,9 @@ for k in 1 2 3; do # the window is a few milliseconds: three tries
     kill -TERM $ctl
     wait $ctl || true
     n=$(count_lines $rx/started.txt)
-    if [ "$n" -ne 1 ]; then
-        repro=$((repro + 1))
-        retrain_violation "try $k: a retrain killed right after its start was started again after the restart, within its 1h cooldown ($n starts; the first was not persisted before the fork)"
-    fi
+    [ "$n" -eq 1 ] ||
+        retrain_violation "try $k: a retrain killed right after its start was started again after the restart, within its 1h cooldown ($n starts)"
+    attempts=$(jq -r '.status.drift.retrainJob.attempts // 0' $rx/.selfheal/pipelines/default/r.json)
+    [ "$attempts" = 1 ] || fail "try $k: the adopted retrain is one recorded attempt, status says $attempts"
 done
-[ $repro -gt 0 ] || [ "$KNOWN_DRIFT_BUG" != 1 ] ||
-    echo "note: killing right after a retrain start did not reproduce the known drift bug this time"
-[ $known_bugs -eq 0 ] || echo "known drift-reconciler bug seen $known_bugs times (KNOWN_DRIFT_BUG=0 makes these fail)"
 echo "ok"

@@ -442,9 +442,15 @@ START_TEST(retrain_creates_then_adopts_one_job)
     ck_assert_int_eq(count_jobs(), 1);
     ra.release(&ra, again);
     /* adoption by name from status */
-    ck_assert_int_eq(ra.adopt(&ra, p, "p-retrain-u1-4", 1000, &again, &info, &err), 0);
+    ck_assert_int_eq(ra.adopt(&ra, &req, "p-retrain-u1-4", 1000, &again, &info, &err), 0);
+    ck_assert(info.adopted);
+    ck_assert_int_gt(info.poll_ms, 0);
     ra.release(&ra, again);
-    ck_assert_int_eq(ra.adopt(&ra, p, "p-retrain-u1-99", 1000, &again, &info, &err), SH_ENOTFOUND);
+    ck_assert_int_eq(ra.adopt(&ra, &req, "p-retrain-u1-99", 1000, &again, &info, &err), SH_ENOTFOUND);
+    free(err);
+    err = NULL;
+    /* nothing named: a Job never recorded is found by start, not here */
+    ck_assert_int_eq(ra.adopt(&ra, &req, NULL, 0, &again, &info, &err), SH_ENOTFOUND);
     free(err);
     err = NULL;
     /* a Job of that name owned by someone else is never taken over */
