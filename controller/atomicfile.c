@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "fsutil.h"
 
 static atomic_ulong tmp_counter;
 
@@ -109,24 +110,9 @@ static int fsync_dir(const char *dir)
     return r;
 }
 
-/* A write beyond RLIMIT_FSIZE then fails with EFBIG instead of killing the
- * process with SIGXFSZ; only a default action is replaced (children reset
- * their signals before exec). */
-static void ignore_sigxfsz(void)
-{
-    struct sigaction old;
-    if (sigaction(SIGXFSZ, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
-        struct sigaction ign;
-        memset(&ign, 0, sizeof ign);
-        ign.sa_handler = SIG_IGN;
-        sigemptyset(&ign.sa_mask);
-        sigaction(SIGXFSZ, &ign, NULL);
-    }
-}
-
 int atomic_file_write(const char *path, const void *data, size_t len)
 {
-    ignore_sigxfsz();
+    fs_ignore_sigxfsz();
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     if (*base == '\0') {

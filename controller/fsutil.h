@@ -25,4 +25,13 @@ void fs_uuid4(char *buf);
 /* Returns the parent folder of path ("." when none) as an owned string, or NULL. */
 char *fs_dirname(const char *path);
 
+/*
+ * Makes a write beyond RLIMIT_FSIZE fail with EFBIG (reported like a full
+ * disk) instead of raising SIGXFSZ, whose default action kills the process
+ * — the controller, with every pipeline. Only a default action is replaced;
+ * children reset their signals before exec (supervisor.c, retrain_job.c).
+ * Called by the writers (atomicfile.c, safewrite.c) before they write.
+ */
+void fs_ignore_sigxfsz(void);
+
 #endif

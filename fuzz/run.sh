@@ -25,7 +25,7 @@ HARNESSES=(
     "watch:controller/kube/watch.c"
     "csv:reconcilers/data/csv.c"
     "kubeconfig:controller/kube/kubeconfig.c controller/kube/base64.c controller/yamljson.c controller/fsutil.c"
-    "datafix:reconcilers/data/datafix.c reconcilers/data/csv.c reconcilers/data/missing.c reconcilers/data/modecount.c reconcilers/data/numtext.c reconcilers/data/safewrite.c reconcilers/data/stats.c"
+    "datafix:reconcilers/data/datafix.c reconcilers/data/csv.c reconcilers/data/missing.c reconcilers/data/modecount.c reconcilers/data/numtext.c reconcilers/data/safewrite.c reconcilers/data/stats.c controller/fsutil.c"
 )
 COMMON_SRC="controller/errors.c controller/clock.c controller/log.c"
 

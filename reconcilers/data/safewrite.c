@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "errors.h"
+#include "fsutil.h"
 
 #define OUTBUF (1u << 20)
 
@@ -195,24 +196,6 @@ static void clean_stale_tmp(const char *dir, const char *base)
     closedir(d);
 }
 
-/*
- * A write beyond RLIMIT_FSIZE raises SIGXFSZ, whose default action kills the
- * process (the controller, with every pipeline); ignored, the write fails
- * with EFBIG, which is reported like a full disk. Only a default action is
- * replaced; children reset it before exec (supervisor.c, retrain_job.c).
- */
-static void ignore_sigxfsz(void)
-{
-    struct sigaction old;
-    if (sigaction(SIGXFSZ, NULL, &old) == 0 && old.sa_handler == SIG_DFL) {
-        struct sigaction ign;
-        memset(&ign, 0, sizeof ign);
-        ign.sa_handler = SIG_IGN;
-        sigemptyset(&ign.sa_mask);
-        sigaction(SIGXFSZ, &ign, NULL);
-    }
-}
-
 int safewrite_begin(const char *path, int64_t now_ms, int keep, struct safewrite **ret,
                     char **ret_err)
 {
@@ -221,7 +204,7 @@ int safewrite_begin(const char *path, int64_t now_ms, int keep, struct safewrite
         return set_err(ret_err, SH_ENOMEM, "%s: out of memory", path);
     w->fd = -1;
     w->keep = keep;
-    ignore_sigxfsz();
+    fs_ignore_sigxfsz();
     w->path = realpath(path, NULL);
     if (!w->path) {
         int e = errno;

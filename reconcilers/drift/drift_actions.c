@@ -53,6 +53,7 @@ static int copy_fd(int in, int out)
 
 int drift_copy_atomic(const char *src, const char *dst, char **ret_err)
 {
+    fs_ignore_sigxfsz(); /* a file-size limit is an error, not the end of the process */
     char *dir = fs_dirname(dst);
     if (!dir)
         return SH_ENOMEM;

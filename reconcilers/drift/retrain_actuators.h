@@ -8,8 +8,8 @@
  * its end through on_exit, named by "<log>.pid" (local/procfile.h) while it
  * runs; a process a killed controller left running is adopted and watched
  * (its exit status is lost with its parent: it counts as failed), one that
- * ended unwatched is reported as such. Kubernetes (controller/kube/kube_actuators_retrain.c):
- * a Job from spec.drift.retrain.jobTemplate with a name derived from the
+ * ended unwatched is reported as such. Kubernetes
+ * (controller/kube/kube_actuators_retrain.c): a Job from spec.drift.retrain.jobTemplate with a name derived from the
  * pipeline's uid and the attempt number, so a controller that crashed after
  * creating it finds it (AlreadyExists → adopt) instead of creating a second
  * one; it is followed by polling its conditions.
