@@ -312,7 +312,7 @@ static int adopt(const struct retrain_actuators *ra, const struct retrain_reques
     if (r != 0)
         return r;
     bool ours = owned_by(job, p->uid);
-    int64_t t = start_ms > 0 ? start_ms : created_ms(job, clock_now_ms(ctx->clock ? ctx->clock : clock_real()));
+    int64_t t = start_ms > 0 ? start_ms : created_ms(job, req->now_ms);
     cJSON_Delete(job);
     if (!ours) {
         if (ret_err)
