@@ -7,7 +7,7 @@
 #   make bench      benchmarks (docs/performance.md)
 #
 # Sources are discovered: every controller/**.c and reconcilers/**.c except
-# controller/main.c is part of the library the binary and the tests link;
+# controller/cli/main.c is part of the library the binary and the tests link;
 # every tests/unit/check_<name>.c exports <name>_suite() and is registered in
 # the runner automatically.
 
@@ -23,7 +23,7 @@ LIBS       = $(shell pkg-config --libs yaml-0.1 libcurl libcjson libwebsockets 2
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIB_SRC   := $(filter-out controller/main.c,$(sort $(wildcard controller/*.c controller/*/*.c reconcilers/*.c reconcilers/*/*.c)))
+LIB_SRC   := $(filter-out controller/cli/main.c,$(sort $(wildcard controller/*/*.c controller/*/*/*.c reconcilers/*/*.c)))
 UNIT_SRC  := $(sort $(wildcard tests/unit/check_*.c))
 UNIT_HELP := $(filter-out $(UNIT_SRC),$(sort $(wildcard tests/unit/*.c)))
 SUITES    := $(patsubst tests/unit/check_%.c,%,$(UNIT_SRC))
@@ -43,13 +43,13 @@ deps:
 test-deps: deps
 	@tests/deps.sh test
 
-bin/selfheal: build/obj/controller/main.o $(OBJ)
+bin/selfheal: build/obj/controller/cli/main.o $(OBJ)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
 GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-build/obj/controller/version.o build/san/controller/version.o: CFLAGS += -DSELFHEAL_COMMIT='"$(GIT_COMMIT)"'
+build/obj/controller/base/version.o build/san/controller/base/version.o: CFLAGS += -DSELFHEAL_COMMIT='"$(GIT_COMMIT)"'
 
 build/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -121,19 +121,20 @@ bench: all
 	bench/run.sh
 
 lint:
-	@! grep -nE '\b(strcpy|sprintf|strtok|atoi|system|popen|wordexp)[[:space:]]*\(' $(LIB_SRC) controller/main.c $(EX_SRC) \
+	@! grep -nE '\b(strcpy|sprintf|strtok|atoi|system|popen|wordexp)[[:space:]]*\(' $(LIB_SRC) controller/cli/main.c $(EX_SRC) \
 	    $(wildcard tests/*/*.c fuzz/*.c bench/*/*.c) \
 	    || { echo "banned function used"; exit 1; }
+	@tests/lint/layers.sh
 
 # A runner with one suite and only the sources it names, for working on a module
 # while other files of the tree are mid-edit:
-#   make part SUITE=spec PART="controller/spec.c controller/yamljson.c" [PART_SAN=1]
+#   make part SUITE=spec PART="controller/runtime/spec.c controller/base/yamljson.c" [PART_SAN=1]
 PART_FLAGS = $(if $(PART_SAN),$(SAN),)
 part:
 	@mkdir -p build/part
 	$(CC) $(ALL_CFLAGS) $(PART_FLAGS) -DSINGLE_SUITE=$(SUITE) -o build/part/$(SUITE)$(if $(PART_SAN),_san,) \
 	    tests/unit/runner.c tests/unit/check_$(SUITE).c $(UNIT_HELP:tests/unit/runner.c=) $(PART) \
-	    controller/errors.c controller/clock.c controller/log.c $(LIBS) $(CHECK_LIBS)
+	    controller/base/errors.c controller/base/clock.c controller/base/log.c $(LIBS) $(CHECK_LIBS)
 	ASAN_OPTIONS=detect_leaks=1 build/part/$(SUITE)$(if $(PART_SAN),_san,)
 
 # libFuzzer harnesses (fuzz/): FUZZ_SECONDS per harness (default 60); fuzz-ci

@@ -17,17 +17,17 @@ cd "$(dirname "$0")/.."
 
 # name: the library sources the harness links (errors/clock/log always)
 HARNESSES=(
-    "spec:controller/spec.c controller/yamljson.c controller/fsutil.c"
-    "duration:controller/spec.c"
+    "spec:controller/runtime/spec.c controller/base/yamljson.c controller/base/fsutil.c"
+    "duration:controller/runtime/spec.c"
     "json_pointer:reconcilers/model/json_pointer.c"
-    "metric:reconcilers/model/metric_source.c reconcilers/model/json_pointer.c reconcilers/model/metric_fetch.c controller/fsutil.c"
+    "metric:reconcilers/model/metric_source.c reconcilers/model/json_pointer.c reconcilers/model/metric_fetch.c controller/base/fsutil.c"
     "apistatus:controller/kube/apistatus.c"
     "watch:controller/kube/watch.c"
     "csv:reconcilers/data/csv.c"
-    "kubeconfig:controller/kube/kubeconfig.c controller/kube/base64.c controller/yamljson.c controller/fsutil.c"
-    "datafix:reconcilers/data/datafix.c reconcilers/data/csv.c reconcilers/data/missing.c reconcilers/data/modecount.c reconcilers/data/numtext.c reconcilers/data/safewrite.c reconcilers/data/stats.c controller/fsutil.c"
+    "kubeconfig:controller/kube/kubeconfig.c controller/kube/base64.c controller/base/yamljson.c controller/base/fsutil.c"
+    "datafix:reconcilers/data/datafix.c reconcilers/data/csv.c reconcilers/data/missing.c reconcilers/data/modecount.c reconcilers/data/numtext.c reconcilers/data/safewrite.c reconcilers/data/stats.c controller/base/fsutil.c"
 )
-COMMON_SRC="controller/errors.c controller/clock.c controller/log.c"
+COMMON_SRC="controller/base/errors.c controller/base/clock.c controller/base/log.c"
 
 mode=normal
 names=()

@@ -26,11 +26,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "errors.h"
-#include "fsutil.h"
+#include "base/errors.h"
+#include "base/fsutil.h"
 #include "kube/apistatus.h"
-#include "log.h"
-#include "version.h"
+#include "base/log.h"
+#include "base/version.h"
 
 #define POOL_MAX 8
 #define TOKEN_MAX (64u << 10)

@@ -19,11 +19,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "kube/apistatus.h"
 #include "kube/watch.h"
-#include "log.h"
-#include "strmap.h"
+#include "base/log.h"
+#include "base/strmap.h"
 
 #define RV_MAX 64
 #define WATCH_GONE 1 /* an ERROR event with code 410: relist */

@@ -28,9 +28,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "kube/client.h"
-#include "source.h"
+#include "runtime/source.h"
 
 #define KUBE_SHP_GROUP "selfheal.dev"
 #define KUBE_SHP_VERSION "v1alpha1"

@@ -43,7 +43,7 @@
 #ifndef SH_KUBE_ACTUATORS_H
 #define SH_KUBE_ACTUATORS_H
 
-#include "clock.h"
+#include "base/clock.h"
 #include "kube/client.h"
 #include "drift/retrain_actuators.h"
 #include "model/model_actuators.h"

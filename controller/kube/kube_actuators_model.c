@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "kube/kube_actuators.h"
 #include "kube/kube_actuators_util.h"
 #include "kube/mergepatch.h"

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "errors.h"
+#include "base/errors.h"
 
 int kube_act_path(char *buf, size_t size, const char *group_version, const char *ns,
                   const char *resource, const char *name)

@@ -15,11 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "kube/informer.h"
 #include "kube/mergepatch.h"
-#include "log.h"
-#include "strmap.h"
+#include "base/log.h"
+#include "base/strmap.h"
 
 #define MAX_LOOPS 8
 #define EVENTS_MAX 4096

@@ -25,9 +25,9 @@
 
 #include <stdbool.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "kube/client.h"
-#include "platform.h"
+#include "runtime/platform.h"
 
 struct kube_platform_options {
     struct kube_client *client;   /* borrowed */

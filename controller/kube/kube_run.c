@@ -5,14 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 #include "kube/kube_actuators.h"
 #include "kube/kube_platform.h"
 #include "kube/kubeconfig.h"
 #include "kube/lease.h"
-#include "log.h"
+#include "base/log.h"
 
 struct kube_run {
     struct kube_config *cfg;

@@ -15,9 +15,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "clock.h"
-#include "platform.h"
-#include "source.h"
+#include "base/clock.h"
+#include "runtime/platform.h"
+#include "runtime/source.h"
 
 struct kube_run_options {
     const char *kubeconfig;      /* --kubeconfig, or NULL (then $KUBECONFIG, in-cluster, ~/.kube/config) */

@@ -16,11 +16,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "fsutil.h"
+#include "base/errors.h"
+#include "base/fsutil.h"
 #include "kube/base64.h"
-#include "log.h"
-#include "yamljson.h"
+#include "base/log.h"
+#include "base/yamljson.h"
 
 #define KUBECONFIG_MAX (4u << 20)
 #define PEM_MAX (1u << 20)

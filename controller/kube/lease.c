@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "fsutil.h"
-#include "log.h"
+#include "base/errors.h"
+#include "base/fsutil.h"
+#include "base/log.h"
 
 struct lease_elector {
     struct lease_elector_options o;

@@ -29,7 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "kube/client.h"
 
 /* Where the Lease lives. Every function returns 0 or an SH_E* code with

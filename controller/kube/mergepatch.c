@@ -3,7 +3,7 @@
 
 #include <stdbool.h>
 
-#include "errors.h"
+#include "base/errors.h"
 
 cJSON *kube_merge_diff(const cJSON *from, const cJSON *to)
 {

@@ -21,12 +21,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "fsutil.h"
+#include "base/errors.h"
+#include "base/fsutil.h"
 #include "local/state.h"
-#include "log.h"
-#include "strmap.h"
-#include "yamljson.h"
+#include "base/log.h"
+#include "base/strmap.h"
+#include "base/yamljson.h"
 
 #define DEBOUNCE_MS 50
 #define MAX_FILES 10000

@@ -20,8 +20,8 @@
 
 #include <stdint.h>
 
-#include "clock.h"
-#include "source.h"
+#include "base/clock.h"
+#include "runtime/source.h"
 
 struct folder_source_options {
     const char *specs_dir;        /* required */

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
-#include "fsutil.h"
+#include "base/errors.h"
+#include "base/fsutil.h"
 #include "local/state.h"
-#include "log.h"
+#include "base/log.h"
 
 #define MAX_LOOPS 8
 

@@ -7,8 +7,8 @@
 #ifndef SH_LOCAL_PLATFORM_H
 #define SH_LOCAL_PLATFORM_H
 
-#include "clock.h"
-#include "platform.h"
+#include "base/clock.h"
+#include "runtime/platform.h"
 
 /* Creates the local platform on `state_dir` (created if missing). Returns 0
  * and *ret, or an SH_E* code with *ret_err (owned). */

@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "atomicfile.h"
-#include "clock.h"
-#include "errors.h"
-#include "fsutil.h"
+#include "base/atomicfile.h"
+#include "base/clock.h"
+#include "base/errors.h"
+#include "base/fsutil.h"
 
 #define STATE_DOC_MAX (4u << 20)
 #define EVENTS_MAX_BYTES (1u << 20)

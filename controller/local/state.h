@@ -19,7 +19,7 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 
-#include "pipeline.h"
+#include "runtime/pipeline.h"
 
 /* Formats the document path of key ("ns/name") into buf. 0 or SH_EINVAL. */
 int local_state_path(const char *state_dir, const char *key, char *buf, size_t size);

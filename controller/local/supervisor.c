@@ -38,10 +38,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "fsutil.h"
-#include "local/procfile.h"
-#include "strmap.h"
+#include "base/errors.h"
+#include "base/fsutil.h"
+#include "base/procfile.h"
+#include "base/strmap.h"
 
 #define POLL_FALLBACK_MS 50
 #define KILL_WAIT_MS 5000

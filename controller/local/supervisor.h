@@ -36,7 +36,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "clock.h"
+#include "base/clock.h"
 
 #define SUPERVISOR_DEFAULT_GRACE_MS 5000
 

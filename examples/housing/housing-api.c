@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "fsutil.h"
+#include "base/errors.h"
+#include "base/fsutil.h"
 #include "lib/httpd.h"
 #include "lib/model.h"
 

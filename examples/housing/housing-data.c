@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "atomicfile.h"
+#include "base/atomicfile.h"
 #include "lib/model.h"
 #include "lib/rng.h"
 

@@ -21,9 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "atomicfile.h"
-#include "errors.h"
-#include "fsutil.h"
+#include "base/atomicfile.h"
+#include "base/errors.h"
+#include "base/fsutil.h"
 #include "lib/csv.h"
 #include "lib/model.h"
 #include "lib/rng.h"

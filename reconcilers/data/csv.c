@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "errors.h"
+#include "base/errors.h"
 
 #define CSV_BUFSIZE (4u << 20)
 #define NEED_MORE 2

@@ -14,7 +14,7 @@
 #include "data/csv.h"
 #include "data/missing.h"
 #include "data/numtext.h"
-#include "errors.h"
+#include "base/errors.h"
 
 struct colstate {
     bool numeric;

@@ -8,10 +8,10 @@
 
 #include "data/data_decide.h"
 #include "data/datafix.h"
-#include "errors.h"
-#include "log.h"
-#include "status.h"
-#include "strmap.h"
+#include "base/errors.h"
+#include "base/log.h"
+#include "runtime/status.h"
+#include "base/strmap.h"
 
 #define LOOP "dataQuality"
 #define FP_MAX 96

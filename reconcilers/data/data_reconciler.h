@@ -1,6 +1,6 @@
 /*
  * data_reconciler.h — the data-quality loop as a struct reconciler
- * (reconcilers/reconciler.h). Every dataQuality.interval it scans
+ * (controller/runtime/reconciler.h). Every dataQuality.interval it scans
  * dataQuality.path (datafix.h, analysis only), decides (data_decide.h) and
  * fixes it in place with backup and atomic replace, unless the pipeline is
  * paused or the section is in dry run (then plannedActions says what it
@@ -24,8 +24,8 @@
 #ifndef SH_DATA_RECONCILER_H
 #define SH_DATA_RECONCILER_H
 
-#include "clock.h"
-#include "reconciler.h"
+#include "base/clock.h"
+#include "runtime/reconciler.h"
 
 struct data_reconciler_options {
     const struct sh_clock *clock;           /* NULL: the real clock */

@@ -14,7 +14,7 @@
 #include "data/modecount.h"
 #include "data/numtext.h"
 #include "data/safewrite.h"
-#include "errors.h"
+#include "base/errors.h"
 
 #define F_CHANGE 1u
 #define F_DROP 2u

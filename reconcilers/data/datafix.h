@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #include "data/stats.h"
-#include "spec.h"
+#include "runtime/spec.h"
 
 struct datafix_options {
     enum missing_strategy missing;      /* default median */

@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "fsutil.h"
+#include "base/errors.h"
+#include "base/fsutil.h"
 
 #define OUTBUF (1u << 20)
 

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "fsutil.h"
+#include "base/errors.h"
+#include "base/fsutil.h"
 #include "model/model_actuators.h"
 
 static atomic_uint tmp_counter;

@@ -19,8 +19,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "platform.h"
-#include "pipeline.h"
+#include "runtime/platform.h"
+#include "runtime/pipeline.h"
 
 /* Copies `src` over `dst` atomically. 0 or SH_EIO / SH_ENOMEM with *ret_err (owned). */
 int drift_copy_atomic(const char *src, const char *dst, char **ret_err);

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "clock.h"
-#include "errors.h"
+#include "base/clock.h"
+#include "base/errors.h"
 
 static const char *const JOB_PHASES[] = {"", "Running", "Succeeded", "Failed"};
 

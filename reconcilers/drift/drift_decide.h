@@ -34,8 +34,8 @@
 #include <stdint.h>
 
 #include "drift/drift_engine.h"
-#include "spec.h"
-#include "status.h"
+#include "runtime/spec.h"
+#include "runtime/status.h"
 
 #define DRIFT_RETRY_BACKOFF_MS (5LL * 60 * 1000)
 #define DRIFT_RETRY_BACKOFF_MAX_MS (7LL * 24 * 3600 * 1000)

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "drift/drift_stats.h"
-#include "errors.h"
+#include "base/errors.h"
 
 #define MAX_THREADS 16
 

@@ -35,7 +35,7 @@
 #include <stddef.h>
 
 #include "data/csv_columns.h"
-#include "spec.h"
+#include "runtime/spec.h"
 
 struct drift_params {
     enum drift_method method;

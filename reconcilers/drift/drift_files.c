@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "drift/drift_engine.h"
-#include "errors.h"
+#include "base/errors.h"
 
 struct load {
     const char *path;

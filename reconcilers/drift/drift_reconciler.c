@@ -14,12 +14,12 @@
 #include "drift/drift_engine.h"
 #include "drift/retrain_actuators.h"
 #include "drift/retrain_log.h"
-#include "errors.h"
-#include "fsutil.h"
-#include "log.h"
+#include "base/errors.h"
+#include "base/fsutil.h"
+#include "base/log.h"
 #include "model/metric_source.h"
-#include "status.h"
-#include "strmap.h"
+#include "runtime/status.h"
+#include "base/strmap.h"
 
 #define LOOP "drift"
 #define DEFAULT_SCORE_TIMEOUT_MS 5000

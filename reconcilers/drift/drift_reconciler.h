@@ -1,6 +1,6 @@
 /*
  * drift_reconciler.h — the drift loop as a struct reconciler
- * (reconcilers/reconciler.h):
+ * (controller/runtime/reconciler.h):
  *
  *   observe  every spec.drift.interval (sooner after a spec change, a reset
  *            or a finished retrain): the drift engine on reference vs
@@ -43,8 +43,8 @@
 
 #include <stdint.h>
 
-#include "clock.h"
-#include "reconciler.h"
+#include "base/clock.h"
+#include "runtime/reconciler.h"
 
 struct drift_reconciler_options {
     const struct sh_clock *clock;           /* NULL: the real clock */

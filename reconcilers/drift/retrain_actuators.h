@@ -3,7 +3,7 @@
  * (platform->actuators(pf, "retrain")). The drift loop decides when to
  * retrain (drift_decide.h) and records what happened; these say how.
  *
- * Local (drift/retrain_local.c, registered by the wiring): spec.drift.
+ * Local (controller/local/local_actuators_retrain.c, registered by the wiring): spec.drift.
  * retrain.command as a background process (retrain_job.h) that reports
  * its end through on_exit, named by "<log>.pid" (local/procfile.h) while it
  * runs; a process a killed controller left running is adopted and watched
@@ -24,9 +24,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clock.h"
+#include "base/clock.h"
 #include "drift/retrain_job.h"
-#include "pipeline.h"
+#include "runtime/pipeline.h"
 
 struct retrain_run; /* one run, owned by the actuators that made it */
 

@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "local/procfile.h"
-#include "fsutil.h"
+#include "base/errors.h"
+#include "base/procfile.h"
+#include "base/fsutil.h"
 
 #define POLL_MS 20
 #define KILL_GRACE_MS 2000

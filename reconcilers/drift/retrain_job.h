@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "clock.h"
+#include "base/clock.h"
 
 struct retrain_job;
 

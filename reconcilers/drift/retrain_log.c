@@ -12,10 +12,10 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "atomicfile.h"
-#include "clock.h"
-#include "errors.h"
-#include "fsutil.h"
+#include "base/atomicfile.h"
+#include "base/clock.h"
+#include "base/errors.h"
+#include "base/fsutil.h"
 
 #define LOG_MAX_BYTES (64u << 20)
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
-#include "fsutil.h"
+#include "base/errors.h"
+#include "base/fsutil.h"
 #include "model/json_pointer.h"
 #include "model/metric_fetch.h"
 

@@ -1,6 +1,6 @@
 /*
  * metric_source.h — reads the live model metric from a pipeline's
- * `spec.model.metric.source` (controller/spec.h):
+ * `spec.model.metric.source` (controller/runtime/spec.h):
  *
  *   prometheus  GET <url>/api/v1/query?query=<query>: an instant vector
  *               (its first sample) or a scalar; an empty vector is
@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "spec.h"
+#include "runtime/spec.h"
 
 #define METRIC_FILE_MAX (1u << 20)
 

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 
 #include "model/model_decide.h"
-#include "pipeline.h"
+#include "runtime/pipeline.h"
 
 struct model_registry_view {
     struct model_version *versions;  /* owned (free()); natural order, oldest first */

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "spec.h"
+#include "runtime/spec.h"
 
 #define MODEL_VERSION_MAX 128
 #define MODEL_ROLLBACKS_KEPT 32

@@ -8,15 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
-#include "log.h"
+#include "base/errors.h"
+#include "base/log.h"
 #include "model/metric_source.h"
 #include "model/model_actuators.h"
 #include "model/model_decide.h"
 #include "model/model_status.h"
 #include "model/rollback_log.h"
-#include "status.h"
-#include "strmap.h"
+#include "runtime/status.h"
+#include "base/strmap.h"
 
 #include "service/service_actuators.h"
 

@@ -1,6 +1,6 @@
 /*
  * model_reconciler.h — the model loop as a struct reconciler
- * (reconcilers/reconciler.h): observe the live metric (metric_source.h) and
+ * (controller/runtime/reconciler.h): observe the live metric (metric_source.h) and
  * the versions (the platform's "model" actuators, model_actuators.h),
  * decide (model_decide.h), act: make the target version current, append the
  * rollback to the rollback log, reload the serving process per
@@ -29,8 +29,8 @@
 
 #include <stdint.h>
 
-#include "clock.h"
-#include "reconciler.h"
+#include "base/clock.h"
+#include "runtime/reconciler.h"
 
 struct model_reconciler_options {
     const struct sh_clock *clock;            /* NULL: the real clock */

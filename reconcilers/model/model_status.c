@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "clock.h"
-#include "errors.h"
-#include "status.h"
+#include "base/clock.h"
+#include "base/errors.h"
+#include "runtime/status.h"
 
 void model_state_read(const cJSON *sec, struct model_state *s)
 {

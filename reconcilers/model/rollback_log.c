@@ -4,10 +4,10 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 
-#include "auditlog.h"
-#include "clock.h"
-#include "errors.h"
-#include "log.h"
+#include "base/auditlog.h"
+#include "base/clock.h"
+#include "base/errors.h"
+#include "base/log.h"
 #include "model/model_decide.h"
 
 static void add_str(cJSON *o, const char *k, const char *v)

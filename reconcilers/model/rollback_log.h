@@ -1,6 +1,6 @@
 /*
  * rollback_log.h — the brief's models/rollback_log.json: one JSON object per
- * rollback, appended to a JSON array (controller/auditlog.h), written by the
+ * rollback, appended to a JSON array (controller/base/auditlog.h), written by the
  * model reconciler and by `selfheal rollback`. `jq '.'` shows the history:
  *
  *   {"timestamp": "2026-11-28T18:00:00.250Z", "action": "rollback",

@@ -27,11 +27,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "service/probe_sched.h"
 #include "service/probe_url.h"
 #include "service/probe_xfer.h"
-#include "strmap.h"
+#include "base/strmap.h"
 
 #define DEFAULT_MAX_CONCURRENT 256
 #define DEFAULT_MAX_BODY (64 * 1024)

@@ -50,7 +50,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clock.h"
+#include "base/clock.h"
 
 #define PROBE_KEY_MAX 512      /* longest key, terminator included */
 #define PROBE_URL_MAX 2048     /* longest URL, terminator included */

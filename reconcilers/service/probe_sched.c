@@ -3,7 +3,7 @@
 
 #include <stdlib.h>
 
-#include "errors.h"
+#include "base/errors.h"
 
 static bool before(const struct probe_sched_item *a, const struct probe_sched_item *b)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "service/probe.h"
 
 static bool has_part(CURLU *u, CURLUPart part)

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "errors.h"
+#include "base/errors.h"
 
 /* Counts and discards the body; beyond the cap, stops the transfer (curl
  * then reports CURLE_WRITE_ERROR, which the outcome reads as "cut short"). */

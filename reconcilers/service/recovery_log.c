@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auditlog.h"
-#include "clock.h"
-#include "errors.h"
+#include "base/auditlog.h"
+#include "base/clock.h"
+#include "base/errors.h"
 
 #define RECOVERY_LOG_MAX_ENTRIES 10000
 

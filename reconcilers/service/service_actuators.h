@@ -19,9 +19,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "pipeline.h"
-#include "reconciler.h"
-#include "spec.h"
+#include "runtime/pipeline.h"
+#include "runtime/reconciler.h"
+#include "runtime/spec.h"
 
 /* The supervised process of a pipeline. */
 struct service_process_state {

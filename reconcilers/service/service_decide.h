@@ -22,7 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "spec.h"
+#include "runtime/spec.h"
 
 /* What the probe and (for method process) the supervisor saw. */
 struct service_observation {

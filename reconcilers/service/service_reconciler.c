@@ -11,13 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
-#include "log.h"
+#include "base/errors.h"
+#include "base/log.h"
 #include "service/recovery_log.h"
 #include "service/service_actuators.h"
 #include "service/service_decide.h"
 #include "service/service_status.h"
-#include "status.h"
+#include "runtime/status.h"
 
 #define LOOP "service"
 

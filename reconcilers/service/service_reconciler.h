@@ -24,10 +24,10 @@
 #ifndef SH_SERVICE_RECONCILER_H
 #define SH_SERVICE_RECONCILER_H
 
-#include "clock.h"
-#include "metrics.h"
-#include "platform.h"
-#include "reconciler.h"
+#include "base/clock.h"
+#include "base/metrics.h"
+#include "runtime/platform.h"
+#include "runtime/reconciler.h"
 #include "service/probe.h"
 
 #define SERVICE_RECOVERY_LOG_DEFAULT "monitoring/recovery_log.json"

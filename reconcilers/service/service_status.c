@@ -3,8 +3,8 @@
 
 #include <string.h>
 
-#include "errors.h"
-#include "status.h"
+#include "base/errors.h"
+#include "runtime/status.h"
 
 void service_state_read(const cJSON *sec, struct service_state *s)
 {

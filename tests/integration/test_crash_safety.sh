@@ -36,7 +36,7 @@ ROWS=60000
 COOLDOWN_S=4
 # A retrain killed between its start and the status write must not start
 # again within its cooldown: the child names itself in <log>.pid before exec
-# and the restarted controller adopts it (reconcilers/drift/retrain_local.c).
+# and the restarted controller adopts it (controller/local/local_actuators_retrain.c).
 retrain_violation() { fail "$*"; }
 
 mkdir -p data models/v1 reg specs state

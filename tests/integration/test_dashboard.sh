@@ -10,9 +10,9 @@ source "$(dirname "$0")/lib/common.sh"
 cd "$SH_ROOT"
 
 # the generated assets are up to date
-controller/dashboard/gen_assets.sh "$TMP/assets.c"
-cmp -s "$TMP/assets.c" controller/dashboard/assets.c ||
-    fail "controller/dashboard/assets.c is stale: run controller/dashboard/gen_assets.sh controller/dashboard/assets.c"
+controller/server/dashboard/gen_assets.sh "$TMP/assets.c"
+cmp -s "$TMP/assets.c" controller/server/dashboard/assets.c ||
+    fail "controller/server/dashboard/assets.c is stale: run controller/server/dashboard/gen_assets.sh controller/server/dashboard/assets.c"
 
 # the browser and playwright-core
 if [ ! -x /usr/bin/chromium ]; then
@@ -59,10 +59,10 @@ wait_for 10 "the pipeline is healthy" \
 
 # the page and its assets come from the binary, byte for byte
 curl -sf "$base/" -o "$TMP/page.html" || fail "GET / failed"
-cmp -s "$TMP/page.html" controller/dashboard/index.html || fail "GET / is not index.html"
+cmp -s "$TMP/page.html" controller/server/dashboard/index.html || fail "GET / is not index.html"
 for f in app.js style.css; do
     curl -sf "$base/dashboard/$f" -o "$TMP/$f" || fail "GET /dashboard/$f failed"
-    cmp -s "$TMP/$f" "controller/dashboard/$f" || fail "GET /dashboard/$f differs from the file"
+    cmp -s "$TMP/$f" "controller/server/dashboard/$f" || fail "GET /dashboard/$f differs from the file"
 done
 ctype=$(curl -sf -o /dev/null -w '%{content_type}' "$base/dashboard/app.js")
 assert_contains "$ctype" "javascript" "app.js content type"

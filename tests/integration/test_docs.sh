@@ -15,10 +15,10 @@ for c in $cmds; do
         grep -qF -- "$f" "$cli" || missing+=("$c $f")
     done
 done
-# field names: the known-key lists of controller/spec.c
-fields=$(tr '\n' ' ' <controller/spec.c | grep -oE 'static const char \*const [a-z_]*keys\[\] = \{[^}]*\}' |
+# field names: the known-key lists of controller/runtime/spec.c
+fields=$(tr '\n' ' ' <controller/runtime/spec.c | grep -oE 'static const char \*const [a-z_]*keys\[\] = \{[^}]*\}' |
     grep -oE '"[a-zA-Z]+"' | tr -d '"' | sort -u)
-[ -n "$fields" ] || fail "no field lists found in controller/spec.c"
+[ -n "$fields" ] || fail "no field lists found in controller/runtime/spec.c"
 for f in $fields; do
     grep -q "\b$f\b" "$ref" || missing+=("field $f")
 done

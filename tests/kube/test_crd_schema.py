@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # test_crd_schema.py — crd/selfhealingpipelines.selfheal.dev.yaml is a well-formed structural CRD,
-# accepts every manifests/examples/*.yaml, rejects what controller/spec.c rejects for ranges, enums,
+# accepts every manifests/examples/*.yaml, rejects what controller/runtime/spec.c rejects for ranges, enums,
 # counts and unknown fields, and defaults match the brief's. Checked with schemacheck.py (stdlib).
 import glob
 import os

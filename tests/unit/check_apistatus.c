@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "kube/apistatus.h"
 
 Suite *apistatus_suite(void);

@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "atomicfile.h"
-#include "errors.h"
+#include "base/atomicfile.h"
+#include "base/errors.h"
 
 Suite *atomicfile_suite(void);
 

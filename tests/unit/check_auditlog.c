@@ -9,9 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "auditlog.h"
-#include "brief_config.h"
-#include "errors.h"
+#include "base/auditlog.h"
+#include "cli/brief_config.h"
+#include "base/errors.h"
 
 Suite *auditlog_suite(void);
 

@@ -1,8 +1,8 @@
 /* check_clock.c — the fake clock and the RFC 3339 helpers of clock.h. */
 #include <check.h>
 
-#include "clock.h"
-#include "errors.h"
+#include "base/clock.h"
+#include "base/errors.h"
 
 Suite *clock_suite(void);
 

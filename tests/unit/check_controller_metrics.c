@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller_metrics.h"
-#include "errors.h"
-#include "metrics.h"
+#include "runtime/controller_metrics.h"
+#include "base/errors.h"
+#include "base/metrics.h"
 
 Suite *controller_metrics_suite(void);
 

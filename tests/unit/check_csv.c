@@ -18,7 +18,7 @@
 #include "data/csv.h"
 #include "data/csv_columns.h"
 #include "data/numtext.h"
-#include "errors.h"
+#include "base/errors.h"
 
 Suite *csv_suite(void);
 

@@ -17,9 +17,9 @@
 
 #include "data/data_decide.h"
 #include "data/data_reconciler.h"
-#include "errors.h"
-#include "pipeline.h"
-#include "status.h"
+#include "base/errors.h"
+#include "runtime/pipeline.h"
+#include "runtime/status.h"
 
 Suite *data_reconciler_suite(void);
 

@@ -25,7 +25,7 @@
 #include "data/modecount.h"
 #include "data/safewrite.h"
 #include "data/stats.h"
-#include "errors.h"
+#include "base/errors.h"
 
 Suite *datafix_suite(void);
 

@@ -12,7 +12,7 @@
 
 #include "drift/drift_engine.h"
 #include "drift/drift_stats.h"
-#include "errors.h"
+#include "base/errors.h"
 
 Suite *drift_suite(void);
 

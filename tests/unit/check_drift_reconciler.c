@@ -20,11 +20,11 @@
 
 #include "drift/drift_reconciler.h"
 #include "drift/retrain_actuators.h"
-#include "errors.h"
-#include "fsutil.h"
+#include "base/errors.h"
+#include "base/fsutil.h"
 #include "local/registry.h"
-#include "log.h"
-#include "status.h"
+#include "base/log.h"
+#include "runtime/status.h"
 
 Suite *drift_reconciler_suite(void);
 

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "errors.h"
-#include "eventbus.h"
+#include "base/clock.h"
+#include "base/errors.h"
+#include "server/eventbus.h"
 
 Suite *eventbus_suite(void);
 

@@ -13,10 +13,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "errors.h"
-#include "httpserver.h"
-#include "metrics.h"
+#include "base/clock.h"
+#include "base/errors.h"
+#include "server/httpserver.h"
+#include "base/metrics.h"
 
 Suite *httpserver_suite(void);
 

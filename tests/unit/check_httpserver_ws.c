@@ -19,9 +19,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "errors.h"
-#include "eventbus.h"
-#include "httpserver.h"
+#include "base/errors.h"
+#include "server/eventbus.h"
+#include "server/httpserver.h"
 
 Suite *httpserver_ws_suite(void);
 

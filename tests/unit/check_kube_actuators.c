@@ -15,9 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "kube/kube_actuators.h"
-#include "pipeline.h"
+#include "runtime/pipeline.h"
 
 Suite *kube_actuators_suite(void);
 

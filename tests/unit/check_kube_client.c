@@ -15,12 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "kube/apistatus.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
 #include "kube_test.h"
-#include "version.h"
+#include "base/version.h"
 
 Suite *kube_client_suite(void);
 

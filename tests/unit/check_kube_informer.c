@@ -16,12 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 #include "kube_test.h"
-#include "log.h"
-#include "strmap.h"
+#include "base/log.h"
+#include "base/strmap.h"
 
 Suite *kube_informer_suite(void);
 

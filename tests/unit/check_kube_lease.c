@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "errors.h"
+#include "base/clock.h"
+#include "base/errors.h"
 #include "kube/lease.h"
 
 Suite *kube_lease_suite(void);

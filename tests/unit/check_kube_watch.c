@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "kube/apistatus.h"
 #include "kube/watch.h"
 #include "kube_test.h"

@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "kube/base64.h"
 #include "kube/kubeconfig.h"
-#include "log.h"
+#include "base/log.h"
 
 Suite *kubeconfig_suite(void);
 

@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "errors.h"
-#include "log.h"
-#include "manager.h"
-#include "strmap.h"
+#include "base/clock.h"
+#include "base/errors.h"
+#include "base/log.h"
+#include "runtime/manager.h"
+#include "base/strmap.h"
 
 Suite *manager_suite(void);
 

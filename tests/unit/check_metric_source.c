@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "model/json_pointer.h"
 #include "model/metric_fetch.h"
 #include "model/metric_source.h"

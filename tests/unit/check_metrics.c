@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "metrics.h"
+#include "base/errors.h"
+#include "base/metrics.h"
 
 Suite *metrics_suite(void);
 

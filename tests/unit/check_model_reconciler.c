@@ -17,11 +17,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "auditlog.h"
-#include "errors.h"
+#include "base/auditlog.h"
+#include "base/errors.h"
 #include "local/registry.h"
 #include "model/model_reconciler.h"
-#include "status.h"
+#include "runtime/status.h"
 
 #include "service/service_actuators.h"
 

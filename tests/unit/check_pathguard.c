@@ -13,11 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "pathguard.h"
-#include "pipeline.h"
-#include "spec.h"
-#include "yamljson.h"
+#include "base/errors.h"
+#include "base/pathguard.h"
+#include "runtime/pipeline.h"
+#include "runtime/spec.h"
+#include "base/yamljson.h"
 
 Suite *pathguard_suite(void);
 

@@ -23,8 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "errors.h"
+#include "base/clock.h"
+#include "base/errors.h"
 #include "service/probe.h"
 #include "service/probe_sched.h"
 #include "service/probe_xfer.h"

@@ -1,5 +1,5 @@
 /* check_procfile.c — pid files naming a process by pid and start time
- * (controller/local/procfile.h), with real child processes. */
+ * (controller/base/procfile.h), with real child processes. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "local/procfile.h"
+#include "base/errors.h"
+#include "base/procfile.h"
 
 Suite *procfile_suite(void);
 

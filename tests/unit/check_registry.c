@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "errors.h"
+#include "base/errors.h"
 #include "local/registry.h"
 
 Suite *registry_suite(void);

@@ -22,8 +22,8 @@
 #include "drift/drift_decide.h"
 #include "drift/retrain_job.h"
 #include "drift/retrain_log.h"
-#include "errors.h"
-#include "fsutil.h"
+#include "base/errors.h"
+#include "base/fsutil.h"
 
 Suite *retrain_suite(void);
 

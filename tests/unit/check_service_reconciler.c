@@ -22,15 +22,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "auditlog.h"
-#include "clock.h"
-#include "errors.h"
-#include "log.h"
-#include "metrics.h"
+#include "base/auditlog.h"
+#include "base/clock.h"
+#include "base/errors.h"
+#include "base/log.h"
+#include "base/metrics.h"
 #include "service/probe.h"
 #include "service/service_actuators.h"
 #include "service/service_reconciler.h"
-#include "status.h"
+#include "runtime/status.h"
 
 Suite *service_reconciler_suite(void);
 

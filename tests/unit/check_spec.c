@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
-#include "spec.h"
-#include "yamljson.h"
+#include "base/errors.h"
+#include "runtime/spec.h"
+#include "base/yamljson.h"
 
 Suite *spec_suite(void);
 

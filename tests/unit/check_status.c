@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "clock.h"
-#include "errors.h"
-#include "status.h"
+#include "base/clock.h"
+#include "base/errors.h"
+#include "runtime/status.h"
 
 Suite *status_suite(void);
 

@@ -18,9 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "errors.h"
-#include "fsutil.h"
+#include "base/clock.h"
+#include "base/errors.h"
+#include "base/fsutil.h"
 #include "local/supervisor.h"
 
 Suite *supervisor_suite(void);

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errors.h"
-#include "workqueue.h"
+#include "base/errors.h"
+#include "runtime/workqueue.h"
 
 Suite *workqueue_suite(void);
 

@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "errors.h"
-#include "yamljson.h"
+#include "base/errors.h"
+#include "base/yamljson.h"
 
 Suite *yamljson_suite(void);
 

@@ -1,0 +1,484 @@
+/*
+ * cmd_recover.c — `selfheal recover` (cmd_recover.h): flags, then a loop of
+ * probe → service_decide() → act, on the real clock, until the service is
+ * healthy or the attempts are used up. The prober (probe.h) and the process
+ * supervisor (local/supervisor.h) are the controller's own.
+ */
+#include "cli/cmd_recover.h"
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/brief_config.h"
+#include "cli/cli.h"
+#include "base/clock.h"
+#include "base/errors.h"
+#include "local/supervisor.h"
+#include "service/probe.h"
+#include "service/recovery_log.h"
+#include "service/service_decide.h"
+#include "runtime/spec.h"
+
+#define CMD "recover"
+#define TARGET "recover"
+#define PROC_KEY "service"
+#define DEFAULT_MAX_ATTEMPTS 3
+#define DEFAULT_LOG "monitoring/recovery_log.json"
+#define DEFAULT_SERVICE_LOG "monitoring/service.log"
+
+struct recover_flags {
+    enum recovery_method method;
+    const char *url;
+    const char *health_path;
+    char **command; /* NULL-terminated, borrowed from argv */
+    int ncommand;
+    long max_attempts;
+    bool has_max_attempts;
+    int64_t timeout_ms, interval_ms, backoff_ms, command_timeout_ms;
+    long failure_threshold;
+    const char *log;
+    const char *service_log;
+    const char *config;
+    bool dry_run;
+};
+
+static void recover_help(FILE *out)
+{
+    fputs(
+        "Usage: selfheal recover --service-url URL [--method process|command]\n"
+        "                        [--max-attempts N] [--timeout D] [FLAGS] [--command ARGV...]\n"
+        "\n"
+        "Checks a service once and heals it when it is down (the brief's\n"
+        "auto_recover_service.py), with the rule of the controller's service loop:\n"
+        "the service is unhealthy after --failure-threshold failed probes in a row (a\n"
+        "probe succeeds on an HTTP 2xx within --timeout); then at most --max-attempts\n"
+        "recovery attempts are made, attempt n+1 no sooner than backoff*2^(n-1) after\n"
+        "attempt n and never inside the grace after one (failure threshold x interval),\n"
+        "until a healthy probe follows. Every attempt and its outcome is appended to the\n"
+        "recovery log.\n"
+        "\n"
+        "  --service-url URL      the service (http:// or https://). A URL without a\n"
+        "                         path is probed at URL + --health-path\n"
+        "  --health-path PATH     default /health\n"
+        "  --method M             process (default): start --command as the service, in\n"
+        "                         its own process group, output appended to\n"
+        "                         --service-log; a restart stops the one it started\n"
+        "                         (SIGTERM, then SIGKILL after 5 s). It keeps running\n"
+        "                         after a successful recovery; it is stopped when the\n"
+        "                         service could not be healed. It cannot stop a process\n"
+        "                         it did not start (one that hangs holding the port).\n"
+        "                         command: run --command (no shell) and wait for it,\n"
+        "                         killed after --command-timeout\n"
+        "  --command ARGV...      the program and its arguments: every argument after\n"
+        "                         --command (or after --) belongs to it, so it comes last\n"
+        "  --max-attempts N       1..100 (default: service_recovery.max_recovery_attempts\n"
+        "                         in the config file, else 3)\n"
+        "  --timeout D            probe timeout (default 2s); durations: 500ms, 2s, 1m\n"
+        "  --interval D           time between probes (default 500ms)\n"
+        "  --failure-threshold N  failed probes in a row that make it unhealthy (default 3)\n"
+        "  --backoff D            spacing of attempts, doubled each time (default 2s)\n"
+        "  --command-timeout D    method command: kill it after this long (default 1m)\n"
+        "  --log FILE             the recovery log, a JSON array (default " DEFAULT_LOG ")\n"
+        "  --service-log FILE     method process: the service's output\n"
+        "                         (default " DEFAULT_SERVICE_LOG ")\n"
+        "  --config FILE          the brief's config (default " BRIEF_CONFIG_PATH ";\n"
+        "                         a missing file is fine)\n"
+        "  --dry-run              probe and say what would be done; act on nothing\n"
+        "  -h, --help             this help\n"
+        "\n"
+        "Examples:\n"
+        "  selfheal recover --method process --service-url http://localhost:8000 \\\n"
+        "      --command uvicorn app:app --port 8000\n"
+        "  selfheal recover --method command --service-url http://localhost:8000/health \\\n"
+        "      -- systemctl restart housing-api\n"
+        "\n"
+        "Exit status:\n"
+        "  0  nothing to do (the service is healthy), or healed: it prints\n"
+        "     \"healed after N attempts\" (with --dry-run: would recover)\n"
+        "  1  could not heal: every attempt was made and the service is still unhealthy\n"
+        "  2  usage error or unreadable config file\n",
+        out);
+}
+
+static int parse_duration_flag(const char *name, const char *v, int64_t *ret)
+{
+    if (spec_parse_duration(v, ret) != 0 || *ret <= 0)
+        return cli_usage_error(CMD, "--%s must be a duration such as 500ms, 2s or 1m, got '%s'",
+                               name, v);
+    return 0;
+}
+
+/* Splits off the command: everything after "--command" or "--". */
+static int split_command(int argc, char **argv, struct recover_flags *f)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--command") == 0 || strcmp(argv[i], "--") == 0) {
+            f->command = argv + i + 1;
+            f->ncommand = argc - i - 1;
+            return i;
+        }
+    }
+    return argc;
+}
+
+static int parse_flags(int argc, char **argv, struct recover_flags *f)
+{
+    static const struct option opts[] = {{"service-url", required_argument, NULL, 'u'},
+                                         {"health-path", required_argument, NULL, 'H'},
+                                         {"method", required_argument, NULL, 'm'},
+                                         {"max-attempts", required_argument, NULL, 'a'},
+                                         {"timeout", required_argument, NULL, 't'},
+                                         {"interval", required_argument, NULL, 'i'},
+                                         {"failure-threshold", required_argument, NULL, 'f'},
+                                         {"backoff", required_argument, NULL, 'b'},
+                                         {"command-timeout", required_argument, NULL, 'T'},
+                                         {"log", required_argument, NULL, 'l'},
+                                         {"service-log", required_argument, NULL, 'S'},
+                                         {"config", required_argument, NULL, 'C'},
+                                         {"dry-run", no_argument, NULL, 'n'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0, 0, 0, 0}};
+    *f = (struct recover_flags){.method = RECOVERY_PROCESS,
+                                .health_path = "/health",
+                                .timeout_ms = 2000,
+                                .interval_ms = 500,
+                                .backoff_ms = 2000,
+                                .command_timeout_ms = 60000,
+                                .failure_threshold = 3,
+                                .max_attempts = DEFAULT_MAX_ATTEMPTS,
+                                .log = DEFAULT_LOG,
+                                .service_log = DEFAULT_SERVICE_LOG};
+    int n = split_command(argc, argv, f);
+    cli_getopt_reset();
+    int c, r;
+    while ((c = getopt_long(n, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'u':
+            f->url = optarg;
+            break;
+        case 'H':
+            if (optarg[0] != '/')
+                return cli_usage_error(CMD, "--health-path must start with '/', got '%s'", optarg);
+            f->health_path = optarg;
+            break;
+        case 'm':
+            if (strcmp(optarg, "process") == 0)
+                f->method = RECOVERY_PROCESS;
+            else if (strcmp(optarg, "command") == 0)
+                f->method = RECOVERY_COMMAND;
+            else
+                return cli_usage_error(CMD, "--method must be process or command, got '%s'",
+                                       optarg);
+            break;
+        case 'a':
+            if (cli_parse_int(optarg, 1, 100, &f->max_attempts) != 0)
+                return cli_usage_error(CMD, "--max-attempts must be a whole number from 1 to 100, got '%s'",
+                                       optarg);
+            f->has_max_attempts = true;
+            break;
+        case 'f':
+            if (cli_parse_int(optarg, 1, 100, &f->failure_threshold) != 0)
+                return cli_usage_error(CMD, "--failure-threshold must be a whole number from 1 to 100, got '%s'",
+                                       optarg);
+            break;
+        case 't':
+            if ((r = parse_duration_flag("timeout", optarg, &f->timeout_ms)) != 0)
+                return r;
+            break;
+        case 'i':
+            if ((r = parse_duration_flag("interval", optarg, &f->interval_ms)) != 0)
+                return r;
+            break;
+        case 'b':
+            if ((r = parse_duration_flag("backoff", optarg, &f->backoff_ms)) != 0)
+                return r;
+            break;
+        case 'T':
+            if ((r = parse_duration_flag("command-timeout", optarg, &f->command_timeout_ms)) != 0)
+                return r;
+            break;
+        case 'l':
+            f->log = optarg;
+            break;
+        case 'S':
+            f->service_log = optarg;
+            break;
+        case 'C':
+            f->config = optarg;
+            break;
+        case 'n':
+            f->dry_run = true;
+            break;
+        case 'h':
+            recover_help(stdout);
+            return -1;
+        default:
+            return cli_bad_option(CMD, n, argv);
+        }
+    }
+    if (optind < n)
+        return cli_usage_error(CMD, "unexpected argument '%s' (the command goes after --command)",
+                               argv[optind]);
+    if (!f->url)
+        return cli_usage_error(CMD, "--service-url is required");
+    if (f->command && f->ncommand == 0)
+        return cli_usage_error(CMD, "--command needs the program to run after it");
+    if (!f->command && !f->dry_run)
+        return cli_usage_error(CMD, "--command ARGV... is required with --method %s",
+                               f->method == RECOVERY_PROCESS ? "process" : "command");
+    return 0;
+}
+
+/* maxAttempts: the flag, else the brief's config, else 3. */
+static int resolve_config(struct recover_flags *f)
+{
+    cJSON *cfg = NULL;
+    if (brief_config_load_for(CMD, f->config, &cfg) != 0)
+        return CLI_EXIT_USAGE;
+    int rc = 0;
+    if (!f->has_max_attempts) {
+        double v = brief_config_num(cfg, "service_recovery.max_recovery_attempts",
+                                    DEFAULT_MAX_ATTEMPTS);
+        if (!(v >= 1 && v <= 100) || v != (double)(long)v) {
+            fprintf(stderr,
+                    "selfheal %s: %s: service_recovery.max_recovery_attempts must be a whole "
+                    "number from 1 to 100, got %g\n",
+                    CMD, f->config ? f->config : BRIEF_CONFIG_PATH, v);
+            rc = CLI_EXIT_USAGE;
+        }
+        f->max_attempts = (long)v;
+    }
+    if (!brief_config_bool(cfg, "service_recovery.enabled", true) && !f->dry_run) {
+        printf("service_recovery.enabled is false in the config: probing only (dry run).\n");
+        f->dry_run = true;
+    }
+    cJSON_Delete(cfg);
+    return rc;
+}
+
+/* URL + health path when the URL has no path of its own (owned). */
+static char *probe_url(const struct recover_flags *f)
+{
+    const char *rest = strstr(f->url, "://");
+    const char *path = rest ? strchr(rest + 3, '/') : NULL;
+    char *u = NULL;
+    if (!path || strcmp(path, "/") == 0) {
+        size_t n = path ? (size_t)(path - f->url) : strlen(f->url);
+        if (asprintf(&u, "%.*s%s", (int)n, f->url, f->health_path) < 0)
+            return NULL;
+        return u;
+    }
+    return strdup(f->url);
+}
+
+struct run {
+    const struct recover_flags *f;
+    const char *url;
+    struct prober *pr;
+    struct supervisor *sv;
+    struct spec_service svc;
+    bool started; /* method process: a process of ours was started */
+    char last_error[PROBE_ERROR_MAX];
+};
+
+static void log_record(const struct run *r, const char *action, const char *outcome, int attempt,
+                       const char *trigger, const char *error, double mttr)
+{
+    struct recovery_record rec = {.time_ms = clock_now_ms(NULL),
+                                  .source = "cli",
+                                  .service_url = r->url,
+                                  .method = spec_recovery_method_name(r->f->method),
+                                  .action = action,
+                                  .outcome = outcome,
+                                  .attempt = attempt,
+                                  .max_attempts = (int)r->f->max_attempts,
+                                  .trigger = trigger,
+                                  .error = error,
+                                  .mttr_seconds = mttr};
+    char *err = NULL, *warn = NULL;
+    if (recovery_log_append(r->f->log, &rec, &err, &warn) != 0)
+        fprintf(stderr, "selfheal %s: cannot write the recovery log %s: %s\n", CMD, r->f->log,
+                err ? err : "write failed");
+    if (warn)
+        fprintf(stderr, "selfheal %s: %s: %s\n", CMD, r->f->log, warn);
+    free(err);
+    free(warn);
+}
+
+/* One recovery attempt. */
+static void attempt(struct run *r, int n, const char *trigger)
+{
+    const struct recover_flags *f = r->f;
+    char *err = NULL;
+    int rc;
+    char done[300] = "";
+    const char *action = f->method == RECOVERY_PROCESS ? "restart" : "run-command";
+    if (f->method == RECOVERY_PROCESS) {
+        struct supervisor_launch l = {.argv = f->command, .log_path = f->service_log};
+        rc = supervisor_restart(r->sv, PROC_KEY, &l, &err);
+        if (!rc) {
+            r->started = true;
+            struct supervisor_info in;
+            supervisor_info(r->sv, PROC_KEY, &in);
+            snprintf(done, sizeof done, "started %s (pid %d, output in %s)", f->command[0],
+                     (int)in.pid, f->service_log);
+        }
+    } else {
+        struct supervisor_launch l = {.argv = f->command, .timeout_ms = f->command_timeout_ms,
+                                      .leave_group = true};
+        rc = supervisor_start(r->sv, PROC_KEY, &l, &err);
+        if (!rc) {
+            supervisor_wait(r->sv, PROC_KEY, (long)f->command_timeout_ms + 10000);
+            struct supervisor_info in;
+            supervisor_info(r->sv, PROC_KEY, &in);
+            snprintf(done, sizeof done, "ran %s: %s", f->command[0], in.exit_text);
+            if (!in.success) {
+                rc = SH_EIO;
+                err = strdup(in.exit_text);
+            }
+        }
+    }
+    const char *why = rc ? (err ? err : sh_strerror(rc)) : NULL;
+    if (rc && f->method == RECOVERY_PROCESS)
+        printf("attempt %d of %ld: %s\n", n, f->max_attempts, why);
+    else
+        printf("attempt %d of %ld: %s\n", n, f->max_attempts, done);
+    log_record(r, action, rc ? "failed" : "started", n, trigger, why, -1);
+    free(err);
+}
+
+static void observe(struct run *r, const struct probe_observation *po,
+                    struct service_observation *o)
+{
+    memset(o, 0, sizeof *o);
+    o->probe_known = po->known;
+    o->consecutive_failures = po->consecutive_failures;
+    o->consecutive_successes = po->consecutive_successes;
+    o->first_failure_ms = po->first_failure_ms;
+    o->last_success_ms = po->last_success_ms;
+    snprintf(o->last_error, sizeof o->last_error, "%s", po->last_error);
+    if (po->last_error[0])
+        snprintf(r->last_error, sizeof r->last_error, "%s", po->last_error);
+    if (r->f->method == RECOVERY_PROCESS && r->started) {
+        struct supervisor_info in;
+        supervisor_info(r->sv, PROC_KEY, &in);
+        o->supervised = o->process_ever_started = true;
+        o->process_running = in.running;
+        snprintf(o->process_exit, sizeof o->process_exit, "%s", in.exit_text);
+    }
+}
+
+/* The loop: returns the exit status. */
+static int heal(struct run *r)
+{
+    const struct recover_flags *f = r->f;
+    struct service_state st = {.last_recovery_seconds = -1};
+    uint64_t seen = 0;
+    bool said_unhealthy = false;
+    long wait_ms = (long)(f->timeout_ms + f->interval_ms + 5000);
+    for (;;) {
+        if (prober_wait(r->pr, TARGET, seen + 1, wait_ms) != 0) {
+            fprintf(stderr, "selfheal %s: the prober stopped answering\n", CMD);
+            return CLI_EXIT_FAIL;
+        }
+        struct probe_observation po;
+        prober_get(r->pr, TARGET, &po);
+        seen = po.probes;
+        struct service_observation o;
+        observe(r, &po, &o);
+        struct service_decision d;
+        service_decide(&r->svc, &o, &st, clock_now_ms(NULL), 1, f->dry_run, false, &d);
+        if (d.verdict == SERVICE_HEALTHY) {
+            if (d.healed) {
+                double mttr = d.next.last_recovery_seconds;
+                printf("healed after %d attempt%s (MTTR %.1f s): %s answers\n",
+                       st.recovery_attempts, st.recovery_attempts == 1 ? "" : "s", mttr, r->url);
+                log_record(r, "recovered", "succeeded", st.recovery_attempts, NULL, NULL, mttr);
+                if (r->started) {
+                    struct supervisor_info in;
+                    supervisor_info(r->sv, PROC_KEY, &in);
+                    printf("the service keeps running as pid %d\n", (int)in.pid);
+                    supervisor_release(r->sv, PROC_KEY);
+                }
+                return CLI_EXIT_OK;
+            }
+            if (!said_unhealthy && o.consecutive_failures == 0 && st.recovery_attempts == 0) {
+                printf("%s is healthy: nothing to do\n", r->url);
+                return CLI_EXIT_OK;
+            }
+        }
+        if (d.verdict != SERVICE_HEALTHY && d.verdict != SERVICE_UNKNOWN && !said_unhealthy) {
+            printf("%s is unhealthy: %s\n", r->url, r->last_error[0] ? r->last_error : d.message);
+            said_unhealthy = true;
+        }
+        if (d.action == SERVICE_ACT_RECOVER && d.planned_only) {
+            printf("dry run: would %s %s (attempt 1 of %ld)\n",
+                   f->method == RECOVERY_PROCESS ? "start" : "run",
+                   f->command ? f->command[0] : "the --command", f->max_attempts);
+            return CLI_EXIT_OK;
+        }
+        if (d.action == SERVICE_ACT_RECOVER) {
+            char trigger[PROBE_ERROR_MAX + 64];
+            if (o.supervised && !o.process_running)
+                snprintf(trigger, sizeof trigger, "ProcessExited: the service process %s",
+                         o.process_exit);
+            else
+                snprintf(trigger, sizeof trigger, "ProbeFailed: %s",
+                         r->last_error[0] ? r->last_error : "no healthy probe");
+            attempt(r, d.next.recovery_attempts, trigger);
+        }
+        if (d.gave_up) {
+            printf("could not heal after %d attempt%s: %s\n", d.next.recovery_attempts,
+                   d.next.recovery_attempts == 1 ? "" : "s",
+                   r->last_error[0] ? r->last_error : d.message);
+            log_record(r, "gave-up", "exhausted", d.next.recovery_attempts, r->last_error, NULL,
+                       -1);
+            return CLI_EXIT_FAIL;
+        }
+        st = d.next;
+    }
+}
+
+int cmd_recover(int argc, char **argv)
+{
+    struct recover_flags f;
+    int rc = parse_flags(argc, argv, &f);
+    if (rc != 0)
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    if ((rc = resolve_config(&f)) != 0)
+        return rc;
+    char *url = probe_url(&f);
+    if (!url)
+        return CLI_EXIT_FAIL;
+    struct run r = {.f = &f, .url = url};
+    r.svc.present = r.svc.enabled = true;
+    r.svc.health_check.url = url;
+    r.svc.health_check.interval_ms = f.interval_ms;
+    r.svc.health_check.timeout_ms = f.timeout_ms;
+    r.svc.health_check.failure_threshold = (int)f.failure_threshold;
+    r.svc.recovery.method = f.method;
+    r.svc.recovery.max_attempts = (int)f.max_attempts;
+    r.svc.recovery.backoff_ms = f.backoff_ms;
+    r.svc.recovery.reset_after_ms = INT64_MAX / 4;
+    r.svc.recovery.timeout_ms = f.command_timeout_ms;
+    rc = CLI_EXIT_FAIL;
+    if (prober_new(NULL, NULL, NULL, NULL, &r.pr) != 0 ||
+        supervisor_new(&(struct supervisor_options){0}, &r.sv) != 0) {
+        fprintf(stderr, "selfheal %s: cannot start the prober\n", CMD);
+        goto out;
+    }
+    if (prober_set_target(r.pr, TARGET, url, f.interval_ms, (long)f.timeout_ms) != 0) {
+        rc = cli_usage_error(CMD, "--service-url must be an http:// or https:// URL, got '%s'",
+                             f.url);
+        goto out;
+    }
+    rc = heal(&r);
+out:
+    prober_free(r.pr);
+    supervisor_free(r.sv); /* stops a process of ours that did not heal the service */
+    free(url);
+    return rc;
+}
