@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "drift/drift_decide.h"
-#include "drift/retrain_job.h"
+#include "local/retrain_job.h"
 #include "drift/retrain_log.h"
 #include "base/errors.h"
 #include "base/fsutil.h"
