@@ -3,7 +3,7 @@
  * once per cooldown, lastRetrainTime surviving a restart (status written and
  * read back), no trigger once the reference rolled forward, RetrainFailed
  * with backoff and at most one retry per cooldown window; the background
- * job (retrain_job.h) with real processes: environment, log file, exit
+ * job (local/retrain_job.h) with real processes: environment, log file, exit
  * status, exec failure, timeout on the fake clock killing the whole process
  * group, stop; the retraining log (retrain_log.h).
  */
