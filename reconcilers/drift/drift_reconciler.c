@@ -197,6 +197,20 @@ static void event_features(const struct entry *e, struct retrain_event *ev, cons
     ev->ndrifted = (size_t)e->ndrifted;
 }
 
+/* RetrainStarted's message: what runs, why, and where to follow it. */
+static void started_message(const struct entry *e, const char *what,
+                            const struct retrain_started *info, char *m, size_t size)
+{
+    char where[700];
+    if (info->name[0])
+        snprintf(where, sizeof where, "Job %s%s; output: %s", info->name,
+                 info->adopted ? ", created before a restart and adopted" : "", info->log);
+    else
+        snprintf(where, sizeof where, "pid %d%s; output in %s", info->pid,
+                 info->adopted ? ", started before a restart and adopted" : "", info->log);
+    snprintf(m, size, "retraining: %s (%s; %s)", what, e->obs.message, where);
+}
+
 /* Starts the retrain; returns 0, or the start error (recorded as a failed attempt). */
 static int start_retrain(struct drift_reconciler *dr, struct reconcile_ctx *ctx, struct entry *e,
                          const struct retrain_actuators *ra, struct drift_state *st,
@@ -259,15 +273,8 @@ static int start_retrain(struct drift_reconciler *dr, struct reconcile_ctx *ctx,
     }
     e->job_score = e->obs.score;
     status_history_add(ctx->status, &h);
-    char where[700];
-    if (info.name[0])
-        snprintf(where, sizeof where, "Job %s%s; output: %s", info.name,
-                 info.adopted ? ", created before a restart and adopted" : "", info.log);
-    else
-        snprintf(where, sizeof where, "pid %d%s; output in %s", info.pid,
-                 info.adopted ? ", started before a restart and adopted" : "", info.log);
     char m[1400];
-    snprintf(m, sizeof m, "retraining: %s (%s; %s)", what, e->obs.message, where);
+    started_message(e, what, &info, m, sizeof m);
     pf->record_event(pf, ctx->p, EVENT_NORMAL, "RetrainStarted", m);
     log_info(ctx->p->key, "%s", m);
     ev.status = "started";
