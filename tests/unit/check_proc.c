@@ -15,6 +15,7 @@
 
 #include "base/clock.h"
 #include "base/errors.h"
+#include "base/fsutil.h"
 #include "base/proc.h"
 #include "base/procfile.h"
 
@@ -43,25 +44,24 @@ static void teardown(void)
     waitpid(pid, NULL, 0);
 }
 
+/* The file's text ("" when missing) in buf. */
 static const char *slurp(const char *path, char *buf, size_t size)
 {
-    buf[0] = '\0';
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return buf;
-    size_t n = fread(buf, 1, size - 1, f);
-    fclose(f);
-    buf[n] = '\0';
+    char *data = NULL;
+    size_t len = 0;
+    snprintf(buf, size, "%s", fs_read_file(path, size - 1, &data, &len) == 0 ? data : "");
+    free(data);
     return buf;
 }
 
+/* Polls until the file holds text (fails the test after WAIT_MS). */
 static void wait_file_has(const char *path, const char *text)
 {
     char buf[8192];
-    int64_t deadline = clock_monotonic_ms() + WAIT_MS;
-    while (!strstr(slurp(path, buf, sizeof buf), text) && clock_monotonic_ms() < deadline)
+    for (int64_t t0 = clock_monotonic_ms(); !strstr(slurp(path, buf, sizeof buf), text);) {
+        ck_assert_msg(clock_monotonic_ms() - t0 < WAIT_MS, "%s never held '%s': %s", path, text, buf);
         usleep(5000);
-    ck_assert_msg(strstr(buf, text), "%s never contained '%s': %s", path, text, buf);
+    }
 }
 
 /* A process that exists and is not a zombie. */
