@@ -8,7 +8,6 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/atomicfile.h"
 #include "base/errors.h"
 #include "base/fsutil.h"
 
@@ -216,23 +216,13 @@ int registry_current(const char *dir, char *name, size_t size, char **ret_err)
 }
 
 /* Flushes a folder's entries to disk (after a rename in it). */
-static void sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 int registry_activate(const char *dir, const char *version, char **ret_err)
 {
-    static atomic_uint counter;
     if (!valid_version_name(version)) {
         set_err(ret_err, "'%s' cannot be a version of the registry %s", version, dir);
         return SH_EINVAL;
     }
-    char vpath[PATH_MAX], link[PATH_MAX], tmp[PATH_MAX];
+    char vpath[PATH_MAX], link[PATH_MAX];
     struct stat st;
     snprintf(vpath, sizeof vpath, "%s/%s", dir, version);
     if (stat(vpath, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -240,21 +230,17 @@ int registry_activate(const char *dir, const char *version, char **ret_err)
         return SH_ENOTFOUND;
     }
     snprintf(link, sizeof link, "%s/%s", dir, REGISTRY_CURRENT);
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld.%u", dir, REGISTRY_CURRENT, (long)getpid(),
-             atomic_fetch_add(&counter, 1));
-    if (symlink(version, tmp) != 0) {
-        set_err(ret_err, "%s: cannot create a symlink: %s", tmp, strerror(errno));
-        return SH_EIO;
-    }
-    if (rename(tmp, link) != 0) {
+    const char *step = "create";
+    if (atomic_file_symlink(version, link, &step) != 0) {
         int e = errno;
-        unlink(tmp);
-        set_err(ret_err, "%s: cannot replace it%s: %s", link,
-                e == EISDIR || e == ENOTEMPTY || e == EEXIST ? " (it is a folder, not a symlink)" : "",
-                strerror(e));
+        if (strcmp(step, "create") == 0)
+            set_err(ret_err, "%s: cannot create a symlink beside it: %s", link, strerror(e));
+        else
+            set_err(ret_err, "%s: cannot replace it%s: %s", link,
+                    e == EISDIR || e == ENOTEMPTY || e == EEXIST ? " (it is a folder, not a symlink)" : "",
+                    strerror(e));
         return SH_EIO;
     }
-    sync_dir(dir);
     return 0;
 }
 
