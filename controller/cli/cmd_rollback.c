@@ -5,7 +5,7 @@
  */
 #include "cli/cmd_rollback.h"
 
-#include <getopt.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,58 +74,23 @@ static void rollback_help(FILE *out)
 
 static int parse_flags(int argc, char **argv, struct rollback_flags *f)
 {
-    static const struct option opts[] = {{"current-metric", required_argument, NULL, 'c'},
-                                         {"threshold", required_argument, NULL, 't'},
-                                         {"registry", required_argument, NULL, 'r'},
-                                         {"log", required_argument, NULL, 'l'},
-                                         {"metric", required_argument, NULL, 'm'},
-                                         {"config", required_argument, NULL, 'C'},
-                                         {"dry-run", no_argument, NULL, 'n'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
     *f = (struct rollback_flags){.registry = DEFAULT_REGISTRY, .metric = "accuracy"};
-    cli_getopt_reset();
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            if (cli_parse_double(optarg, &f->current) != 0)
-                return cli_usage_error(CMD, "--current-metric must be a number, got '%s'", optarg);
-            f->has_current = true;
-            break;
-        case 't':
-            if (cli_parse_double(optarg, &f->threshold) != 0 || f->threshold < 0 ||
-                f->threshold > 1)
-                return cli_usage_error(CMD, "--threshold must be a number from 0 to 1, got '%s'",
-                                       optarg);
-            f->has_threshold = true;
-            break;
-        case 'r':
-            f->registry = optarg;
-            break;
-        case 'l':
-            f->log = optarg;
-            break;
-        case 'm':
-            if (!*optarg)
-                return cli_usage_error(CMD, "--metric must not be empty");
-            f->metric = optarg;
-            break;
-        case 'C':
-            f->config = optarg;
-            break;
-        case 'n':
-            f->dry_run = true;
-            break;
-        case 'h':
-            rollback_help(stdout);
-            return -1;
-        default:
-            return cli_bad_option(CMD, argc, argv);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    const struct cli_flag flags[] = {
+        {.name = "current-metric", .kind = CLI_DOUBLE, .dest = &f->current, .min = -HUGE_VAL,
+         .max = HUGE_VAL, .given = &f->has_current, .must = "be a number"},
+        {.name = "threshold", .kind = CLI_DOUBLE, .dest = &f->threshold, .min = 0, .max = 1,
+         .given = &f->has_threshold, .must = "be a number from 0 to 1"},
+        {.name = "registry", .kind = CLI_STRING, .dest = &f->registry},
+        {.name = "log", .kind = CLI_STRING, .dest = &f->log},
+        {.name = "metric", .kind = CLI_STRING, .dest = &f->metric, .opts = CLI_NONEMPTY},
+        {.name = "config", .kind = CLI_STRING, .dest = &f->config},
+        {.name = "dry-run", .kind = CLI_BOOL, .dest = &f->dry_run},
+    };
+    const struct cli_command cmd = {.name = CMD, .flags = flags, .nflags = CLI_NFLAGS(flags),
+                                    .help = rollback_help};
+    int r = cli_parse(&cmd, argc, argv);
+    if (r != 0)
+        return r;
     if (!f->has_current)
         return cli_usage_error(CMD, "--current-metric is required");
     return 0;
