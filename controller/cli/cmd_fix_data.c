@@ -137,6 +137,17 @@ static int parse_tokens(const char *list, void *dest, char **ret_err)
     return 0;
 }
 
+/* The IQR multiplier: the flag, else the brief's config, else 3.0. */
+static int resolve_iqr(struct fix_flags *f)
+{
+    static const struct brief_number iqr = {"data_quality.outlier_threshold_iqr", 3.0, 0,
+                                            HUGE_VAL, false, "be a number >= 0"};
+    if (f->has_iqr || brief_config_load_number(CMD, f->config, &iqr, &f->o.iqr_multiplier) == 0)
+        return 0;
+    return CLI_EXIT_USAGE;
+}
+
+/* The flags, then what the config file adds: 0, CLI_PARSE_HELP, or an exit status. */
 static int parse_flags(int argc, char **argv, struct fix_flags *f)
 {
     long keep = f->o.backup_keep;
@@ -163,26 +174,7 @@ static int parse_flags(int argc, char **argv, struct fix_flags *f)
                                     .help = fix_help};
     int r = cli_parse(&cmd, argc, argv);
     f->o.backup_keep = (int)keep;
-    return r;
-}
-
-/* The IQR multiplier: the flag, else the brief's config, else 3.0. */
-static int resolve_iqr(struct fix_flags *f)
-{
-    if (f->has_iqr)
-        return 0;
-    cJSON *cfg = NULL;
-    if (brief_config_load_for(CMD, f->config, &cfg) != 0)
-        return CLI_EXIT_USAGE;
-    double k = brief_config_num(cfg, "data_quality.outlier_threshold_iqr", 3.0);
-    cJSON_Delete(cfg);
-    if (!(k >= 0) || !isfinite(k)) {
-        fprintf(stderr, "selfheal %s: %s: data_quality.outlier_threshold_iqr must be a number >= 0\n",
-                CMD, f->config ? f->config : BRIEF_CONFIG_PATH);
-        return CLI_EXIT_USAGE;
-    }
-    f->o.iqr_multiplier = k;
-    return 0;
+    return r != 0 ? r : resolve_iqr(f);
 }
 
 struct bar {
@@ -282,8 +274,6 @@ int cmd_fix_data(int argc, char **argv)
     struct fix_flags f = {.path = DEFAULT_DATA};
     datafix_options_default(&f.o);
     int r = parse_flags(argc, argv, &f);
-    if (r == 0)
-        r = resolve_iqr(&f);
     if (r != 0) {
         free(f.tokens_buf);
         return r < 0 ? CLI_EXIT_OK : r;

@@ -124,6 +124,32 @@ static int parse_method(const char *v, void *dest, char **ret_err)
 
 #define DURATION_MUST "be a duration such as 500ms, 2s or 1m"
 
+/* maxAttempts: the flag, else the brief's config, else 3. */
+static int resolve_config(struct recover_flags *f)
+{
+    cJSON *cfg = NULL;
+    if (brief_config_load_for(CMD, f->config, &cfg) != 0)
+        return CLI_EXIT_USAGE;
+    static const struct brief_number attempts = {"service_recovery.max_recovery_attempts",
+                                                 DEFAULT_MAX_ATTEMPTS, 1, 100, true,
+                                                 "be a whole number from 1 to 100"};
+    int rc = 0;
+    double v;
+    if (!f->has_max_attempts) {
+        if (brief_config_number(CMD, f->config, cfg, &attempts, &v) == 0)
+            f->max_attempts = (long)v;
+        else
+            rc = CLI_EXIT_USAGE;
+    }
+    if (!brief_config_bool(cfg, "service_recovery.enabled", true) && !f->dry_run) {
+        printf("service_recovery.enabled is false in the config: probing only (dry run).\n");
+        f->dry_run = true;
+    }
+    cJSON_Delete(cfg);
+    return rc;
+}
+
+/* The flags, then what the config file adds: 0, CLI_PARSE_HELP, or an exit status. */
 static int parse_flags(int argc, char **argv, struct recover_flags *f)
 {
     *f = (struct recover_flags){.method = RECOVERY_PROCESS,
@@ -177,34 +203,7 @@ static int parse_flags(int argc, char **argv, struct recover_flags *f)
     if (!f->command && !f->dry_run)
         return cli_usage_error(CMD, "--command ARGV... is required with --method %s",
                                f->method == RECOVERY_PROCESS ? "process" : "command");
-    return 0;
-}
-
-/* maxAttempts: the flag, else the brief's config, else 3. */
-static int resolve_config(struct recover_flags *f)
-{
-    cJSON *cfg = NULL;
-    if (brief_config_load_for(CMD, f->config, &cfg) != 0)
-        return CLI_EXIT_USAGE;
-    int rc = 0;
-    if (!f->has_max_attempts) {
-        double v = brief_config_num(cfg, "service_recovery.max_recovery_attempts",
-                                    DEFAULT_MAX_ATTEMPTS);
-        if (!(v >= 1 && v <= 100) || v != (double)(long)v) {
-            fprintf(stderr,
-                    "selfheal %s: %s: service_recovery.max_recovery_attempts must be a whole "
-                    "number from 1 to 100, got %g\n",
-                    CMD, f->config ? f->config : BRIEF_CONFIG_PATH, v);
-            rc = CLI_EXIT_USAGE;
-        }
-        f->max_attempts = (long)v;
-    }
-    if (!brief_config_bool(cfg, "service_recovery.enabled", true) && !f->dry_run) {
-        printf("service_recovery.enabled is false in the config: probing only (dry run).\n");
-        f->dry_run = true;
-    }
-    cJSON_Delete(cfg);
-    return rc;
+    return resolve_config(f);
 }
 
 /* URL + health path when the URL has no path of its own (owned). */
@@ -396,8 +395,6 @@ int cmd_recover(int argc, char **argv)
     int rc = parse_flags(argc, argv, &f);
     if (rc != 0)
         return rc < 0 ? CLI_EXIT_OK : rc;
-    if ((rc = resolve_config(&f)) != 0)
-        return rc;
     char *url = probe_url(&f);
     if (!url)
         return CLI_EXIT_FAIL;

@@ -82,6 +82,34 @@ static void retrain_help(FILE *out)
           out);
 }
 
+static int resolve_defaults(struct retrain_flags *f)
+{
+    if (f->has_threshold && f->has_cooldown)
+        return 0;
+    cJSON *cfg = NULL;
+    if (brief_config_load_for(CMD, f->config, &cfg) != 0)
+        return CLI_EXIT_USAGE;
+    static const struct brief_number threshold = {"drift_detection.drift_threshold",
+                                                  DEFAULT_THRESHOLD, 0, 1, false,
+                                                  "be from 0 to 1"};
+    static const struct brief_number cooldown = {"drift_detection.retraining_cooldown_hours", 24,
+                                                 0, 24.0 * 365 * 100, false,
+                                                 "be a number of hours ≥ 0"};
+    int rc = 0;
+    double h;
+    if (!f->has_threshold && brief_config_number(CMD, f->config, cfg, &threshold, &f->threshold) != 0)
+        rc = CLI_EXIT_USAGE;
+    if (!f->has_cooldown && rc == 0) {
+        if (brief_config_number(CMD, f->config, cfg, &cooldown, &h) == 0)
+            f->cooldown_ms = (int64_t)llround(h * 3600 * 1000);
+        else
+            rc = CLI_EXIT_USAGE;
+    }
+    cJSON_Delete(cfg);
+    return rc;
+}
+
+/* The flags, then what the config file adds: 0, CLI_PARSE_HELP, or an exit status. */
 static int parse_flags(int argc, char **argv, struct retrain_flags *f)
 {
     memset(f, 0, sizeof *f);
@@ -113,39 +141,7 @@ static int parse_flags(int argc, char **argv, struct retrain_flags *f)
         f->cmd = NULL; /* a "--" with nothing after it */
     if (f->detected && !f->has_score)
         return cli_usage_error(CMD, "--drift-score is required with --drift-detected");
-    return 0;
-}
-
-static int resolve_defaults(struct retrain_flags *f)
-{
-    if (f->has_threshold && f->has_cooldown)
-        return 0;
-    cJSON *cfg = NULL;
-    if (brief_config_load_for(CMD, f->config, &cfg) != 0)
-        return CLI_EXIT_USAGE;
-    const char *name = f->config ? f->config : BRIEF_CONFIG_PATH;
-    int rc = 0;
-    if (!f->has_threshold) {
-        f->threshold = brief_config_num(cfg, "drift_detection.drift_threshold", DEFAULT_THRESHOLD);
-        if (!(f->threshold >= 0 && f->threshold <= 1)) {
-            fprintf(stderr, "selfheal %s: %s: drift_detection.drift_threshold must be from 0 to 1, got %g\n",
-                    CMD, name, f->threshold);
-            rc = CLI_EXIT_USAGE;
-        }
-    }
-    if (!f->has_cooldown && rc == 0) {
-        double h = brief_config_num(cfg, "drift_detection.retraining_cooldown_hours", 24);
-        if (!(h >= 0 && h <= 24.0 * 365 * 100)) {
-            fprintf(stderr,
-                    "selfheal %s: %s: drift_detection.retraining_cooldown_hours must be a number of "
-                    "hours ≥ 0, got %g\n",
-                    CMD, name, h);
-            rc = CLI_EXIT_USAGE;
-        }
-        f->cooldown_ms = (int64_t)llround(h * 3600 * 1000);
-    }
-    cJSON_Delete(cfg);
-    return rc;
+    return resolve_defaults(f);
 }
 
 static void log_event(const struct retrain_flags *f, struct retrain_event *e, bool set_last)
@@ -209,8 +205,6 @@ int cmd_retrain(int argc, char **argv)
     int r = parse_flags(argc, argv, &f);
     if (r != 0)
         return r < 0 ? CLI_EXIT_OK : r;
-    if ((r = resolve_defaults(&f)) != 0)
-        return r;
     if (!f.detected) {
         printf("No drift detected: nothing to do.\n");
         return CLI_EXIT_OK;

@@ -72,6 +72,19 @@ static void rollback_help(FILE *out)
           out);
 }
 
+/* The threshold: the flag, else the brief's config, else 0.70. */
+static int resolve_threshold(struct rollback_flags *f)
+{
+    static const struct brief_number threshold = {"model_validation.min_accuracy_threshold",
+                                                  DEFAULT_THRESHOLD, 0, 1, false,
+                                                  "be from 0 to 1"};
+    if (f->has_threshold ||
+        brief_config_load_number(CMD, f->config, &threshold, &f->threshold) == 0)
+        return 0;
+    return CLI_EXIT_USAGE;
+}
+
+/* The flags, then what the config file adds: 0, CLI_PARSE_HELP, or an exit status. */
 static int parse_flags(int argc, char **argv, struct rollback_flags *f)
 {
     *f = (struct rollback_flags){.registry = DEFAULT_REGISTRY, .metric = "accuracy"};
@@ -93,28 +106,7 @@ static int parse_flags(int argc, char **argv, struct rollback_flags *f)
         return r;
     if (!f->has_current)
         return cli_usage_error(CMD, "--current-metric is required");
-    return 0;
-}
-
-/* The threshold: the flag, else the brief's config, else 0.70. */
-static int resolve_threshold(struct rollback_flags *f)
-{
-    if (f->has_threshold)
-        return 0;
-    cJSON *cfg = NULL;
-    if (brief_config_load_for(CMD, f->config, &cfg) != 0)
-        return CLI_EXIT_USAGE;
-    double t = brief_config_num(cfg, "model_validation.min_accuracy_threshold", DEFAULT_THRESHOLD);
-    cJSON_Delete(cfg);
-    if (!(t >= 0 && t <= 1)) {
-        fprintf(stderr,
-                "selfheal %s: %s: model_validation.min_accuracy_threshold must be from 0 to 1, "
-                "got %g\n",
-                CMD, f->config ? f->config : BRIEF_CONFIG_PATH, t);
-        return CLI_EXIT_USAGE;
-    }
-    f->threshold = t;
-    return 0;
+    return resolve_threshold(f);
 }
 
 static int do_rollback(const struct rollback_flags *f, const struct model_observation *obs,
@@ -161,8 +153,6 @@ int cmd_rollback(int argc, char **argv)
     int r = parse_flags(argc, argv, &f);
     if (r != 0)
         return r < 0 ? CLI_EXIT_OK : r;
-    if ((r = resolve_threshold(&f)) != 0)
-        return r;
 
     struct model_observation obs;
     memset(&obs, 0, sizeof obs);
