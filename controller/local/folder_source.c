@@ -3,14 +3,15 @@
  *
  * One mutex guards the three tables: `files` (name → what the file held the
  * last time it was read), `pipelines` (key → current snapshot) and `gens`
- * (key → generation bookkeeping). The watch thread rescans under the lock and
- * calls notify for the changed keys after releasing it.
+ * (key → generation bookkeeping). The watch thread (a watchloop,
+ * runtime/watchloop.h, whose step polls inotify and the loop's wake fd)
+ * rescans under the lock and calls notify for the changed keys after
+ * releasing it.
  */
 #include "local/folder_source.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -23,10 +24,11 @@
 
 #include "base/errors.h"
 #include "base/fsutil.h"
-#include "local/state.h"
 #include "base/log.h"
 #include "base/strmap.h"
 #include "base/yamljson.h"
+#include "local/state.h"
+#include "runtime/watchloop.h"
 
 #define DEBOUNCE_MS 50
 #define MAX_FILES 10000
@@ -49,54 +51,26 @@ struct gen_entry {
 };
 
 struct folder_source {
-    struct source base;
+    struct watchloop_source ws; /* first: the source, its lock `mu`, `snapshots` */
     char *specs_dir;
     char *state_dir;
     char *namespace_;
     const struct sh_clock *clock;
     int64_t resync_ms;
 
-    pthread_mutex_t mu;
-    struct strmap *files;     /* file name → struct file_entry * */
-    struct strmap *pipelines; /* key → struct pipeline * */
-    struct strmap *gens;      /* key → struct gen_entry * */
-    struct strmap *dirty;     /* file names inotify reported, forced re-read */
-    bool synced;
+    /* guarded by ws.mu, like ws.snapshots (key → struct pipeline *) */
+    struct strmap *files; /* file name → struct file_entry * */
+    struct strmap *gens;  /* key → struct gen_entry * */
+    struct strmap *dirty; /* file names inotify reported, forced re-read */
 
     source_notify_fn *notify;
     void *notify_ctx;
     int inotify_fd;
-    int wake[2];
-    pthread_t thread;
-    bool running;
+    struct watchloop *loop;
+    int64_t next_resync; /* the loop's: monotonic time of the next full rescan */
 };
 
-/* A growable list of keys to notify once the lock is released. */
-struct keylist {
-    char **keys;
-    size_t n, cap;
-};
-
-static bool keylist_contains(const struct keylist *kl, const char *key);
-
-static void keylist_add(struct keylist *kl, const char *key)
-{
-    if (keylist_contains(kl, key))
-        return;
-    if (kl->n == kl->cap) {
-        size_t cap = kl->cap ? kl->cap * 2 : 16;
-        char **nk = realloc(kl->keys, cap * sizeof *nk);
-        if (!nk)
-            return;
-        kl->keys = nk;
-        kl->cap = cap;
-    }
-    char *k = strdup(key);
-    if (k)
-        kl->keys[kl->n++] = k;
-}
-
-static bool keylist_contains(const struct keylist *kl, const char *key)
+static bool keylist_contains(const struct watchloop_keys *kl, const char *key)
 {
     for (size_t i = 0; i < kl->n; i++)
         if (strcmp(kl->keys[i], key) == 0)
@@ -104,15 +78,9 @@ static bool keylist_contains(const struct keylist *kl, const char *key)
     return false;
 }
 
-static void keylist_flush(struct folder_source *fs, struct keylist *kl)
+static void keylist_flush(struct folder_source *fs, struct watchloop_keys *kl)
 {
-    for (size_t i = 0; i < kl->n; i++) {
-        if (fs->notify)
-            fs->notify(fs->notify_ctx, kl->keys[i]);
-        free(kl->keys[i]);
-    }
-    free(kl->keys);
-    memset(kl, 0, sizeof *kl);
+    watchloop_keys_flush(kl, fs->notify, fs->notify_ctx);
 }
 
 static bool is_spec_file(const char *name)
@@ -202,9 +170,9 @@ static struct gen_entry *gen_lookup(struct folder_source *fs, const char *key, c
 }
 
 /* Installs snapshot p (taken) for its key unless an equal one is there. */
-static void install(struct folder_source *fs, struct pipeline *p, struct keylist *changed)
+static void install(struct folder_source *fs, struct pipeline *p, struct watchloop_keys *changed)
 {
-    struct pipeline *old = strmap_get(fs->pipelines, p->key);
+    struct pipeline *old = strmap_get(fs->ws.snapshots, p->key);
     if (old && old->valid == p->valid && old->generation == p->generation &&
         cJSON_Compare(old->object, p->object, true) &&
         ((!old->invalid_message && !p->invalid_message) ||
@@ -213,32 +181,32 @@ static void install(struct folder_source *fs, struct pipeline *p, struct keylist
         pipeline_unref(p);
         return;
     }
-    if (strmap_put(fs->pipelines, p->key, p, NULL) != 0) {
+    if (strmap_put(fs->ws.snapshots, p->key, p, NULL) != 0) {
         pipeline_unref(p);
         return;
     }
     pipeline_unref(old);
-    keylist_add(changed, p->key);
+    watchloop_keys_add_once(changed, p->key);
 }
 
 static void remove_key(struct folder_source *fs, const char *key, const char *file,
-                       struct keylist *changed)
+                       struct watchloop_keys *changed)
 {
-    struct pipeline *p = strmap_get(fs->pipelines, key);
+    struct pipeline *p = strmap_get(fs->ws.snapshots, key);
     if (!p || strcmp(p->source, file) != 0)
         return;
-    strmap_remove(fs->pipelines, key);
+    strmap_remove(fs->ws.snapshots, key);
     pipeline_unref(p);
     struct gen_entry *g = strmap_get(fs->gens, key);
     if (g)
         g->present = false;
-    keylist_add(changed, key);
+    watchloop_keys_add_once(changed, key);
 }
 
 /* Is key already provided by another file that still provides it? */
 static const char *owned_elsewhere(struct folder_source *fs, const char *key, const char *path)
 {
-    struct pipeline *p = strmap_get(fs->pipelines, key);
+    struct pipeline *p = strmap_get(fs->ws.snapshots, key);
     if (!p || strcmp(p->source, path) == 0)
         return NULL;
     const char *base = strrchr(p->source, '/');
@@ -248,9 +216,9 @@ static const char *owned_elsewhere(struct folder_source *fs, const char *key, co
 
 /* Builds the snapshots of one file; returns the keys it provides (owned). */
 static char **read_file(struct folder_source *fs, const char *name, const char *path,
-                        char **old_keys, int64_t now, struct keylist *changed)
+                        char **old_keys, int64_t now, struct watchloop_keys *changed)
 {
-    struct keylist provided = {0};
+    struct watchloop_keys provided = {0};
     cJSON *docs = NULL;
     char *err = NULL;
     int r = spec_file_parse(path, &docs, &err);
@@ -277,7 +245,7 @@ static char **read_file(struct folder_source *fs, const char *name, const char *
                                                       err ? err : sh_strerror(r), g->generation,
                                                       g->created_ms);
             if (p) {
-                keylist_add(&provided, key);
+                watchloop_keys_add_once(&provided, key);
                 install(fs, p, changed);
             }
         }
@@ -310,7 +278,7 @@ static char **read_file(struct folder_source *fs, const char *name, const char *
                                                           g->generation, g->created_ms)
                                    : NULL;
             if (p) {
-                keylist_add(&provided, key);
+                watchloop_keys_add_once(&provided, key);
                 install(fs, p, changed);
             }
             log_error(key, "%s", msg);
@@ -339,7 +307,7 @@ static char **read_file(struct folder_source *fs, const char *name, const char *
             0) {
             if (!p->valid)
                 log_error(key, "invalid spec in %s: %s", path, p->invalid_message);
-            keylist_add(&provided, key);
+            watchloop_keys_add_once(&provided, key);
             install(fs, p, changed);
         }
         free(perr);
@@ -394,7 +362,7 @@ static char **list_files(const char *dir, size_t *ret_n)
     return names;
 }
 
-static void drop_file(struct folder_source *fs, const char *name, struct keylist *changed)
+static void drop_file(struct folder_source *fs, const char *name, struct watchloop_keys *changed)
 {
     struct file_entry *fe = strmap_remove(fs->files, name);
     if (!fe)
@@ -409,13 +377,13 @@ static void drop_file(struct folder_source *fs, const char *name, struct keylist
 
 static void unseen_collect(void *ctx, const char *key, void *value)
 {
-    struct keylist *kl = ctx;
+    struct watchloop_keys *kl = ctx;
     struct file_entry *fe = value;
     if (!fe->seen)
-        keylist_add(kl, key);
+        watchloop_keys_add_once(kl, key);
 }
 
-static void rescan_locked(struct folder_source *fs, struct keylist *changed)
+static void rescan_locked(struct folder_source *fs, struct watchloop_keys *changed)
 {
     size_t n = 0;
     char **names = list_files(fs->specs_dir, &n);
@@ -435,7 +403,7 @@ static void rescan_locked(struct folder_source *fs, struct keylist *changed)
     }
     /* pass 1: which files still exist; drop the ones that went away first,
      * so a renamed file's pipelines move to the new name */
-    struct keylist gone = {0};
+    struct watchloop_keys gone = {0};
     for (size_t i = 0; i < n; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", fs->specs_dir, names[i]);
@@ -496,10 +464,10 @@ static void rescan_locked(struct folder_source *fs, struct keylist *changed)
 void folder_source_rescan(struct source *src)
 {
     struct folder_source *fs = (struct folder_source *)src;
-    struct keylist changed = {0};
-    pthread_mutex_lock(&fs->mu);
+    struct watchloop_keys changed = {0};
+    pthread_mutex_lock(&fs->ws.mu);
     rescan_locked(fs, &changed);
-    pthread_mutex_unlock(&fs->mu);
+    pthread_mutex_unlock(&fs->ws.mu);
     keylist_flush(fs, &changed);
 }
 
@@ -516,9 +484,9 @@ static bool drain_inotify(struct folder_source *fs)
         for (char *p = buf; p < buf + len;) {
             const struct inotify_event *ev = (const struct inotify_event *)p;
             if (ev->len > 0 && is_spec_file(ev->name)) {
-                pthread_mutex_lock(&fs->mu);
+                pthread_mutex_lock(&fs->ws.mu);
                 strmap_put(fs->dirty, ev->name, fs, NULL);
-                pthread_mutex_unlock(&fs->mu);
+                pthread_mutex_unlock(&fs->ws.mu);
                 any = true;
             }
             if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_Q_OVERFLOW))
@@ -529,39 +497,39 @@ static bool drain_inotify(struct folder_source *fs)
     return any;
 }
 
-static void *watch_thread(void *arg)
+/* The loop's step: waits for inotify events (or the next full rescan),
+ * lets a burst settle, rescans. Ends the loop when stopped or when poll()
+ * fails. */
+static enum watchloop_next watch_step(void *arg, struct watchloop *wl)
 {
     struct folder_source *fs = arg;
-    int64_t next_resync = clock_monotonic_ms() + fs->resync_ms;
-    for (;;) {
-        struct pollfd pfd[2] = {{.fd = fs->wake[0], .events = POLLIN},
-                                {.fd = fs->inotify_fd, .events = POLLIN}};
-        int64_t wait = next_resync - clock_monotonic_ms();
-        if (wait < 0)
-            wait = 0;
-        int nfds = fs->inotify_fd >= 0 ? 2 : 1;
-        int r = poll(pfd, (nfds_t)nfds, (int)wait);
-        if (r < 0 && errno != EINTR)
-            break;
-        if (pfd[0].revents)
-            break;
-        bool changed = false;
-        if (nfds == 2 && (pfd[1].revents & POLLIN)) {
-            changed = drain_inotify(fs);
-            /* debounce: wait until the folder is quiet for DEBOUNCE_MS (bounded) */
-            for (int i = 0; i < 10; i++) {
-                struct pollfd q = {.fd = fs->inotify_fd, .events = POLLIN};
-                if (poll(&q, 1, DEBOUNCE_MS) <= 0)
-                    break;
-                changed |= drain_inotify(fs);
-            }
-        }
-        if (changed || clock_monotonic_ms() >= next_resync) {
-            folder_source_rescan(&fs->base);
-            next_resync = clock_monotonic_ms() + fs->resync_ms;
+    struct pollfd pfd[2] = {{.fd = watchloop_wake_fd(wl), .events = POLLIN},
+                            {.fd = fs->inotify_fd, .events = POLLIN}};
+    int64_t wait = fs->next_resync - clock_monotonic_ms();
+    if (wait < 0)
+        wait = 0;
+    int nfds = fs->inotify_fd >= 0 ? 2 : 1;
+    int r = poll(pfd, (nfds_t)nfds, (int)wait);
+    if (r < 0 && errno != EINTR)
+        return WATCHLOOP_STOP;
+    if (pfd[0].revents)
+        return WATCHLOOP_STOP;
+    bool changed = false;
+    if (nfds == 2 && (pfd[1].revents & POLLIN)) {
+        changed = drain_inotify(fs);
+        /* debounce: wait until the folder is quiet for DEBOUNCE_MS (bounded) */
+        for (int i = 0; i < 10; i++) {
+            struct pollfd q = {.fd = fs->inotify_fd, .events = POLLIN};
+            if (poll(&q, 1, DEBOUNCE_MS) <= 0)
+                break;
+            changed |= drain_inotify(fs);
         }
     }
-    return NULL;
+    if (changed || clock_monotonic_ms() >= fs->next_resync) {
+        folder_source_rescan(&fs->ws.base);
+        fs->next_resync = clock_monotonic_ms() + fs->resync_ms;
+    }
+    return WATCHLOOP_AGAIN;
 }
 
 static int fs_start(struct source *src, source_notify_fn *notify, void *ctx, char **ret_err)
@@ -586,67 +554,17 @@ static int fs_start(struct source *src, source_notify_fn *notify, void *ctx, cha
         close(fs->inotify_fd);
         fs->inotify_fd = -1;
     }
-    if (pipe2(fs->wake, O_CLOEXEC) != 0) {
-        if (ret_err && asprintf(ret_err, "pipe: %s", strerror(errno)) < 0)
-            *ret_err = NULL;
-        return SH_EIO;
-    }
     folder_source_rescan(src);
-    pthread_mutex_lock(&fs->mu);
-    fs->synced = true;
-    pthread_mutex_unlock(&fs->mu);
-    if (pthread_create(&fs->thread, NULL, watch_thread, fs) != 0) {
-        if (ret_err)
-            *ret_err = strdup("cannot start the folder watch thread");
-        return SH_ENOMEM;
-    }
-    fs->running = true;
-    return 0;
-}
-
-static struct pipeline *fs_get(struct source *src, const char *key)
-{
-    struct folder_source *fs = (struct folder_source *)src;
-    pthread_mutex_lock(&fs->mu);
-    struct pipeline *p = pipeline_ref(strmap_get(fs->pipelines, key));
-    pthread_mutex_unlock(&fs->mu);
-    return p;
-}
-
-static bool fs_has_synced(struct source *src)
-{
-    struct folder_source *fs = (struct folder_source *)src;
-    pthread_mutex_lock(&fs->mu);
-    bool s = fs->synced;
-    pthread_mutex_unlock(&fs->mu);
-    return s;
-}
-
-static char **fs_keys(struct source *src, size_t *ret_count)
-{
-    struct folder_source *fs = (struct folder_source *)src;
-    pthread_mutex_lock(&fs->mu);
-    char **k = strmap_keys(fs->pipelines, ret_count);
-    pthread_mutex_unlock(&fs->mu);
-    return k;
+    watchloop_source_set_synced(&fs->ws);
+    fs->next_resync = clock_monotonic_ms() + fs->resync_ms;
+    return watchloop_start(fs->loop, ret_err);
 }
 
 static void fs_stop(struct source *src)
 {
     struct folder_source *fs = (struct folder_source *)src;
-    if (!fs->running)
-        return;
-    ssize_t w = write(fs->wake[1], "x", 1);
-    (void)w;
-    pthread_join(fs->thread, NULL);
-    fs->running = false;
-}
-
-static void free_pipeline_entry(void *ctx, const char *key, void *value)
-{
-    (void)ctx;
-    (void)key;
-    pipeline_unref(value);
+    if (fs->loop)
+        watchloop_stop(fs->loop);
 }
 
 static void free_file_entry(void *ctx, const char *key, void *value)
@@ -673,23 +591,17 @@ static void fs_free(struct source *src)
     if (!fs)
         return;
     fs_stop(src);
-    if (fs->pipelines)
-        strmap_foreach(fs->pipelines, free_pipeline_entry, NULL);
     if (fs->files)
         strmap_foreach(fs->files, free_file_entry, NULL);
     if (fs->gens)
         strmap_foreach(fs->gens, free_gen_entry, NULL);
-    strmap_free(fs->pipelines);
     strmap_free(fs->files);
     strmap_free(fs->gens);
     strmap_free(fs->dirty);
     if (fs->inotify_fd >= 0)
         close(fs->inotify_fd);
-    if (fs->wake[0] >= 0) {
-        close(fs->wake[0]);
-        close(fs->wake[1]);
-    }
-    pthread_mutex_destroy(&fs->mu);
+    watchloop_free(fs->loop);
+    watchloop_source_destroy(&fs->ws);
     free(fs->specs_dir);
     free(fs->state_dir);
     free(fs->namespace_);
@@ -701,29 +613,25 @@ int folder_source_new(const struct folder_source_options *opts, struct source **
     struct folder_source *fs = calloc(1, sizeof *fs);
     if (!fs)
         return SH_ENOMEM;
-    fs->base.start = fs_start;
-    fs->base.get = fs_get;
-    fs->base.has_synced = fs_has_synced;
-    fs->base.keys = fs_keys;
-    fs->base.stop = fs_stop;
-    fs->base.free = fs_free;
+    int r = watchloop_source_init(&fs->ws, fs_start, fs_stop, fs_free);
     fs->inotify_fd = -1;
-    fs->wake[0] = fs->wake[1] = -1;
-    pthread_mutex_init(&fs->mu, NULL);
     fs->clock = opts->clock;
     fs->resync_ms = opts->resync_ms > 0 ? opts->resync_ms : 10000;
     fs->specs_dir = strdup(opts->specs_dir);
     fs->state_dir = strdup(opts->state_dir);
     fs->namespace_ = strdup(opts->namespace_ ? opts->namespace_ : "default");
     fs->files = strmap_new();
-    fs->pipelines = strmap_new();
     fs->gens = strmap_new();
     fs->dirty = strmap_new();
-    if (!fs->specs_dir || !fs->state_dir || !fs->namespace_ || !fs->files || !fs->pipelines ||
+    if (r == 0)
+        r = watchloop_new(&(struct watchloop_options){.name = "folder watch",
+                                                      .step = watch_step, .ctx = fs},
+                          &fs->loop);
+    if (r != 0 || !fs->specs_dir || !fs->state_dir || !fs->namespace_ || !fs->files ||
         !fs->gens || !fs->dirty) {
-        fs_free(&fs->base);
+        fs_free(&fs->ws.base);
         return SH_ENOMEM;
     }
-    *ret = &fs->base;
+    *ret = &fs->ws.base;
     return 0;
 }
