@@ -214,6 +214,115 @@ static const char *owned_elsewhere(struct folder_source *fs, const char *key, co
     return (fe && keys_contain(fe->keys, key)) ? p->source : NULL;
 }
 
+/* The file does not parse: every pipeline it provided (or, for a file never
+ * seen valid, one named after the file) becomes Invalid with the parser's
+ * message `why`. */
+static void read_broken_file(struct folder_source *fs, const char *name, const char *path,
+                             char **old_keys, const char *why, int64_t now,
+                             struct watchloop_keys *provided, struct watchloop_keys *changed)
+{
+    char pseudo[256];
+    size_t n_old = 0;
+    for (char **k = old_keys; k && *k; k++)
+        n_old++;
+    if (n_old == 0) {
+        char nm[200];
+        name_from_file(name, nm, sizeof nm);
+        pipeline_make_key(fs->namespace_, nm, pseudo, sizeof pseudo);
+    }
+    for (size_t i = 0; i < (n_old ? n_old : 1); i++) {
+        const char *key = n_old ? old_keys[i] : pseudo;
+        const char *slash = strchr(key, '/');
+        struct gen_entry *g = gen_lookup(fs, key, NULL, now);
+        if (!g || !slash)
+            continue;
+        char ns[128];
+        snprintf(ns, sizeof ns, "%.*s", (int)(slash - key), key);
+        struct pipeline *p =
+            pipeline_new_invalid(ns, slash + 1, path, why, g->generation, g->created_ms);
+        if (p) {
+            watchloop_keys_add_once(provided, key);
+            install(fs, p, changed);
+        }
+    }
+}
+
+/* Document idx of the file is not a pipeline with a name: an Invalid one
+ * named after the file (and the document's index past the first). */
+static void read_nameless_doc(struct folder_source *fs, const char *name, const char *path,
+                              const cJSON *doc, int idx, int64_t now,
+                              struct watchloop_keys *provided, struct watchloop_keys *changed)
+{
+    char key[PIPELINE_KEY_MAX], msg[512], fname[200];
+    name_from_file(name, fname, sizeof fname);
+    if (idx > 1) {
+        size_t l = strlen(fname);
+        snprintf(fname + l, sizeof fname - l, "-%d", idx);
+    }
+    if (snprintf(msg, sizeof msg, "%s: document %d: %s", path, idx,
+                 cJSON_IsObject(doc) ? "metadata.name: is required"
+                                     : "expected a SelfHealingPipeline object") >= (int)sizeof msg)
+        msg[sizeof msg - 1] = '\0';
+    pipeline_make_key(fs->namespace_, fname, key, sizeof key);
+    struct gen_entry *g = gen_lookup(fs, key, NULL, now);
+    struct pipeline *p =
+        g ? pipeline_new_invalid(fs->namespace_, fname, path, msg, g->generation, g->created_ms)
+          : NULL;
+    if (p) {
+        watchloop_keys_add_once(provided, key);
+        install(fs, p, changed);
+    }
+    log_error(key, "%s", msg);
+}
+
+/* Document idx of the file names pipeline `key`: its snapshot, with the
+ * generation counted and the uid kept, unless another file or an earlier
+ * document of this one provides the key already. */
+static void read_named_doc(struct folder_source *fs, const char *path, const cJSON *doc, int idx,
+                           const char *key, int64_t now, struct watchloop_keys *provided,
+                           struct watchloop_keys *changed)
+{
+    const char *other = owned_elsewhere(fs, key, path);
+    if (other || keylist_contains(provided, key)) {
+        log_error(key, "%s: document %d: duplicate of the pipeline in %s; ignored", path, idx,
+                  other ? other : path);
+        return;
+    }
+    struct gen_entry *g = gen_lookup(fs, key, cJSON_GetObjectItemCaseSensitive(doc, "spec"), now);
+    if (!g)
+        return;
+    cJSON *obj = cJSON_Duplicate(doc, true);
+    if (!obj)
+        return;
+    cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    cJSON_DeleteItemFromObjectCaseSensitive(m, "uid");
+    cJSON_AddStringToObject(m, "uid", g->uid);
+    struct pipeline *p = NULL;
+    char *perr = NULL;
+    if (pipeline_new(obj, path, fs->namespace_, g->generation, g->created_ms, &p, &perr) == 0) {
+        if (!p->valid)
+            log_error(key, "invalid spec in %s: %s", path, p->invalid_message);
+        watchloop_keys_add_once(provided, key);
+        install(fs, p, changed);
+    }
+    free(perr);
+}
+
+/* The list's keys as an owned NULL-terminated array (NULL when out of
+ * memory); empties the list. */
+static char **keys_take(struct watchloop_keys *kl)
+{
+    char **keys = calloc(kl->n + 1, sizeof *keys);
+    if (keys)
+        memcpy(keys, kl->keys, kl->n * sizeof *keys);
+    else
+        for (size_t i = 0; i < kl->n; i++)
+            free(kl->keys[i]);
+    free(kl->keys);
+    memset(kl, 0, sizeof *kl);
+    return keys;
+}
+
 /* Builds the snapshots of one file; returns the keys it provides (owned). */
 static char **read_file(struct folder_source *fs, const char *name, const char *path,
                         char **old_keys, int64_t now, struct watchloop_keys *changed)
@@ -224,105 +333,30 @@ static char **read_file(struct folder_source *fs, const char *name, const char *
     int r = spec_file_parse(path, &docs, &err);
     if (r != 0) {
         log_error(NULL, "%s", err ? err : sh_strerror(r));
-        char pseudo[256];
-        size_t n_old = 0;
-        for (char **k = old_keys; k && *k; k++)
-            n_old++;
-        if (n_old == 0) {
-            char nm[200];
-            name_from_file(name, nm, sizeof nm);
-            pipeline_make_key(fs->namespace_, nm, pseudo, sizeof pseudo);
-        }
-        for (size_t i = 0; i < (n_old ? n_old : 1); i++) {
-            const char *key = n_old ? old_keys[i] : pseudo;
-            const char *slash = strchr(key, '/');
-            struct gen_entry *g = gen_lookup(fs, key, NULL, now);
-            if (!g || !slash)
-                continue;
-            char ns[128];
-            snprintf(ns, sizeof ns, "%.*s", (int)(slash - key), key);
-            struct pipeline *p = pipeline_new_invalid(ns, slash + 1, path,
-                                                      err ? err : sh_strerror(r), g->generation,
-                                                      g->created_ms);
-            if (p) {
-                watchloop_keys_add_once(&provided, key);
-                install(fs, p, changed);
-            }
-        }
+        read_broken_file(fs, name, path, old_keys, err ? err : sh_strerror(r), now, &provided,
+                         changed);
         free(err);
-        goto out;
+        cJSON_Delete(docs);
+        return keys_take(&provided);
     }
-
     int idx = 0;
-    cJSON *doc;
+    const cJSON *doc;
     cJSON_ArrayForEach(doc, docs)
     {
         idx++;
         const cJSON *meta = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
         const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
         const char *ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "namespace"));
-        char key[PIPELINE_KEY_MAX], msg[512], fname[200];
         if (!cJSON_IsObject(doc) || !nm || !*nm) {
-            name_from_file(name, fname, sizeof fname);
-            if (idx > 1) {
-                size_t l = strlen(fname);
-                snprintf(fname + l, sizeof fname - l, "-%d", idx);
-            }
-            if (snprintf(msg, sizeof msg, "%s: document %d: %s", path, idx,
-                         cJSON_IsObject(doc) ? "metadata.name: is required"
-                                             : "expected a SelfHealingPipeline object") >= (int)sizeof msg)
-                msg[sizeof msg - 1] = '\0';
-            pipeline_make_key(fs->namespace_, fname, key, sizeof key);
-            struct gen_entry *g = gen_lookup(fs, key, NULL, now);
-            struct pipeline *p = g ? pipeline_new_invalid(fs->namespace_, fname, path, msg,
-                                                          g->generation, g->created_ms)
-                                   : NULL;
-            if (p) {
-                watchloop_keys_add_once(&provided, key);
-                install(fs, p, changed);
-            }
-            log_error(key, "%s", msg);
+            read_nameless_doc(fs, name, path, doc, idx, now, &provided, changed);
             continue;
         }
+        char key[PIPELINE_KEY_MAX];
         pipeline_make_key(ns && *ns ? ns : fs->namespace_, nm, key, sizeof key);
-        const char *other = owned_elsewhere(fs, key, path);
-        if (other || keylist_contains(&provided, key)) {
-            log_error(key, "%s: document %d: duplicate of the pipeline in %s; ignored", path, idx,
-                      other ? other : path);
-            continue;
-        }
-        struct gen_entry *g =
-            gen_lookup(fs, key, cJSON_GetObjectItemCaseSensitive(doc, "spec"), now);
-        if (!g)
-            continue;
-        cJSON *obj = cJSON_Duplicate(doc, true);
-        if (!obj)
-            continue;
-        cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-        cJSON_DeleteItemFromObjectCaseSensitive(m, "uid");
-        cJSON_AddStringToObject(m, "uid", g->uid);
-        struct pipeline *p = NULL;
-        char *perr = NULL;
-        if (pipeline_new(obj, path, fs->namespace_, g->generation, g->created_ms, &p, &perr) ==
-            0) {
-            if (!p->valid)
-                log_error(key, "invalid spec in %s: %s", path, p->invalid_message);
-            watchloop_keys_add_once(&provided, key);
-            install(fs, p, changed);
-        }
-        free(perr);
+        read_named_doc(fs, path, doc, idx, key, now, &provided, changed);
     }
-out:
     cJSON_Delete(docs);
-    /* a NULL-terminated, owned copy of the provided keys */
-    char **keys = calloc(provided.n + 1, sizeof *keys);
-    if (keys)
-        memcpy(keys, provided.keys, provided.n * sizeof *keys);
-    else
-        for (size_t i = 0; i < provided.n; i++)
-            free(provided.keys[i]);
-    free(provided.keys);
-    return keys;
+    return keys_take(&provided);
 }
 
 static int cmp_name(const void *a, const void *b)
