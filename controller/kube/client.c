@@ -76,20 +76,6 @@ void kube_client_options_default(struct kube_client_options *o)
                                       .max_body = 64u << 20};
 }
 
-static int errf(char **ret_err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int errf(char **ret_err, int code, const char *fmt, ...)
-{
-    if (!ret_err)
-        return code;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(ret_err, fmt, ap) < 0)
-        *ret_err = NULL;
-    va_end(ap);
-    return code;
-}
-
 static void real_sleep(void *ctx, int64_t ms)
 {
     (void)ctx;
@@ -102,7 +88,7 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opti
                     struct kube_client **ret, char **ret_err)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return errf(ret_err, SH_EIO, "libcurl initialisation failed");
+        return sh_errf(ret_err, SH_EIO, "libcurl initialisation failed");
     struct kube_client *c = calloc(1, sizeof *c);
     if (!c) {
         curl_global_cleanup();
@@ -416,19 +402,19 @@ int kube_call(struct kube_client *c, const char *method, const char *path, const
         bool retry = false;
         if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && x.body.too_big)) {
             r = transport_error(cc);
-            errf(&msg, r, "%s %.*s: %s", method, (int)strcspn(path, "?"), path,
+            sh_errf(&msg, r, "%s %.*s: %s", method, (int)strcspn(path, "?"), path,
                  errbuf[0] ? errbuf : curl_easy_strerror(cc));
             retry = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
                     (idempotent(method) && r != SH_ENOMEM);
         } else if (x.body.too_big) {
-            r = errf(&msg, SH_ETOOBIG, "%s %.*s: response larger than %zu bytes", method,
+            r = sh_errf(&msg, SH_ETOOBIG, "%s %.*s: response larger than %zu bytes", method,
                      (int)strcspn(path, "?"), path, c->o.max_body);
         } else if (code >= 200 && code < 300) {
             r = 0;
             if (ret_body) {
                 *ret_body = NULL;
                 if (x.body.len > 0 && !(*ret_body = cJSON_ParseWithLength(x.body.data, x.body.len)))
-                    r = errf(&msg, SH_EPROTO, "%s %.*s: %ld: the response is not JSON", method,
+                    r = sh_errf(&msg, SH_EPROTO, "%s %.*s: %ld: the response is not JSON", method,
                              (int)strcspn(path, "?"), path, code);
             }
         } else {
@@ -541,7 +527,7 @@ int kube_stream(struct kube_client *c, const char *path, long timeout_ms, kube_s
             scrub_secrets(c, *ret_err);
         }
     } else if (cc != CURLE_OK) {
-        r = errf(ret_err, cc == CURLE_OPERATION_TIMEDOUT ? SH_ETIMEOUT : transport_error(cc),
+        r = sh_errf(ret_err, cc == CURLE_OPERATION_TIMEDOUT ? SH_ETIMEOUT : transport_error(cc),
                  "GET %.*s: %s", (int)strcspn(path, "?"), path,
                  errbuf[0] ? errbuf : curl_easy_strerror(cc));
     }

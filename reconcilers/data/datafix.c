@@ -48,24 +48,9 @@ struct fixer {
     char *real; /* the file's resolved name, while rewriting */
 };
 
-static int fail(char **ret_err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char **ret_err, int code, const char *fmt, ...)
-{
-    if (ret_err) {
-        va_list ap;
-        va_start(ap, fmt);
-        free(*ret_err);
-        if (vasprintf(ret_err, fmt, ap) < 0)
-            *ret_err = NULL;
-        va_end(ap);
-    }
-    return code;
-}
-
 static int nomem(struct fixer *f)
 {
-    return fail(f->ret_err, SH_ENOMEM, "%s: out of memory", f->path);
+    return sh_errf(f->ret_err, SH_ENOMEM, "%s: out of memory", f->path);
 }
 
 void datafix_options_default(struct datafix_options *o)
@@ -438,13 +423,13 @@ static int out_begin(struct fixer *f, struct atomic_file **ret)
     char **ret_err = f->ret_err;
     f->real = realpath(f->path, NULL);
     if (!f->real)
-        return fail(ret_err, SH_EIO, "%s: %s", f->path, strerror(errno));
+        return sh_errf(ret_err, SH_EIO, "%s: %s", f->path, strerror(errno));
     struct stat st;
     if (stat(f->real, &st) != 0 || !S_ISREG(st.st_mode))
-        return fail(ret_err, SH_EIO, "%s: not a regular file", f->path);
+        return sh_errf(ret_err, SH_EIO, "%s: not a regular file", f->path);
     if (f->o->backup_keep > 0 &&
         !(f->rep->backup = data_backup_make(f->real, f->o->now_ms, st.st_mode)))
-        return fail(ret_err, SH_EIO, "%s: cannot make a backup: %s", f->path, strerror(errno));
+        return sh_errf(ret_err, SH_EIO, "%s: cannot make a backup: %s", f->path, strerror(errno));
     int k = atomic_file_begin(f->real, (int)(st.st_mode & 07777), ret);
     if (k == 0)
         return 0;
@@ -452,7 +437,7 @@ static int out_begin(struct fixer *f, struct atomic_file **ret)
     out_abort(f, NULL);
     if (k == SH_ENOMEM)
         return nomem(f);
-    return fail(ret_err, SH_EIO, "%s: cannot create a temporary file in its folder: %s", f->path,
+    return sh_errf(ret_err, SH_EIO, "%s: cannot create a temporary file in its folder: %s", f->path,
                 strerror(e));
 }
 
@@ -464,7 +449,7 @@ static int out_commit(struct fixer *f, struct atomic_file *w)
     if (atomic_file_commit(w, &replaced) != 0 && !replaced) {
         int e = errno;
         out_abort(f, NULL);
-        return fail(f->ret_err, SH_EIO, "%s: cannot write the fixed file: %s", f->real, strerror(e));
+        return sh_errf(f->ret_err, SH_EIO, "%s: cannot write the fixed file: %s", f->real, strerror(e));
     }
     if (f->o->backup_keep > 0)
         data_backup_prune(f->real, f->o->backup_keep);
@@ -478,7 +463,7 @@ static int rewrite(struct fixer *f)
     struct stat before, after, now_st;
     int fd = csv_reader_fd(f->rd);
     if (fstat(fd, &before) != 0)
-        return fail(ret_err, SH_EIO, "%s: %s", f->path, strerror(errno));
+        return sh_errf(ret_err, SH_EIO, "%s: %s", f->path, strerror(errno));
     struct atomic_file *w = NULL;
     int k = out_begin(f, &w);
     if (k != 0)
@@ -529,7 +514,7 @@ static int rewrite(struct fixer *f)
         after.st_mtim.tv_nsec != before.st_mtim.tv_nsec || stat(f->path, &now_st) != 0 ||
         now_st.st_ino != before.st_ino || now_st.st_dev != before.st_dev) {
         out_abort(f, w);
-        return fail(ret_err, SH_ECONFLICT, "%s: the file changed while it was being fixed; nothing changed",
+        return sh_errf(ret_err, SH_ECONFLICT, "%s: the file changed while it was being fixed; nothing changed",
                     f->path);
     }
     f->rep->bytes_out = atomic_file_bytes(w);
@@ -564,7 +549,7 @@ int datafix_run(const char *path, const struct datafix_options *o, struct datafi
         *ret_err = NULL;
     struct fixer f = {.path = path, .o = o, .rep = rep, .ret_err = ret_err};
     if (!(rep->path = strdup(path)))
-        return fail(ret_err, SH_ENOMEM, "%s: out of memory", path);
+        return sh_errf(ret_err, SH_ENOMEM, "%s: out of memory", path);
     missing_set_init(&f.ms, o->missing_tokens, o->ntokens);
     int k = csv_reader_open(path, &f.rd, ret_err);
     if (k != 0)
@@ -579,7 +564,7 @@ int datafix_run(const char *path, const struct datafix_options *o, struct datafi
     if (k == 0 && rep->cells_changed > 0 &&
         rep->fixed_fraction > o->max_fixed_fraction) {
         rep->refused = true;
-        k = fail(ret_err, SH_EREFUSED,
+        k = sh_errf(ret_err, SH_EREFUSED,
                  "%s: %zu of %zu cells (%.1f%%) would change, more than maxFixedFraction %g; "
                  "nothing changed",
                  path, rep->cells_changed, f.nrows * f.ncols, 100.0 * rep->fixed_fraction,
