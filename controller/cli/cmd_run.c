@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "runtime/controller_metrics.h"
@@ -40,7 +41,9 @@
 #include "cli/reconcilers_all.h"
 #include "base/version.h"
 
-#define SHUTDOWN_BUDGET_MS 1500
+/* How long SIGTERM waits for in-flight reconciles (a local restart takes up
+ * to 5 s of grace + 5 s of kill): inside the chart's pod grace period (30 s). */
+#define DEFAULT_SHUTDOWN_TIMEOUT_MS 25000
 #define EVENTS_RING 4096 /* events kept for /api/v1/events?since= */
 
 struct run_flags {
@@ -55,6 +58,7 @@ struct run_flags {
     bool leader_elect;
     const char *lease_namespace;
     long workers;
+    int64_t shutdown_timeout_ms;
     enum log_level level;
     enum log_format format;
     struct cli_list allow_paths; /* --allow-path, repeatable */
@@ -90,12 +94,16 @@ static void run_help(FILE *out)
           "                       (after resolving .. and symbolic links); repeatable.\n"
           "                       A pipeline naming a path outside is Invalid. Default:\n"
           "                       unconfined, with a warning at start-up\n"
+          "  --shutdown-timeout D on SIGTERM/SIGINT, how long in-flight reconciles may take\n"
+          "                       to finish (default 25s; keep it below the pod's\n"
+          "                       terminationGracePeriodSeconds, 30 s in the chart)\n"
           "  --log-format FMT     text (default) or json\n"
           "  --log-level LEVEL    debug, info (default), warn or error\n"
           "  -h, --help           this help\n"
           "\n"
-          "Signals: SIGTERM/SIGINT finish in-flight work and exit 0; SIGHUP rescans the\n"
-          "specs folder.\n"
+          "Signals: SIGTERM/SIGINT finish in-flight work and exit 0 (past\n"
+          "--shutdown-timeout: exit 1 at once, without waiting for it); SIGHUP rescans\n"
+          "the specs folder.\n"
           "Exit status: 0 after a clean shutdown, 1 when it cannot start (folder missing,\n"
           "address in use), 2 usage error.\n",
           out);
@@ -148,6 +156,7 @@ static int parse_flags(int argc, char **argv, struct run_flags *f)
                             .namespace_ = "default",
                             .platform = "local",
                             .workers = 2,
+                            .shutdown_timeout_ms = DEFAULT_SHUTDOWN_TIMEOUT_MS,
                             .level = LOG_INFO,
                             .format = LOG_FORMAT_TEXT};
     const struct cli_flag flags[] = {
@@ -169,6 +178,8 @@ static int parse_flags(int argc, char **argv, struct run_flags *f)
         {.name = "log-level", .kind = CLI_CUSTOM, .dest = &f->level, .parse = set_log_level,
          .must = "be debug, info, warn or error"},
         {.name = "allow-path", .kind = CLI_LIST, .dest = &f->allow_paths},
+        {.name = "shutdown-timeout", .kind = CLI_DURATION, .dest = &f->shutdown_timeout_ms,
+         .min = 0, .max = 3600000, .must = "be a duration from 0s to 1h"},
     };
     const struct cli_command cmd = {.name = "run", .flags = flags, .nflags = CLI_NFLAGS(flags),
                                     .help = run_help};
@@ -287,6 +298,7 @@ struct run {
     struct manager *m;
     struct http_server *srv;
     char *err;
+    bool workers_running; /* manager_stop timed out: free nothing, _exit */
 };
 
 /* The platform and the spec source: the API server's, or the specs folder's. */
@@ -372,17 +384,26 @@ static int start_manager(struct run *r)
     }
     if (r->kr && kube_run_start(r->kr) != 0) {
         log_error(NULL, "cannot start leader election");
-        manager_stop(r->m, SHUTDOWN_BUDGET_MS);
+        if (manager_stop(r->m, r->f.shutdown_timeout_ms) != 0)
+            r->workers_running = true;
         return -1;
     }
     return 0;
 }
 
-/* Finishes in-flight reconciles, then gives up the Lease. */
+/* Finishes in-flight reconciles, then gives up the Lease. Past the budget
+ * the workers still run: nothing they use may be freed and the Lease is
+ * kept (it expires), so the caller ends the process at once. */
 static void shut_down(struct run *r)
 {
-    if (manager_stop(r->m, SHUTDOWN_BUDGET_MS) != 0)
-        log_warn(NULL, "in-flight reconciles did not finish within %d ms", SHUTDOWN_BUDGET_MS);
+    if (manager_stop(r->m, r->f.shutdown_timeout_ms) != 0) {
+        r->workers_running = true;
+        log_error(NULL,
+                  "in-flight reconciles did not finish within --shutdown-timeout (%lld ms): "
+                  "exiting without them (writes are atomic: a file is the old one or the new one)",
+                  (long long)r->f.shutdown_timeout_ms);
+        return;
+    }
     if (r->kr)
         kube_run_stop(r->kr); /* releases the Lease after the last write */
     log_info(NULL, "stopped");
@@ -390,6 +411,14 @@ static void shut_down(struct run *r)
 
 static void run_free(struct run *r)
 {
+    if (r->workers_running) {
+        /* a worker still uses the manager, the reconcilers, the platform and
+         * the source: end the process here, without freeing them and
+         * without exit()'s atexit handlers (library cleanups under a live
+         * thread) */
+        fflush(NULL);
+        _exit(CLI_EXIT_FAIL);
+    }
     if (r->srv)
         http_server_free(r->srv);
     manager_free(r->m);

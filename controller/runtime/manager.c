@@ -36,7 +36,8 @@ struct manager {
     struct manager_options opts;
     struct workqueue *queue;
     pthread_t threads[MAX_WORKERS];
-    int nthreads;
+    int nthreads;     /* running workers: joined only once they are done */
+    bool stopping;    /* manager_stop has stopped the source */
     pthread_mutex_t mu;
     struct strmap *entries;
 };
@@ -404,14 +405,14 @@ int manager_start(struct manager *m, char **ret_err)
 
 int manager_stop(struct manager *m, int64_t timeout_ms)
 {
-    m->opts.source->stop(m->opts.source);
-    int r = wq_shutdown_drain(m->queue, timeout_ms);
-    if (r != 0) {
-        for (int i = 0; i < m->nthreads; i++)
-            pthread_detach(m->threads[i]);
-        m->nthreads = 0;
-        return SH_ETIMEOUT;
+    if (!m->stopping) {
+        m->stopping = true;
+        m->opts.source->stop(m->opts.source);
     }
+    /* never detach a worker that still runs: it uses the manager, the
+     * reconcilers, the platform and the source, which the caller frees */
+    if (wq_shutdown_drain(m->queue, timeout_ms) != 0)
+        return SH_ETIMEOUT;
     for (int i = 0; i < m->nthreads; i++)
         pthread_join(m->threads[i], NULL);
     m->nthreads = 0;
@@ -430,8 +431,8 @@ static void free_entry_cb(void *ctx, const char *key, void *value)
 
 void manager_free(struct manager *m)
 {
-    if (!m)
-        return;
+    if (!m || m->nthreads > 0)
+        return; /* workers still run (manager_stop timed out): they use it */
     if (m->entries) {
         strmap_foreach(m->entries, free_entry_cb, NULL);
         strmap_free(m->entries);

@@ -52,10 +52,16 @@ void manager_enqueue(struct manager *m, const char *key);
  * Stops: the source stops, no new work starts, in-flight reconciles finish
  * (each writes its status) within timeout_ms, the workers are joined, and
  * every reconciler's shutdown runs. Returns 0, or SH_ETIMEOUT when work was
- * still in flight at the deadline (the workers are then detached).
+ * still in flight at the deadline: the workers keep running (never
+ * detached), so nothing they use — the manager, the reconcilers, the
+ * platform, the source — may be freed; call manager_stop again to wait
+ * longer, or end the process without freeing (cmd_run does, past the pod's
+ * grace period).
  */
 int manager_stop(struct manager *m, int64_t timeout_ms);
 
+/* Frees the manager; NULL, and a manager whose workers still run (a
+ * manager_stop that timed out), are left alone. */
 void manager_free(struct manager *m);
 
 /* Reconciles one key synchronously in the calling thread (tests, one-shot

@@ -202,11 +202,22 @@ struct script {
     int resets;
     int forgets;
     int64_t requeue_ms;
+    /* a slow reconcile: it waits while `hold` is set, then counts `finished` */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool hold;
+    int started, finished;
 };
 
 static int script_reconcile(void *self, struct reconcile_ctx *ctx)
 {
     struct script *s = self;
+    pthread_mutex_lock(&s->mu);
+    s->started++;
+    pthread_cond_broadcast(&s->cv);
+    while (s->hold)
+        pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
     s->calls++;
     if (ctx->reset)
         s->resets++;
@@ -216,6 +227,9 @@ static int script_reconcile(void *self, struct reconcile_ctx *ctx)
                          ctx->p->generation, ctx->now_ms);
     ctx->phase_requests |= s->phase_requests;
     reconcile_requeue_after(ctx, s->requeue_ms);
+    pthread_mutex_lock(&s->mu);
+    s->finished++;
+    pthread_mutex_unlock(&s->mu);
     if (s->fail > 0) {
         s->fail--;
         return SH_EIO;
@@ -264,6 +278,8 @@ static void fixture_init(struct fixture *fx, int nrec)
     fp_init(&fx->pf);
     memset(&fx->script, 0, sizeof fx->script);
     fx->script.healthy = COND_TRUE;
+    pthread_mutex_init(&fx->script.mu, NULL);
+    pthread_cond_init(&fx->script.cv, NULL);
     fx->rec = (struct reconciler){.name = "service", .reconcile = script_reconcile,
                                   .forget = script_forget, .self = &fx->script};
     struct manager_options o = {.workers = 2, .clock = &fx->clock.base, .source = &fx->src.base,
@@ -277,6 +293,8 @@ static void fixture_destroy(struct fixture *fx)
     manager_free(fx->m);
     fsrc_destroy(&fx->src);
     fp_destroy(&fx->pf);
+    pthread_mutex_destroy(&fx->script.mu);
+    pthread_cond_destroy(&fx->script.cv);
 }
 
 static const char *cond_field(const cJSON *st, const char *type, const char *field)
@@ -516,6 +534,35 @@ START_TEST(test_workers_reconcile_notified_keys_and_stop_cleanly)
 }
 END_TEST
 
+/* A reconcile that outlasts the shutdown budget: manager_stop says so and
+ * leaves the worker running, and nothing it uses is freed meanwhile (a
+ * manager_free then is a no-op; under ASan a use after free would show). */
+START_TEST(test_stop_past_the_budget_never_frees_what_a_worker_uses)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    fx.script.hold = true;
+    char *err = NULL;
+    ck_assert_int_eq(manager_start(fx.m, &err), 0);
+    fsrc_set(&fx.src, "default/slow", make_pipeline("slow", 1, "{}", NULL));
+    pthread_mutex_lock(&fx.script.mu);
+    while (fx.script.started == 0)
+        pthread_cond_wait(&fx.script.cv, &fx.script.mu);
+    pthread_mutex_unlock(&fx.script.mu);
+    ck_assert_int_eq(manager_stop(fx.m, 50), SH_ETIMEOUT);
+    manager_free(fx.m); /* what cmd_run did at this point: must not free */
+    pthread_mutex_lock(&fx.script.mu);
+    ck_assert_int_eq(fx.script.finished, 0);
+    fx.script.hold = false;
+    pthread_cond_broadcast(&fx.script.cv);
+    pthread_mutex_unlock(&fx.script.mu);
+    ck_assert_int_eq(manager_stop(fx.m, 10000), 0); /* waits for it, joins */
+    ck_assert_int_eq(fx.script.finished, 1);
+    ck_assert_int_eq(fx.pf.writes, 1); /* its status was written */
+    fixture_destroy(&fx);
+}
+END_TEST
+
 Suite *manager_suite(void)
 {
     Suite *s = suite_create("manager");
@@ -526,6 +573,7 @@ Suite *manager_suite(void)
     tcase_add_test(tc, test_failing_condition_makes_ready_false_and_phase_follows_requests);
     tcase_add_test(tc, test_paused_pipeline_reports_phase_paused);
     tcase_add_test(tc, test_pause_resume_and_reset_are_events);
+    tcase_add_test(tc, test_stop_past_the_budget_never_frees_what_a_worker_uses);
     tcase_add_test(tc, test_deleted_pipeline_is_forgotten_and_its_status_removed);
     tcase_add_test(tc, test_recreated_pipeline_gets_its_own_status);
     tcase_add_test(tc, test_reset_annotation_is_seen_once_per_new_value);
