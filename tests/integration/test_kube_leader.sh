@@ -19,14 +19,14 @@ trap 'rc=$?; [ $rc = 0 ] || for r in 1 2 3; do echo "--- replica $r log (tail):"
 envtest_up
 # one ServiceAccount per replica: a namespace each for the accounts, the
 # pipelines and the Lease in the first
-users=()
+users=() namespaces=()
 for r in 1 2 3; do
     envtest_namespace "leader$r"
     envtest_controller_kubeconfig "$NS" "$TMP/r$r.kubeconfig"
     users+=("$SA_USER")
-    eval "ns$r=\$NS"
+    namespaces+=("$NS")
 done
-NS=$ns1
+NS=${namespaces[0]}
 export KUBECONFIG=$ENVTEST_KUBECONFIG
 
 for i in 1 2 3; do
