@@ -301,6 +301,12 @@ struct run {
     bool workers_running; /* manager_stop timed out: free nothing, _exit */
 };
 
+/* Leading again: the manager's cached status and memos are stale. */
+static void resync_manager(void *ctx)
+{
+    manager_resync(ctx);
+}
+
 /* The platform and the spec source: the API server's, or the specs folder's. */
 static int setup_platform(struct run *r)
 {
@@ -350,6 +356,8 @@ static int setup_manager(struct run *r)
     if (manager_new(&mo, &r->m) != 0)
         return -1;
     reconcilers_all_set_notify(r->recs, (void (*)(void *, const char *))manager_enqueue, r->m);
+    if (r->kr)
+        kube_run_on_leading(r->kr, resync_manager, r->m);
     controller_metrics_attach_manager(r->cm, r->m);
     return 0;
 }

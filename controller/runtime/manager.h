@@ -49,6 +49,15 @@ int manager_start(struct manager *m, char **ret_err);
 void manager_enqueue(struct manager *m, const char *key);
 
 /*
+ * This replica (re)gained leadership (any thread): every cached status and
+ * reconciler memo is stale — another replica may have acted and written
+ * since. Each pipeline's next reconcile reloads its status from the
+ * platform (after platform->resync) and the reconcilers forget the key;
+ * every key is queued.
+ */
+void manager_resync(struct manager *m);
+
+/*
  * Stops: the source stops, no new work starts, in-flight reconciles finish
  * (each writes its status) within timeout_ms, the workers are joined, and
  * every reconciler's shutdown runs. Returns 0, or SH_ETIMEOUT when work was

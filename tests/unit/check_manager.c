@@ -61,6 +61,15 @@ static void fsrc_stop(struct source *s)
     (void)s;
 }
 
+static char **fsrc_keys(struct source *s, size_t *ret_count)
+{
+    struct fake_source *f = (struct fake_source *)s;
+    pthread_mutex_lock(&f->mu);
+    char **keys = strmap_keys(f->items, ret_count);
+    pthread_mutex_unlock(&f->mu);
+    return keys;
+}
+
 static void fsrc_set(struct fake_source *f, const char *key, struct pipeline *p)
 {
     void *old = NULL;
@@ -89,6 +98,7 @@ static void fsrc_init(struct fake_source *f)
     f->base.get = fsrc_get;
     f->base.has_synced = fsrc_synced;
     f->base.stop = fsrc_stop;
+    f->base.keys = fsrc_keys;
     pthread_mutex_init(&f->mu, NULL);
     f->items = strmap_new();
 }
@@ -112,13 +122,20 @@ struct fake_platform {
     char last_event_reason[64];
     char reasons[1024]; /* every event's reason, "A;B;" */
     cJSON *last_status;
+    cJSON *server; /* what load_status finds (another replica's writes) */
+    int resyncs;
 };
 
 static cJSON *fp_load(struct platform *pf, const struct pipeline *p)
 {
-    (void)pf;
     (void)p;
-    return NULL;
+    struct fake_platform *f = (struct fake_platform *)pf;
+    return f->server ? cJSON_Duplicate(f->server, true) : NULL;
+}
+
+static void fp_resync(struct platform *pf)
+{
+    ((struct fake_platform *)pf)->resyncs++;
 }
 
 static int fp_write(struct platform *pf, const struct pipeline *p, const cJSON *st, char **err)
@@ -178,6 +195,7 @@ static void fp_init(struct fake_platform *f)
     memset(f, 0, sizeof *f);
     f->base.name = "fake";
     f->base.load_status = fp_load;
+    f->base.resync = fp_resync;
     f->base.write_status = fp_write;
     f->base.delete_status = fp_delete;
     f->base.record_event = fp_event;
@@ -189,6 +207,7 @@ static void fp_init(struct fake_platform *f)
 static void fp_destroy(struct fake_platform *f)
 {
     cJSON_Delete(f->last_status);
+    cJSON_Delete(f->server);
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->cond);
 }
@@ -207,6 +226,7 @@ struct script {
     pthread_cond_t cv;
     bool hold;
     int started, finished;
+    char seen_marker[32]; /* status.marker as the reconciler saw it */
 };
 
 static int script_reconcile(void *self, struct reconcile_ctx *ctx)
@@ -219,6 +239,8 @@ static int script_reconcile(void *self, struct reconcile_ctx *ctx)
         pthread_cond_wait(&s->cv, &s->mu);
     pthread_mutex_unlock(&s->mu);
     s->calls++;
+    const char *marker = status_str(ctx->status, "marker");
+    snprintf(s->seen_marker, sizeof s->seen_marker, "%s", marker ? marker : "");
     if (ctx->reset)
         s->resets++;
     status_set_condition(ctx->status, COND_SERVICE_HEALTHY, s->healthy,
@@ -563,6 +585,29 @@ START_TEST(test_stop_past_the_budget_never_frees_what_a_worker_uses)
 }
 END_TEST
 
+/* Replica A led, B took over and wrote (attempt counters, NeedsAttention),
+ * A leads again: its cached status is B's now, not its own stale one. */
+START_TEST(test_regained_leadership_reloads_status_and_forgets_memos)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    fsrc_set(&fx.src, "default/p", make_pipeline("p", 1, "{}", NULL));
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/p", NULL), 0);
+    ck_assert_str_eq(fx.script.seen_marker, "");
+    /* B's writes, on the server */
+    fx.pf.server = cJSON_Parse("{\"marker\":\"written-by-B\",\"phase\":\"NeedsAttention\"}");
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/p", NULL), 0);
+    ck_assert_str_eq(fx.script.seen_marker, ""); /* not leading again yet: cached */
+    manager_resync(fx.m);
+    ck_assert_int_eq(fx.pf.resyncs, 1);
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/p", NULL), 0);
+    ck_assert_str_eq(fx.script.seen_marker, "written-by-B");
+    ck_assert_int_eq(fx.script.forgets, 1); /* the reconcilers' memos dropped */
+    ck_assert_str_eq(status_str(fx.pf.last_status, "marker"), "written-by-B");
+    fixture_destroy(&fx);
+}
+END_TEST
+
 Suite *manager_suite(void)
 {
     Suite *s = suite_create("manager");
@@ -573,6 +618,7 @@ Suite *manager_suite(void)
     tcase_add_test(tc, test_failing_condition_makes_ready_false_and_phase_follows_requests);
     tcase_add_test(tc, test_paused_pipeline_reports_phase_paused);
     tcase_add_test(tc, test_pause_resume_and_reset_are_events);
+    tcase_add_test(tc, test_regained_leadership_reloads_status_and_forgets_memos);
     tcase_add_test(tc, test_stop_past_the_budget_never_frees_what_a_worker_uses);
     tcase_add_test(tc, test_deleted_pipeline_is_forgotten_and_its_status_removed);
     tcase_add_test(tc, test_recreated_pipeline_gets_its_own_status);
