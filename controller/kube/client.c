@@ -73,6 +73,7 @@ void kube_client_options_default(struct kube_client_options *o)
                                       .max_attempts = 5,
                                       .backoff_ms = 200,
                                       .backoff_max_ms = 5000,
+                                      .retry_budget_ms = 2000,
                                       .max_body = 64u << 20};
 }
 
@@ -103,6 +104,8 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opti
             c->o.connect_timeout_ms = o->connect_timeout_ms;
         if (o->max_attempts > 0)
             c->o.max_attempts = o->max_attempts;
+        if (o->retry_budget_ms > 0)
+            c->o.retry_budget_ms = o->retry_budget_ms;
         if (o->backoff_ms > 0)
             c->o.backoff_ms = o->backoff_ms;
         if (o->backoff_max_ms > 0)
@@ -372,6 +375,7 @@ int kube_call(struct kube_client *c, const char *method, const char *path, const
         return SH_ENOMEM;
     }
     int64_t delay = c->o.backoff_ms;
+    int64_t slept = 0; /* within c->o.retry_budget_ms */
     int r = SH_EIO;
     char *msg = NULL;
     for (int attempt = 1;; attempt++) {
@@ -437,7 +441,17 @@ int kube_call(struct kube_client *c, const char *method, const char *path, const
         int64_t wait = delay;
         if (x.retry_after_s > 0)
             wait = x.retry_after_s * 1000;
+        if (slept + wait > c->o.retry_budget_ms) {
+            /* past the budget: no sleeping in the caller's worker */
+            char *longer = NULL;
+            if (msg && asprintf(&longer, "%s (retry in %.1f s)", msg, (double)wait / 1000.0) >= 0) {
+                free(msg);
+                msg = longer;
+            }
+            break;
+        }
         c->o.sleep_ms(c->o.sleep_ctx, wait);
+        slept += wait;
         delay = delay * 2 > c->o.backoff_max_ms ? c->o.backoff_max_ms : delay * 2;
     }
     if (r == 0) {
