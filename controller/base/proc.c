@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -125,6 +126,26 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
+bool proc_test_no_close_range;
+
+/* In the child: marks every descriptor from 3 up close-on-exec — with one
+ * close_range where the kernel has it (5.11+), else one fcntl per possible
+ * descriptor (both async-signal-safe). */
+static void cloexec_from_3(void)
+{
+    if (!proc_test_no_close_range && close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+        return;
+    struct rlimit rl;
+    long max = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (1u << 20))
+        max = (long)rl.rlim_cur;
+    for (int fd = 3; fd < max; fd++) {
+        int fl = fcntl(fd, F_GETFD);
+        if (fl >= 0 && !(fl & FD_CLOEXEC))
+            fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+    }
+}
+
 /* In the child: reports the failed step and errno on the pipe, then exits. */
 static void child_fail(int fd, enum child_step step)
 {
@@ -152,7 +173,7 @@ static void child_exec(const struct proc_spec *s, char **envp, const struct spaw
         (f->out >= 0 && (dup2(f->out, STDOUT_FILENO) < 0 || dup2(f->out, STDERR_FILENO) < 0)))
         child_fail(f->msg[1], STEP_EXEC);
     /* no descriptor of the controller's (sockets, state files) leaks into the child */
-    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    cloexec_from_3();
     if (s->working_dir && chdir(s->working_dir) != 0)
         child_fail(f->msg[1], STEP_CHDIR);
     execvpe(s->argv[0], s->argv, envp);
@@ -161,6 +182,7 @@ static void child_exec(const struct proc_spec *s, char **envp, const struct spaw
 
 static void cleanup(struct proc_child *c)
 {
+    c->ended = true;
     close_fd(&c->pidfd);
     if (c->has_pidfile)
         unlink(c->pidfile.path);
@@ -197,6 +219,7 @@ int proc_spawn(const struct proc_spec *s, struct proc_child *ret, char **ret_err
     }
     ret->pid = 0;
     ret->pidfd = -1;
+    ret->ended = false;
     char **owned = NULL;
     char **envp = build_env(s, &owned);
     if (!envp)
@@ -236,6 +259,8 @@ enum proc_reap proc_try_reap(struct proc_child *c, bool kill_group, int *ret_sta
     if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
         if (errno != ECHILD)
             return PROC_RUNNING;
+        cleanup(c); /* reaped elsewhere: its ids may be another's, signal nothing */
+        return PROC_LOST;
     } else if (si.si_pid == 0) {
         return PROC_RUNNING;
     }
@@ -255,7 +280,7 @@ enum proc_reap proc_try_reap(struct proc_child *c, bool kill_group, int *ret_sta
 
 int proc_signal(const struct proc_child *c, int sig)
 {
-    return c->pid > 0 && kill(-c->pid, sig) == 0 ? 0 : SH_EIO;
+    return c->pid > 0 && !c->ended && kill(-c->pid, sig) == 0 ? 0 : SH_EIO;
 }
 
 bool proc_terminate(const struct proc_child *c, int64_t grace_ms,
@@ -270,7 +295,7 @@ bool proc_terminate(const struct proc_child *c, int64_t grace_ms,
 
 void proc_kill_reap(struct proc_child *c)
 {
-    if (c->pid > 0) {
+    if (c->pid > 0 && !c->ended) {
         kill(-c->pid, SIGKILL);
         while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
             ;

@@ -61,6 +61,7 @@ struct proc_spec {
  * anywhere; the pid file's paths make it large). */
 struct proc_child {
     pid_t pid;               /* also the process group id; kept after the reap */
+    bool ended;              /* reaped or lost: pid and its group may be another's now */
     int pidfd;               /* -1: none (not asked for, or no pidfd_open) or closed at the reap */
     bool has_pidfile;
     struct procfile pidfile; /* "<pid_base>.pid" until the reap */
@@ -86,14 +87,21 @@ enum proc_reap {
  */
 int proc_spawn(const struct proc_spec *s, struct proc_child *ret, char **ret_err);
 
+/* Tests only: act as on a kernel without close_range (before 5.11), where the
+ * child marks its descriptors close-on-exec one by one. */
+extern bool proc_test_no_close_range;
+
 /*
  * Reaps c if it has ended, without blocking. kill_group: first SIGKILL to
- * what is left of its process group (also on PROC_LOST). On PROC_REAPED and
- * PROC_LOST the pidfd is closed and the pid file removed.
+ * what is left of its process group while its zombie still holds the group
+ * id (never on PROC_LOST: once reaped elsewhere, the pid and the group id may
+ * belong to another process). On PROC_REAPED and PROC_LOST the pidfd is
+ * closed, the pid file removed, and c->ended set: no signal goes to it after.
  */
 enum proc_reap proc_try_reap(struct proc_child *c, bool kill_group, int *ret_status);
 
-/* Sends sig to c's process group. 0, or SH_EIO (no such group, or c has no pid). */
+/* Sends sig to c's process group. 0, or SH_EIO (no such group, c has no pid,
+ * or it has ended: its ids may be reused). */
 int proc_signal(const struct proc_child *c, int sig);
 
 /*

@@ -47,7 +47,6 @@ struct gen_entry {
     int64_t created_ms;
     char uid[40];
     cJSON *spec; /* the spec the generation was counted for */
-    bool present;
 };
 
 struct folder_source {
@@ -155,7 +154,6 @@ static struct gen_entry *gen_lookup(struct folder_source *fs, const char *key, c
             return NULL;
         }
     }
-    g->present = true;
     if (spec && (!g->spec || !cJSON_Compare(g->spec, spec, true))) {
         cJSON *copy = cJSON_Duplicate(spec, true);
         if (copy) {
@@ -189,6 +187,15 @@ static void install(struct folder_source *fs, struct pipeline *p, struct watchlo
     watchloop_keys_add_once(changed, p->key);
 }
 
+static void free_gen_entry(void *ctx, const char *key, void *value)
+{
+    (void)ctx;
+    (void)key;
+    struct gen_entry *g = value;
+    cJSON_Delete(g->spec);
+    free(g);
+}
+
 static void remove_key(struct folder_source *fs, const char *key, const char *file,
                        struct watchloop_keys *changed)
 {
@@ -197,9 +204,11 @@ static void remove_key(struct folder_source *fs, const char *key, const char *fi
         return;
     strmap_remove(fs->ws.snapshots, key);
     pipeline_unref(p);
-    struct gen_entry *g = strmap_get(fs->gens, key);
+    /* its generation bookkeeping goes with it (the state folder keeps what
+     * survives): a source that has seen many names holds only the live ones */
+    struct gen_entry *g = strmap_remove(fs->gens, key);
     if (g)
-        g->present = false;
+        free_gen_entry(NULL, key, g);
     watchloop_keys_add_once(changed, key);
 }
 
@@ -495,6 +504,15 @@ static void rescan_locked(struct folder_source *fs, struct watchloop_keys *chang
     strmap_keys_free(dirty);
 }
 
+size_t folder_source_tracked(struct source *src)
+{
+    struct folder_source *fs = (struct folder_source *)src;
+    pthread_mutex_lock(&fs->ws.mu);
+    size_t n = strmap_count(fs->gens);
+    pthread_mutex_unlock(&fs->ws.mu);
+    return n;
+}
+
 void folder_source_rescan(struct source *src)
 {
     struct folder_source *fs = (struct folder_source *)src;
@@ -610,14 +628,6 @@ static void free_file_entry(void *ctx, const char *key, void *value)
     free(fe);
 }
 
-static void free_gen_entry(void *ctx, const char *key, void *value)
-{
-    (void)ctx;
-    (void)key;
-    struct gen_entry *g = value;
-    cJSON_Delete(g->spec);
-    free(g);
-}
 
 static void fs_free(struct source *src)
 {

@@ -38,4 +38,9 @@ int folder_source_new(const struct folder_source_options *opts, struct source **
 /* Rescans the folder now, synchronously (tests; the thread does it on its own). */
 void folder_source_rescan(struct source *src);
 
+/* How many pipeline names the source keeps generation bookkeeping for:
+ * the ones its files provide now (tests: nothing grows with every name ever
+ * seen). */
+size_t folder_source_tracked(struct source *src);
+
 #endif

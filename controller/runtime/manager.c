@@ -382,7 +382,9 @@ int manager_reconcile_key(struct manager *m, const char *key, int64_t *ret_reque
         pthread_mutex_unlock(&m->mu);
     } else {
         cJSON_Delete(st);
+        pthread_mutex_lock(&m->mu); /* the HTTP thread reads it (snapshots) */
         e->generation = p->generation;
+        pthread_mutex_unlock(&m->mu);
     }
     if (ret_requeue_ms)
         *ret_requeue_ms = ctx.requeue_after_ms;

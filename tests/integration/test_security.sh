@@ -294,7 +294,7 @@ spec: {escalation: {maxSameIssue: 3}}
 apiVersion: selfheal.dev/v1alpha1
 kind: SelfHealingPipeline
 metadata: {name: broken}
-spec: {service: {healthCheck: {url: "http://x", interval: 5s, timeout: 1m}}}
+spec: {service: {healthCheck: {url: "http://x"}, recovery: {method: process, process: {command: [x], env: {"1BAD": v}}}}}  # beyond what the CRD checks
 ---
 apiVersion: selfheal.dev/v1alpha1
 kind: SelfHealingPipeline

@@ -192,6 +192,62 @@ START_TEST(test_proc_child_inherits_no_descriptor_and_no_ignored_signal)
 }
 END_TEST
 
+/* The same on a kernel without close_range: descriptors marked one by one. */
+START_TEST(test_proc_child_inherits_no_descriptor_without_close_range)
+{
+    int leak = open("/dev/null", O_RDONLY); /* no O_CLOEXEC on purpose */
+    ck_assert_int_ge(leak, 3);
+    proc_test_no_close_range = true;
+    char *argv[] = {"sleep", "30", NULL};
+    struct proc_spec s = {.argv = argv, .log_path = log_path};
+    struct proc_child c;
+    ck_assert_int_eq(proc_spawn(&s, &c, NULL), 0);
+    proc_test_no_close_range = false;
+    close(leak);
+    char buf[4096];
+    ck_assert_str_eq(fds_of(c.pid, buf, sizeof buf), "0 1 2 ");
+    proc_kill_reap(&c);
+}
+END_TEST
+
+/* A child someone else reaped (ECHILD) is lost: its pid and process group id
+ * may already be another's, so nothing is sent to them — here a process that
+ * still has that group id stands for the one that reused it. */
+START_TEST(test_proc_a_child_reaped_elsewhere_is_lost_and_never_signalled)
+{
+    char pidfile[256];
+    snprintf(pidfile, sizeof pidfile, "%s.other", log_path);
+    char script[512];
+    snprintf(script, sizeof script, "sleep 30 & echo $! > %s; wait", pidfile);
+    char *argv[] = {"sh", "-c", script, NULL};
+    struct proc_spec s = {.argv = argv, .log_path = log_path};
+    struct proc_child c;
+    ck_assert_int_eq(proc_spawn(&s, &c, NULL), 0);
+    pid_t other = 0;
+    for (int i = 0; i < 500 && other <= 0; i++) {
+        FILE *f = fopen(pidfile, "r");
+        if (f) {
+            if (fscanf(f, "%d", &other) != 1)
+                other = 0;
+            fclose(f);
+        }
+        if (other <= 0)
+            usleep(10000);
+    }
+    ck_assert_int_gt(other, 0);
+    kill(c.pid, SIGKILL); /* the leader only; then reaped behind the supervisor's back */
+    ck_assert_int_eq(waitpid(c.pid, NULL, 0), c.pid);
+    int st = 0;
+    ck_assert_int_eq(proc_try_reap(&c, true, &st), PROC_LOST);
+    usleep(200000); /* a SIGKILL sent would have landed by now */
+    ck_assert(alive(other)); /* not killed with the group */
+    ck_assert_int_eq(proc_signal(&c, SIGKILL), SH_EIO);
+    ck_assert(alive(other));
+    kill(other, SIGKILL);
+    unlink(pidfile);
+}
+END_TEST
+
 START_TEST(test_proc_pid_file_names_the_child_until_its_reap)
 {
     char *argv[] = {"sleep", "30", NULL};
@@ -352,6 +408,8 @@ Suite *proc_suite(void)
     tcase_add_test(tc, test_proc_child_runs_in_its_group_with_env_folder_log_and_no_stdin);
     tcase_add_test(tc, test_proc_output_goes_to_dev_null_or_stays_the_controllers);
     tcase_add_test(tc, test_proc_child_inherits_no_descriptor_and_no_ignored_signal);
+    tcase_add_test(tc, test_proc_child_inherits_no_descriptor_without_close_range);
+    tcase_add_test(tc, test_proc_a_child_reaped_elsewhere_is_lost_and_never_signalled);
     tcase_add_test(tc, test_proc_pid_file_names_the_child_until_its_reap);
     tcase_add_test(tc, test_proc_what_cannot_run_fails_the_spawn_with_a_reason);
     tcase_add_test(tc, test_proc_reap_takes_the_rest_of_the_group_down_when_asked);
