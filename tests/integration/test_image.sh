@@ -66,11 +66,22 @@ command -v kubectl >/dev/null || fail "kubectl is not installed"
 HELM=$("$SH_ROOT/tests/helm-tool.sh" helm) || fail "no helm"
 
 # -- the image, built as `make image` builds it ------------------------------
+# under a tag of this run's own (runs in other checkouts may build at the same
+# time); the chart runs it through image.tag, as a user would set it
+DEFAULT_IMAGE=$("$SH_ROOT/tests/image-tool.sh" name)
+tag=test-$(od -An -N4 -tx1 /dev/urandom | tr -d " \n")
+export IMAGE=${DEFAULT_IMAGE%:*}:$tag
+remove_containers() { # then this run's tag
+    local c
+    for c in "${containers[@]:-}"; do [ -n "$c" ] && "${E[@]}" rm -f -t 0 "$c" >/dev/null 2>&1; done
+    "${E[@]}" rmi "$IMAGE" >/dev/null 2>&1
+    return 0
+}
+on_exit remove_containers
 t0=$(date +%s)
 "$SH_ROOT/tests/image-tool.sh" build >"$TMP/build.out" 2>"$TMP/build.log" ||
     fail "image build: $(tail -20 "$TMP/build.log")"
 build_s=$(($(date +%s) - t0))
-IMAGE=$("$SH_ROOT/tests/image-tool.sh" name)
 echo "$(cat "$TMP/build.out") (this run: ${build_s} s)"
 cfg=$("${E[@]}" image inspect --format '{{.Config.User}} {{json .Config.Entrypoint}}' "$IMAGE")
 assert_eq "$cfg" '65532:65532 ["/usr/local/bin/selfheal"]' "image user and entrypoint"
@@ -91,12 +102,6 @@ uninstall_all() {
     done
     return 0
 }
-remove_containers() {
-    local c
-    for c in "${containers[@]:-}"; do [ -n "$c" ] && "${E[@]}" rm -f -t 0 "$c" >/dev/null 2>&1; done
-    return 0
-}
-on_exit remove_containers
 on_exit uninstall_all
 envtest_up
 export KUBECONFIG=$ENVTEST_KUBECONFIG
@@ -112,6 +117,8 @@ wait_for 10 "the sample service" curl -fsS "http://127.0.0.1:$health_port/health
 
 
 # install NS RELEASE VALUES: helm template, then helm install, with VALUES
+"$HELM" template selfheal "$SH_ROOT/helm/selfheal" >"$TMP/default.yaml" 2>&1 || fail "helm template: $(cat "$TMP/default.yaml")"
+grep -q "image: \"$DEFAULT_IMAGE\"" "$TMP/default.yaml" || fail "the chart does not run $DEFAULT_IMAGE by default"
 install() {
     "$HELM" template "$2" "$SH_ROOT/helm/selfheal" -n "$1" -f "$3" >"$TMP/$2.rendered.yaml" 2>"$TMP/helm.err" ||
         fail "helm template: $(cat "$TMP/helm.err")"
@@ -311,6 +318,8 @@ sigterm() {
 
 values() { # FILE SAMPLE-NAMESPACE: the values a user sets, plus extra lines on stdin
     {
+        echo "image:"
+        echo "  tag: $tag"
         echo "samplePipeline:"
         echo "  enabled: true"
         echo "  healthUrl: http://10.0.2.2:$health_port/health"
