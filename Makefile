@@ -145,6 +145,13 @@ fuzz: deps
 fuzz-ci: deps
 	fuzz/run.sh --ci
 
+# The controller's container image (Dockerfile) with podman or docker, whichever
+# runs here; base images made locally when no registry is reachable
+# (tests/image-tool.sh; docs/kubernetes.md "The image").
+.PHONY: image
+image:
+	tests/image-tool.sh build
+
 # The chart carries a copy of the CRD (helm installs crds/ first); the plain
 # manifests are rendered from the chart. Tests check both are up to date.
 chart-crds:

