@@ -22,6 +22,7 @@ ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) -D_GNU_SOURCE -pthread -I. -Icontroller 
 LIBS       = $(shell pkg-config --libs yaml-0.1 libcurl libcjson libwebsockets 2>/dev/null) -pthread -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+TSAN      := -fsanitize=thread -fno-omit-frame-pointer
 
 LIB_SRC   := $(filter-out controller/cli/main.c,$(sort $(wildcard controller/*/*.c controller/*/*/*.c reconcilers/*/*.c)))
 UNIT_SRC  := $(sort $(wildcard tests/unit/check_*.c))
@@ -31,10 +32,12 @@ EX_SRC    := $(sort $(wildcard examples/*/*.c tests/fixtures/*/*.c))
 
 OBJ       := $(LIB_SRC:%.c=build/obj/%.o)
 SAN_OBJ   := $(LIB_SRC:%.c=build/san/%.o)
+TSAN_OBJ  := $(LIB_SRC:%.c=build/tsan/%.o)
 UNIT_OBJ  := $(UNIT_SRC:%.c=build/obj/%.o) $(UNIT_HELP:%.c=build/obj/%.o)
 UNIT_SOBJ := $(UNIT_SRC:%.c=build/san/%.o) $(UNIT_HELP:%.c=build/san/%.o)
+UNIT_TOBJ := $(UNIT_SRC:%.c=build/tsan/%.o) $(UNIT_HELP:%.c=build/tsan/%.o)
 
-.PHONY: all deps test-deps test unit unit-san integration valgrind run demo bench clean lint chart-crds chart-monitoring chart-readme install-manifests fuzz fuzz-ci
+.PHONY: all deps test-deps test unit unit-san unit-tsan integration valgrind run demo bench clean lint chart-crds chart-monitoring chart-readme install-manifests fuzz fuzz-ci
 all: deps bin/selfheal examples
 
 deps:
@@ -49,7 +52,7 @@ bin/selfheal: build/obj/controller/cli/main.o $(OBJ)
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
 GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-build/obj/controller/base/version.o build/san/controller/base/version.o: CFLAGS += -DSELFHEAL_COMMIT='"$(GIT_COMMIT)"'
+build/obj/controller/base/version.o build/san/controller/base/version.o build/tsan/controller/base/version.o: CFLAGS += -DSELFHEAL_COMMIT='"$(GIT_COMMIT)"'
 
 build/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -61,12 +64,17 @@ build/san/%.o: %.c
 	@echo "  CC san  $<"
 	@$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
 
+build/tsan/%.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC tsan $<"
+	@$(CC) $(ALL_CFLAGS) $(TSAN) -c -o $@ $<
+
 # The runner's list of suites is generated from the file names.
 build/gen/suites.h: $(UNIT_SRC) Makefile
 	@mkdir -p $(@D)
 	@{ printf "#define SUITE_LIST"; for s in $(SUITES); do printf " X(%s)" $$s; done; echo; } > $@.tmp && mv $@.tmp $@
 
-build/obj/tests/unit/runner.o build/san/tests/unit/runner.o: build/gen/suites.h
+build/obj/tests/unit/runner.o build/san/tests/unit/runner.o build/tsan/tests/unit/runner.o: build/gen/suites.h
 
 build/check_runner: $(UNIT_OBJ) $(OBJ)
 	@echo "  LD      $@"
@@ -75,6 +83,10 @@ build/check_runner: $(UNIT_OBJ) $(OBJ)
 build/check_runner_san: $(UNIT_SOBJ) $(SAN_OBJ)
 	@echo "  LD san  $@"
 	@$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $^ $(LIBS) $(CHECK_LIBS)
+
+build/check_runner_tsan: $(UNIT_TOBJ) $(TSAN_OBJ)
+	@echo "  LD tsan $@"
+	@$(CC) $(ALL_CFLAGS) $(TSAN) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 
 # Example and fixture programs: examples/<dir>/<prog>.c -> bin/<prog>
 EX_BIN := $(addprefix bin/,$(notdir $(EX_SRC:.c=)))
@@ -93,6 +105,11 @@ unit: deps build/check_runner
 unit-san: deps build/check_runner_san
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 build/check_runner_san $(SUITE)
 
+# ThreadSanitizer: a data race in product code fails the run (tests/tsan.supp
+# names what is not ours: library internals).
+unit-tsan: deps build/check_runner_tsan
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$(CURDIR)/tests/tsan.supp" build/check_runner_tsan $(SUITE)
+
 valgrind: deps build/check_runner
 	CK_FORK=no valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=3 build/check_runner $(SUITE)
 
@@ -100,7 +117,7 @@ integration: all
 	tests/integration/run.sh
 
 test: test-deps
-	@$(MAKE) --no-print-directory all build/check_runner build/check_runner_san
+	@$(MAKE) --no-print-directory all build/check_runner build/check_runner_san build/check_runner_tsan
 	@$(MAKE) --no-print-directory lint
 	@echo "== unit suites"
 	@$(MAKE) --no-print-directory unit
@@ -108,6 +125,8 @@ test: test-deps
 	@$(MAKE) --no-print-directory unit-san
 	@echo "== unit suites under valgrind (leak check)"
 	@$(MAKE) --no-print-directory valgrind
+	@echo "== unit suites under ThreadSanitizer"
+	@$(MAKE) --no-print-directory unit-tsan
 	@echo "== integration tests"
 	@$(MAKE) --no-print-directory integration
 

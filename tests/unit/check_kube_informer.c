@@ -319,9 +319,11 @@ START_TEST(test_golden_410_error_event_relists_and_notices_deletions)
 {
     struct env e;
     env_start(&e, false);
+    pthread_mutex_lock(&e.f.mu); /* the server thread already serves */
     e.f.lists[e.f.nlists++] =
         strdup("{\"apiVersion\":\"example.dev/v1alpha1\",\"items\":[],\"kind\":\"WidgetList\","
                "\"metadata\":{\"continue\":\"\",\"resourceVersion\":\"400\"}}\n");
+    pthread_mutex_unlock(&e.f.mu);
     WAIT_FOR(synced(&e));
     ck_assert_int_eq(notes_for(&e.f, "golden/alpha"), 1);
     int n = 0;
