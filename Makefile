@@ -84,6 +84,12 @@ build/check_runner_san: $(UNIT_SOBJ) $(SAN_OBJ)
 	@echo "  LD san  $@"
 	@$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $^ $(LIBS) $(CHECK_LIBS)
 
+# The binary under ASan/UBSan, for the integration tests that hunt for memory
+# errors in a whole controller (test_shutdown).
+build/selfheal_san: build/san/controller/cli/main.o $(SAN_OBJ)
+	@echo "  LD san  $@"
+	@$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $^ $(LIBS)
+
 build/check_runner_tsan: $(UNIT_TOBJ) $(TSAN_OBJ)
 	@echo "  LD tsan $@"
 	@$(CC) $(ALL_CFLAGS) $(TSAN) -o $@ $^ $(LIBS) $(CHECK_LIBS)
@@ -117,7 +123,7 @@ integration: all
 	tests/integration/run.sh
 
 test: test-deps
-	@$(MAKE) --no-print-directory all build/check_runner build/check_runner_san build/check_runner_tsan
+	@$(MAKE) --no-print-directory all build/check_runner build/check_runner_san build/check_runner_tsan build/selfheal_san
 	@$(MAKE) --no-print-directory lint
 	@echo "== unit suites"
 	@$(MAKE) --no-print-directory unit
