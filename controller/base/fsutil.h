@@ -29,7 +29,7 @@ char *fs_dirname(const char *path);
  * Makes a write beyond RLIMIT_FSIZE fail with EFBIG (reported like a full
  * disk) instead of raising SIGXFSZ, whose default action kills the process
  * — the controller, with every pipeline. Only a default action is replaced;
- * children reset their signals before exec (supervisor.c, retrain_job.c).
+ * children reset their signals before exec (proc.c).
  * Called by the writers (atomicfile.c, safewrite.c) before they write.
  */
 void fs_ignore_sigxfsz(void);

@@ -1,7 +1,7 @@
 /*
  * cmd_retrain.c — `selfheal retrain` (cmd_retrain.h): flags and config,
  * the cooldown check against the retraining log, the command run in the
- * foreground through retrain_job.h, the log entry.
+ * foreground through local/retrain_job.h, the log entry.
  */
 #include "cli/cmd_retrain.h"
 
@@ -15,7 +15,7 @@
 #include "cli/brief_config.h"
 #include "cli/cli.h"
 #include "base/clock.h"
-#include "drift/retrain_job.h"
+#include "local/retrain_job.h"
 #include "drift/retrain_log.h"
 #include "base/errors.h"
 #include "runtime/spec.h"

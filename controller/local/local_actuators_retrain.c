@@ -1,7 +1,7 @@
 /*
  * local_actuators_retrain.c — the local platform's "retrain" actuators
  * (retrain_actuators.h): spec.drift.retrain.command as a background process
- * (retrain_job.h) with SELFHEAL_PIPELINE, SELFHEAL_DRIFT_SCORE,
+ * (local/retrain_job.h) with SELFHEAL_PIPELINE, SELFHEAL_DRIFT_SCORE,
  * SELFHEAL_REFERENCE and SELFHEAL_CURRENT in its environment and its output
  * appended to the request's log file, named by "<log>.pid" while it runs.
  *
@@ -17,10 +17,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "drift/retrain_actuators.h"
 #include "base/errors.h"
-#include "base/procfile.h"
 #include "base/fsutil.h"
+#include "base/procfile.h"
+#include "drift/retrain_actuators.h"
+#include "local/retrain_job.h"
 
 static const char *missing(const struct retrain_actuators *ra, const struct spec_drift *sd)
 {

@@ -5,14 +5,14 @@
  * entry; `cond` is broadcast whenever a process ends or an entry stops being
  * busy. An operation on a key marks the entry busy for its whole length
  * (waiting on `cond` while another one runs), so stop-then-start of a
- * restart cannot interleave with another start. fork happens outside the
- * lock; the child only makes async-signal-safe calls before exec.
+ * restart cannot interleave with another start. How a process is started,
+ * reaped and stopped is base/proc.h; the spawn happens outside the lock.
  *
  * The reaper sleeps in poll() on the pidfds of the running processes and an
  * eventfd (woken when the table changes), with a timeout for the nearest
- * command deadline (and 50 ms when a process has no pidfd). For an ended
- * process it peeks with waitid(WNOWAIT), kills the rest of the group while
- * the zombie still holds the group id, then reaps it.
+ * command deadline (and 50 ms when a process has no pidfd). An ended
+ * process is reaped with proc_try_reap, which takes the rest of its group
+ * down first (unless the launch leaves its group running).
  *
  * A supervised service (a launch with a log and without leave_group) also
  * gets "<log>.pid" ("PID STARTTIME"), removed when it is reaped. A
@@ -23,30 +23,23 @@
  */
 #include "local/supervisor.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/errors.h"
-#include "base/fsutil.h"
+#include "base/proc.h"
 #include "base/procfile.h"
 #include "base/strmap.h"
 
 #define POLL_FALLBACK_MS 50
-#define KILL_WAIT_MS 5000
-
-extern char **environ;
 
 struct proc {
     struct proc *next, *prev;
@@ -61,8 +54,7 @@ struct proc {
     bool leave_group;
     bool has_launch;
 
-    pid_t pid;
-    int pidfd;
+    struct proc_child child; /* pid, pidfd, pid file (base/proc.h) */
     bool running;
     bool busy;
     bool stop_requested;
@@ -85,7 +77,6 @@ struct supervisor {
     pthread_t reaper;
     bool reaper_started;
     bool stopping;
-    _Atomic bool no_pidfd;  /* pidfd_open is not available (old kernel, valgrind) */
     struct pollfd *fds;     /* the reaper's poll set (here, so a forked child's
                                leak report finds it reachable) */
     size_t fds_cap;
@@ -169,8 +160,8 @@ static void proc_free(struct proc *p)
     if (!p)
         return;
     clear_launch(p);
-    if (p->pidfd >= 0)
-        close(p->pidfd);
+    if (p->child.pidfd >= 0)
+        close(p->child.pidfd);
     free(p->key);
     free(p);
 }
@@ -182,11 +173,16 @@ static void wake(struct supervisor *sv)
     (void)n;
 }
 
-static struct timespec mono_deadline(int64_t ms_from_now)
+/* The timespec of a clock_monotonic_ms() value, for the cond (CLOCK_MONOTONIC). */
+static struct timespec mono_at(int64_t ms)
 {
-    int64_t ms = clock_monotonic_ms() + ms_from_now;
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     return ts;
+}
+
+static struct timespec mono_deadline(int64_t ms_from_now)
+{
+    return mono_at(clock_monotonic_ms() + ms_from_now);
 }
 
 /* Waits on cond until the deadline (lock held). false once it has passed. */
@@ -213,7 +209,7 @@ static struct proc *find_or_add(struct supervisor *sv, const char *key)
         free(p);
         return NULL;
     }
-    p->pidfd = -1;
+    p->child.pidfd = -1;
     if (strmap_put(sv->by_key, key, p, NULL) != 0) {
         proc_free(p);
         return NULL;
@@ -319,40 +315,13 @@ static void take_over_leftover(struct supervisor *sv, const struct proc *p)
     unlink(path);
 }
 
-/* Where a child writes its pid file, prepared before fork. */
-static bool pidfile_paths_of(const struct proc *p, struct procfile *pf)
-{
-    return p->log_path && p->log_path[0] && !p->leave_group && procfile_prepare(pf, p->log_path);
-}
-
 /* Reaps p when its process has ended. true when it did. */
 static bool try_reap(struct supervisor *sv, struct proc *p)
 {
-    siginfo_t si;
-    memset(&si, 0, sizeof si);
-    if (waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
-        if (errno != ECHILD)
-            return false;
-    } else if (si.si_pid == 0) {
-        return false; /* still running */
-    }
-    /* the zombie still holds the group id: take the rest of the group down */
-    if (!p->leave_group || p->stop_requested || p->info.timed_out)
-        kill(-p->pid, SIGKILL);
+    bool kill_group = !p->leave_group || p->stop_requested || p->info.timed_out;
     int status = 0;
-    pid_t r;
-    do
-        r = waitpid(p->pid, &status, 0);
-    while (r < 0 && errno == EINTR);
-    if (r < 0)
-        status = 0;
-    if (p->pidfd >= 0) {
-        close(p->pidfd);
-        p->pidfd = -1;
-    }
-    char pf[4096];
-    if (pidfile_of(p, pf, sizeof pf))
-        unlink(pf);
+    if (proc_try_reap(&p->child, kill_group, &status) == PROC_RUNNING)
+        return false;
     p->running = false;
     p->deadline_mono = 0;
     p->info.running = false;
@@ -403,14 +372,14 @@ static int sweep(struct supervisor *sv, struct exited *ex)
             if (now >= p->deadline_mono) {
                 p->info.timed_out = true;
                 p->deadline_mono = 0;
-                kill(-p->pid, SIGKILL); /* its pidfd wakes the reaper once it is gone */
+                proc_signal(&p->child, SIGKILL); /* its pidfd wakes the reaper once it is gone */
             } else {
                 int64_t left = p->deadline_mono - now;
                 if (timeout < 0 || left < timeout)
                     timeout = (int)(left > 60000 ? 60000 : left);
             }
         }
-        if (p->pidfd < 0 && (timeout < 0 || timeout > POLL_FALLBACK_MS))
+        if (p->child.pidfd < 0 && (timeout < 0 || timeout > POLL_FALLBACK_MS))
             timeout = POLL_FALLBACK_MS;
     }
     return timeout;
@@ -441,8 +410,8 @@ static void *reaper_main(void *arg)
         if (fds) {
             fds[n++] = (struct pollfd){.fd = sv->wake_fd, .events = POLLIN};
             for (struct proc *p = sv->head; p && n < cap; p = p->next)
-                if (p->running && p->pidfd >= 0)
-                    fds[n++] = (struct pollfd){.fd = p->pidfd, .events = POLLIN};
+                if (p->running && p->child.pidfd >= 0)
+                    fds[n++] = (struct pollfd){.fd = p->child.pidfd, .events = POLLIN};
         }
         pthread_mutex_unlock(&sv->mu);
 
@@ -469,187 +438,41 @@ static void *reaper_main(void *arg)
 
 /* ---- starting ---- */
 
-/* Builds the child's environment: the controller's, minus the names given,
- * plus NAME=value for each. Owned strings are listed in *ret_owned. */
-static char **build_env(const struct proc *p, char ***ret_owned)
+/* The log's first line: "--- TIME selfheal: starting ARGV…\n", at most size - 1 bytes. */
+static void log_header(const struct proc *p, int64_t now_ms, char *line, size_t size)
 {
-    size_t base = 0;
-    while (environ && environ[base])
-        base++;
-    char **envp = calloc(base + p->env_count + 1, sizeof *envp);
-    char **owned = calloc(p->env_count + 1, sizeof *owned);
-    if (!envp || !owned) {
-        free(envp);
-        free(owned);
-        return NULL;
-    }
-    size_t n = 0;
-    for (size_t i = 0; i < base; i++) {
-        bool replaced = false;
-        for (size_t j = 0; j < p->env_count && !replaced; j++) {
-            size_t len = strlen(p->env_names[j]);
-            replaced = strncmp(environ[i], p->env_names[j], len) == 0 && environ[i][len] == '=';
-        }
-        if (!replaced)
-            envp[n++] = environ[i];
-    }
-    for (size_t j = 0; j < p->env_count; j++) {
-        if (asprintf(&owned[j], "%s=%s", p->env_names[j], p->env_values[j]) < 0) {
-            owned[j] = NULL;
-            free_strv(owned);
-            free(envp);
-            return NULL;
-        }
-        envp[n++] = owned[j];
-    }
-    *ret_owned = owned;
-    return envp;
-}
-
-/* Opens the log for appending (creating its folder) and writes a header. */
-static int open_log(const struct proc *p, int64_t now_ms)
-{
-    if (!p->log_path)
-        return open("/dev/null", O_WRONLY | O_CLOEXEC);
-    char *dir = fs_dirname(p->log_path);
-    if (dir) {
-        fs_mkdir_p(dir);
-        free(dir);
-    }
-    int fd = open(p->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    char when[32], line[1024];
+    char when[32];
     clock_format_rfc3339_ms(now_ms, when, sizeof when);
-    int n = snprintf(line, sizeof line, "--- %s selfheal: starting", when);
-    for (size_t i = 0; p->argv[i] && n > 0 && (size_t)n < sizeof line; i++)
-        n += snprintf(line + n, sizeof line - (size_t)n, " %s", p->argv[i]);
-    if (n > 0 && (size_t)n < sizeof line - 1)
+    int n = snprintf(line, size, "--- %s selfheal: starting", when);
+    for (size_t i = 0; p->argv[i] && n > 0 && (size_t)n < size; i++)
+        n += snprintf(line + n, size - (size_t)n, " %s", p->argv[i]);
+    if (n > 0 && (size_t)n < size - 1)
         line[n++] = '\n';
     else
-        line[(n = (int)sizeof line - 1) - 1] = '\n';
-    ssize_t w = write(fd, line, (size_t)n);
-    (void)w;
-    return fd;
+        line[(n = (int)size - 1) - 1] = '\n';
+    line[n] = '\0';
 }
 
-enum child_step { STEP_CHDIR = 1, STEP_EXEC = 2 };
-
-/* In the child: report the failed step and errno on the pipe, then exit. */
-static void child_fail(int fd, enum child_step step)
+/* Forks and execs p's launch into p->child (entry busy, not running, lock
+ * NOT held: nothing reads p->child meanwhile). 0, or SH_EIO / SH_ENOMEM
+ * with *ret_err. */
+static int spawn(struct supervisor *sv, struct proc *p, char **ret_err)
 {
-    int msg[2] = {(int)step, errno};
-    ssize_t w = write(fd, msg, sizeof msg);
-    (void)w;
-    _exit(127);
-}
-
-static void child_exec(const struct proc *p, char **envp, int in_fd, int log_fd, int err_fd,
-                       const struct procfile *pf)
-{
-    setpgid(0, 0);
-    if (pf)
-        procfile_child_write(pf);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    for (int s = 1; s < NSIG; s++)
-        if (s != SIGKILL && s != SIGSTOP)
-            sigaction(s, &dfl, NULL);
-    if (dup2(in_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
-        child_fail(err_fd, STEP_EXEC);
-    /* nothing of the controller's leaks into the service */
-    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-    if (p->working_dir && chdir(p->working_dir) != 0)
-        child_fail(err_fd, STEP_CHDIR);
-    execvpe(p->argv[0], p->argv, envp);
-    child_fail(err_fd, STEP_EXEC);
-}
-
-static int pidfd_of(struct supervisor *sv, pid_t pid)
-{
-    if (atomic_load(&sv->no_pidfd))
-        return -1;
-    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (fd < 0 && errno == ENOSYS)
-        atomic_store(&sv->no_pidfd, true); /* poll with waitpid from now on */
-    return fd;
-}
-
-/* Forks and execs p's launch (entry busy, lock NOT held). 0 with *ret_pid,
- * or SH_EIO / SH_ENOMEM with *ret_err. */
-static int spawn(struct supervisor *sv, struct proc *p, pid_t *ret_pid, char **ret_err)
-{
-    char **owned = NULL;
-    char **envp = build_env(p, &owned);
-    if (!envp)
-        return SH_ENOMEM;
-    int in_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    int log_fd = open_log(p, clock_now_ms(sv->clock));
-    int pipefd[2] = {-1, -1};
-    int err = 0;
     take_over_leftover(sv, p);
-    static __thread struct procfile pf; /* large: not on the stack */
-    bool has_pf = pidfile_paths_of(p, &pf);
-    if (in_fd < 0 || log_fd < 0 || pipe2(pipefd, O_CLOEXEC) != 0) {
-        if (ret_err && asprintf(ret_err, "cannot open %s: %s",
-                                log_fd < 0 && p->log_path ? p->log_path : "a pipe",
-                                strerror(errno)) < 0)
-            *ret_err = NULL;
-        err = SH_EIO;
-        goto out;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        if (ret_err && asprintf(ret_err, "cannot run '%s': fork: %s", p->argv[0],
-                                strerror(errno)) < 0)
-            *ret_err = NULL;
-        err = SH_EIO;
-        goto out;
-    }
-    if (pid == 0)
-        child_exec(p, envp, in_fd, log_fd, pipefd[1], has_pf ? &pf : NULL);
-    setpgid(pid, pid); /* also from here: no window where a kill(-pid) misses */
-    close(pipefd[1]);
-    pipefd[1] = -1;
-    int msg[2];
-    ssize_t n;
-    do
-        n = read(pipefd[0], msg, sizeof msg);
-    while (n < 0 && errno == EINTR);
-    if (n == (ssize_t)sizeof msg) {
-        int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
-        if (has_pf)
-            unlink(pf.path);
-        if (ret_err) {
-            int r = msg[0] == STEP_CHDIR
-                        ? asprintf(ret_err, "cannot run '%s': working folder %s: %s", p->argv[0],
-                                   p->working_dir, strerror(msg[1]))
-                        : asprintf(ret_err, "cannot run '%s': %s", p->argv[0], strerror(msg[1]));
-            if (r < 0)
-                *ret_err = NULL;
-        }
-        err = SH_EIO;
-        goto out;
-    }
-    *ret_pid = pid;
-out:
-    if (pipefd[0] >= 0)
-        close(pipefd[0]);
-    if (pipefd[1] >= 0)
-        close(pipefd[1]);
-    if (in_fd >= 0)
-        close(in_fd);
-    if (log_fd >= 0)
-        close(log_fd);
-    free(envp);
-    free_strv(owned);
-    return err;
+    char header[1024];
+    log_header(p, clock_now_ms(sv->clock), header, sizeof header);
+    char path[4096];
+    struct proc_spec s = {.argv = p->argv,
+                          .working_dir = p->working_dir,
+                          .env_names = (const char *const *)p->env_names,
+                          .env_values = (const char *const *)p->env_values,
+                          .env_count = p->env_count,
+                          .log_path = p->log_path,
+                          .log_header = header,
+                          .pid_base = pidfile_of(p, path, sizeof path) ? p->log_path : NULL,
+                          .want_pidfd = true};
+    int err = proc_spawn(&s, &p->child, ret_err);
+    return err == SH_ENOTFOUND ? SH_EIO : err;
 }
 
 /* Starts p's launch (entry busy, lock held; dropped around the fork). */
@@ -659,20 +482,16 @@ static int start_locked(struct supervisor *sv, struct proc *p, char **ret_err)
         return SH_EINVAL;
     p->info.known = true;
     pthread_mutex_unlock(&sv->mu);
-    pid_t pid = 0;
-    int err = spawn(sv, p, &pid, ret_err);
-    int pidfd = err ? -1 : pidfd_of(sv, pid);
+    int err = spawn(sv, p, ret_err);
     pthread_mutex_lock(&sv->mu);
     if (err)
         return err;
-    p->pid = pid;
-    p->pidfd = pidfd;
     p->running = true;
     p->stop_requested = false;
     p->deadline_mono = p->timeout_ms > 0 ? clock_monotonic_ms() + p->timeout_ms : 0;
     struct supervisor_info *in = &p->info;
     in->running = true;
-    in->pid = pid;
+    in->pid = p->child.pid;
     in->starts++;
     in->started_ms = clock_now_ms(sv->clock);
     in->exited_ms = 0;
@@ -693,19 +512,26 @@ static bool wait_gone(struct supervisor *sv, struct proc *p, const struct timesp
     return true;
 }
 
-/* Stops p's process (entry busy, lock held). */
+struct stopping {
+    struct supervisor *sv;
+    struct proc *p;
+};
+
+/* proc_terminate's wait: the reaper reaps p (lock held, dropped while waiting). */
+static bool reaped_by(void *ctx, int64_t deadline_ms)
+{
+    struct stopping *st = ctx;
+    struct timespec deadline = mono_at(deadline_ms);
+    return wait_gone(st->sv, st->p, &deadline);
+}
+
+/* Stops p's process: SIGTERM, the grace, SIGKILL (entry busy, lock held). */
 static void stop_locked(struct supervisor *sv, struct proc *p)
 {
     if (!p->running)
         return;
     p->stop_requested = true;
-    kill(-p->pid, SIGTERM);
-    struct timespec grace = mono_deadline(sv->grace_ms);
-    if (wait_gone(sv, p, &grace))
-        return;
-    kill(-p->pid, SIGKILL);
-    struct timespec hard = mono_deadline(KILL_WAIT_MS);
-    wait_gone(sv, p, &hard);
+    proc_terminate(&p->child, sv->grace_ms, reaped_by, &(struct stopping){sv, p});
 }
 
 /* ---- the API ---- */
@@ -793,7 +619,7 @@ int supervisor_signal(struct supervisor *sv, const char *key, int sig)
     struct proc *p = key ? find(sv, key) : NULL;
     int err = SH_ENOTFOUND;
     if (p && p->running)
-        err = kill(-p->pid, sig) == 0 ? 0 : SH_EIO;
+        err = proc_signal(&p->child, sig);
     pthread_mutex_unlock(&sv->mu);
     return err;
 }
@@ -856,7 +682,7 @@ void supervisor_stop_all(struct supervisor *sv)
         p->busy = true;
         if (p->running) {
             p->stop_requested = true;
-            kill(-p->pid, SIGTERM);
+            proc_signal(&p->child, SIGTERM);
         }
     }
     struct timespec grace = mono_deadline(sv->grace_ms);
@@ -868,10 +694,10 @@ void supervisor_stop_all(struct supervisor *sv)
         if (!all_gone && !wait_until(sv, &grace))
             break;
     }
-    struct timespec hard = mono_deadline(KILL_WAIT_MS);
+    struct timespec hard = mono_deadline(PROC_KILL_WAIT_MS);
     for (struct proc *p = sv->head; p; p = p->next)
         if (p->running) {
-            kill(-p->pid, SIGKILL);
+            proc_signal(&p->child, SIGKILL);
             wait_gone(sv, p, &hard);
         }
     for (struct proc *p = sv->head; p; p = p->next)

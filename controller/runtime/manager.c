@@ -175,6 +175,30 @@ static void condition_events(struct manager *m, const struct pipeline *p, const 
     }
 }
 
+/* Events for what a person did to the pipeline: paused it (spec.paused),
+ * resumed it, or reset it (the selfheal.dev/reset annotation). */
+static void person_events(struct manager *m, const struct pipeline *p, const cJSON *prev,
+                          enum phase phase, bool reset)
+{
+    struct platform *pf = m->opts.platform;
+    const char *old = status_str(prev, "phase");
+    bool was_paused = old && strcmp(old, status_phase_name(PHASE_PAUSED)) == 0;
+    if (phase == PHASE_PAUSED && !was_paused)
+        pf->record_event(pf, p, EVENT_NORMAL, "Paused",
+                         "spec.paused is true: observing and reporting, acting on nothing");
+    else if (phase != PHASE_PAUSED && was_paused)
+        pf->record_event(pf, p, EVENT_NORMAL, "Resumed",
+                         "spec.paused is false: acting again where the spec is not met");
+    if (reset) {
+        char msg[300];
+        snprintf(msg, sizeof msg,
+                 "the annotation selfheal.dev/reset changed to \"%s\": NeedsAttention and the "
+                 "attempt counters cleared",
+                 p->reset_token ? p->reset_token : "");
+        pf->record_event(pf, p, EVENT_NORMAL, "Reset", msg);
+    }
+}
+
 static void forget_key(struct manager *m, const char *key);
 
 /* The entry of p's key; when it was about another object of the same name
@@ -314,6 +338,7 @@ int manager_reconcile_key(struct manager *m, const char *key, int64_t *ret_reque
             pipeline_unref(p);
             return wr;
         }
+        person_events(m, p, e->status, phase, ctx.reset);
         condition_events(m, p, e->status, st);
         count_actions(m, e->status, st);
         if (e->phase != phase || !e->status)

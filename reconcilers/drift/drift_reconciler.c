@@ -197,6 +197,20 @@ static void event_features(const struct entry *e, struct retrain_event *ev, cons
     ev->ndrifted = (size_t)e->ndrifted;
 }
 
+/* RetrainStarted's message: what runs, why, and where to follow it. */
+static void started_message(const struct entry *e, const char *what,
+                            const struct retrain_started *info, char *m, size_t size)
+{
+    char where[700];
+    if (info->name[0])
+        snprintf(where, sizeof where, "Job %s%s; output: %s", info->name,
+                 info->adopted ? ", created before a restart and adopted" : "", info->log);
+    else
+        snprintf(where, sizeof where, "pid %d%s; output in %s", info->pid,
+                 info->adopted ? ", started before a restart and adopted" : "", info->log);
+    snprintf(m, size, "retraining: %s (%s; %s)", what, e->obs.message, where);
+}
+
 /* Starts the retrain; returns 0, or the start error (recorded as a failed attempt). */
 static int start_retrain(struct drift_reconciler *dr, struct reconcile_ctx *ctx, struct entry *e,
                          const struct retrain_actuators *ra, struct drift_state *st,
@@ -259,15 +273,8 @@ static int start_retrain(struct drift_reconciler *dr, struct reconcile_ctx *ctx,
     }
     e->job_score = e->obs.score;
     status_history_add(ctx->status, &h);
-    char where[700];
-    if (info.name[0])
-        snprintf(where, sizeof where, "Job %s%s; output: %s", info.name,
-                 info.adopted ? ", created before a restart and adopted" : "", info.log);
-    else
-        snprintf(where, sizeof where, "pid %d%s; output in %s", info.pid,
-                 info.adopted ? ", started before a restart and adopted" : "", info.log);
     char m[1400];
-    snprintf(m, sizeof m, "retraining: %s (%s; %s)", what, e->obs.message, where);
+    started_message(e, what, &info, m, sizeof m);
     pf->record_event(pf, ctx->p, EVENT_NORMAL, "RetrainStarted", m);
     log_info(ctx->p->key, "%s", m);
     ev.status = "started";
@@ -416,57 +423,51 @@ static void plan(struct reconcile_ctx *ctx, const struct entry *e, const struct 
     status_plan(ctx->status, LOOP, text);
 }
 
-static int dr_reconcile(void *self, struct reconcile_ctx *ctx)
+/* Drift off (or its section gone): no condition, no plan, no run kept. */
+static int stand_down(struct drift_reconciler *dr, struct reconcile_ctx *ctx)
 {
-    struct drift_reconciler *dr = self;
-    const struct spec_drift *sd = &ctx->spec->drift;
-    const char *key = ctx->p->key;
-    if (!sd->present || !sd->enabled) {
-        status_remove_condition(ctx->status, COND_MODEL_FRESH);
-        status_plan_clear(ctx->status, LOOP);
-        if (!sd->present)
-            status_remove_section(ctx->status, LOOP);
-        entry_forget(dr, key);
-        return 0;
-    }
-    cJSON *sec = status_section(ctx->status, LOOP);
-    struct entry *e = entry_get(dr, key, true);
-    struct drift_state *st = malloc(sizeof *st);
-    struct drift_decision *d = malloc(sizeof *d);
-    if (!sec || !e || !st || !d) {
-        free(st);
-        free(d);
-        return SH_ENOMEM;
-    }
-    drift_state_read(sec, st);
-    int64_t now = ctx->now_ms;
-    if (ctx->reset)
-        drift_state_reset(st);
+    status_remove_condition(ctx->status, COND_MODEL_FRESH);
+    status_plan_clear(ctx->status, LOOP);
+    if (!ctx->spec->drift.present)
+        status_remove_section(ctx->status, LOOP);
+    entry_forget(dr, ctx->p->key);
+    return 0;
+}
 
-    const struct retrain_actuators *ra = actuators_of(ctx->platform);
-    /* a run recorded by a previous controller process: follow it if the platform can */
+/* Follows the run: adopts one a previous controller process recorded or
+ * left (if the platform can), records one of ours that has ended (then the
+ * data is looked at again). false when its state cannot be read now: still
+ * running as far as we know, ask again. */
+static bool follow_run(struct drift_reconciler *dr, struct reconcile_ctx *ctx, struct entry *e,
+                       const struct retrain_actuators *ra, struct drift_state *st)
+{
     if (!e->run && (!e->looked || st->job.phase == DRIFT_JOB_RUNNING))
         adopt_left_run(dr, ctx, e, ra, st);
     e->looked = true;
-    /* a retrain of ours has ended: record it, then look at the data again */
-    bool poll_failed = false;
-    if (e->run) {
-        struct retrain_job_result res;
-        char *perr = NULL;
-        if (e->ra->poll(e->ra, ctx->p, e->run, now, &res, &perr) != 0) {
-            poll_failed = true; /* unknown now: still running as far as we know, ask again */
-            log_warn(ctx->p->key, "cannot read the retrain's state: %s", perr ? perr : "error");
-        } else if (res.state != RETRAIN_JOB_RUNNING) {
-            e->ra->release(e->ra, e->run);
-            e->run = NULL;
-            finish_retrain(dr, ctx, e, st, &res);
-            e->have_obs = false;
-        }
-        free(perr);
+    if (!e->run)
+        return true;
+    struct retrain_job_result res;
+    char *perr = NULL;
+    bool read = e->ra->poll(e->ra, ctx->p, e->run, ctx->now_ms, &res, &perr) == 0;
+    if (!read) {
+        log_warn(ctx->p->key, "cannot read the retrain's state: %s", perr ? perr : "error");
+    } else if (res.state != RETRAIN_JOB_RUNNING) {
+        e->ra->release(e->ra, e->run);
+        e->run = NULL;
+        finish_retrain(dr, ctx, e, st, &res);
+        e->have_obs = false;
     }
-    bool running = e->run != NULL;
+    free(perr);
+    return read;
+}
 
-    bool due = !e->have_obs || ctx->reset || e->generation != ctx->p->generation || now >= e->next_check_ms;
+/* Looks at the data when it is due and no retrain runs. */
+static void observe_if_due(struct drift_reconciler *dr, struct reconcile_ctx *ctx, struct entry *e,
+                           bool running)
+{
+    int64_t now = ctx->now_ms;
+    bool due = !e->have_obs || ctx->reset || e->generation != ctx->p->generation ||
+               now >= e->next_check_ms;
     if (due && !running) {
         e->generation = ctx->p->generation;
         observe(dr, e, ctx->spec, now);
@@ -476,11 +477,20 @@ static int dr_reconcile(void *self, struct reconcile_ctx *ctx)
         e->obs.verdict = DRIFT_VERDICT_UNKNOWN;
         e->obs.score = NAN;
     }
+}
 
+/* Decides (drift_decide.h) into d, and starts the retrain when the rules
+ * say so; a start that fails is recorded and decided again (RetrainFailed
+ * with the backoff), retried by the rules, not the manager's backoff. */
+static void decide_and_start(struct drift_reconciler *dr, struct reconcile_ctx *ctx, struct entry *e,
+                             const struct retrain_actuators *ra, struct drift_state *st,
+                             bool running, struct drift_decision *d)
+{
+    const struct spec_drift *sd = &ctx->spec->drift;
     struct drift_decide_in in = {.spec = sd,
                                  .obs = &e->obs,
                                  .prev = st,
-                                 .now_ms = now,
+                                 .now_ms = ctx->now_ms,
                                  .running = running,
                                  .blocked = ctx->action_in_flight,
                                  .dry_run = ctx->paused || sd->dry_run,
@@ -488,48 +498,88 @@ static int dr_reconcile(void *self, struct reconcile_ctx *ctx)
                                                : ra->missing(ra, sd)};
     drift_decide(&in, d);
     status_plan_clear(ctx->status, LOOP);
-    int err = 0;
     if (d->plan)
         plan(ctx, e, ra);
-    if (d->start && (err = start_retrain(dr, ctx, e, ra, st, d)) != 0) {
+    if (d->start && start_retrain(dr, ctx, e, ra, st, d) != 0) {
         in.running = false;
         in.prev = st;
-        drift_decide(&in, d); /* RetrainFailed with the backoff */
+        drift_decide(&in, d);
         d->start = false;
-        err = 0; /* recorded; retried by the rules, not the manager's backoff */
     }
+}
 
-    if (!running && e->obs.ok && e->obs.verdict != DRIFT_VERDICT_UNKNOWN) {
+/* The score and drifted features the status shows: the last observation's
+ * while no retrain runs (kept as they were while one does). */
+static void keep_score(struct drift_state *st, const struct entry *e, bool running)
+{
+    if (running)
+        return;
+    if (e->obs.ok && e->obs.verdict != DRIFT_VERDICT_UNKNOWN) {
         st->has_score = true;
         st->score = e->obs.score;
         st->ndrifted = e->ndrifted;
         memcpy(st->drifted, e->drifted, sizeof st->drifted);
-    } else if (!running) {
+    } else {
         st->has_score = false;
         st->ndrifted = 0;
     }
+}
+
+/* When to look again: while retraining, when the run's watcher notifies or
+ * the platform wants to be asked; else at the next check, the end of a
+ * cooldown or backoff, or soon when only a higher-priority action blocked. */
+static void requeue(struct reconcile_ctx *ctx, const struct entry *e,
+                    const struct drift_decision *d, bool blocked, bool poll_failed)
+{
+    int64_t now = ctx->now_ms;
+    int64_t interval = ctx->spec->drift.interval_ms > 0 ? ctx->spec->drift.interval_ms : 300000;
+    if (d->retraining) {
+        int64_t poll = e->run && e->poll_ms > 0 ? e->poll_ms : 0;
+        reconcile_requeue_after(ctx, poll > 0 && (poll < interval || poll_failed) ? poll : interval);
+        return;
+    }
+    reconcile_requeue_after(ctx, e->next_check_ms > now ? e->next_check_ms - now : interval);
+    if (d->next_ms > now)
+        reconcile_requeue_after(ctx, d->next_ms - now);
+    if (blocked && strcmp(d->reason, "DriftDetected") == 0)
+        reconcile_requeue_after(ctx, BLOCKED_RETRY_MS);
+}
+
+static int dr_reconcile(void *self, struct reconcile_ctx *ctx)
+{
+    struct drift_reconciler *dr = self;
+    if (!ctx->spec->drift.present || !ctx->spec->drift.enabled)
+        return stand_down(dr, ctx);
+    cJSON *sec = status_section(ctx->status, LOOP);
+    struct entry *e = entry_get(dr, ctx->p->key, true);
+    struct drift_state *st = malloc(sizeof *st);
+    struct drift_decision *d = malloc(sizeof *d);
+    if (!sec || !e || !st || !d) {
+        free(st);
+        free(d);
+        return SH_ENOMEM;
+    }
+    drift_state_read(sec, st);
+    if (ctx->reset)
+        drift_state_reset(st);
+    const struct retrain_actuators *ra = actuators_of(ctx->platform);
+    bool poll_failed = !follow_run(dr, ctx, e, ra, st);
+    bool running = e->run != NULL;
+    observe_if_due(dr, ctx, e, running);
+    bool blocked = ctx->action_in_flight;
+    decide_and_start(dr, ctx, e, ra, st, running, d);
+    keep_score(st, e, running);
     status_set_condition(ctx->status, COND_MODEL_FRESH, d->cond, d->reason, d->message,
-                         ctx->p->generation, now);
+                         ctx->p->generation, ctx->now_ms);
     if (d->retraining) {
         ctx->phase_requests |= PHASE_REQ(PHASE_RETRAINING);
         ctx->action_in_flight = true;
     }
-    int64_t interval = sd->interval_ms > 0 ? sd->interval_ms : 300000;
-    if (d->retraining) {
-        /* the watcher's notify comes first, or the platform wants to be asked */
-        int64_t poll = e->run && e->poll_ms > 0 ? e->poll_ms : 0;
-        reconcile_requeue_after(ctx, poll > 0 && (poll < interval || poll_failed) ? poll : interval);
-    } else {
-        reconcile_requeue_after(ctx, e->next_check_ms > now ? e->next_check_ms - now : interval);
-        if (d->next_ms > now)
-            reconcile_requeue_after(ctx, d->next_ms - now);
-        if (in.blocked && strcmp(d->reason, "DriftDetected") == 0)
-            reconcile_requeue_after(ctx, BLOCKED_RETRY_MS);
-    }
+    requeue(ctx, e, d, blocked, poll_failed);
     int wr = drift_state_write(st, sec);
     free(st);
     free(d);
-    return err ? err : wr;
+    return wr;
 }
 
 static void dr_forget(void *self, const char *key)

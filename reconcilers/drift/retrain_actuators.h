@@ -4,8 +4,8 @@
  * retrain (drift_decide.h) and records what happened; these say how.
  *
  * Local (controller/local/local_actuators_retrain.c, registered by the wiring): spec.drift.
- * retrain.command as a background process (retrain_job.h) that reports
- * its end through on_exit, named by "<log>.pid" (local/procfile.h) while it
+ * retrain.command as a background process (local/retrain_job.h) that reports
+ * its end through on_exit, named by "<log>.pid" (base/procfile.h) while it
  * runs; a process a killed controller left running is adopted and watched
  * (its exit status is lost with its parent: it counts as failed), one that
  * ended unwatched is reported as such. Kubernetes
@@ -24,11 +24,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
+
 #include "base/clock.h"
-#include "drift/retrain_job.h"
 #include "runtime/pipeline.h"
 
 struct retrain_run; /* one run, owned by the actuators that made it */
+
+/* Where a run is (every platform's runs report these). */
+enum retrain_job_state {
+    RETRAIN_JOB_RUNNING,
+    RETRAIN_JOB_SUCCEEDED, /* exit status 0 */
+    RETRAIN_JOB_FAILED,    /* another exit status, or killed by a signal */
+    RETRAIN_JOB_TIMED_OUT, /* killed after the timeout */
+    RETRAIN_JOB_STOPPED,   /* stopped by the controller (shutdown, pipeline deleted) */
+};
+
+/* What a run came to (or is, while RETRAIN_JOB_RUNNING). */
+struct retrain_job_result {
+    enum retrain_job_state state;
+    pid_t pid;          /* locally; 0 */
+    int exit_code;      /* -1 unless it exited */
+    int signal;         /* 0 unless a signal ended it */
+    int64_t start_ms;   /* on the run's clock */
+    int64_t end_ms;     /* 0 while running */
+    char message[256];  /* "exit status 3", "killed by signal 9", "timed out after 1h" */
+};
+
+/* "Running" | "Succeeded" | "Failed" | "TimedOut" | "Stopped" (status.drift's words). */
+const char *retrain_job_state_name(enum retrain_job_state s);
 
 struct retrain_request {
     const struct pipeline *p;

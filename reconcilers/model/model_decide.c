@@ -45,24 +45,76 @@ static const struct model_version *find_version(const struct model_observation *
     return NULL;
 }
 
+static struct model_version_record *ledger_find(struct model_state *s, const char *version)
+{
+    for (size_t i = s->nversions; i-- > 0;)
+        if (strcmp(s->versions[i].version, version) == 0)
+            return &s->versions[i];
+    return NULL;
+}
+
+const struct model_version_record *model_ledger_find(const struct model_state *s,
+                                                     const char *version)
+{
+    return ledger_find((struct model_state *)s, version);
+}
+
+void model_ledger_note_active(struct model_state *s, const char *version, bool has_metric,
+                              double metric, int64_t now_ms)
+{
+    if (!version[0])
+        return;
+    struct model_version_record r;
+    memset(&r, 0, sizeof r);
+    if (s->nversions == 0 || strcmp(s->versions[s->nversions - 1].version, version) != 0) {
+        struct model_version_record *old = ledger_find(s, version);
+        if (old) { /* active again: it keeps its evidence and moves to the end */
+            r = *old;
+            size_t i = (size_t)(old - s->versions);
+            memmove(&s->versions[i], &s->versions[i + 1],
+                    (s->nversions - i - 1) * sizeof s->versions[0]);
+            s->nversions--;
+        }
+        if (s->nversions == MODEL_VERSIONS_KEPT) {
+            memmove(&s->versions[0], &s->versions[1],
+                    (MODEL_VERSIONS_KEPT - 1) * sizeof s->versions[0]);
+            s->nversions--;
+        }
+        snprintf(r.version, sizeof r.version, "%s", version);
+        r.since_ms = now_ms;
+        s->versions[s->nversions++] = r;
+    }
+    if (has_metric) {
+        struct model_version_record *e = &s->versions[s->nversions - 1];
+        e->metric = model_round3(metric);
+        e->has_metric = true;
+        e->observed = true;
+    }
+}
+
+void model_ledger_note_records(struct model_state *s, const struct model_observation *obs)
+{
+    for (size_t i = 0; i < obs->nversions; i++) {
+        const struct model_version *v = &obs->versions[i];
+        struct model_version_record *e = ledger_find(s, v->name);
+        if (!e || !v->has_metric)
+            continue;
+        double rec = model_round3(v->metric);
+        if (e->has_recorded && e->recorded == rec)
+            continue;
+        e->recorded = rec;
+        e->has_recorded = true;
+        e->metric = rec;
+        e->has_metric = true;
+        e->observed = false;
+    }
+}
+
 /* Records the current version in the versions ledger when it changed. */
 static void note_version(struct model_state *s, const struct model_observation *obs, int64_t now)
 {
-    if (!obs->current[0])
-        return;
-    if (s->nversions > 0 && strcmp(s->versions[s->nversions - 1].version, obs->current) == 0)
-        return;
-    if (s->nversions == MODEL_VERSIONS_KEPT) {
-        memmove(&s->versions[0], &s->versions[1], (MODEL_VERSIONS_KEPT - 1) * sizeof s->versions[0]);
-        s->nversions--;
-    }
-    struct model_version_record *r = &s->versions[s->nversions++];
-    memset(r, 0, sizeof *r);
-    snprintf(r->version, sizeof r->version, "%s", obs->current);
-    const struct model_version *v = find_version(obs, obs->current, NULL);
-    r->has_metric = v && v->has_metric;
-    r->metric = r->has_metric ? model_round3(v->metric) : 0;
-    r->since_ms = now;
+    model_ledger_note_active(s, obs->current, false, 0, now);
+    model_ledger_note_records(s, obs);
 }
 
 static void add_rollback_time(struct model_state *s, int64_t now)
@@ -75,15 +127,38 @@ static void add_rollback_time(struct model_state *s, int64_t now)
     s->rollback_times[s->nrollback_times++] = now;
 }
 
-/* The newest version older than the current one whose metric passes. */
-static const struct model_version *pick_target(const struct model_observation *obs, double min)
+/* The evidence of version v: the ledger's (what the controller saw, or the
+ * newest external record), else the external record alone. */
+static bool evidence_of(const struct model_state *s, const struct model_version *v, double *ret)
+{
+    const struct model_version_record *e = model_ledger_find(s, v->name);
+    if (e && e->has_metric) {
+        *ret = e->metric;
+        return true;
+    }
+    if (v->has_metric) {
+        *ret = v->metric;
+        return true;
+    }
+    return false;
+}
+
+/* The newest version older than the current one whose evidence passes;
+ * its evidence in *ret_metric. */
+static const struct model_version *pick_target(const struct model_observation *obs,
+                                               const struct model_state *s, double min,
+                                               double *ret_metric)
 {
     size_t idx;
     if (!obs->current[0] || !find_version(obs, obs->current, &idx))
         return NULL;
-    for (size_t i = idx; i-- > 0;)
-        if (obs->versions[i].has_metric && obs->versions[i].metric >= min)
+    for (size_t i = idx; i-- > 0;) {
+        double m;
+        if (evidence_of(s, &obs->versions[i], &m) && m >= min) {
+            *ret_metric = m;
             return &obs->versions[i];
+        }
+    }
     return NULL;
 }
 
@@ -124,6 +199,8 @@ void model_decide(const struct spec_model *spec, const struct model_observation 
     }
     s->metric = model_round3(obs->metric);
     s->has_metric = true;
+    /* what the controller itself saw while this version served: evidence */
+    model_ledger_note_active(s, obs->current, true, obs->metric, now);
     const char *name = spec->metric.name ? spec->metric.name : "accuracy";
     if (obs->metric >= spec->min_accuracy) {
         s->below_count = 0;
@@ -150,24 +227,25 @@ void model_decide(const struct spec_model *spec, const struct model_observation 
                    name, obs->metric, spec->min_accuracy, recent);
         return;
     }
-    const struct model_version *target = pick_target(obs, spec->min_accuracy);
+    double target_metric = 0;
+    const struct model_version *target = pick_target(obs, s, spec->min_accuracy, &target_metric);
     if (!target) {
         out->verdict = MODEL_NO_GOOD_VERSION;
         set_reason(out, "NoGoodVersion",
-                   "%s %.3f < %.3f and no version older than %s has a recorded %s ≥ %.3f", name,
+                   "%s %.3f < %.3f and no version older than %s has a recorded or observed %s ≥ %.3f", name,
                    obs->metric, spec->min_accuracy, obs->current[0] ? obs->current : "the current one",
                    name, spec->min_accuracy);
         return;
     }
     out->rollback = true;
     snprintf(out->target, sizeof out->target, "%s", target->name);
-    out->target_metric = target->metric;
+    out->target_metric = target_metric;
     if (dry_run) {
         out->planned_only = true;
         out->verdict = MODEL_BELOW;
         set_reason(out, "BelowThreshold", "%s %.3f < %.3f; dry run: would roll back %s → %s (%.3f)",
                    name, obs->metric, spec->min_accuracy, obs->current, target->name,
-                   target->metric);
+                   target_metric);
         return;
     }
     s->below_count = 0;
@@ -175,6 +253,6 @@ void model_decide(const struct spec_model *spec, const struct model_observation 
     add_rollback_time(s, now);
     out->verdict = MODEL_ROLLING_BACK;
     out->action_in_flight = true;
-    set_reason(out, "RolledBack", "%s %.3f < %.3f: rolled back %s → %s (recorded %.3f)", name,
-               obs->metric, spec->min_accuracy, obs->current, target->name, target->metric);
+    set_reason(out, "RolledBack", "%s %.3f < %.3f: rolled back %s → %s (evidence %.3f)", name,
+               obs->metric, spec->min_accuracy, obs->current, target->name, target_metric);
 }

@@ -5,7 +5,12 @@
  *
  *   - a reading below minAccuracy for failureLimit consecutive checks →
  *     roll back to the newest version older than the current one whose
- *     recorded metric ≥ minAccuracy; none → NoGoodVersion, no action;
+ *     evidence passed (≥ minAccuracy); none → NoGoodVersion, no action;
+ *   - a version's evidence is the newest of: what the controller read while
+ *     that version served (kept in status.model.versions, so it survives a
+ *     restart and a change of leader), and an external record (a registry's
+ *     metrics.json, a ReplicaSet annotation written by CI) — an external
+ *     record counts as new when it first appears or changes;
  *   - a source error or an empty result is inconclusive (MetricUnavailable):
  *     never a reason to roll back, and it does not count as a reading;
  *   - more than maxRollbacks within window → NeedsAttention, no more
@@ -43,11 +48,15 @@ struct model_observation {
     char current[MODEL_VERSION_MAX]; /* "" when unknown */
 };
 
+/* A version the controller has seen as the active one (status.model.versions). */
 struct model_version_record {
     char version[MODEL_VERSION_MAX];
-    double metric;
+    double metric;         /* the version's evidence (3 decimals) */
     bool has_metric;
-    int64_t since_ms;
+    bool observed;         /* the evidence is a reading of ours, not the external record */
+    double recorded;       /* the external record last seen (3 decimals) */
+    bool has_recorded;
+    int64_t since_ms;      /* when it last became the active version */
 };
 
 /* status.model, typed. */
@@ -60,7 +69,7 @@ struct model_state {
     int below_count;
     int64_t rollback_times[MODEL_ROLLBACKS_KEPT]; /* newest last */
     size_t nrollback_times;
-    struct model_version_record versions[MODEL_VERSIONS_KEPT]; /* newest last */
+    struct model_version_record versions[MODEL_VERSIONS_KEPT]; /* one per version, newest last */
     size_t nversions;
 };
 
@@ -93,6 +102,21 @@ void model_decide(const struct spec_model *spec, const struct model_observation 
 
 /* The number of rollbacks in (now − window, now]. */
 size_t model_rollbacks_in_window(const struct model_state *s, int64_t window_ms, int64_t now_ms);
+
+/* Makes `version` the newest entry of s's versions ledger (the active one
+ * since now_ms), keeping the evidence it had; a version already last is left
+ * as it is. With has_metric, `metric` becomes its evidence (a reading). */
+void model_ledger_note_active(struct model_state *s, const char *version, bool has_metric,
+                              double metric, int64_t now_ms);
+
+/* Takes the external records (metrics.json, a ReplicaSet annotation) of the
+ * versions in s's ledger: one that appears or changes is newer than any
+ * evidence before it and becomes the version's evidence. */
+void model_ledger_note_records(struct model_state *s, const struct model_observation *obs);
+
+/* The ledger entry of `version`, or NULL. */
+const struct model_version_record *model_ledger_find(const struct model_state *s,
+                                                     const char *version);
 
 /* Rounds a metric to 3 decimals (what status shows). */
 double model_round3(double v);

@@ -78,25 +78,6 @@ static const char *registry_path(const struct spec_model *sm)
                                                                       : "models";
 }
 
-/* Appends the newly active version to the versions ledger (newest last). */
-static void note_active(struct model_state *s, const char *version, bool has_metric, double metric,
-                        int64_t now)
-{
-    snprintf(s->version, sizeof s->version, "%s", version);
-    if (s->nversions > 0 && strcmp(s->versions[s->nversions - 1].version, version) == 0)
-        return;
-    if (s->nversions == MODEL_VERSIONS_KEPT) {
-        memmove(&s->versions[0], &s->versions[1], (MODEL_VERSIONS_KEPT - 1) * sizeof s->versions[0]);
-        s->nversions--;
-    }
-    struct model_version_record *r = &s->versions[s->nversions++];
-    memset(r, 0, sizeof *r);
-    snprintf(r->version, sizeof r->version, "%s", version);
-    r->has_metric = has_metric;
-    r->metric = has_metric ? model_round3(metric) : 0;
-    r->since_ms = now;
-}
-
 /* Reloads the serving process after a swap; says what happened in note. */
 static void reload_service(struct reconcile_ctx *ctx, const struct spec_model *sm, char *note,
                            size_t size)
@@ -218,7 +199,9 @@ static int act(struct model_reconciler *mr, struct reconcile_ctx *ctx,
         snprintf(d->reason, sizeof d->reason, "BelowThreshold");
         return r;
     }
-    note_active(&d->next, d->target, true, d->target_metric, ctx->now_ms);
+    snprintf(d->next.version, sizeof d->next.version, "%s", d->target);
+    model_ledger_note_active(&d->next, d->target, false, 0, ctx->now_ms);
+    model_ledger_note_records(&d->next, obs);
     status_history_add(ctx->status, &h);
     char note[300];
     if (ma->activate_reloads && sm->rollback.reload != RELOAD_NONE)

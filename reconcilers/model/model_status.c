@@ -40,6 +40,11 @@ void model_state_read(const cJSON *sec, struct model_state *s)
         const cJSON *rm = cJSON_GetObjectItemCaseSensitive(it, "metric");
         r->has_metric = cJSON_IsNumber(rm);
         r->metric = r->has_metric ? rm->valuedouble : 0;
+        const cJSON *rec = cJSON_GetObjectItemCaseSensitive(it, "recorded");
+        r->has_recorded = cJSON_IsNumber(rec);
+        r->recorded = r->has_recorded ? rec->valuedouble : 0;
+        const char *ev = status_str(it, "evidence");
+        r->observed = ev && strcmp(ev, "observed") == 0;
         r->since_ms = status_time(it, "since", 0);
         s->nversions++;
     }
@@ -79,8 +84,12 @@ int model_state_write(const struct model_state *s, int64_t window_ms, int64_t no
             if (!o)
                 return SH_ENOMEM;
             r |= status_put_str(o, "version", s->versions[i].version);
-            if (s->versions[i].has_metric)
+            if (s->versions[i].has_metric) {
                 r |= status_put_num(o, "metric", model_round3(s->versions[i].metric));
+                r |= status_put_str(o, "evidence", s->versions[i].observed ? "observed" : "recorded");
+            }
+            if (s->versions[i].has_recorded)
+                r |= status_put_num(o, "recorded", model_round3(s->versions[i].recorded));
             r |= status_put_time(o, "since", s->versions[i].since_ms);
             cJSON_AddItemToArray(arr, o);
         }

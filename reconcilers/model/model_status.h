@@ -3,7 +3,10 @@
  *
  *   version, metric (3 decimals), lastGoodVersion, lastRollbackTime,
  *   rollbacksInWindow, rollbackTimes[], belowCount,
- *   versions: [{version, metric, since}] (newest last)
+ *   versions: [{version, metric, evidence, recorded, since}] (one per version,
+ *   newest last): metric is the version's evidence — "observed" (the
+ *   controller's reading while it served) or "recorded" (the external record,
+ *   metrics.json or a ReplicaSet annotation; `recorded` is the last one seen)
  */
 #ifndef SH_MODEL_STATUS_H
 #define SH_MODEL_STATUS_H

@@ -110,6 +110,7 @@ struct fake_platform {
     int fail_writes; /* fail this many writes first */
     int events;
     char last_event_reason[64];
+    char reasons[1024]; /* every event's reason, "A;B;" */
     cJSON *last_status;
 };
 
@@ -160,6 +161,8 @@ static void fp_event(struct platform *pf, const struct pipeline *p, enum event_t
     pthread_mutex_lock(&f->mu);
     f->events++;
     snprintf(f->last_event_reason, sizeof f->last_event_reason, "%s", reason);
+    size_t n = strlen(f->reasons);
+    snprintf(f->reasons + n, sizeof f->reasons - n, "%s;", reason);
     pthread_mutex_unlock(&f->mu);
 }
 
@@ -352,6 +355,32 @@ START_TEST(test_paused_pipeline_reports_phase_paused)
 }
 END_TEST
 
+/* What a person does is an Event: pausing, resuming, resetting. */
+START_TEST(test_pause_resume_and_reset_are_events)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    fsrc_set(&fx.src, "default/p", make_pipeline("p", 1, "{}", NULL));
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/p", NULL), 0);
+    ck_assert_ptr_null(strstr(fx.pf.reasons, "Paused;"));
+    fx.pf.reasons[0] = '\0';
+    fsrc_set(&fx.src, "default/p", make_pipeline("p", 2, "{\"paused\":true}", NULL));
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/p", NULL), 0);
+    ck_assert_str_eq(fx.pf.reasons, "Paused;");
+    fx.pf.reasons[0] = '\0';
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/p", NULL), 0);
+    ck_assert_str_eq(fx.pf.reasons, ""); /* level-based: once per change */
+    fsrc_set(&fx.src, "default/p", make_pipeline("p", 3, "{}", NULL));
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/p", NULL), 0);
+    ck_assert_str_eq(fx.pf.reasons, "Resumed;");
+    fx.pf.reasons[0] = '\0';
+    fsrc_set(&fx.src, "default/p", make_pipeline("p", 3, "{}", "fixed-1"));
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/p", NULL), 0);
+    ck_assert_str_eq(fx.pf.reasons, "Reset;");
+    fixture_destroy(&fx);
+}
+END_TEST
+
 START_TEST(test_deleted_pipeline_is_forgotten_and_its_status_removed)
 {
     struct fixture fx;
@@ -496,6 +525,7 @@ Suite *manager_suite(void)
     tcase_add_test(tc, test_invalid_spec_gets_phase_invalid_with_the_field_path);
     tcase_add_test(tc, test_failing_condition_makes_ready_false_and_phase_follows_requests);
     tcase_add_test(tc, test_paused_pipeline_reports_phase_paused);
+    tcase_add_test(tc, test_pause_resume_and_reset_are_events);
     tcase_add_test(tc, test_deleted_pipeline_is_forgotten_and_its_status_removed);
     tcase_add_test(tc, test_recreated_pipeline_gets_its_own_status);
     tcase_add_test(tc, test_reset_annotation_is_seen_once_per_new_value);

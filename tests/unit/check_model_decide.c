@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model/model_decide.h"
@@ -207,9 +208,72 @@ START_TEST(test_version_ledger_records_each_change_of_current)
     s = d.next;
     ck_assert_uint_eq(s.nversions, 2);
     ck_assert_str_eq(s.versions[1].version, "v2");
-    ck_assert_double_eq(s.versions[1].metric, 0.91);
+    /* v2's evidence: the controller's own reading while it served (0.9) is
+     * newer than its external record (0.91, kept as `recorded`) */
+    ck_assert_double_eq(s.versions[1].metric, 0.9);
+    ck_assert(s.versions[1].observed);
+    ck_assert(s.versions[1].has_recorded);
+    ck_assert_double_eq(s.versions[1].recorded, 0.91);
     ck_assert_int_eq(s.versions[1].since_ms, T0 + 120 * SEC);
     ck_assert_str_eq(s.version, "v2");
+}
+END_TEST
+
+/* The real cluster case: nothing writes an external record; the controller
+ * saw v1 at 0.82 and v2 at 0.91 while they served, v3 reads 0.65 → v2. */
+START_TEST(test_rollback_target_from_the_controllers_own_readings)
+{
+    for (int i = 0; i < 3; i++)
+        versions[i].has_metric = false;
+    struct model_state s = {0};
+    struct model_decision d;
+    const char *seq[][2] = {{"v1", "0.82"}, {"v2", "0.91"}, {"v3", "0.65"}};
+    for (int i = 0; i < 3; i++) {
+        snprintf(obs.current, sizeof obs.current, "%s", seq[i][0]);
+        obs.metric = strtod(seq[i][1], NULL);
+        model_decide(&spec, &obs, &s, T0 + i * 60 * SEC, false, false, false, &d);
+        s = d.next;
+    }
+    ck_assert(d.rollback);
+    ck_assert_str_eq(d.target, "v2");
+    ck_assert_double_eq(d.target_metric, 0.91);
+    ck_assert_uint_eq(s.nversions, 3);
+    ck_assert(s.versions[0].observed);
+    ck_assert_double_eq(s.versions[0].metric, 0.82);
+    ck_assert_double_eq(s.versions[2].metric, 0.65);
+}
+END_TEST
+
+/* v2 served well, then went bad while it served: its newest evidence (the
+ * bad reading) wins over the older good one; a later new external record
+ * (CI re-validated it at 0.93) wins again. */
+START_TEST(test_newest_evidence_of_a_version_wins)
+{
+    for (int i = 0; i < 3; i++)
+        versions[i].has_metric = false;
+    struct model_state s = {0};
+    struct model_decision d;
+    spec.failure_limit = 3; /* readings below the threshold, no rollback yet */
+    const char *seq[][2] = {{"v1", "0.82"}, {"v2", "0.91"}, {"v2", "0.40"}, {"v3", "0.65"}};
+    for (int i = 0; i < 4; i++) {
+        snprintf(obs.current, sizeof obs.current, "%s", seq[i][0]);
+        obs.metric = strtod(seq[i][1], NULL);
+        model_decide(&spec, &obs, &s, T0 + i * 60 * SEC, false, false, false, &d);
+        s = d.next;
+    }
+    spec.failure_limit = 1;
+    model_decide(&spec, &obs, &s, T0 + 5 * 60 * SEC, false, false, false, &d);
+    ck_assert(d.rollback);
+    ck_assert_str_eq(d.target, "v1"); /* v2's newest evidence is 0.40 */
+    s = d.next;
+    s.last_rollback_ms = 0;
+    s.nrollback_times = 0;
+    versions[1].has_metric = true; /* CI writes a new record for v2 */
+    versions[1].metric = 0.93;
+    model_decide(&spec, &obs, &s, T0 + 6 * 60 * SEC, false, false, false, &d);
+    ck_assert(d.rollback);
+    ck_assert_str_eq(d.target, "v2");
+    ck_assert_double_eq(d.target_metric, 0.93);
 }
 END_TEST
 
@@ -219,6 +283,8 @@ Suite *model_decide_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, test_below_threshold_rolls_back_to_newest_older_good_version);
+    tcase_add_test(tc, test_rollback_target_from_the_controllers_own_readings);
+    tcase_add_test(tc, test_newest_evidence_of_a_version_wins);
     tcase_add_test(tc, test_above_threshold_does_nothing_and_remembers_the_good_version);
     tcase_add_test(tc, test_failure_limit_needs_consecutive_low_readings);
     tcase_add_test(tc, test_inconclusive_reading_never_rolls_back_nor_counts);

@@ -680,6 +680,44 @@ START_TEST(test_failure_limit_waits_for_consecutive_readings)
 }
 END_TEST
 
+/* A registry version without metrics.json that was seen serving at 0.91 is a
+ * good version; the evidence lives in status, so a restarted controller (a
+ * new reconciler, the same status) still knows it. */
+START_TEST(test_own_readings_are_evidence_across_a_restart)
+{
+    char p[256];
+    for (int i = 1; i <= 3; i++) {
+        snprintf(p, sizeof p, "%s/w%d", registry, i);
+        ck_assert_int_eq(mkdir(p, 0755), 0);
+    }
+    const char *seq[][2] = {{"w1", "0.82"}, {"w2", "0.91"}};
+    for (int i = 0; i < 2; i++) {
+        set_current(seq[i][0]);
+        set_live(strtod(seq[i][1], NULL));
+        ck_assert_int_eq(run().rc, 0);
+        fake_clock_advance(&fc, INTERVAL);
+    }
+    const cJSON *vers = cJSON_GetObjectItemCaseSensitive(model(), "versions");
+    const cJSON *w2 = cJSON_GetArrayItem(vers, cJSON_GetArraySize(vers) - 1);
+    ck_assert_str_eq(status_str(w2, "version"), "w2");
+    ck_assert_double_eq(status_num(w2, "metric", 0), 0.91);
+    ck_assert_str_eq(status_str(w2, "evidence"), "observed");
+
+    /* the controller restarts: a new reconciler on the same status */
+    model_reconciler_free(rec.self);
+    struct model_reconciler_options o = {.clock = &fc.base};
+    char *err = NULL;
+    ck_assert_int_eq(model_reconciler_new(&o, &rec, &err), 0);
+
+    set_current("w3");
+    set_live(0.65);
+    ck_assert_int_eq(run().rc, 0);
+    ck_assert_str_eq(current(), "w2");
+    ck_assert_str_eq(reason(), "RolledBack");
+    ck_assert_ptr_nonnull(strstr(cond_message(), "rolled back w3 → w2 (evidence 0.910)"));
+}
+END_TEST
+
 Suite *model_reconciler_suite(void)
 {
     Suite *s = suite_create("model_reconciler");
@@ -687,6 +725,7 @@ Suite *model_reconciler_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_above_threshold_is_valid);
     tcase_add_test(tc, test_below_threshold_rolls_back_and_reloads);
+    tcase_add_test(tc, test_own_readings_are_evidence_across_a_restart);
     tcase_add_test(tc, test_grace_then_verified);
     tcase_add_test(tc, test_ineffective_rollbacks_then_limit_then_reset);
     tcase_add_test(tc, test_a_reset_during_the_grace_period_is_kept);

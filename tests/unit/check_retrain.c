@@ -3,7 +3,7 @@
  * once per cooldown, lastRetrainTime surviving a restart (status written and
  * read back), no trigger once the reference rolled forward, RetrainFailed
  * with backoff and at most one retry per cooldown window; the background
- * job (retrain_job.h) with real processes: environment, log file, exit
+ * job (local/retrain_job.h) with real processes: environment, log file, exit
  * status, exec failure, timeout on the fake clock killing the whole process
  * group, stop; the retraining log (retrain_log.h).
  */
@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "drift/drift_decide.h"
-#include "drift/retrain_job.h"
+#include "local/retrain_job.h"
 #include "drift/retrain_log.h"
 #include "base/errors.h"
 #include "base/fsutil.h"

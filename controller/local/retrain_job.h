@@ -1,16 +1,20 @@
 /*
- * retrain_job.h — one retraining command running in the background
- * (DESIGN.md "Retraining"): fork + execvp of an argv (no shell) in its own
- * process group, with extra environment variables, stdout and stderr
- * appended to a log file, stdin from /dev/null.
+ * retrain_job.h — the local platform's way of running a retrain
+ * (DESIGN.md "Retraining"): one retraining command in the background,
+ * started through base/proc.h — no shell, its own process group, extra
+ * environment variables, stdout and stderr appended to a log file (or the
+ * controller's when there is none), stdin from /dev/null.
  *
- * A watcher thread per job polls the child (waitpid WNOHANG every 20 ms),
- * so no worker ever blocks on it. After `timeout_ms` on the injected clock
- * the whole process group gets SIGTERM, and SIGKILL 2 s (real time) later
- * if anything is left. When the child has ended and been reaped, the
- * watcher records the result and calls on_exit once (from its thread): the
- * drift reconciler passes a function that queues the pipeline's key
- * (reconciler_notify).
+ * A watcher thread per job polls the child (every 20 ms), so no worker ever
+ * blocks on it. After `timeout_ms` on the injected clock, or on
+ * retrain_job_stop, the whole process group gets SIGTERM, and SIGKILL 2 s
+ * (real time) later if anything is left. When the child has ended and been
+ * reaped, the watcher records the result (drift/retrain_actuators.h) and
+ * calls on_exit once (from its thread): the drift reconciler passes a
+ * function that queues the pipeline's key (reconciler_notify).
+ *
+ * Used by the local retrain actuators (local_actuators_retrain.c) and by
+ * `selfheal retrain` (cli/cmd_retrain.c), which waits in the foreground.
  *
  * A job is shared by the thread that started it and its watcher; every
  * function here may be called from any thread.
@@ -20,9 +24,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "base/clock.h"
+#include "drift/retrain_actuators.h"
 
 struct retrain_job;
 
@@ -34,33 +38,12 @@ struct retrain_job_spec {
     const char *log_path;           /* output appended here (folders created); NULL: inherited */
     const char *working_dir;        /* NULL: the controller's */
     const char *pid_base;           /* "<pid_base>.pid" names the process while it runs
-                                       (local/procfile.h); NULL: none */
+                                       (base/procfile.h); NULL: none */
     int64_t timeout_ms;             /* on `clock`; <= 0: none */
     const struct sh_clock *clock;   /* NULL: the real clock */
     void (*on_exit)(void *ctx);     /* called once from the watcher when the job has ended */
     void *ctx;
 };
-
-enum retrain_job_state {
-    RETRAIN_JOB_RUNNING,
-    RETRAIN_JOB_SUCCEEDED, /* exit status 0 */
-    RETRAIN_JOB_FAILED,    /* another exit status, or killed by a signal */
-    RETRAIN_JOB_TIMED_OUT, /* killed after the timeout */
-    RETRAIN_JOB_STOPPED,   /* killed by retrain_job_stop (shutdown, pipeline deleted) */
-};
-
-struct retrain_job_result {
-    enum retrain_job_state state;
-    pid_t pid;
-    int exit_code;      /* -1 unless it exited */
-    int signal;         /* 0 unless a signal ended it */
-    int64_t start_ms;   /* on the job's clock */
-    int64_t end_ms;     /* 0 while running */
-    char message[256];  /* "exit status 3", "killed by signal 9", "timed out after 1h" */
-};
-
-/* "Running" | "Succeeded" | "Failed" | "TimedOut" | "Stopped" */
-const char *retrain_job_state_name(enum retrain_job_state s);
 
 /*
  * Starts the command. Returns 0 and *ret once the program is running, or
