@@ -34,7 +34,7 @@ SAN_OBJ   := $(LIB_SRC:%.c=build/san/%.o)
 UNIT_OBJ  := $(UNIT_SRC:%.c=build/obj/%.o) $(UNIT_HELP:%.c=build/obj/%.o)
 UNIT_SOBJ := $(UNIT_SRC:%.c=build/san/%.o) $(UNIT_HELP:%.c=build/san/%.o)
 
-.PHONY: all deps test-deps test unit unit-san integration valgrind run demo bench clean lint chart-crds install-manifests fuzz fuzz-ci
+.PHONY: all deps test-deps test unit unit-san integration valgrind run demo bench clean lint chart-crds chart-monitoring chart-readme install-manifests fuzz fuzz-ci
 all: deps bin/selfheal examples
 
 deps:
@@ -150,6 +150,15 @@ fuzz-ci: deps
 chart-crds:
 	@mkdir -p helm/selfheal/crds
 	cp crd/*.yaml helm/selfheal/crds/
+
+# The chart's copies of deploy/monitoring/ (alerts, dashboard) and its README (a table
+# of every value, from values.yaml's `# --` comments); tests check both.
+chart-monitoring:
+	@mkdir -p helm/selfheal/files
+	cp deploy/monitoring/selfheal-alerts.yaml deploy/monitoring/selfheal-dashboard.json helm/selfheal/files/
+
+chart-readme:
+	/usr/bin/python3 tests/render-chart-readme.py > helm/selfheal/README.md.tmp && mv helm/selfheal/README.md.tmp helm/selfheal/README.md
 
 install-manifests: chart-crds
 	tests/render-install.sh > manifests/install.yaml.tmp && mv manifests/install.yaml.tmp manifests/install.yaml

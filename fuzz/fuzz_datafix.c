@@ -1,5 +1,5 @@
 /* fuzz_datafix.c — libFuzzer harness: the CSV fixer (datafix_run on the
- * input written to a file, really fixing it through safewrite, no backups).
+ * input written to a file, really fixing it through atomicfile, no backups).
  * The first byte picks the missing-value strategy, the outlier action and
  * the refusal threshold. */
 #include <stddef.h>

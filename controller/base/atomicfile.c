@@ -1,4 +1,8 @@
-/* atomicfile.c — write-to-temporary, fsync, rename (atomicfile.h). */
+/*
+ * atomicfile.c — write-to-temporary, fsync, rename (atomicfile.h): whole
+ * buffers, streams and symlinks through the same temporary names, the same
+ * sweep of dead processes' temporaries and the same flushes.
+ */
 #include "base/atomicfile.h"
 
 #include <dirent.h>
@@ -7,7 +11,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,20 @@
 #include "base/errors.h"
 #include "base/fsutil.h"
 
+/* The stream buffer: pieces smaller than this are gathered before a write. */
+#define OUTBUF (1u << 20)
+
+struct atomic_file {
+    char *path;
+    char *dir;
+    char *tmp;
+    int fd;
+    char *buf; /* allocated at the first small put */
+    size_t len;
+    uint64_t total;
+    int err; /* errno of the first failed write, 0 */
+};
+
 static atomic_ulong tmp_counter;
 
 /* The folders this process has already swept (a few; beyond, no sweeping). */
@@ -25,7 +42,28 @@ static pthread_mutex_t swept_mu = PTHREAD_MUTEX_INITIALIZER;
 static char *swept[SWEPT_MAX];
 static size_t nswept;
 
-/* The pid of a ".<name>.tmp.<pid>.<n>" temporary, or 0 for any other name. */
+/* Digits from p: their end, or NULL when there are none or more than max. */
+static const char *digits_end(const char *p, int max)
+{
+    const char *q = p;
+    while (*q >= '0' && *q <= '9')
+        q++;
+    return q == p || q - p > max ? NULL : q;
+}
+
+/* The pid of a ".<name>.fixtmp.<pid>" temporary (earlier data fixes), or 0. */
+static long legacy_tmp_owner(const char *name)
+{
+    const char *t = NULL;
+    for (const char *s = strstr(name + 1, ".fixtmp."); s; s = strstr(s + 1, ".fixtmp."))
+        t = s;
+    if (!t || t == name + 1)
+        return 0;
+    const char *q = digits_end(t + 8, 10);
+    return q && *q == '\0' ? strtol(t + 8, NULL, 10) : 0;
+}
+
+/* The pid of a ".<name>.tmp.<pid>.<n>" temporary (or a legacy one), or 0. */
 static long tmp_owner(const char *name)
 {
     if (name[0] != '.')
@@ -34,23 +72,37 @@ static long tmp_owner(const char *name)
     for (const char *s = strstr(name + 1, ".tmp."); s; s = strstr(s + 1, ".tmp."))
         t = s;
     if (!t || t == name + 1)
-        return 0;
-    const char *p = t + 5, *q = p;
-    while (*q >= '0' && *q <= '9')
-        q++;
-    if (q == p || *q != '.' || q - p > 10)
-        return 0;
-    const char *r = q + 1;
-    if (*r < '0' || *r > '9')
-        return 0;
-    while (*r >= '0' && *r <= '9')
-        r++;
-    if (*r)
-        return 0;
-    return strtol(p, NULL, 10);
+        return legacy_tmp_owner(name);
+    const char *q = digits_end(t + 5, 10);
+    if (!q || *q != '.')
+        return legacy_tmp_owner(name);
+    const char *r = digits_end(q + 1, 20);
+    if (!r || *r)
+        return legacy_tmp_owner(name);
+    return strtol(t + 5, NULL, 10);
 }
 
-/* Once per folder and process: removes temporaries of processes that are gone. */
+/* Removes the folder's temporaries whose process is gone. */
+static void sweep(const char *dir)
+{
+    int e = errno;
+    DIR *d = opendir(dir);
+    if (!d) {
+        errno = e;
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        long pid = tmp_owner(de->d_name);
+        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        unlinkat(dirfd(d), de->d_name, 0);
+    }
+    closedir(d);
+    errno = e;
+}
+
+/* sweep() once per folder and process. */
 static void sweep_once(const char *dir)
 {
     pthread_mutex_lock(&swept_mu);
@@ -61,19 +113,8 @@ static void sweep_once(const char *dir)
     if (todo && (swept[nswept] = strdup(dir)) != NULL)
         nswept++;
     pthread_mutex_unlock(&swept_mu);
-    if (!todo)
-        return;
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        long pid = tmp_owner(de->d_name);
-        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-            continue;
-        unlinkat(dirfd(d), de->d_name, 0);
-    }
-    closedir(d);
+    if (todo)
+        sweep(dir);
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -110,9 +151,10 @@ static int fsync_dir(const char *dir)
     return r;
 }
 
-int atomic_file_write(const char *path, const void *data, size_t len)
+/* The folder of path and a fresh temporary name beside it (both owned).
+ * 0, or SH_EIO (EISDIR) / SH_ENOMEM with errno. */
+static int tmp_name(const char *path, char **ret_dir, char **ret_tmp)
 {
-    fs_ignore_sigxfsz();
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     if (*base == '\0') {
@@ -126,40 +168,174 @@ int atomic_file_write(const char *path, const void *data, size_t len)
                          (long)getpid(), atomic_fetch_add(&tmp_counter, 1)) < 0) {
         free(dir);
         errno = ENOMEM;
+        return SH_ENOMEM;
+    }
+    *ret_dir = dir;
+    *ret_tmp = tmp;
+    return 0;
+}
+
+static void af_free(struct atomic_file *f)
+{
+    free(f->path);
+    free(f->dir);
+    free(f->tmp);
+    free(f->buf);
+    free(f);
+}
+
+/* atomic_file_begin with the sweep chosen by the caller. */
+static int begin(const char *path, int mode, bool sweep_always, struct atomic_file **ret)
+{
+    fs_ignore_sigxfsz();
+    struct atomic_file *f = calloc(1, sizeof *f);
+    if (!f || !(f->path = strdup(path))) {
+        free(f);
+        errno = ENOMEM;
+        return SH_ENOMEM;
+    }
+    f->fd = -1;
+    int r = tmp_name(path, &f->dir, &f->tmp);
+    if (r != 0) {
+        int e = errno;
+        af_free(f);
+        errno = e;
+        return r;
+    }
+    if (sweep_always)
+        sweep(f->dir);
+    else
+        sweep_once(f->dir);
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode < 0 ? 0644 : 0600);
+    if (f->fd < 0 || (mode >= 0 && fchmod(f->fd, (mode_t)mode & 07777) != 0)) {
+        int e = errno;
+        atomic_file_abort(f);
+        errno = e;
         return SH_EIO;
     }
-    int r = SH_EIO, e;
-    sweep_once(dir);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
+    *ret = f;
+    return 0;
+}
+
+int atomic_file_begin(const char *path, int mode, struct atomic_file **ret)
+{
+    return begin(path, mode, true, ret);
+}
+
+/* Writes straight to the file; a failure sticks in f->err. */
+static void write_through(struct atomic_file *f, const void *p, size_t n)
+{
+    if (!f->err && write_all(f->fd, p, n) != 0)
+        f->err = errno ? errno : EIO;
+}
+
+static void flush_buf(struct atomic_file *f)
+{
+    if (f->len)
+        write_through(f, f->buf, f->len);
+    f->len = 0;
+}
+
+int atomic_file_put(struct atomic_file *f, const void *p, size_t n)
+{
+    f->total += n;
+    if (f->len + n > OUTBUF)
+        flush_buf(f);
+    if (n >= OUTBUF || (!f->buf && !(f->buf = malloc(OUTBUF)))) {
+        write_through(f, p, n);
+    } else {
+        memcpy(f->buf + f->len, p, n);
+        f->len += n;
+    }
+    return f->err ? SH_EIO : 0;
+}
+
+uint64_t atomic_file_bytes(const struct atomic_file *f)
+{
+    return f->total;
+}
+
+int atomic_file_commit(struct atomic_file *f, bool *ret_replaced)
+{
+    if (ret_replaced)
+        *ret_replaced = false;
+    flush_buf(f);
+    int e = f->err;
+    if (!e && fsync(f->fd) != 0)
         e = errno;
-        goto out;
-    }
-    bool ok = write_all(fd, data, len) == 0 && fsync(fd) == 0;
-    e = errno;
-    if (close(fd) != 0 && ok) {
-        ok = false;
+    if (close(f->fd) != 0 && !e)
         e = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        ok = false;
+    f->fd = -1;
+    if (!e && rename(f->tmp, f->path) != 0)
         e = errno;
+    if (e) {
+        unlink(f->tmp);
+        af_free(f);
+        errno = e;
+        return SH_EIO;
     }
-    if (!ok) {
-        unlink(tmp);
-        goto out;
-    }
+    if (ret_replaced)
+        *ret_replaced = true;
     /* The new content is in place; only its durability is left to check. */
-    r = fsync_dir(dir) == 0 ? 0 : SH_EIO;
+    int r = fsync_dir(f->dir) == 0 ? 0 : SH_EIO;
     e = errno;
-out:
-    free(tmp);
-    free(dir);
+    af_free(f);
     errno = e;
     return r;
+}
+
+void atomic_file_abort(struct atomic_file *f)
+{
+    if (!f)
+        return;
+    if (f->fd >= 0) {
+        close(f->fd);
+        unlink(f->tmp);
+    }
+    af_free(f);
+}
+
+int atomic_file_write(const char *path, const void *data, size_t len)
+{
+    struct atomic_file *f = NULL;
+    int r = begin(path, ATOMIC_FILE_MODE_DEFAULT, false, &f);
+    if (r != 0)
+        return SH_EIO;
+    write_through(f, data, len);
+    return atomic_file_commit(f, NULL);
 }
 
 int atomic_file_write_str(const char *path, const char *s)
 {
     return atomic_file_write(path, s, strlen(s));
+}
+
+int atomic_file_symlink(const char *target, const char *path, const char **ret_step)
+{
+    char *dir = NULL, *tmp = NULL;
+    if (tmp_name(path, &dir, &tmp) != 0) {
+        if (ret_step)
+            *ret_step = "create";
+        return SH_EIO;
+    }
+    sweep_once(dir);
+    int r = 0, e = 0;
+    if (symlink(target, tmp) != 0) {
+        e = errno;
+        r = SH_EIO;
+        if (ret_step)
+            *ret_step = "create";
+    } else if (rename(tmp, path) != 0) {
+        e = errno;
+        r = SH_EIO;
+        if (ret_step)
+            *ret_step = "replace";
+        unlink(tmp);
+    } else {
+        (void)fsync_dir(dir);
+    }
+    free(dir);
+    free(tmp);
+    errno = e;
+    return r;
 }

@@ -16,7 +16,13 @@ static int64_t real_now_ms(const struct sh_clock *c)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static const struct sh_clock real_clock = {.now_ms = real_now_ms};
+static int64_t real_mono_ms(const struct sh_clock *c)
+{
+    (void)c;
+    return clock_monotonic_ms();
+}
+
+static const struct sh_clock real_clock = {.now_ms = real_now_ms, .mono_ms = real_mono_ms};
 
 const struct sh_clock *clock_real(void)
 {
@@ -28,6 +34,13 @@ int64_t clock_now_ms(const struct sh_clock *c)
     if (!c)
         c = &real_clock;
     return c->now_ms(c);
+}
+
+int64_t clock_mono_ms(const struct sh_clock *c)
+{
+    if (!c)
+        c = &real_clock;
+    return c->mono_ms ? c->mono_ms(c) : c->now_ms(c);
 }
 
 int64_t clock_monotonic_ms(void)
@@ -43,18 +56,33 @@ static int64_t fake_now_ms(const struct sh_clock *c)
     return atomic_load(&((struct fake_clock *)fc)->now);
 }
 
+static int64_t fake_mono_ms(const struct sh_clock *c)
+{
+    const struct fake_clock *fc = (const struct fake_clock *)c;
+    return atomic_load(&((struct fake_clock *)fc)->mono);
+}
+
 void fake_clock_init(struct fake_clock *fc, int64_t start_ms)
 {
     fc->base.now_ms = fake_now_ms;
+    fc->base.mono_ms = fake_mono_ms;
     atomic_store(&fc->now, start_ms);
+    atomic_store(&fc->mono, start_ms);
 }
 
 void fake_clock_set(struct fake_clock *fc, int64_t now_ms)
 {
-    atomic_store(&fc->now, now_ms);
+    int64_t delta = now_ms - atomic_exchange(&fc->now, now_ms);
+    atomic_fetch_add(&fc->mono, delta);
 }
 
 void fake_clock_advance(struct fake_clock *fc, int64_t delta_ms)
+{
+    atomic_fetch_add(&fc->now, delta_ms);
+    atomic_fetch_add(&fc->mono, delta_ms);
+}
+
+void fake_clock_step_wall(struct fake_clock *fc, int64_t delta_ms)
 {
     atomic_fetch_add(&fc->now, delta_ms);
 }

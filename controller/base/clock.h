@@ -3,9 +3,15 @@
  *
  * Every read of "now" in the controller goes through a struct sh_clock, so
  * tests can drive a fake clock (a 24 h cooldown is tested in microseconds).
- * Time is wall-clock milliseconds since the Unix epoch (cooldowns persist
- * across restarts, so they must be wall time). Read it once per unit of work
- * and pass the value down.
+ * A clock has two faces:
+ *   - now_ms: wall time, milliseconds since the Unix epoch — for timestamps
+ *     people see and status stores (cooldowns and backoffs that must survive
+ *     a restart are persisted as wall times);
+ *   - mono_ms: a monotonic clock — for every deadline and duration measured
+ *     within the process (work-queue due times and backoff, lease expiry and
+ *     the leader check, retraining timeouts). An NTP step of the wall clock,
+ *     back or forward, never moves these.
+ * Read it once per unit of work and pass the value down.
  *
  * Thread-safety: both clocks may be read from any thread; the fake clock is
  * advanced with atomics.
@@ -17,27 +23,37 @@
 #include <stdint.h>
 
 struct sh_clock {
-    int64_t (*now_ms)(const struct sh_clock *c);
+    int64_t (*now_ms)(const struct sh_clock *c);  /* wall */
+    int64_t (*mono_ms)(const struct sh_clock *c); /* monotonic; NULL: now_ms */
 };
 
-/* The process-wide real clock (CLOCK_REALTIME). Borrowed, never freed. */
+/* The process-wide real clock (CLOCK_REALTIME and CLOCK_MONOTONIC). Borrowed,
+ * never freed. */
 const struct sh_clock *clock_real(void);
 
-/* Reads the given clock (NULL means the real clock). */
+/* Reads the given clock's wall time (NULL means the real clock). */
 int64_t clock_now_ms(const struct sh_clock *c);
+
+/* Reads the given clock's monotonic time (NULL means the real clock): only
+ * differences of it mean anything. */
+int64_t clock_mono_ms(const struct sh_clock *c);
 
 /* Monotonic milliseconds for measuring elapsed time (not injectable). */
 int64_t clock_monotonic_ms(void);
 
-/* A fake clock for tests: starts at `start_ms`, moves only when told. */
+/* A fake clock for tests: starts at `start_ms` (wall and monotonic alike),
+ * moves only when told. set and advance let time pass (both faces move);
+ * step_wall moves only the wall clock, as an NTP step does. */
 struct fake_clock {
     struct sh_clock base;
     _Atomic int64_t now;
+    _Atomic int64_t mono;
 };
 
 void fake_clock_init(struct fake_clock *fc, int64_t start_ms);
 void fake_clock_set(struct fake_clock *fc, int64_t now_ms);
 void fake_clock_advance(struct fake_clock *fc, int64_t delta_ms);
+void fake_clock_step_wall(struct fake_clock *fc, int64_t delta_ms);
 
 /* Formats `ms` as RFC 3339 UTC with second precision ("2026-11-28T18:00:00Z")
  * into buf (at least 21 bytes). Returns buf. */

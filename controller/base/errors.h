@@ -36,4 +36,9 @@ enum sh_error {
 /* Returns a static string for an SH_E* code (or "success" for 0). */
 const char *sh_strerror(int err);
 
+/* Sets *ret_err (when ret_err is not NULL) to a newly allocated message
+ * formatted from fmt (NULL when out of memory) and returns `code`: the
+ * one way a function reports "code, with this message" to its caller. */
+int sh_errf(char **ret_err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

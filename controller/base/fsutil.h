@@ -30,7 +30,8 @@ char *fs_dirname(const char *path);
  * disk) instead of raising SIGXFSZ, whose default action kills the process
  * — the controller, with every pipeline. Only a default action is replaced;
  * children reset their signals before exec (proc.c).
- * Called by the writers (atomicfile.c, safewrite.c) before they write.
+ * Called by the writers (atomicfile.c, the data fix's backup copies in
+ * reconcilers/data/backup.c, drift's reference copy) before they write.
  */
 void fs_ignore_sigxfsz(void);
 

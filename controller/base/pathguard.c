@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,38 +117,30 @@ static int append(char *out, size_t *len, size_t size, const char *name)
     return 0;
 }
 
-int pathguard_resolve(const char *path, char *resolved, size_t size, const char **ret_why)
+/* path made absolute (against the working folder) in abs. 0, SH_ETOOBIG, or
+ * SH_EINVAL with *ret_why. */
+static int make_absolute(const char *path, char *abs, size_t size, const char **ret_why)
 {
-    const char *why = NULL;
-    if (!ret_why)
-        ret_why = &why;
-    *ret_why = NULL;
-    if (!path || !*path) {
-        *ret_why = "empty path";
+    if (path[0] == '/')
+        return snprintf(abs, size, "%s", path) >= (int)size ? SH_ETOOBIG : 0;
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd)) {
+        *ret_why = "the working folder cannot be found";
         return SH_EINVAL;
     }
-    char abs[PATH_MAX * 2];
-    if (path[0] == '/') {
-        if (snprintf(abs, sizeof abs, "%s", path) >= (int)sizeof abs)
-            return SH_ETOOBIG;
-    } else {
-        char cwd[PATH_MAX];
-        if (!getcwd(cwd, sizeof cwd)) {
-            *ret_why = "the working folder cannot be found";
-            return SH_EINVAL;
-        }
-        if (snprintf(abs, sizeof abs, "%s/%s", cwd, path) >= (int)sizeof abs)
-            return SH_ETOOBIG;
-    }
-    char work[sizeof abs];
-    memcpy(work, abs, sizeof abs);
-    char *comp[MAX_COMPONENTS];
-    int n = split(work, comp);
-    if (n < 0)
-        return SH_ETOOBIG;
+    return snprintf(abs, size, "%s/%s", cwd, path) >= (int)size ? SH_ETOOBIG : 0;
+}
 
-    /* the longest prefix that resolves: comp[0..k) */
-    char prefix[sizeof abs];
+/*
+ * The longest prefix comp[0..*ret_k) that resolves, as *ret_real (owned),
+ * checked to be a folder when components remain after it. 0, SH_ETOOBIG, or
+ * SH_EINVAL with *ret_why (a link to nowhere, a file used as a folder, a
+ * lookup error).
+ */
+static int resolve_prefix(char *const *comp, int n, int *ret_k, char **ret_real,
+                          const char **ret_why)
+{
+    char prefix[PATH_MAX * 2];
     char *real = NULL;
     int k = n;
     for (; k >= 0; k--) {
@@ -183,20 +176,23 @@ int pathguard_resolve(const char *path, char *resolved, size_t size, const char 
         *ret_why = "goes through something that is not a folder";
         return SH_EINVAL;
     }
-    size_t len = strlen(real);
-    if (len + 1 > size) {
-        free(real);
-        return SH_ETOOBIG;
-    }
-    memcpy(resolved, real, len + 1);
-    free(real);
-    /* the rest does not exist: no links in it, apply `.` and `..` lexically */
-    bool up = false;
-    for (int i = k; i < n; i++) {
+    *ret_k = k;
+    *ret_real = real;
+    return 0;
+}
+
+/* Appends the components that do not exist (no links in them) to resolved
+ * (len used of size), applying `.` and `..` lexically; *ret_up when a `..`
+ * was met. 0 or SH_ETOOBIG. */
+static int append_missing(char *resolved, size_t len, size_t size, char *const *comp, int n,
+                          bool *ret_up)
+{
+    *ret_up = false;
+    for (int i = 0; i < n; i++) {
         if (strcmp(comp[i], ".") == 0)
             continue;
         if (strcmp(comp[i], "..") == 0) {
-            up = true;
+            *ret_up = true;
             char *slash = strrchr(resolved, '/');
             if (slash == resolved)
                 resolved[len = 1] = '\0';
@@ -209,6 +205,41 @@ int pathguard_resolve(const char *path, char *resolved, size_t size, const char 
         if (append(resolved, &len, size, comp[i]) != 0)
             return SH_ETOOBIG;
     }
+    return 0;
+}
+
+int pathguard_resolve(const char *path, char *resolved, size_t size, const char **ret_why)
+{
+    const char *why = NULL;
+    if (!ret_why)
+        ret_why = &why;
+    *ret_why = NULL;
+    if (!path || !*path) {
+        *ret_why = "empty path";
+        return SH_EINVAL;
+    }
+    char abs[PATH_MAX * 2];
+    int r = make_absolute(path, abs, sizeof abs, ret_why);
+    if (r != 0)
+        return r;
+    char *comp[MAX_COMPONENTS];
+    int n = split(abs, comp);
+    if (n < 0)
+        return SH_ETOOBIG;
+    int k = 0;
+    char *real = NULL;
+    if ((r = resolve_prefix(comp, n, &k, &real, ret_why)) != 0)
+        return r;
+    size_t len = strlen(real);
+    if (len + 1 > size) {
+        free(real);
+        return SH_ETOOBIG;
+    }
+    memcpy(resolved, real, len + 1);
+    free(real);
+    bool up = false;
+    if ((r = append_missing(resolved, len, size, comp + k, n - k, &up)) != 0)
+        return r;
     if (up) {
         /* `..` may have climbed back onto names that exist (a link, once the
          * missing folder before it is created): resolve the result again; it

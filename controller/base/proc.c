@@ -35,19 +35,6 @@ struct spawn_fds {
     int msg[2]; /* the failure pipe */
 };
 
-static void set_err(char **ret_err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_err(char **ret_err, const char *fmt, ...)
-{
-    if (!ret_err)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(ret_err, fmt, ap) < 0)
-        *ret_err = NULL;
-    va_end(ap);
-}
-
 static void free_strv(char **v)
 {
     for (size_t i = 0; v && v[i]; i++)
@@ -118,13 +105,13 @@ static int open_fds(const struct proc_spec *s, struct spawn_fds *f, char **ret_e
     else if (!s->inherit_output)
         f->out = open("/dev/null", O_WRONLY | O_CLOEXEC);
     if ((s->log_path || !s->inherit_output) && f->out < 0) {
-        set_err(ret_err, "cannot open the log %s: %s", s->log_path ? s->log_path : "/dev/null",
+        (void)sh_errf(ret_err, 0, "cannot open the log %s: %s", s->log_path ? s->log_path : "/dev/null",
                 strerror(errno));
         return SH_EIO;
     }
     f->in = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (f->in < 0 || pipe2(f->msg, O_CLOEXEC) != 0) {
-        set_err(ret_err, "cannot run '%s': %s: %s", s->argv[0], f->in < 0 ? "/dev/null" : "pipe",
+        (void)sh_errf(ret_err, 0, "cannot run '%s': %s: %s", s->argv[0], f->in < 0 ? "/dev/null" : "pipe",
                 strerror(errno));
         return SH_EIO;
     }
@@ -195,17 +182,17 @@ static int await_exec(const struct proc_spec *s, struct spawn_fds *f, struct pro
         ;
     cleanup(c);
     if (msg[0] == STEP_CHDIR)
-        set_err(ret_err, "cannot run '%s': working folder %s: %s", s->argv[0], s->working_dir,
+        (void)sh_errf(ret_err, 0, "cannot run '%s': working folder %s: %s", s->argv[0], s->working_dir,
                 strerror(msg[1]));
     else
-        set_err(ret_err, "cannot run '%s': %s", s->argv[0], strerror(msg[1]));
+        (void)sh_errf(ret_err, 0, "cannot run '%s': %s", s->argv[0], strerror(msg[1]));
     return msg[1] == ENOMEM ? SH_ENOMEM : SH_ENOTFOUND;
 }
 
 int proc_spawn(const struct proc_spec *s, struct proc_child *ret, char **ret_err)
 {
     if (!s->argv || !s->argv[0] || !s->argv[0][0]) {
-        set_err(ret_err, "no command to run");
+        (void)sh_errf(ret_err, 0, "no command to run");
         return SH_EINVAL;
     }
     ret->pid = 0;
@@ -218,7 +205,7 @@ int proc_spawn(const struct proc_spec *s, struct proc_child *ret, char **ret_err
     struct spawn_fds f = {.in = -1, .out = -1, .msg = {-1, -1}};
     int err = open_fds(s, &f, ret_err);
     if (!err && (ret->pid = fork()) < 0) {
-        set_err(ret_err, "cannot run '%s': fork: %s", s->argv[0], strerror(errno));
+        (void)sh_errf(ret_err, 0, "cannot run '%s': fork: %s", s->argv[0], strerror(errno));
         ret->pid = 0;
         err = SH_EIO;
     }

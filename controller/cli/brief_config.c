@@ -4,6 +4,7 @@
 #include "cli/brief_config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,4 +87,28 @@ const char *brief_config_str(const cJSON *cfg, const char *key, const char *def)
 {
     const cJSON *v = lookup(cfg, key);
     return cJSON_IsString(v) ? v->valuestring : def;
+}
+
+int brief_config_number(const char *cmd, const char *path, const cJSON *cfg,
+                        const struct brief_number *n, double *ret)
+{
+    double v = brief_config_num(cfg, n->key, n->def);
+    if (isfinite(v) && v >= n->min && v <= n->max && (!n->whole || v == floor(v))) {
+        *ret = v;
+        return 0;
+    }
+    fprintf(stderr, "selfheal %s: %s: %s must %s, got %g\n", cmd, path ? path : BRIEF_CONFIG_PATH,
+            n->key, n->must, v);
+    return -1;
+}
+
+int brief_config_load_number(const char *cmd, const char *path, const struct brief_number *n,
+                             double *ret)
+{
+    cJSON *cfg = NULL;
+    if (brief_config_load_for(cmd, path, &cfg) != 0)
+        return -1;
+    int r = brief_config_number(cmd, path, cfg, n, ret);
+    cJSON_Delete(cfg);
+    return r;
 }

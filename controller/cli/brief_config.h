@@ -28,6 +28,29 @@ int brief_config_load(const char *path, cJSON **ret, char **ret_err);
  * on stderr and returns the error (the command then exits 2). */
 int brief_config_load_for(const char *cmd, const char *path, cJSON **ret);
 
+/* A number the config may set, and what it must be. */
+struct brief_number {
+    const char *key; /* dotted */
+    double def;      /* when the file, the key or a number there is missing */
+    double min, max; /* inclusive */
+    bool whole;      /* it must also be a whole number */
+    const char *must; /* for "KEY must MUST, got V": "be from 0 to 1" */
+};
+
+/*
+ * The number n->key of cfg (NULL: none), checked: finite, in [min, max],
+ * whole when n->whole. 0 with *ret set; otherwise prints
+ * "selfheal CMD: FILE: KEY must MUST, got V" (FILE is path, NULL:
+ * BRIEF_CONFIG_PATH) on stderr and returns -1 with *ret untouched.
+ */
+int brief_config_number(const char *cmd, const char *path, const cJSON *cfg,
+                        const struct brief_number *n, double *ret);
+
+/* brief_config_load_for, then brief_config_number: for a command that
+ * takes one number from the file. 0, or -1 after printing why. */
+int brief_config_load_number(const char *cmd, const char *path, const struct brief_number *n,
+                             double *ret);
+
 /* Getters by dotted key; the default when cfg is NULL, the key is missing,
  * or the value has another type. */
 double brief_config_num(const cJSON *cfg, const char *key, double def);

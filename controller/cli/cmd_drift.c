@@ -4,7 +4,6 @@
  */
 #include "cli/cmd_drift.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,7 +60,7 @@ struct drift_flags {
     struct drift_params p;
 };
 
-static int parse_method(const char *s, enum drift_method *ret)
+static int parse_method(const char *s, void *dest, char **ret_err)
 {
     static const struct {
         const char *name;
@@ -70,83 +69,53 @@ static int parse_method(const char *s, enum drift_method *ret)
                  {"ks", DRIFT_KS},
                  {"wasserstein", DRIFT_WASSERSTEIN},
                  {"jensenshannon", DRIFT_JENSENSHANNON}};
+    (void)ret_err;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(s, names[i].name) == 0) {
-            *ret = names[i].m;
+            *(enum drift_method *)dest = names[i].m;
             return 0;
         }
     return -1;
 }
 
+static int parse_output(const char *s, void *dest, char **ret_err)
+{
+    (void)ret_err;
+    if (strcmp(s, "json") != 0 && strcmp(s, "table") != 0)
+        return -1;
+    *(bool *)dest = strcmp(s, "json") == 0;
+    return 0;
+}
+
 static int parse_flags(int argc, char **argv, struct drift_flags *f)
 {
-    static const struct option opts[] = {{"reference", required_argument, NULL, 'r'},
-                                         {"current", required_argument, NULL, 'c'},
-                                         {"method", required_argument, NULL, 'm'},
-                                         {"feature-threshold", required_argument, NULL, 'f'},
-                                         {"threshold", required_argument, NULL, 't'},
-                                         {"min-samples", required_argument, NULL, 's'},
-                                         {"threads", required_argument, NULL, 'j'},
-                                         {"output", required_argument, NULL, 'o'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
     memset(f, 0, sizeof *f);
     drift_params_default(&f->p, DRIFT_PSI);
     double ft = 0;
-    long l;
-    cli_getopt_reset();
-    int c;
-    while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            f->reference = optarg;
-            break;
-        case 'c':
-            f->current = optarg;
-            break;
-        case 'm':
-            if (parse_method(optarg, &f->p.method) != 0)
-                return cli_usage_error(CMD, "--method must be psi, ks, wasserstein or "
-                                            "jensenshannon, got '%s'", optarg);
-            break;
-        case 'f':
-            if (cli_parse_double(optarg, &ft) != 0 || !(ft > 0))
-                return cli_usage_error(CMD, "--feature-threshold must be a number above 0, got '%s'",
-                                       optarg);
-            f->has_feature_threshold = true;
-            break;
-        case 't':
-            if (cli_parse_double(optarg, &f->p.threshold) != 0 || f->p.threshold < 0 ||
-                f->p.threshold > 1)
-                return cli_usage_error(CMD, "--threshold must be a number from 0 to 1, got '%s'",
-                                       optarg);
-            break;
-        case 's':
-            if (cli_parse_int(optarg, 1, 1000000000, &l) != 0)
-                return cli_usage_error(CMD, "--min-samples must be a whole number ≥ 1, got '%s'",
-                                       optarg);
-            f->p.min_samples = (size_t)l;
-            break;
-        case 'j':
-            if (cli_parse_int(optarg, 1, 64, &l) != 0)
-                return cli_usage_error(CMD, "--threads must be from 1 to 64, got '%s'", optarg);
-            f->p.threads = (int)l;
-            break;
-        case 'o':
-            if (strcmp(optarg, "json") == 0)
-                f->json = true;
-            else if (strcmp(optarg, "table") != 0)
-                return cli_usage_error(CMD, "-o must be table or json, got '%s'", optarg);
-            break;
-        case 'h':
-            drift_help(stdout);
-            return -1;
-        default:
-            return cli_bad_option(CMD, argc, argv);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
+    long min_samples = (long)f->p.min_samples, threads = f->p.threads;
+    const struct cli_flag flags[] = {
+        {.name = "reference", .kind = CLI_STRING, .dest = &f->reference},
+        {.name = "current", .kind = CLI_STRING, .dest = &f->current},
+        {.name = "method", .kind = CLI_CUSTOM, .dest = &f->p.method, .parse = parse_method,
+         .must = "be psi, ks, wasserstein or jensenshannon"},
+        {.name = "feature-threshold", .kind = CLI_DOUBLE, .dest = &ft, .min = 0, .max = HUGE_VAL,
+         .opts = CLI_ABOVE_MIN, .given = &f->has_feature_threshold, .must = "be a number above 0"},
+        {.name = "threshold", .kind = CLI_DOUBLE, .dest = &f->p.threshold, .min = 0, .max = 1,
+         .must = "be a number from 0 to 1"},
+        {.name = "min-samples", .kind = CLI_INT, .dest = &min_samples, .min = 1, .max = 1000000000,
+         .must = "be a whole number ≥ 1"},
+        {.name = "threads", .kind = CLI_INT, .dest = &threads, .min = 1, .max = 64,
+         .must = "be from 1 to 64"},
+        {.name = "output", .short_name = 'o', .kind = CLI_CUSTOM, .dest = &f->json,
+         .parse = parse_output, .must = "be table or json"},
+    };
+    const struct cli_command cmd = {.name = CMD, .flags = flags, .nflags = CLI_NFLAGS(flags),
+                                    .help = drift_help};
+    int r = cli_parse(&cmd, argc, argv);
+    if (r != 0)
+        return r;
+    f->p.min_samples = (size_t)min_samples;
+    f->p.threads = (int)threads;
     if (!f->reference)
         return cli_usage_error(CMD, "--reference is required");
     if (!f->current)

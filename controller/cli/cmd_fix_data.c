@@ -5,7 +5,6 @@
  */
 #include "cli/cmd_fix_data.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -86,21 +85,24 @@ static void fix_help(FILE *out)
           out);
 }
 
-static int parse_missing(const char *s, enum missing_strategy *ret)
+static int parse_missing(const char *s, void *dest, char **ret_err)
 {
     static const char *const names[] = {"median", "mean", "mode", "drop-row"};
     static const enum missing_strategy vals[] = {MISSING_MEDIAN, MISSING_MEAN, MISSING_MODE,
                                                  MISSING_DROP_ROW};
+    (void)ret_err;
     for (size_t i = 0; i < 4; i++)
         if (strcmp(s, names[i]) == 0) {
-            *ret = vals[i];
+            *(enum missing_strategy *)dest = vals[i];
             return 0;
         }
     return -1;
 }
 
-static int parse_outliers(const char *s, enum outlier_action *ret)
+static int parse_outliers(const char *s, void *dest, char **ret_err)
 {
+    enum outlier_action *ret = dest;
+    (void)ret_err;
     if (strcmp(s, "cap") == 0)
         *ret = OUTLIER_CAP;
     else if (strcmp(s, "drop-row") == 0)
@@ -113,126 +115,66 @@ static int parse_outliers(const char *s, enum outlier_action *ret)
 }
 
 /* Splits LIST at commas into f->tokens (an empty LIST is the one token ""). */
-static int parse_tokens(struct fix_flags *f, const char *list)
+static int parse_tokens(const char *list, void *dest, char **ret_err)
 {
+    struct fix_flags *f = dest;
     free(f->tokens_buf);
     if (!(f->tokens_buf = strdup(list)))
         return -1;
     size_t n = 0;
-    char *p = f->tokens_buf;
-    for (;;) {
-        if (n == MAX_TOKENS)
+    for (char *p = f->tokens_buf; p; n++) {
+        if (n == MAX_TOKENS) {
+            if (asprintf(ret_err, "--missing-tokens: at most %d tokens", MAX_TOKENS) < 0)
+                *ret_err = NULL;
             return -1;
-        f->tokens[n++] = p;
-        char *c = strchr(p, ',');
-        if (!c)
-            break;
-        *c = '\0';
-        p = c + 1;
+        }
+        f->tokens[n] = p;
+        if ((p = strchr(p, ',')))
+            *p++ = '\0';
     }
     f->o.missing_tokens = f->tokens;
     f->o.ntokens = n;
     return 0;
 }
 
-static int parse_flags(int argc, char **argv, struct fix_flags *f)
-{
-    static const struct option opts[] = {{"data-path", required_argument, NULL, 'd'},
-                                         {"dry-run", no_argument, NULL, 'n'},
-                                         {"report", required_argument, NULL, 'r'},
-                                         {"missing", required_argument, NULL, 'm'},
-                                         {"outliers", required_argument, NULL, 'O'},
-                                         {"iqr-multiplier", required_argument, NULL, 'k'},
-                                         {"max-fixed-fraction", required_argument, NULL, 'F'},
-                                         {"missing-tokens", required_argument, NULL, 'T'},
-                                         {"backup-keep", required_argument, NULL, 'b'},
-                                         {"config", required_argument, NULL, 'C'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
-    cli_getopt_reset();
-    int c;
-    long l;
-    while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            if (!*optarg)
-                return cli_usage_error(CMD, "--data-path must not be empty");
-            f->path = optarg;
-            break;
-        case 'n':
-            f->dry_run = true;
-            break;
-        case 'r':
-            f->report = optarg;
-            break;
-        case 'm':
-            if (parse_missing(optarg, &f->o.missing) != 0)
-                return cli_usage_error(CMD, "--missing must be median, mean, mode or drop-row, got '%s'",
-                                       optarg);
-            break;
-        case 'O':
-            if (parse_outliers(optarg, &f->o.outliers) != 0)
-                return cli_usage_error(CMD, "--outliers must be cap, drop-row or none, got '%s'",
-                                       optarg);
-            break;
-        case 'k':
-            if (cli_parse_double(optarg, &f->o.iqr_multiplier) != 0 || f->o.iqr_multiplier < 0)
-                return cli_usage_error(CMD, "--iqr-multiplier must be a number >= 0, got '%s'",
-                                       optarg);
-            f->has_iqr = true;
-            break;
-        case 'F':
-            if (cli_parse_double(optarg, &f->o.max_fixed_fraction) != 0 ||
-                f->o.max_fixed_fraction < 0 || f->o.max_fixed_fraction > 1)
-                return cli_usage_error(CMD, "--max-fixed-fraction must be a number from 0 to 1, got '%s'",
-                                       optarg);
-            break;
-        case 'T':
-            if (parse_tokens(f, optarg) != 0)
-                return cli_usage_error(CMD, "--missing-tokens: at most %d tokens", MAX_TOKENS);
-            break;
-        case 'b':
-            if (cli_parse_int(optarg, 0, 10000, &l) != 0)
-                return cli_usage_error(CMD, "--backup-keep must be a whole number from 0 to 10000, got '%s'",
-                                       optarg);
-            f->o.backup_keep = (int)l;
-            break;
-        case 'C':
-            f->config = optarg;
-            break;
-        case 'q':
-            f->quiet = true;
-            break;
-        case 'h':
-            fix_help(stdout);
-            return -1;
-        default:
-            return cli_bad_option(CMD, argc, argv);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    return 0;
-}
-
 /* The IQR multiplier: the flag, else the brief's config, else 3.0. */
 static int resolve_iqr(struct fix_flags *f)
 {
-    if (f->has_iqr)
+    static const struct brief_number iqr = {"data_quality.outlier_threshold_iqr", 3.0, 0,
+                                            HUGE_VAL, false, "be a number >= 0"};
+    if (f->has_iqr || brief_config_load_number(CMD, f->config, &iqr, &f->o.iqr_multiplier) == 0)
         return 0;
-    cJSON *cfg = NULL;
-    if (brief_config_load_for(CMD, f->config, &cfg) != 0)
-        return CLI_EXIT_USAGE;
-    double k = brief_config_num(cfg, "data_quality.outlier_threshold_iqr", 3.0);
-    cJSON_Delete(cfg);
-    if (!(k >= 0) || !isfinite(k)) {
-        fprintf(stderr, "selfheal %s: %s: data_quality.outlier_threshold_iqr must be a number >= 0\n",
-                CMD, f->config ? f->config : BRIEF_CONFIG_PATH);
-        return CLI_EXIT_USAGE;
-    }
-    f->o.iqr_multiplier = k;
-    return 0;
+    return CLI_EXIT_USAGE;
+}
+
+/* The flags, then what the config file adds: 0, CLI_PARSE_HELP, or an exit status. */
+static int parse_flags(int argc, char **argv, struct fix_flags *f)
+{
+    long keep = f->o.backup_keep;
+    const struct cli_flag flags[] = {
+        {.name = "data-path", .kind = CLI_STRING, .dest = &f->path, .opts = CLI_NONEMPTY},
+        {.name = "dry-run", .kind = CLI_BOOL, .dest = &f->dry_run},
+        {.name = "report", .kind = CLI_STRING, .dest = &f->report},
+        {.name = "missing", .kind = CLI_CUSTOM, .dest = &f->o.missing, .parse = parse_missing,
+         .must = "be median, mean, mode or drop-row"},
+        {.name = "outliers", .kind = CLI_CUSTOM, .dest = &f->o.outliers, .parse = parse_outliers,
+         .must = "be cap, drop-row or none"},
+        {.name = "iqr-multiplier", .kind = CLI_DOUBLE, .dest = &f->o.iqr_multiplier, .min = 0,
+         .max = HUGE_VAL, .given = &f->has_iqr, .must = "be a number >= 0"},
+        {.name = "max-fixed-fraction", .kind = CLI_DOUBLE, .dest = &f->o.max_fixed_fraction,
+         .min = 0, .max = 1, .must = "be a number from 0 to 1"},
+        {.name = "missing-tokens", .kind = CLI_CUSTOM, .dest = f, .parse = parse_tokens,
+         .must = "be a comma-separated list"},
+        {.name = "backup-keep", .kind = CLI_INT, .dest = &keep, .min = 0, .max = 10000,
+         .must = "be a whole number from 0 to 10000"},
+        {.name = "config", .kind = CLI_STRING, .dest = &f->config},
+        {.name = "quiet", .short_name = 'q', .kind = CLI_BOOL, .dest = &f->quiet},
+    };
+    const struct cli_command cmd = {.name = CMD, .flags = flags, .nflags = CLI_NFLAGS(flags),
+                                    .help = fix_help};
+    int r = cli_parse(&cmd, argc, argv);
+    f->o.backup_keep = (int)keep;
+    return r != 0 ? r : resolve_iqr(f);
 }
 
 struct bar {
@@ -332,8 +274,6 @@ int cmd_fix_data(int argc, char **argv)
     struct fix_flags f = {.path = DEFAULT_DATA};
     datafix_options_default(&f.o);
     int r = parse_flags(argc, argv, &f);
-    if (r == 0)
-        r = resolve_iqr(&f);
     if (r != 0) {
         free(f.tokens_buf);
         return r < 0 ? CLI_EXIT_OK : r;

@@ -6,7 +6,6 @@
  */
 #include "cli/cmd_recover.h"
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +33,6 @@ struct recover_flags {
     const char *url;
     const char *health_path;
     char **command; /* NULL-terminated, borrowed from argv */
-    int ncommand;
     long max_attempts;
     bool has_max_attempts;
     int64_t timeout_ms, interval_ms, backoff_ms, command_timeout_ms;
@@ -103,44 +101,57 @@ static void recover_help(FILE *out)
         out);
 }
 
-static int parse_duration_flag(const char *name, const char *v, int64_t *ret)
+static int parse_health_path(const char *v, void *dest, char **ret_err)
 {
-    if (spec_parse_duration(v, ret) != 0 || *ret <= 0)
-        return cli_usage_error(CMD, "--%s must be a duration such as 500ms, 2s or 1m, got '%s'",
-                               name, v);
+    (void)ret_err;
+    if (v[0] != '/')
+        return -1;
+    *(const char **)dest = v;
     return 0;
 }
 
-/* Splits off the command: everything after "--command" or "--". */
-static int split_command(int argc, char **argv, struct recover_flags *f)
+static int parse_method(const char *v, void *dest, char **ret_err)
 {
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--command") == 0 || strcmp(argv[i], "--") == 0) {
-            f->command = argv + i + 1;
-            f->ncommand = argc - i - 1;
-            return i;
-        }
-    }
-    return argc;
+    (void)ret_err;
+    if (strcmp(v, "process") == 0)
+        *(enum recovery_method *)dest = RECOVERY_PROCESS;
+    else if (strcmp(v, "command") == 0)
+        *(enum recovery_method *)dest = RECOVERY_COMMAND;
+    else
+        return -1;
+    return 0;
 }
 
+#define DURATION_MUST "be a duration such as 500ms, 2s or 1m"
+
+/* maxAttempts: the flag, else the brief's config, else 3. */
+static int resolve_config(struct recover_flags *f)
+{
+    cJSON *cfg = NULL;
+    if (brief_config_load_for(CMD, f->config, &cfg) != 0)
+        return CLI_EXIT_USAGE;
+    static const struct brief_number attempts = {"service_recovery.max_recovery_attempts",
+                                                 DEFAULT_MAX_ATTEMPTS, 1, 100, true,
+                                                 "be a whole number from 1 to 100"};
+    int rc = 0;
+    double v;
+    if (!f->has_max_attempts) {
+        if (brief_config_number(CMD, f->config, cfg, &attempts, &v) == 0)
+            f->max_attempts = (long)v;
+        else
+            rc = CLI_EXIT_USAGE;
+    }
+    if (!brief_config_bool(cfg, "service_recovery.enabled", true) && !f->dry_run) {
+        printf("service_recovery.enabled is false in the config: probing only (dry run).\n");
+        f->dry_run = true;
+    }
+    cJSON_Delete(cfg);
+    return rc;
+}
+
+/* The flags, then what the config file adds: 0, CLI_PARSE_HELP, or an exit status. */
 static int parse_flags(int argc, char **argv, struct recover_flags *f)
 {
-    static const struct option opts[] = {{"service-url", required_argument, NULL, 'u'},
-                                         {"health-path", required_argument, NULL, 'H'},
-                                         {"method", required_argument, NULL, 'm'},
-                                         {"max-attempts", required_argument, NULL, 'a'},
-                                         {"timeout", required_argument, NULL, 't'},
-                                         {"interval", required_argument, NULL, 'i'},
-                                         {"failure-threshold", required_argument, NULL, 'f'},
-                                         {"backoff", required_argument, NULL, 'b'},
-                                         {"command-timeout", required_argument, NULL, 'T'},
-                                         {"log", required_argument, NULL, 'l'},
-                                         {"service-log", required_argument, NULL, 'S'},
-                                         {"config", required_argument, NULL, 'C'},
-                                         {"dry-run", no_argument, NULL, 'n'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
     *f = (struct recover_flags){.method = RECOVERY_PROCESS,
                                 .health_path = "/health",
                                 .timeout_ms = 2000,
@@ -151,112 +162,48 @@ static int parse_flags(int argc, char **argv, struct recover_flags *f)
                                 .max_attempts = DEFAULT_MAX_ATTEMPTS,
                                 .log = DEFAULT_LOG,
                                 .service_log = DEFAULT_SERVICE_LOG};
-    int n = split_command(argc, argv, f);
-    cli_getopt_reset();
-    int c, r;
-    while ((c = getopt_long(n, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'u':
-            f->url = optarg;
-            break;
-        case 'H':
-            if (optarg[0] != '/')
-                return cli_usage_error(CMD, "--health-path must start with '/', got '%s'", optarg);
-            f->health_path = optarg;
-            break;
-        case 'm':
-            if (strcmp(optarg, "process") == 0)
-                f->method = RECOVERY_PROCESS;
-            else if (strcmp(optarg, "command") == 0)
-                f->method = RECOVERY_COMMAND;
-            else
-                return cli_usage_error(CMD, "--method must be process or command, got '%s'",
-                                       optarg);
-            break;
-        case 'a':
-            if (cli_parse_int(optarg, 1, 100, &f->max_attempts) != 0)
-                return cli_usage_error(CMD, "--max-attempts must be a whole number from 1 to 100, got '%s'",
-                                       optarg);
-            f->has_max_attempts = true;
-            break;
-        case 'f':
-            if (cli_parse_int(optarg, 1, 100, &f->failure_threshold) != 0)
-                return cli_usage_error(CMD, "--failure-threshold must be a whole number from 1 to 100, got '%s'",
-                                       optarg);
-            break;
-        case 't':
-            if ((r = parse_duration_flag("timeout", optarg, &f->timeout_ms)) != 0)
-                return r;
-            break;
-        case 'i':
-            if ((r = parse_duration_flag("interval", optarg, &f->interval_ms)) != 0)
-                return r;
-            break;
-        case 'b':
-            if ((r = parse_duration_flag("backoff", optarg, &f->backoff_ms)) != 0)
-                return r;
-            break;
-        case 'T':
-            if ((r = parse_duration_flag("command-timeout", optarg, &f->command_timeout_ms)) != 0)
-                return r;
-            break;
-        case 'l':
-            f->log = optarg;
-            break;
-        case 'S':
-            f->service_log = optarg;
-            break;
-        case 'C':
-            f->config = optarg;
-            break;
-        case 'n':
-            f->dry_run = true;
-            break;
-        case 'h':
-            recover_help(stdout);
-            return -1;
-        default:
-            return cli_bad_option(CMD, n, argv);
-        }
-    }
-    if (optind < n)
-        return cli_usage_error(CMD, "unexpected argument '%s' (the command goes after --command)",
-                               argv[optind]);
+    bool has_command = false;
+    const struct cli_flag flags[] = {
+        {.name = "service-url", .kind = CLI_STRING, .dest = &f->url},
+        {.name = "health-path", .kind = CLI_CUSTOM, .dest = &f->health_path,
+         .parse = parse_health_path, .must = "start with '/'"},
+        {.name = "method", .kind = CLI_CUSTOM, .dest = &f->method, .parse = parse_method,
+         .must = "be process or command"},
+        {.name = "max-attempts", .kind = CLI_INT, .dest = &f->max_attempts, .min = 1, .max = 100,
+         .given = &f->has_max_attempts, .must = "be a whole number from 1 to 100"},
+        {.name = "timeout", .kind = CLI_DURATION, .dest = &f->timeout_ms, .max = INT64_MAX,
+         .opts = CLI_ABOVE_MIN, .must = DURATION_MUST},
+        {.name = "interval", .kind = CLI_DURATION, .dest = &f->interval_ms, .max = INT64_MAX,
+         .opts = CLI_ABOVE_MIN, .must = DURATION_MUST},
+        {.name = "failure-threshold", .kind = CLI_INT, .dest = &f->failure_threshold, .min = 1,
+         .max = 100, .must = "be a whole number from 1 to 100"},
+        {.name = "backoff", .kind = CLI_DURATION, .dest = &f->backoff_ms, .max = INT64_MAX,
+         .opts = CLI_ABOVE_MIN, .must = DURATION_MUST},
+        {.name = "command-timeout", .kind = CLI_DURATION, .dest = &f->command_timeout_ms,
+         .max = INT64_MAX, .opts = CLI_ABOVE_MIN, .must = DURATION_MUST},
+        {.name = "log", .kind = CLI_STRING, .dest = &f->log},
+        {.name = "service-log", .kind = CLI_STRING, .dest = &f->service_log},
+        {.name = "config", .kind = CLI_STRING, .dest = &f->config},
+        {.name = "dry-run", .kind = CLI_BOOL, .dest = &f->dry_run},
+        /* everything after --command (or after --) is the command */
+        {.name = "command", .kind = CLI_ARGV, .dest = &f->command, .given = &has_command},
+    };
+    const struct cli_command cmd = {.name = CMD, .flags = flags, .nflags = CLI_NFLAGS(flags),
+                                    .help = recover_help,
+                                    .unexpected_hint = " (the command goes after --command)"};
+    int r = cli_parse(&cmd, argc, argv);
+    if (r != 0)
+        return r;
+    if (!has_command)
+        f->command = NULL;
     if (!f->url)
         return cli_usage_error(CMD, "--service-url is required");
-    if (f->command && f->ncommand == 0)
+    if (f->command && !f->command[0])
         return cli_usage_error(CMD, "--command needs the program to run after it");
     if (!f->command && !f->dry_run)
         return cli_usage_error(CMD, "--command ARGV... is required with --method %s",
                                f->method == RECOVERY_PROCESS ? "process" : "command");
-    return 0;
-}
-
-/* maxAttempts: the flag, else the brief's config, else 3. */
-static int resolve_config(struct recover_flags *f)
-{
-    cJSON *cfg = NULL;
-    if (brief_config_load_for(CMD, f->config, &cfg) != 0)
-        return CLI_EXIT_USAGE;
-    int rc = 0;
-    if (!f->has_max_attempts) {
-        double v = brief_config_num(cfg, "service_recovery.max_recovery_attempts",
-                                    DEFAULT_MAX_ATTEMPTS);
-        if (!(v >= 1 && v <= 100) || v != (double)(long)v) {
-            fprintf(stderr,
-                    "selfheal %s: %s: service_recovery.max_recovery_attempts must be a whole "
-                    "number from 1 to 100, got %g\n",
-                    CMD, f->config ? f->config : BRIEF_CONFIG_PATH, v);
-            rc = CLI_EXIT_USAGE;
-        }
-        f->max_attempts = (long)v;
-    }
-    if (!brief_config_bool(cfg, "service_recovery.enabled", true) && !f->dry_run) {
-        printf("service_recovery.enabled is false in the config: probing only (dry run).\n");
-        f->dry_run = true;
-    }
-    cJSON_Delete(cfg);
-    return rc;
+    return resolve_config(f);
 }
 
 /* URL + health path when the URL has no path of its own (owned). */
@@ -448,8 +395,6 @@ int cmd_recover(int argc, char **argv)
     int rc = parse_flags(argc, argv, &f);
     if (rc != 0)
         return rc < 0 ? CLI_EXIT_OK : rc;
-    if ((rc = resolve_config(&f)) != 0)
-        return rc;
     char *url = probe_url(&f);
     if (!url)
         return CLI_EXIT_FAIL;

@@ -5,7 +5,6 @@
  */
 #include "cli/cmd_retrain.h"
 
-#include <getopt.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -83,86 +82,6 @@ static void retrain_help(FILE *out)
           out);
 }
 
-static int parse_flags(int argc, char **argv, struct retrain_flags *f)
-{
-    static const struct option opts[] = {{"drift-detected", no_argument, NULL, 'd'},
-                                         {"drift-score", required_argument, NULL, 's'},
-                                         {"threshold", required_argument, NULL, 't'},
-                                         {"cooldown", required_argument, NULL, 'c'},
-                                         {"log", required_argument, NULL, 'l'},
-                                         {"config", required_argument, NULL, 'C'},
-                                         {"timeout", required_argument, NULL, 'T'},
-                                         {"output", required_argument, NULL, 'o'},
-                                         {"force", no_argument, NULL, 'f'},
-                                         {"dry-run", no_argument, NULL, 'n'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
-    memset(f, 0, sizeof *f);
-    f->log = RETRAIN_LOG_PATH;
-    cli_getopt_reset();
-    int c;
-    /* "+": stop at the first non-option, so "--" and ARGV stay for us */
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'd':
-            f->detected = true;
-            break;
-        case 's':
-            if (cli_parse_double(optarg, &f->score) != 0 || f->score < 0 || f->score > 1)
-                return cli_usage_error(CMD, "--drift-score must be a number from 0 to 1, got '%s'",
-                                       optarg);
-            f->has_score = true;
-            break;
-        case 't':
-            if (cli_parse_double(optarg, &f->threshold) != 0 || f->threshold < 0 || f->threshold > 1)
-                return cli_usage_error(CMD, "--threshold must be a number from 0 to 1, got '%s'",
-                                       optarg);
-            f->has_threshold = true;
-            break;
-        case 'c':
-            if (spec_parse_duration(optarg, &f->cooldown_ms) != 0 || f->cooldown_ms < 0)
-                return cli_usage_error(CMD, "--cooldown must be a duration like 24h or 90m, got '%s'",
-                                       optarg);
-            f->has_cooldown = true;
-            break;
-        case 'l':
-            f->log = optarg;
-            break;
-        case 'C':
-            f->config = optarg;
-            break;
-        case 'T':
-            if (spec_parse_duration(optarg, &f->timeout_ms) != 0 || f->timeout_ms <= 0)
-                return cli_usage_error(CMD, "--timeout must be a duration like 1h, got '%s'", optarg);
-            break;
-        case 'o':
-            f->output = optarg;
-            break;
-        case 'f':
-            f->force = true;
-            break;
-        case 'n':
-            f->dry_run = true;
-            break;
-        case 'h':
-            retrain_help(stdout);
-            return -1;
-        default:
-            return cli_bad_option(CMD, argc, argv);
-        }
-    }
-    if (optind < argc) {
-        /* getopt_long consumed a "--" already when it ended the options */
-        if (strcmp(argv[optind - 1], "--") != 0)
-            return cli_usage_error(CMD, "unexpected argument '%s' (put the command after --)",
-                                   argv[optind]);
-        f->cmd = &argv[optind];
-    }
-    if (f->detected && !f->has_score)
-        return cli_usage_error(CMD, "--drift-score is required with --drift-detected");
-    return 0;
-}
-
 static int resolve_defaults(struct retrain_flags *f)
 {
     if (f->has_threshold && f->has_cooldown)
@@ -170,29 +89,59 @@ static int resolve_defaults(struct retrain_flags *f)
     cJSON *cfg = NULL;
     if (brief_config_load_for(CMD, f->config, &cfg) != 0)
         return CLI_EXIT_USAGE;
-    const char *name = f->config ? f->config : BRIEF_CONFIG_PATH;
+    static const struct brief_number threshold = {"drift_detection.drift_threshold",
+                                                  DEFAULT_THRESHOLD, 0, 1, false,
+                                                  "be from 0 to 1"};
+    static const struct brief_number cooldown = {"drift_detection.retraining_cooldown_hours", 24,
+                                                 0, 24.0 * 365 * 100, false,
+                                                 "be a number of hours ≥ 0"};
     int rc = 0;
-    if (!f->has_threshold) {
-        f->threshold = brief_config_num(cfg, "drift_detection.drift_threshold", DEFAULT_THRESHOLD);
-        if (!(f->threshold >= 0 && f->threshold <= 1)) {
-            fprintf(stderr, "selfheal %s: %s: drift_detection.drift_threshold must be from 0 to 1, got %g\n",
-                    CMD, name, f->threshold);
-            rc = CLI_EXIT_USAGE;
-        }
-    }
+    double h;
+    if (!f->has_threshold && brief_config_number(CMD, f->config, cfg, &threshold, &f->threshold) != 0)
+        rc = CLI_EXIT_USAGE;
     if (!f->has_cooldown && rc == 0) {
-        double h = brief_config_num(cfg, "drift_detection.retraining_cooldown_hours", 24);
-        if (!(h >= 0 && h <= 24.0 * 365 * 100)) {
-            fprintf(stderr,
-                    "selfheal %s: %s: drift_detection.retraining_cooldown_hours must be a number of "
-                    "hours ≥ 0, got %g\n",
-                    CMD, name, h);
+        if (brief_config_number(CMD, f->config, cfg, &cooldown, &h) == 0)
+            f->cooldown_ms = (int64_t)llround(h * 3600 * 1000);
+        else
             rc = CLI_EXIT_USAGE;
-        }
-        f->cooldown_ms = (int64_t)llround(h * 3600 * 1000);
     }
     cJSON_Delete(cfg);
     return rc;
+}
+
+/* The flags, then what the config file adds: 0, CLI_PARSE_HELP, or an exit status. */
+static int parse_flags(int argc, char **argv, struct retrain_flags *f)
+{
+    memset(f, 0, sizeof *f);
+    f->log = RETRAIN_LOG_PATH;
+    const struct cli_flag flags[] = {
+        {.name = "drift-detected", .kind = CLI_BOOL, .dest = &f->detected},
+        {.name = "drift-score", .kind = CLI_DOUBLE, .dest = &f->score, .min = 0, .max = 1,
+         .given = &f->has_score, .must = "be a number from 0 to 1"},
+        {.name = "threshold", .kind = CLI_DOUBLE, .dest = &f->threshold, .min = 0, .max = 1,
+         .given = &f->has_threshold, .must = "be a number from 0 to 1"},
+        {.name = "cooldown", .kind = CLI_DURATION, .dest = &f->cooldown_ms, .min = 0,
+         .max = INT64_MAX, .given = &f->has_cooldown, .must = "be a duration like 24h or 90m"},
+        {.name = "log", .kind = CLI_STRING, .dest = &f->log},
+        {.name = "config", .kind = CLI_STRING, .dest = &f->config},
+        {.name = "timeout", .kind = CLI_DURATION, .dest = &f->timeout_ms, .max = INT64_MAX,
+         .opts = CLI_ABOVE_MIN, .must = "be a duration like 1h"},
+        {.name = "output", .kind = CLI_STRING, .dest = &f->output},
+        {.name = "force", .kind = CLI_BOOL, .dest = &f->force},
+        {.name = "dry-run", .kind = CLI_BOOL, .dest = &f->dry_run},
+        {.name = NULL, .kind = CLI_ARGV, .dest = &f->cmd}, /* after "--" */
+    };
+    const struct cli_command cmd = {.name = CMD, .flags = flags, .nflags = CLI_NFLAGS(flags),
+                                    .help = retrain_help,
+                                    .unexpected_hint = " (put the command after --)"};
+    int r = cli_parse(&cmd, argc, argv);
+    if (r != 0)
+        return r;
+    if (f->cmd && !f->cmd[0])
+        f->cmd = NULL; /* a "--" with nothing after it */
+    if (f->detected && !f->has_score)
+        return cli_usage_error(CMD, "--drift-score is required with --drift-detected");
+    return resolve_defaults(f);
 }
 
 static void log_event(const struct retrain_flags *f, struct retrain_event *e, bool set_last)
@@ -256,8 +205,6 @@ int cmd_retrain(int argc, char **argv)
     int r = parse_flags(argc, argv, &f);
     if (r != 0)
         return r < 0 ? CLI_EXIT_OK : r;
-    if ((r = resolve_defaults(&f)) != 0)
-        return r;
     if (!f.detected) {
         printf("No drift detected: nothing to do.\n");
         return CLI_EXIT_OK;

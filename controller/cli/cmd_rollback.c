@@ -5,7 +5,7 @@
  */
 #include "cli/cmd_rollback.h"
 
-#include <getopt.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,84 +72,41 @@ static void rollback_help(FILE *out)
           out);
 }
 
-static int parse_flags(int argc, char **argv, struct rollback_flags *f)
-{
-    static const struct option opts[] = {{"current-metric", required_argument, NULL, 'c'},
-                                         {"threshold", required_argument, NULL, 't'},
-                                         {"registry", required_argument, NULL, 'r'},
-                                         {"log", required_argument, NULL, 'l'},
-                                         {"metric", required_argument, NULL, 'm'},
-                                         {"config", required_argument, NULL, 'C'},
-                                         {"dry-run", no_argument, NULL, 'n'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
-    *f = (struct rollback_flags){.registry = DEFAULT_REGISTRY, .metric = "accuracy"};
-    cli_getopt_reset();
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            if (cli_parse_double(optarg, &f->current) != 0)
-                return cli_usage_error(CMD, "--current-metric must be a number, got '%s'", optarg);
-            f->has_current = true;
-            break;
-        case 't':
-            if (cli_parse_double(optarg, &f->threshold) != 0 || f->threshold < 0 ||
-                f->threshold > 1)
-                return cli_usage_error(CMD, "--threshold must be a number from 0 to 1, got '%s'",
-                                       optarg);
-            f->has_threshold = true;
-            break;
-        case 'r':
-            f->registry = optarg;
-            break;
-        case 'l':
-            f->log = optarg;
-            break;
-        case 'm':
-            if (!*optarg)
-                return cli_usage_error(CMD, "--metric must not be empty");
-            f->metric = optarg;
-            break;
-        case 'C':
-            f->config = optarg;
-            break;
-        case 'n':
-            f->dry_run = true;
-            break;
-        case 'h':
-            rollback_help(stdout);
-            return -1;
-        default:
-            return cli_bad_option(CMD, argc, argv);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error(CMD, "unexpected argument '%s'", argv[optind]);
-    if (!f->has_current)
-        return cli_usage_error(CMD, "--current-metric is required");
-    return 0;
-}
-
 /* The threshold: the flag, else the brief's config, else 0.70. */
 static int resolve_threshold(struct rollback_flags *f)
 {
-    if (f->has_threshold)
+    static const struct brief_number threshold = {"model_validation.min_accuracy_threshold",
+                                                  DEFAULT_THRESHOLD, 0, 1, false,
+                                                  "be from 0 to 1"};
+    if (f->has_threshold ||
+        brief_config_load_number(CMD, f->config, &threshold, &f->threshold) == 0)
         return 0;
-    cJSON *cfg = NULL;
-    if (brief_config_load_for(CMD, f->config, &cfg) != 0)
-        return CLI_EXIT_USAGE;
-    double t = brief_config_num(cfg, "model_validation.min_accuracy_threshold", DEFAULT_THRESHOLD);
-    cJSON_Delete(cfg);
-    if (!(t >= 0 && t <= 1)) {
-        fprintf(stderr,
-                "selfheal %s: %s: model_validation.min_accuracy_threshold must be from 0 to 1, "
-                "got %g\n",
-                CMD, f->config ? f->config : BRIEF_CONFIG_PATH, t);
-        return CLI_EXIT_USAGE;
-    }
-    f->threshold = t;
-    return 0;
+    return CLI_EXIT_USAGE;
+}
+
+/* The flags, then what the config file adds: 0, CLI_PARSE_HELP, or an exit status. */
+static int parse_flags(int argc, char **argv, struct rollback_flags *f)
+{
+    *f = (struct rollback_flags){.registry = DEFAULT_REGISTRY, .metric = "accuracy"};
+    const struct cli_flag flags[] = {
+        {.name = "current-metric", .kind = CLI_DOUBLE, .dest = &f->current, .min = -HUGE_VAL,
+         .max = HUGE_VAL, .given = &f->has_current, .must = "be a number"},
+        {.name = "threshold", .kind = CLI_DOUBLE, .dest = &f->threshold, .min = 0, .max = 1,
+         .given = &f->has_threshold, .must = "be a number from 0 to 1"},
+        {.name = "registry", .kind = CLI_STRING, .dest = &f->registry},
+        {.name = "log", .kind = CLI_STRING, .dest = &f->log},
+        {.name = "metric", .kind = CLI_STRING, .dest = &f->metric, .opts = CLI_NONEMPTY},
+        {.name = "config", .kind = CLI_STRING, .dest = &f->config},
+        {.name = "dry-run", .kind = CLI_BOOL, .dest = &f->dry_run},
+    };
+    const struct cli_command cmd = {.name = CMD, .flags = flags, .nflags = CLI_NFLAGS(flags),
+                                    .help = rollback_help};
+    int r = cli_parse(&cmd, argc, argv);
+    if (r != 0)
+        return r;
+    if (!f->has_current)
+        return cli_usage_error(CMD, "--current-metric is required");
+    return resolve_threshold(f);
 }
 
 static int do_rollback(const struct rollback_flags *f, const struct model_observation *obs,
@@ -196,8 +153,6 @@ int cmd_rollback(int argc, char **argv)
     int r = parse_flags(argc, argv, &f);
     if (r != 0)
         return r < 0 ? CLI_EXIT_OK : r;
-    if ((r = resolve_threshold(&f)) != 0)
-        return r;
 
     struct model_observation obs;
     memset(&obs, 0, sizeof obs);

@@ -18,11 +18,11 @@
  */
 #include "cli/cmd_run.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "runtime/controller_metrics.h"
@@ -41,7 +41,9 @@
 #include "cli/reconcilers_all.h"
 #include "base/version.h"
 
-#define SHUTDOWN_BUDGET_MS 1500
+/* How long SIGTERM waits for in-flight reconciles (a local restart takes up
+ * to 5 s of grace + 5 s of kill): inside the chart's pod grace period (30 s). */
+#define DEFAULT_SHUTDOWN_TIMEOUT_MS 25000
 #define EVENTS_RING 4096 /* events kept for /api/v1/events?since= */
 
 struct run_flags {
@@ -56,10 +58,10 @@ struct run_flags {
     bool leader_elect;
     const char *lease_namespace;
     long workers;
+    int64_t shutdown_timeout_ms;
     enum log_level level;
     enum log_format format;
-    const char **allow_paths; /* --allow-path, repeatable */
-    size_t nallow;
+    struct cli_list allow_paths; /* --allow-path, repeatable */
 };
 
 static void run_help(FILE *out)
@@ -92,105 +94,98 @@ static void run_help(FILE *out)
           "                       (after resolving .. and symbolic links); repeatable.\n"
           "                       A pipeline naming a path outside is Invalid. Default:\n"
           "                       unconfined, with a warning at start-up\n"
+          "  --shutdown-timeout D on SIGTERM/SIGINT, how long in-flight reconciles may take\n"
+          "                       to finish (default 25s; keep it below the pod's\n"
+          "                       terminationGracePeriodSeconds, 30 s in the chart)\n"
           "  --log-format FMT     text (default) or json\n"
           "  --log-level LEVEL    debug, info (default), warn or error\n"
           "  -h, --help           this help\n"
           "\n"
-          "Signals: SIGTERM/SIGINT finish in-flight work and exit 0; SIGHUP rescans the\n"
-          "specs folder.\n"
+          "Signals: SIGTERM/SIGINT finish in-flight work and exit 0 (past\n"
+          "--shutdown-timeout: exit 1 at once, without waiting for it); SIGHUP rescans\n"
+          "the specs folder.\n"
           "Exit status: 0 after a clean shutdown, 1 when it cannot start (folder missing,\n"
           "address in use), 2 usage error.\n",
           out);
 }
 
+static int set_log_format(const char *v, void *dest, char **ret_err)
+{
+    (void)ret_err;
+    return log_parse_format(v, dest);
+}
+
+static int set_log_level(const char *v, void *dest, char **ret_err)
+{
+    (void)ret_err;
+    return log_parse_level(v, dest);
+}
+
+static int set_platform(const char *v, void *dest, char **ret_err)
+{
+    (void)ret_err;
+    if (strcmp(v, "local") != 0 && strcmp(v, "kube") != 0)
+        return -1;
+    ((struct run_flags *)dest)->platform = v;
+    return 0;
+}
+
+/* --kubeconfig and --context imply --platform kube (a later --platform wins). */
+static int set_kubeconfig(const char *v, void *dest, char **ret_err)
+{
+    (void)ret_err;
+    ((struct run_flags *)dest)->kubeconfig = v;
+    ((struct run_flags *)dest)->platform = "kube";
+    return 0;
+}
+
+static int set_context(const char *v, void *dest, char **ret_err)
+{
+    (void)ret_err;
+    ((struct run_flags *)dest)->context = v;
+    ((struct run_flags *)dest)->platform = "kube";
+    return 0;
+}
+
+/* 0 parsed, CLI_PARSE_HELP, or an exit status. f->allow_paths is owned by f
+ * whatever the result. */
 static int parse_flags(int argc, char **argv, struct run_flags *f)
 {
-    static const struct option opts[] = {{"specs", required_argument, NULL, 's'},
-                                         {"state", required_argument, NULL, 'S'},
-                                         {"listen", required_argument, NULL, 'l'},
-                                         {"workers", required_argument, NULL, 'w'},
-                                         {"namespace", required_argument, NULL, 'n'},
-                                         {"platform", required_argument, NULL, 'P'},
-                                         {"kubeconfig", required_argument, NULL, 'K'},
-                                         {"context", required_argument, NULL, 'C'},
-                                         {"leader-elect", no_argument, NULL, 'E'},
-                                         {"leader-elect-namespace", required_argument, NULL, 'N'},
-                                         {"log-format", required_argument, NULL, 'F'},
-                                         {"log-level", required_argument, NULL, 'L'},
-                                         {"allow-path", required_argument, NULL, 'A'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
-    const char **allow = f->allow_paths;
-    *f = (struct run_flags){.allow_paths = allow,
-                            .specs = CLI_DEFAULT_SPECS_DIR,
+    *f = (struct run_flags){.specs = CLI_DEFAULT_SPECS_DIR,
                             .listen = CLI_DEFAULT_LISTEN,
                             .namespace_ = "default",
                             .platform = "local",
                             .workers = 2,
+                            .shutdown_timeout_ms = DEFAULT_SHUTDOWN_TIMEOUT_MS,
                             .level = LOG_INFO,
                             .format = LOG_FORMAT_TEXT};
-    cli_getopt_reset();
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            f->specs = optarg;
-            break;
-        case 'S':
-            f->state = optarg;
-            break;
-        case 'l':
-            f->listen = optarg;
-            break;
-        case 'n':
-            f->namespace_ = optarg;
-            f->namespace_given = true;
-            break;
-        case 'P':
-            if (strcmp(optarg, "local") != 0 && strcmp(optarg, "kube") != 0)
-                return cli_usage_error("run", "--platform must be local or kube, got '%s'", optarg);
-            f->platform = optarg;
-            break;
-        case 'K':
-            f->kubeconfig = optarg;
-            f->platform = "kube";
-            break;
-        case 'C':
-            f->context = optarg;
-            f->platform = "kube";
-            break;
-        case 'E':
-            f->leader_elect = true;
-            break;
-        case 'N':
-            f->lease_namespace = optarg;
-            break;
-        case 'w':
-            if (cli_parse_int(optarg, 1, 64, &f->workers) != 0)
-                return cli_usage_error("run", "--workers must be a whole number from 1 to 64, got '%s'",
-                                       optarg);
-            break;
-        case 'F':
-            if (log_parse_format(optarg, &f->format) != 0)
-                return cli_usage_error("run", "--log-format must be text or json, got '%s'", optarg);
-            break;
-        case 'L':
-            if (log_parse_level(optarg, &f->level) != 0)
-                return cli_usage_error("run", "--log-level must be debug, info, warn or error, got '%s'",
-                                       optarg);
-            break;
-        case 'A':
-            f->allow_paths[f->nallow++] = optarg;
-            break;
-        case 'h':
-            run_help(stdout);
-            return -1;
-        default:
-            return cli_bad_option("run", argc, argv);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
+    const struct cli_flag flags[] = {
+        {.name = "specs", .kind = CLI_STRING, .dest = &f->specs},
+        {.name = "state", .kind = CLI_STRING, .dest = &f->state},
+        {.name = "listen", .kind = CLI_STRING, .dest = &f->listen},
+        {.name = "workers", .kind = CLI_INT, .dest = &f->workers, .min = 1, .max = 64,
+         .must = "be a whole number from 1 to 64"},
+        {.name = "namespace", .kind = CLI_STRING, .dest = &f->namespace_,
+         .given = &f->namespace_given},
+        {.name = "platform", .kind = CLI_CUSTOM, .dest = f, .parse = set_platform,
+         .must = "be local or kube"},
+        {.name = "kubeconfig", .kind = CLI_CUSTOM, .dest = f, .parse = set_kubeconfig},
+        {.name = "context", .kind = CLI_CUSTOM, .dest = f, .parse = set_context},
+        {.name = "leader-elect", .kind = CLI_BOOL, .dest = &f->leader_elect},
+        {.name = "leader-elect-namespace", .kind = CLI_STRING, .dest = &f->lease_namespace},
+        {.name = "log-format", .kind = CLI_CUSTOM, .dest = &f->format, .parse = set_log_format,
+         .must = "be text or json"},
+        {.name = "log-level", .kind = CLI_CUSTOM, .dest = &f->level, .parse = set_log_level,
+         .must = "be debug, info, warn or error"},
+        {.name = "allow-path", .kind = CLI_LIST, .dest = &f->allow_paths},
+        {.name = "shutdown-timeout", .kind = CLI_DURATION, .dest = &f->shutdown_timeout_ms,
+         .min = 0, .max = 3600000, .must = "be a duration from 0s to 1h"},
+    };
+    const struct cli_command cmd = {.name = "run", .flags = flags, .nflags = CLI_NFLAGS(flags),
+                                    .help = run_help};
+    int r = cli_parse(&cmd, argc, argv);
+    if (r != 0)
+        return r;
     if (f->leader_elect && strcmp(f->platform, "kube") != 0)
         return cli_usage_error("run", "--leader-elect needs --platform kube (or --kubeconfig)");
     return 0;
@@ -268,9 +263,9 @@ static int setup_path_guard(const struct run_flags *f, struct pathguard **ret)
 {
     if (pathguard_new(ret) != 0)
         return CLI_EXIT_FAIL;
-    for (size_t i = 0; i < f->nallow; i++) {
+    for (size_t i = 0; i < f->allow_paths.count; i++) {
         char *err = NULL;
-        if (pathguard_add_root(*ret, f->allow_paths[i], &err) != 0) {
+        if (pathguard_add_root(*ret, f->allow_paths.items[i], &err) != 0) {
             int rc = cli_usage_error("run", "%s", err ? err : "out of memory");
             free(err);
             return rc;
@@ -285,136 +280,196 @@ static int setup_path_guard(const struct run_flags *f, struct pathguard **ret)
     return 0;
 }
 
-int cmd_run(int argc, char **argv)
-{
+/* Everything a running controller holds; freed by run_free in reverse order
+ * of set-up. */
+struct run {
     struct run_flags f;
-    const char **allow = calloc((size_t)argc + 1, sizeof *allow);
-    if (!allow)
-        return CLI_EXIT_FAIL;
-    f.allow_paths = allow;
-    int r = parse_flags(argc, argv, &f);
-    if (r != 0) {
-        free(allow);
-        return r < 0 ? CLI_EXIT_OK : r;
-    }
-    log_configure(f.level, f.format, NULL);
-    struct pathguard *guard = NULL;
-    if ((r = setup_path_guard(&f, &guard)) != 0) {
-        pathguard_free(guard);
-        free(allow);
-        return r;
-    }
-    block_signals();
-
-    int rc = CLI_EXIT_FAIL;
-    char *err = NULL;
-    char *state = f.state ? strdup(f.state) : cli_state_dir_for(f.specs);
-    struct platform *pf = NULL;
-    struct source *src = NULL;
-    struct manager *m = NULL;
-    struct metrics *reg = NULL;
-    struct controller_metrics *cm = NULL;
-    struct http_server *srv = NULL;
-    struct reconcilers_all *recs = NULL;
-    struct kube_run *kr = NULL;
-    struct eventbus *bus = NULL;
+    bool kube;
+    char *state;
+    struct pathguard *guard;
+    struct platform *pf;
+    struct source *src;
+    struct kube_run *kr; /* kube: owns src and pf */
+    struct eventbus *bus;
     struct eventbus_tap tap; /* pf, also publishing its events to bus */
-    bool kube = strcmp(f.platform, "kube") == 0;
-    if (!state)
-        goto out;
-    if (kube) {
-        struct kube_run_options ko = {.kubeconfig = f.kubeconfig,
-                                      .context = f.context,
-                                      .namespace_ = f.namespace_given ? f.namespace_ : NULL,
-                                      .leader_elect = f.leader_elect,
-                                      .lease_namespace = f.lease_namespace};
-        if (kube_run_setup(&ko, &kr, &src, &pf, &err) != 0) {
-            log_error(NULL, "%s", err ? err : "cannot connect to the Kubernetes API");
-            goto out;
-        }
-        log_info(NULL, "kube: %s", kube_run_describe(kr));
-    } else {
-        if (local_platform_new(state, NULL, &pf, &err) != 0) {
-            log_error(NULL, "%s", err ? err : "cannot create the state folder");
-            goto out;
-        }
-        struct folder_source_options so = {.specs_dir = f.specs, .state_dir = state,
-                                           .namespace_ = f.namespace_};
-        if (folder_source_new(&so, &src) != 0)
-            goto out;
-    }
-    if (eventbus_new(EVENTS_RING, NULL, &bus) != 0)
-        goto out;
-    eventbus_tap_init(&tap, bus, pf); /* the manager's platform; set-up calls get pf itself */
-    if (reconcilers_all_new(pf, state, &recs, &err) != 0) {
-        log_error(NULL, "%s", err ? err : "cannot set up the reconcilers");
-        goto out;
-    }
-    reg = metrics_new();
-    if (!reg || controller_metrics_new(reg, SELFHEAL_VERSION, selfheal_commit(), &cm) != 0
-        || reconcilers_all_register_metrics(recs, reg) != 0)
-        goto out;
-    struct manager_options mo = {.workers = (int)f.workers,
-                                 .source = src,
-                                 .platform = &tap.base,
-                                 .reconcilers = reconcilers_all_list(recs),
-                                 .nreconcilers = reconcilers_all_count(recs),
-                                 .metrics = cm};
-    if (manager_new(&mo, &m) != 0)
-        goto out;
-    reconcilers_all_set_notify(recs, (void (*)(void *, const char *))manager_enqueue, m);
-    controller_metrics_attach_manager(cm, m);
+    struct reconcilers_all *recs;
+    struct metrics *reg;
+    struct controller_metrics *cm;
+    struct manager *m;
+    struct http_server *srv;
+    char *err;
+    bool workers_running; /* manager_stop timed out: free nothing, _exit */
+};
 
-    struct http_server_options ho = {.listen = f.listen, .metrics = reg,
-                                     .ready = ready_check, .ready_ctx = src};
-    if (http_server_new(&ho, &srv, &err) != 0) {
-        log_error(NULL, "%s", err ? err : "cannot start the HTTP server");
-        goto out;
+/* Leading again: the manager's cached status and memos are stale. */
+static void resync_manager(void *ctx)
+{
+    manager_resync(ctx);
+}
+
+/* The platform and the spec source: the API server's, or the specs folder's. */
+static int setup_platform(struct run *r)
+{
+    const struct run_flags *f = &r->f;
+    if (r->kube) {
+        struct kube_run_options ko = {.kubeconfig = f->kubeconfig,
+                                      .context = f->context,
+                                      .namespace_ = f->namespace_given ? f->namespace_ : NULL,
+                                      .leader_elect = f->leader_elect,
+                                      .lease_namespace = f->lease_namespace};
+        if (kube_run_setup(&ko, &r->kr, &r->src, &r->pf, &r->err) != 0) {
+            log_error(NULL, "%s", r->err ? r->err : "cannot connect to the Kubernetes API");
+            return -1;
+        }
+        log_info(NULL, "kube: %s", kube_run_describe(r->kr));
+        return 0;
     }
-    http_server_route(srv, "/api/v1/pipelines", HTTP_ROUTE_PREFIX, api_pipelines, m);
-    http_server_events(srv, "/api/v1/events", bus, 0);
-    dashboard_register(srv);
-    if (http_server_start(srv, &err) != 0) {
-        log_error(NULL, "%s", err ? err : "cannot start the HTTP server");
-        goto out;
+    if (local_platform_new(r->state, NULL, &r->pf, &r->err) != 0) {
+        log_error(NULL, "%s", r->err ? r->err : "cannot create the state folder");
+        return -1;
+    }
+    struct folder_source_options so = {.specs_dir = f->specs, .state_dir = r->state,
+                                       .namespace_ = f->namespace_};
+    return folder_source_new(&so, &r->src) != 0 ? -1 : 0;
+}
+
+/* The event bus, the reconcilers, the metrics and the manager over them. */
+static int setup_manager(struct run *r)
+{
+    if (eventbus_new(EVENTS_RING, NULL, &r->bus) != 0)
+        return -1;
+    eventbus_tap_init(&r->tap, r->bus, r->pf); /* the manager's platform; set-up calls get pf itself */
+    if (reconcilers_all_new(r->pf, r->state, &r->recs, &r->err) != 0) {
+        log_error(NULL, "%s", r->err ? r->err : "cannot set up the reconcilers");
+        return -1;
+    }
+    r->reg = metrics_new();
+    if (!r->reg || controller_metrics_new(r->reg, SELFHEAL_VERSION, selfheal_commit(), &r->cm) != 0
+        || reconcilers_all_register_metrics(r->recs, r->reg) != 0)
+        return -1;
+    struct manager_options mo = {.workers = (int)r->f.workers,
+                                 .source = r->src,
+                                 .platform = &r->tap.base,
+                                 .reconcilers = reconcilers_all_list(r->recs),
+                                 .nreconcilers = reconcilers_all_count(r->recs),
+                                 .metrics = r->cm};
+    if (manager_new(&mo, &r->m) != 0)
+        return -1;
+    reconcilers_all_set_notify(r->recs, (void (*)(void *, const char *))manager_enqueue, r->m);
+    if (r->kr)
+        kube_run_on_leading(r->kr, resync_manager, r->m);
+    controller_metrics_attach_manager(r->cm, r->m);
+    return 0;
+}
+
+/* The HTTP server: probes, metrics, the JSON API, events and the dashboard. */
+static int setup_server(struct run *r)
+{
+    struct http_server_options ho = {.listen = r->f.listen, .metrics = r->reg,
+                                     .ready = ready_check, .ready_ctx = r->src};
+    if (http_server_new(&ho, &r->srv, &r->err) != 0) {
+        log_error(NULL, "%s", r->err ? r->err : "cannot start the HTTP server");
+        return -1;
+    }
+    http_server_route(r->srv, "/api/v1/pipelines", HTTP_ROUTE_PREFIX, api_pipelines, r->m);
+    http_server_events(r->srv, "/api/v1/events", r->bus, 0);
+    dashboard_register(r->srv);
+    if (http_server_start(r->srv, &r->err) != 0) {
+        log_error(NULL, "%s", r->err ? r->err : "cannot start the HTTP server");
+        return -1;
     }
     log_info(NULL, "selfheal %s: specs %s, state %s, listening on http://%s:%d", SELFHEAL_VERSION,
-             f.specs, state, http_server_host(srv), http_server_port(srv));
-    if (manager_start(m, &err) != 0) {
-        log_error(NULL, "%s", err ? err : "cannot start the controller");
-        goto out;
+             r->f.specs, r->state, http_server_host(r->srv), http_server_port(r->srv));
+    return 0;
+}
+
+/* The workers, then (kube) leader election. */
+static int start_manager(struct run *r)
+{
+    if (manager_start(r->m, &r->err) != 0) {
+        log_error(NULL, "%s", r->err ? r->err : "cannot start the controller");
+        return -1;
     }
-    if (kr && kube_run_start(kr) != 0) {
+    if (r->kr && kube_run_start(r->kr) != 0) {
         log_error(NULL, "cannot start leader election");
-        manager_stop(m, SHUTDOWN_BUDGET_MS);
-        goto out;
+        if (manager_stop(r->m, r->f.shutdown_timeout_ms) != 0)
+            r->workers_running = true;
+        return -1;
     }
-    wait_for_signals(src, !kube);
-    if (manager_stop(m, SHUTDOWN_BUDGET_MS) != 0)
-        log_warn(NULL, "in-flight reconciles did not finish within %d ms", SHUTDOWN_BUDGET_MS);
-    if (kr)
-        kube_run_stop(kr); /* releases the Lease after the last write */
-    rc = CLI_EXIT_OK;
+    return 0;
+}
+
+/* Finishes in-flight reconciles, then gives up the Lease. Past the budget
+ * the workers still run: nothing they use may be freed and the Lease is
+ * kept (it expires), so the caller ends the process at once. */
+static void shut_down(struct run *r)
+{
+    if (manager_stop(r->m, r->f.shutdown_timeout_ms) != 0) {
+        r->workers_running = true;
+        log_error(NULL,
+                  "in-flight reconciles did not finish within --shutdown-timeout (%lld ms): "
+                  "exiting without them (writes are atomic: a file is the old one or the new one)",
+                  (long long)r->f.shutdown_timeout_ms);
+        return;
+    }
+    if (r->kr)
+        kube_run_stop(r->kr); /* releases the Lease after the last write */
     log_info(NULL, "stopped");
-out:
-    if (srv)
-        http_server_free(srv);
-    manager_free(m);
-    reconcilers_all_free(recs);
-    controller_metrics_free(cm);
-    metrics_free(reg);
-    if (kr) {
-        kube_run_free(kr); /* owns src and pf */
-    } else {
-        if (src)
-            src->free(src);
-        local_platform_free(pf);
+}
+
+static void run_free(struct run *r)
+{
+    if (r->workers_running) {
+        /* a worker still uses the manager, the reconcilers, the platform and
+         * the source: end the process here, without freeing them and
+         * without exit()'s atexit handlers (library cleanups under a live
+         * thread) */
+        fflush(NULL);
+        _exit(CLI_EXIT_FAIL);
     }
-    eventbus_free(bus);
+    if (r->srv)
+        http_server_free(r->srv);
+    manager_free(r->m);
+    reconcilers_all_free(r->recs);
+    controller_metrics_free(r->cm);
+    metrics_free(r->reg);
+    if (r->kr) {
+        kube_run_free(r->kr); /* owns src and pf */
+    } else {
+        if (r->src)
+            r->src->free(r->src);
+        local_platform_free(r->pf);
+    }
+    eventbus_free(r->bus);
     pipeline_set_spec_check(NULL, NULL);
-    pathguard_free(guard);
-    free(allow);
-    free(state);
-    free(err);
+    pathguard_free(r->guard);
+    cli_list_free(&r->f.allow_paths);
+    free(r->state);
+    free(r->err);
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run r = {0};
+    int rc = parse_flags(argc, argv, &r.f);
+    if (rc == 0) {
+        log_configure(r.f.level, r.f.format, NULL);
+        rc = setup_path_guard(&r.f, &r.guard);
+    }
+    if (rc != 0) {
+        run_free(&r);
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    }
+    block_signals();
+    rc = CLI_EXIT_FAIL;
+    r.kube = strcmp(r.f.platform, "kube") == 0;
+    r.state = r.f.state ? strdup(r.f.state) : cli_state_dir_for(r.f.specs);
+    if (r.state && setup_platform(&r) == 0 && setup_manager(&r) == 0 && setup_server(&r) == 0
+        && start_manager(&r) == 0) {
+        wait_for_signals(r.src, !r.kube);
+        shut_down(&r);
+        rc = CLI_EXIT_OK;
+    }
+    run_free(&r);
     return rc;
 }

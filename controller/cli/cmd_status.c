@@ -5,7 +5,8 @@
  */
 #include "cli/cmd_status.h"
 
-#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,82 +98,89 @@ static void status_help(FILE *out)
           out);
 }
 
-static char *state_from_flags(const char *specs, const char *state)
+/* The flags status and get share. */
+struct state_flags {
+    const char *specs, *state, *ns, *output;
+};
+
+/* Parses the shared flags of status and get (f holds the defaults); the
+ * arguments that are not flags go to args when it is not NULL. */
+static int parse_state_flags(const char *name, void (*help)(FILE *), int argc, char **argv,
+                             struct state_flags *f, struct cli_list *args)
 {
-    if (state)
-        return strdup(state);
-    return cli_state_dir_for(specs ? specs : CLI_DEFAULT_SPECS_DIR);
+    const struct cli_flag flags[] = {
+        {.name = "specs", .kind = CLI_STRING, .dest = &f->specs},
+        {.name = "state", .kind = CLI_STRING, .dest = &f->state},
+        {.name = "namespace", .short_name = 'n', .kind = CLI_STRING, .dest = &f->ns},
+        {.name = "output", .short_name = 'o', .kind = CLI_STRING, .dest = &f->output},
+    };
+    const struct cli_command cmd = {.name = name, .flags = flags, .nflags = CLI_NFLAGS(flags),
+                                    .help = help, .args = args};
+    return cli_parse(&cmd, argc, argv);
 }
 
-int cmd_status(int argc, char **argv)
+static char *state_from_flags(const struct state_flags *f)
 {
-    static const struct option opts[] = {{"specs", required_argument, NULL, 's'},
-                                         {"state", required_argument, NULL, 'S'},
-                                         {"namespace", required_argument, NULL, 'n'},
-                                         {"output", required_argument, NULL, 'o'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *specs = NULL, *state = NULL, *ns = NULL, *output = "table";
-    cli_getopt_reset();
-    int c;
-    while ((c = getopt_long(argc, argv, "n:o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            specs = optarg;
-            break;
-        case 'S':
-            state = optarg;
-            break;
-        case 'n':
-            ns = optarg;
-            break;
-        case 'o':
-            output = optarg;
-            break;
-        case 'h':
-            status_help(stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_bad_option("status", argc, argv);
-        }
+    if (f->state)
+        return strdup(f->state);
+    return cli_state_dir_for(f->specs ? f->specs : CLI_DEFAULT_SPECS_DIR);
+}
+
+static void status_json(const cJSON *docs, const char *ns, int64_t now)
+{
+    cJSON *out = cJSON_CreateArray();
+    cJSON *doc;
+    cJSON_ArrayForEach(doc, docs)
+    {
+        struct row r;
+        doc_row(doc, now, &r);
+        if (ns && strcmp(ns, r.ns) != 0)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "namespace", r.ns);
+        cJSON_AddStringToObject(o, "name", r.name);
+        cJSON_AddStringToObject(o, "phase", r.phase);
+        cJSON_AddStringToObject(o, "ready", r.ready);
+        cJSON_AddItemToObject(o, "status", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(doc, "status"), true));
+        cJSON_AddItemToArray(out, o);
     }
-    if (optind < argc)
-        return cli_usage_error("status", "unexpected argument '%s'", argv[optind]);
-    if (strcmp(output, "table") != 0 && strcmp(output, "json") != 0)
-        return cli_usage_error("status", "--output must be table or json, got '%s'", output);
-    char *dir = state_from_flags(specs, state);
-    if (!dir)
-        return CLI_EXIT_FAIL;
-    cJSON *docs = local_state_list(dir);
-    free(dir);
-    if (!docs)
-        return CLI_EXIT_FAIL;
-    int64_t now = clock_now_ms(NULL);
-    if (strcmp(output, "json") == 0) {
-        cJSON *out = cJSON_CreateArray();
-        cJSON *doc;
-        cJSON_ArrayForEach(doc, docs)
-        {
-            struct row r;
-            doc_row(doc, now, &r);
-            if (ns && strcmp(ns, r.ns) != 0)
-                continue;
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "namespace", r.ns);
-            cJSON_AddStringToObject(o, "name", r.name);
-            cJSON_AddStringToObject(o, "phase", r.phase);
-            cJSON_AddStringToObject(o, "ready", r.ready);
-            cJSON_AddItemToObject(o, "status", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(doc, "status"), true));
-            cJSON_AddItemToArray(out, o);
-        }
-        char *s = cJSON_Print(out);
-        if (s)
-            puts(s);
-        free(s);
-        cJSON_Delete(out);
-        cJSON_Delete(docs);
-        return CLI_EXIT_OK;
+    char *text = cJSON_Print(out);
+    if (text)
+        puts(text);
+    free(text);
+    cJSON_Delete(out);
+}
+
+/* The columns of the status table; NAMESPACE only when a pipeline is
+ * outside "default" and no namespace was asked for. The last column is not
+ * padded. */
+static const struct column {
+    const char *header;
+    int width;
+    size_t offset; /* of the cell's text in struct row */
+} columns[] = {
+    {"NAMESPACE", 16, offsetof(struct row, ns)}, {"NAME", 24, offsetof(struct row, name)},
+    {"PHASE", 15, offsetof(struct row, phase)},  {"READY", 8, offsetof(struct row, ready)},
+    {"MODEL", 12, offsetof(struct row, model)},  {"ACCURACY", 9, offsetof(struct row, acc)},
+    {"DRIFT", 7, offsetof(struct row, drift)},   {"AGE", 0, offsetof(struct row, age)},
+};
+
+#define NCOLUMNS (sizeof columns / sizeof columns[0])
+
+/* One line of the table: the headers when r is NULL, else r's cells. */
+static void print_line(const struct row *r, bool show_ns)
+{
+    for (size_t i = show_ns ? 0 : 1; i < NCOLUMNS; i++) {
+        const char *cell = r ? (const char *)r + columns[i].offset : columns[i].header;
+        if (i + 1 < NCOLUMNS)
+            printf("%-*s ", columns[i].width, cell);
+        else
+            printf("%s\n", cell);
     }
+}
+
+static void status_table(const cJSON *docs, const char *ns, int64_t now)
+{
     bool show_ns = false;
     cJSON *doc;
     cJSON_ArrayForEach(doc, docs)
@@ -188,19 +196,34 @@ int cmd_status(int argc, char **argv)
         doc_row(doc, now, &r);
         if (ns && strcmp(ns, r.ns) != 0)
             continue;
-        if (shown++ == 0) {
-            if (show_ns)
-                printf("%-16s ", "NAMESPACE");
-            printf("%-24s %-15s %-8s %-12s %-9s %-7s %s\n", "NAME", "PHASE", "READY", "MODEL",
-                   "ACCURACY", "DRIFT", "AGE");
-        }
-        if (show_ns)
-            printf("%-16s ", r.ns);
-        printf("%-24s %-15s %-8s %-12s %-9s %-7s %s\n", r.name, r.phase, r.ready, r.model, r.acc,
-               r.drift, r.age);
+        if (shown++ == 0)
+            print_line(NULL, show_ns);
+        print_line(&r, show_ns);
     }
     if (shown == 0)
         fprintf(stderr, "No pipelines found%s%s.\n", ns ? " in namespace " : "", ns ? ns : "");
+}
+
+int cmd_status(int argc, char **argv)
+{
+    struct state_flags f = {.output = "table"};
+    int r = parse_state_flags("status", status_help, argc, argv, &f, NULL);
+    if (r != 0)
+        return r < 0 ? CLI_EXIT_OK : r;
+    if (strcmp(f.output, "table") != 0 && strcmp(f.output, "json") != 0)
+        return cli_usage_error("status", "--output must be table or json, got '%s'", f.output);
+    char *dir = state_from_flags(&f);
+    if (!dir)
+        return CLI_EXIT_FAIL;
+    cJSON *docs = local_state_list(dir);
+    free(dir);
+    if (!docs)
+        return CLI_EXIT_FAIL;
+    int64_t now = clock_now_ms(NULL);
+    if (strcmp(f.output, "json") == 0)
+        status_json(docs, f.ns, now);
+    else
+        status_table(docs, f.ns, now);
     cJSON_Delete(docs);
     return CLI_EXIT_OK;
 }
@@ -224,57 +247,34 @@ static void get_help(FILE *out)
 
 int cmd_get(int argc, char **argv)
 {
-    static const struct option opts[] = {{"specs", required_argument, NULL, 's'},
-                                         {"state", required_argument, NULL, 'S'},
-                                         {"namespace", required_argument, NULL, 'n'},
-                                         {"output", required_argument, NULL, 'o'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
-    const char *specs = NULL, *state = NULL, *ns = "default", *output = "yaml";
-    cli_getopt_reset();
-    int c;
-    while ((c = getopt_long(argc, argv, "n:o:h", opts, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            specs = optarg;
-            break;
-        case 'S':
-            state = optarg;
-            break;
-        case 'n':
-            ns = optarg;
-            break;
-        case 'o':
-            output = optarg;
-            break;
-        case 'h':
-            get_help(stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_bad_option("get", argc, argv);
-        }
-    }
-    if (optind >= argc)
+    struct state_flags f = {.ns = "default", .output = "yaml"};
+    struct cli_list args = {0};
+    int r = parse_state_flags("get", get_help, argc, argv, &f, &args);
+    const char *name = args.count > 0 ? args.items[0] : NULL;
+    const char *extra = args.count > 1 ? args.items[1] : NULL;
+    cli_list_free(&args); /* name and extra are argv's */
+    if (r != 0)
+        return r < 0 ? CLI_EXIT_OK : r;
+    if (!name)
         return cli_usage_error("get", "which pipeline? give its NAME");
-    if (optind + 1 < argc)
-        return cli_usage_error("get", "unexpected argument '%s'", argv[optind + 1]);
-    if (strcmp(output, "yaml") != 0 && strcmp(output, "json") != 0)
-        return cli_usage_error("get", "--output must be yaml or json, got '%s'", output);
-    const char *name = argv[optind];
+    if (extra)
+        return cli_usage_error("get", "unexpected argument '%s'", extra);
+    if (strcmp(f.output, "yaml") != 0 && strcmp(f.output, "json") != 0)
+        return cli_usage_error("get", "--output must be yaml or json, got '%s'", f.output);
     char key[512];
-    snprintf(key, sizeof key, "%s/%s", ns, name);
-    char *dir = state_from_flags(specs, state);
+    snprintf(key, sizeof key, "%s/%s", f.ns, name);
+    char *dir = state_from_flags(&f);
     if (!dir)
         return CLI_EXIT_FAIL;
     cJSON *doc = local_state_read(dir, key);
     if (!doc) {
         fprintf(stderr, "selfheal get: pipeline \"%s\" not found in namespace %s (state folder %s)\n",
-                name, ns, dir);
+                name, f.ns, dir);
         free(dir);
         return CLI_EXIT_FAIL;
     }
     free(dir);
-    char *text = strcmp(output, "json") == 0 ? cJSON_Print(doc) : yaml_emit(doc);
+    char *text = strcmp(f.output, "json") == 0 ? cJSON_Print(doc) : yaml_emit(doc);
     cJSON_Delete(doc);
     if (!text)
         return CLI_EXIT_FAIL;

@@ -13,7 +13,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,74 +201,54 @@ static void free_seen(void *ctx, const char *key, void *value)
     free(value);
 }
 
+static int add_root(const char *dir, void *dest, char **ret_err)
+{
+    int r = pathguard_add_root(dest, dir, ret_err);
+    if (r != 0 && !*ret_err)
+        *ret_err = strdup("out of memory");
+    return r ? -1 : 0;
+}
+
+static void validate_all(struct validate_run *vr, const struct cli_list *paths)
+{
+    for (size_t i = 0; i < paths->count; i++)
+        validate_path(vr, paths->items[i], 0, 0);
+}
+
 int cmd_validate(int argc, char **argv)
 {
-    static const struct option opts[] = {{"filename", required_argument, NULL, 'f'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"allow-path", required_argument, NULL, 'A'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
     struct validate_run vr = {0};
-    const char **paths = calloc((size_t)argc + 1, sizeof(char *));
-    size_t npaths = 0;
-    if (!paths || pathguard_new(&vr.guard) != 0) {
-        free(paths);
+    struct cli_list files = {0}, args = {0};
+    if (pathguard_new(&vr.guard) != 0)
         return CLI_EXIT_FAIL;
+    bool quiet = false;
+    const struct cli_flag flags[] = {
+        {.name = "filename", .short_name = 'f', .kind = CLI_LIST, .dest = &files},
+        {.name = "quiet", .short_name = 'q', .kind = CLI_BOOL, .dest = &quiet},
+        {.name = "allow-path", .kind = CLI_CUSTOM, .dest = vr.guard, .parse = add_root},
+    };
+    const struct cli_command cmd = {.name = "validate", .flags = flags,
+                                    .nflags = CLI_NFLAGS(flags), .help = validate_help,
+                                    .args = &args};
+    int rc = cli_parse(&cmd, argc, argv);
+    vr.quiet = quiet;
+    if (rc == 0 && files.count + args.count == 0)
+        rc = cli_usage_error("validate", "give at least one file or folder with -f");
+    if (rc == 0 && !(vr.seen = strmap_new()))
+        rc = CLI_EXIT_FAIL;
+    if (rc == 0) {
+        validate_all(&vr, &files); /* -f first, then bare arguments */
+        validate_all(&vr, &args);
+        if (vr.bad > 0)
+            rc = CLI_EXIT_USAGE;
+        else if (!vr.quiet)
+            fprintf(stderr, "all %zu pipeline%s valid\n", vr.pipelines, vr.pipelines == 1 ? "" : "s");
     }
-    cli_getopt_reset();
-    int c, rc = CLI_EXIT_OK;
-    while ((c = getopt_long(argc, argv, "f:qh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            paths[npaths++] = optarg;
-            break;
-        case 'q':
-            vr.quiet = 1;
-            break;
-        case 'A': {
-            char *err = NULL;
-            if (pathguard_add_root(vr.guard, optarg, &err) != 0) {
-                rc = cli_usage_error("validate", "%s", err ? err : "out of memory");
-                free(err);
-                pathguard_free(vr.guard);
-                free(paths);
-                return rc;
-            }
-            break;
-        }
-        case 'h':
-            validate_help(stdout);
-            pathguard_free(vr.guard);
-            free(paths);
-            return CLI_EXIT_OK;
-        default:
-            pathguard_free(vr.guard);
-            free(paths);
-            return cli_bad_option("validate", argc, argv);
-        }
-    }
-    for (int i = optind; i < argc; i++)
-        paths[npaths++] = argv[i];
-    if (npaths == 0) {
-        pathguard_free(vr.guard);
-        free(paths);
-        return cli_usage_error("validate", "give at least one file or folder with -f");
-    }
-    vr.seen = strmap_new();
-    if (!vr.seen) {
-        pathguard_free(vr.guard);
-        free(paths);
-        return CLI_EXIT_FAIL;
-    }
-    for (size_t i = 0; i < npaths; i++)
-        validate_path(&vr, paths[i], 0, 0);
-    if (vr.bad > 0)
-        rc = CLI_EXIT_USAGE;
-    else if (!vr.quiet)
-        fprintf(stderr, "all %zu pipeline%s valid\n", vr.pipelines, vr.pipelines == 1 ? "" : "s");
-    strmap_foreach(vr.seen, free_seen, NULL);
+    if (vr.seen)
+        strmap_foreach(vr.seen, free_seen, NULL);
     strmap_free(vr.seen);
     pathguard_free(vr.guard);
-    free(paths);
-    return rc;
+    cli_list_free(&files);
+    cli_list_free(&args);
+    return rc < 0 ? CLI_EXIT_OK : rc;
 }

@@ -83,28 +83,10 @@ static const char *suggest(const char *name)
     const char *best = NULL;
     size_t best_d = 3;
     for (size_t i = 0; i < NCOMMANDS; i++) {
-        const char *c = commands[i].name;
-        size_t la = strlen(name), lb = strlen(c);
-        if (la > 40 || lb > 40)
-            continue;
-        size_t d[41][41];
-        for (size_t a = 0; a <= la; a++)
-            d[a][0] = a;
-        for (size_t b = 0; b <= lb; b++)
-            d[0][b] = b;
-        for (size_t a = 1; a <= la; a++)
-            for (size_t b = 1; b <= lb; b++) {
-                size_t cost = name[a - 1] != c[b - 1];
-                size_t v = d[a - 1][b] + 1;
-                if (d[a][b - 1] + 1 < v)
-                    v = d[a][b - 1] + 1;
-                if (d[a - 1][b - 1] + cost < v)
-                    v = d[a - 1][b - 1] + cost;
-                d[a][b] = v;
-            }
-        if (d[la][lb] < best_d) {
-            best_d = d[la][lb];
-            best = c;
+        size_t d = cli_edit_distance(name, commands[i].name);
+        if (d < best_d) {
+            best_d = d;
+            best = commands[i].name;
         }
     }
     return best;

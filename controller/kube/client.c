@@ -73,21 +73,8 @@ void kube_client_options_default(struct kube_client_options *o)
                                       .max_attempts = 5,
                                       .backoff_ms = 200,
                                       .backoff_max_ms = 5000,
+                                      .retry_budget_ms = 2000,
                                       .max_body = 64u << 20};
-}
-
-static int errf(char **ret_err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int errf(char **ret_err, int code, const char *fmt, ...)
-{
-    if (!ret_err)
-        return code;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(ret_err, fmt, ap) < 0)
-        *ret_err = NULL;
-    va_end(ap);
-    return code;
 }
 
 static void real_sleep(void *ctx, int64_t ms)
@@ -102,7 +89,7 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opti
                     struct kube_client **ret, char **ret_err)
 {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return errf(ret_err, SH_EIO, "libcurl initialisation failed");
+        return sh_errf(ret_err, SH_EIO, "libcurl initialisation failed");
     struct kube_client *c = calloc(1, sizeof *c);
     if (!c) {
         curl_global_cleanup();
@@ -117,6 +104,8 @@ int kube_client_new(const struct kube_config *cfg, const struct kube_client_opti
             c->o.connect_timeout_ms = o->connect_timeout_ms;
         if (o->max_attempts > 0)
             c->o.max_attempts = o->max_attempts;
+        if (o->retry_budget_ms > 0)
+            c->o.retry_budget_ms = o->retry_budget_ms;
         if (o->backoff_ms > 0)
             c->o.backoff_ms = o->backoff_ms;
         if (o->backoff_max_ms > 0)
@@ -386,6 +375,7 @@ int kube_call(struct kube_client *c, const char *method, const char *path, const
         return SH_ENOMEM;
     }
     int64_t delay = c->o.backoff_ms;
+    int64_t slept = 0; /* within c->o.retry_budget_ms */
     int r = SH_EIO;
     char *msg = NULL;
     for (int attempt = 1;; attempt++) {
@@ -416,19 +406,19 @@ int kube_call(struct kube_client *c, const char *method, const char *path, const
         bool retry = false;
         if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && x.body.too_big)) {
             r = transport_error(cc);
-            errf(&msg, r, "%s %.*s: %s", method, (int)strcspn(path, "?"), path,
+            sh_errf(&msg, r, "%s %.*s: %s", method, (int)strcspn(path, "?"), path,
                  errbuf[0] ? errbuf : curl_easy_strerror(cc));
             retry = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
                     (idempotent(method) && r != SH_ENOMEM);
         } else if (x.body.too_big) {
-            r = errf(&msg, SH_ETOOBIG, "%s %.*s: response larger than %zu bytes", method,
+            r = sh_errf(&msg, SH_ETOOBIG, "%s %.*s: response larger than %zu bytes", method,
                      (int)strcspn(path, "?"), path, c->o.max_body);
         } else if (code >= 200 && code < 300) {
             r = 0;
             if (ret_body) {
                 *ret_body = NULL;
                 if (x.body.len > 0 && !(*ret_body = cJSON_ParseWithLength(x.body.data, x.body.len)))
-                    r = errf(&msg, SH_EPROTO, "%s %.*s: %ld: the response is not JSON", method,
+                    r = sh_errf(&msg, SH_EPROTO, "%s %.*s: %ld: the response is not JSON", method,
                              (int)strcspn(path, "?"), path, code);
             }
         } else {
@@ -451,7 +441,17 @@ int kube_call(struct kube_client *c, const char *method, const char *path, const
         int64_t wait = delay;
         if (x.retry_after_s > 0)
             wait = x.retry_after_s * 1000;
+        if (slept + wait > c->o.retry_budget_ms) {
+            /* past the budget: no sleeping in the caller's worker */
+            char *longer = NULL;
+            if (msg && asprintf(&longer, "%s (retry in %.1f s)", msg, (double)wait / 1000.0) >= 0) {
+                free(msg);
+                msg = longer;
+            }
+            break;
+        }
         c->o.sleep_ms(c->o.sleep_ctx, wait);
+        slept += wait;
         delay = delay * 2 > c->o.backoff_max_ms ? c->o.backoff_max_ms : delay * 2;
     }
     if (r == 0) {
@@ -541,7 +541,7 @@ int kube_stream(struct kube_client *c, const char *path, long timeout_ms, kube_s
             scrub_secrets(c, *ret_err);
         }
     } else if (cc != CURLE_OK) {
-        r = errf(ret_err, cc == CURLE_OPERATION_TIMEDOUT ? SH_ETIMEOUT : transport_error(cc),
+        r = sh_errf(ret_err, cc == CURLE_OPERATION_TIMEDOUT ? SH_ETIMEOUT : transport_error(cc),
                  "GET %.*s: %s", (int)strcspn(path, "?"), path,
                  errbuf[0] ? errbuf : curl_easy_strerror(cc));
     }

@@ -11,7 +11,11 @@
  * Retries: 429 (waiting Retry-After when given) and 5xx are retried with
  * backoff (200 ms doubling, capped) up to max_attempts; so are transport
  * failures (a connect failure for every method, anything else only for the
- * idempotent methods GET, PUT, PATCH, DELETE). Any other 4xx is returned at
+ * idempotent methods GET, PUT, PATCH, DELETE). A call never sleeps more than
+ * retry_budget_ms in all (2 s by default): a longer Retry-After, or a
+ * backoff past the budget, returns the error at once — the calling worker
+ * requeues its key with backoff instead of sleeping, so a throttled API
+ * server never stalls the other pipelines. Any other 4xx is returned at
  * once. Errors come back as an SH_E* code (kube_http_error) and a message
  * built from the Status object (kube_error_message).
  *
@@ -39,6 +43,7 @@ struct kube_client_options {
     int max_attempts;        /* tries per call incl. the first, default 5 */
     int64_t backoff_ms;      /* first retry delay, default 200 (doubles) */
     int64_t backoff_max_ms;  /* default 5000; Retry-After is honoured up to 60 s */
+    int64_t retry_budget_ms; /* most time one call sleeps between tries, default 2000 */
     size_t max_body;         /* response ceiling, default 64 MiB */
     /* Waits between retries; NULL: a real sleep. Tests record the delays. */
     void (*sleep_ms)(void *ctx, int64_t ms);

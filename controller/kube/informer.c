@@ -2,91 +2,62 @@
  * informer.c — list + watch of SelfHealingPipelines into a cache
  * (informer.h).
  *
- * Threads: the reflector thread (list, watch, backoff) is the only writer
- * of the cache; the resync thread and set_active only read keys; workers
- * call get/keys. `mu` guards the cache, the resourceVersion, the flags and
- * the counters; notifications are sent after `mu` is released (the manager
- * takes its own locks). Waits use `cv` on CLOCK_MONOTONIC so stop() wakes
- * them; a watch in progress notices `stop` within about a second (libcurl's
+ * Threads: two watch loops (runtime/watchloop.h) — the reflector (list,
+ * watch; the loop owns the backoff) is the only writer of the cache, the
+ * resync loop and set_active only read keys; workers call get/keys. `mu`
+ * guards the cache, the resourceVersion, the flags and the counters;
+ * notifications are sent after `mu` is released (the manager takes its own
+ * locks). stop() wakes the loops' waits at once; a watch in progress
+ * notices the reflector's stop flag within about a second (libcurl's
  * progress callback).
  */
 #include "kube/informer.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/errors.h"
-#include "kube/apistatus.h"
-#include "kube/watch.h"
 #include "base/log.h"
 #include "base/strmap.h"
+#include "kube/apistatus.h"
+#include "kube/watch.h"
+#include "runtime/watchloop.h"
 
 #define RV_MAX 64
 #define WATCH_GONE 1 /* an ERROR event with code 410: relist */
 
 struct informer {
-    struct source base;
+    struct watchloop_source ws; /* first: the source, its lock `mu`, the cache */
     struct kube_informer_options o;
     char *namespace_; /* NULL: all namespaces */
 
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct strmap *cache;  /* key → struct pipeline * */
     struct strmap *missed; /* keys changed while inactive (value unused) */
     char rv[RV_MAX];
-    bool synced, active;
+    bool active;
     struct kube_informer_stats stats;
 
-    atomic_bool stop;
     source_notify_fn *notify;
     void *notify_ctx;
-    pthread_t thread, resync_thread;
-    bool running, resync_running;
+    struct watchloop *reflector, *resync;
+    bool need_list; /* the reflector's: list before the next watch */
     unsigned seed;
 };
 
-struct keylist {
-    char **keys;
-    size_t n, cap;
-};
-
-static void keylist_add(struct keylist *kl, const char *key)
-{
-    if (kl->n == kl->cap) {
-        size_t cap = kl->cap ? kl->cap * 2 : 16;
-        char **nk = realloc(kl->keys, cap * sizeof *nk);
-        if (!nk)
-            return;
-        kl->keys = nk;
-        kl->cap = cap;
-    }
-    char *k = strdup(key);
-    if (k)
-        kl->keys[kl->n++] = k;
-}
-
 /* Sends the notifications (when active) and frees the list. */
-static void keylist_flush(struct informer *inf, struct keylist *kl)
+static void keylist_flush(struct informer *inf, struct watchloop_keys *kl)
 {
-    pthread_mutex_lock(&inf->mu);
+    pthread_mutex_lock(&inf->ws.mu);
     bool active = inf->active;
     if (!active)
         for (size_t i = 0; i < kl->n; i++)
             strmap_put(inf->missed, kl->keys[i], inf, NULL);
     else
         inf->stats.notifies += kl->n;
-    pthread_mutex_unlock(&inf->mu);
-    for (size_t i = 0; i < kl->n; i++) {
-        if (active && inf->notify)
-            inf->notify(inf->notify_ctx, kl->keys[i]);
-        free(kl->keys[i]);
-    }
-    free(kl->keys);
-    memset(kl, 0, sizeof *kl);
+    pthread_mutex_unlock(&inf->ws.mu);
+    watchloop_keys_flush(kl, active ? inf->notify : NULL, inf->notify_ctx);
 }
 
 char *kube_shp_path(char *buf, size_t size, const char *namespace_, const char *name,
@@ -162,54 +133,35 @@ static struct pipeline *snapshot(cJSON *obj)
 }
 
 /* Installs obj (taken) in the cache; notes the key when it matters. */
-static void install_locked(struct informer *inf, cJSON *obj, struct keylist *changed)
+static void install_locked(struct informer *inf, cJSON *obj, struct watchloop_keys *changed)
 {
     struct pipeline *p = snapshot(obj);
     if (!p)
         return;
-    struct pipeline *old = strmap_get(inf->cache, p->key);
+    struct pipeline *old = strmap_get(inf->ws.snapshots, p->key);
     bool m = matters(old, p);
-    if (strmap_put(inf->cache, p->key, p, NULL) != 0) {
+    if (strmap_put(inf->ws.snapshots, p->key, p, NULL) != 0) {
         pipeline_unref(p);
         return;
     }
     if (m)
-        keylist_add(changed, p->key);
+        watchloop_keys_add(changed, p->key);
     pipeline_unref(old);
 }
 
-static void remove_locked(struct informer *inf, const char *key, struct keylist *changed)
+static void remove_locked(struct informer *inf, const char *key, struct watchloop_keys *changed)
 {
-    struct pipeline *old = strmap_remove(inf->cache, key);
+    struct pipeline *old = strmap_remove(inf->ws.snapshots, key);
     if (!old)
         return;
     pipeline_unref(old);
-    keylist_add(changed, key);
+    watchloop_keys_add(changed, key);
 }
 
 static void set_rv_locked(struct informer *inf, const char *rv)
 {
     if (rv && *rv && strlen(rv) < RV_MAX)
         snprintf(inf->rv, sizeof inf->rv, "%s", rv);
-}
-
-/* Waits up to ms (monotonic). Returns false when stopping. */
-static bool wait_ms(struct informer *inf, int64_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&inf->mu);
-    while (!atomic_load(&inf->stop))
-        if (pthread_cond_timedwait(&inf->cv, &inf->mu, &ts) != 0)
-            break;
-    pthread_mutex_unlock(&inf->mu);
-    return !atomic_load(&inf->stop);
 }
 
 /* Percent-encodes s (a continue token) into buf. */
@@ -233,7 +185,7 @@ static void url_escape(const char *s, char *buf, size_t size)
 
 struct seen_ctx {
     struct strmap *seen;
-    struct keylist *gone;
+    struct watchloop_keys *gone;
 };
 
 static void collect_gone(void *ctx, const char *key, void *value)
@@ -241,7 +193,7 @@ static void collect_gone(void *ctx, const char *key, void *value)
     (void)value;
     struct seen_ctx *sc = ctx;
     if (!strmap_get(sc->seen, key))
-        keylist_add(sc->gone, key);
+        watchloop_keys_add(sc->gone, key);
 }
 
 /* Lists every object (paginated) and replaces the cache with the result. */
@@ -284,9 +236,9 @@ static int do_list(struct informer *inf, char **ret_err)
         cJSON_Delete(all);
         return r;
     }
-    struct keylist changed = {0};
+    struct watchloop_keys changed = {0};
     struct strmap *seen = strmap_new();
-    pthread_mutex_lock(&inf->mu);
+    pthread_mutex_lock(&inf->ws.mu);
     cJSON *it;
     while ((it = cJSON_DetachItemFromArray(all, 0))) {
         const char *ns = meta_str(it, "namespace");
@@ -298,8 +250,8 @@ static int do_list(struct informer *inf, char **ret_err)
         install_locked(inf, it, &changed);
     }
     if (seen) {
-        struct seen_ctx sc = {.seen = seen, .gone = &(struct keylist){0}};
-        strmap_foreach(inf->cache, collect_gone, &sc);
+        struct seen_ctx sc = {.seen = seen, .gone = &(struct watchloop_keys){0}};
+        strmap_foreach(inf->ws.snapshots, collect_gone, &sc);
         for (size_t i = 0; i < sc.gone->n; i++) {
             remove_locked(inf, sc.gone->keys[i], &changed);
             free(sc.gone->keys[i]);
@@ -308,8 +260,8 @@ static int do_list(struct informer *inf, char **ret_err)
     }
     set_rv_locked(inf, rv);
     inf->stats.lists++;
-    size_t n = strmap_count(inf->cache);
-    pthread_mutex_unlock(&inf->mu);
+    size_t n = strmap_count(inf->ws.snapshots);
+    pthread_mutex_unlock(&inf->ws.mu);
     strmap_free(seen);
     cJSON_Delete(all);
     log_info(NULL, "listed %zu %ss%s%s at resourceVersion %s", n, KUBE_SHP_KIND,
@@ -317,9 +269,7 @@ static int do_list(struct informer *inf, char **ret_err)
              inf->namespace_ ? inf->namespace_ : "", rv);
     keylist_flush(inf, &changed);
     /* synced once the initial items have been handed to the manager */
-    pthread_mutex_lock(&inf->mu);
-    inf->synced = true;
-    pthread_mutex_unlock(&inf->mu);
+    watchloop_source_set_synced(&inf->ws);
     return 0;
 }
 
@@ -343,8 +293,8 @@ static int on_event(void *ctx, enum kube_event_type type, cJSON *obj)
         cJSON_Delete(obj);
         return r;
     }
-    struct keylist changed = {0};
-    pthread_mutex_lock(&inf->mu);
+    struct watchloop_keys changed = {0};
+    pthread_mutex_lock(&inf->ws.mu);
     set_rv_locked(inf, meta_str(obj, "resourceVersion"));
     if (type == KUBE_EV_BOOKMARK) {
         cJSON_Delete(obj);
@@ -361,7 +311,7 @@ static int on_event(void *ctx, enum kube_event_type type, cJSON *obj)
         install_locked(inf, obj, &changed);
         inf->stats.events++;
     }
-    pthread_mutex_unlock(&inf->mu);
+    pthread_mutex_unlock(&inf->ws.mu);
     if (type != KUBE_EV_BOOKMARK)
         w->applied++;
     keylist_flush(inf, &changed);
@@ -380,12 +330,12 @@ static int do_watch(struct informer *inf, unsigned long *ret_applied, char **ret
 {
     char base[512], path[1024], rv[RV_MAX];
     kube_shp_path(base, sizeof base, inf->namespace_, NULL, NULL);
-    pthread_mutex_lock(&inf->mu);
+    pthread_mutex_lock(&inf->ws.mu);
     snprintf(rv, sizeof rv, "%s", inf->rv);
     inf->stats.watches++;
     int span = inf->o.watch_max_s - inf->o.watch_min_s + 1;
     int timeout_s = inf->o.watch_min_s + (span > 0 ? (int)(rand_r(&inf->seed) % (unsigned)span) : 0);
-    pthread_mutex_unlock(&inf->mu);
+    pthread_mutex_unlock(&inf->ws.mu);
     snprintf(path, sizeof path,
              "%s?watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%d", base, rv,
              timeout_s);
@@ -393,7 +343,7 @@ static int do_watch(struct informer *inf, unsigned long *ret_applied, char **ret
     kube_watch_init(&w.dec, inf->o.max_event_bytes, on_event, &w);
     long code = 0;
     int r = kube_stream(inf->o.client, path, ((long)timeout_s + 30) * 1000, on_bytes, &w,
-                        &inf->stop, &code, ret_err);
+                        watchloop_stop_flag(inf->reflector), &code, ret_err);
     if (r == 0)
         r = kube_watch_finish(&w.dec);
     kube_watch_free(&w.dec);
@@ -410,88 +360,81 @@ static int do_watch(struct informer *inf, unsigned long *ret_applied, char **ret
     return r;
 }
 
-static void *reflector_main(void *arg)
+/* The reflector's step: a list when one is due (the first, after a 410 or
+ * an unreadable stream), else one watch. */
+static enum watchloop_next reflector_step(void *arg, struct watchloop *wl)
 {
     struct informer *inf = arg;
-    int64_t backoff = inf->o.backoff_ms;
-    bool need_list = true;
-    while (!atomic_load(&inf->stop)) {
-        char *err = NULL;
-        if (need_list) {
-            int r = do_list(inf, &err);
-            if (r != 0) {
-                if (!atomic_load(&inf->stop))
-                    log_error(NULL, "list %ss: %s (retrying in %lld ms)", KUBE_SHP_KIND,
-                              err ? err : sh_strerror(r), (long long)backoff);
-                free(err);
-                if (!wait_ms(inf, backoff))
-                    break;
-                backoff = backoff * 2 > inf->o.backoff_max_ms ? inf->o.backoff_max_ms : backoff * 2;
-                continue;
-            }
-            need_list = false;
-            backoff = inf->o.backoff_ms;
-        }
-        unsigned long applied = 0;
-        int r = do_watch(inf, &applied, &err);
-        if (atomic_load(&inf->stop) || r == SH_ESTOPPED) {
+    char *err = NULL;
+    if (inf->need_list) {
+        int r = do_list(inf, &err);
+        if (r != 0) {
+            if (!watchloop_stopping(wl))
+                log_error(NULL, "list %ss: %s (retrying in %lld ms)", KUBE_SHP_KIND,
+                          err ? err : sh_strerror(r), (long long)watchloop_backoff_ms(wl));
             free(err);
-            break;
+            return WATCHLOOP_RETRY;
         }
-        if (applied > 0)
-            backoff = inf->o.backoff_ms;
-        if (r == 0) {
-            /* ended at timeoutSeconds: resume now. The server answered for the
-             * whole watch, so a backoff grown during an outage starts over
-             * (otherwise, with no events to apply, the next blip after an
-             * outage would wait up to backoff_max) */
-            free(err);
-            backoff = inf->o.backoff_ms;
-            continue;
-        }
-        if (r == WATCH_GONE || r == SH_ETOOBIG) {
-            log_info(NULL, "%s; relisting", err ? err : "watch: resourceVersion too old (410)");
-            free(err);
-            need_list = true;
-            continue;
-        }
-        log_warn(NULL, "watch %ss: %s (resuming in %lld ms)", KUBE_SHP_KIND,
-                 err ? err : sh_strerror(r), (long long)backoff);
-        free(err);
-        if (r == SH_EPROTO)
-            need_list = true; /* a stream we could not read: start from a fresh list */
-        if (!wait_ms(inf, backoff))
-            break;
-        backoff = backoff * 2 > inf->o.backoff_max_ms ? inf->o.backoff_max_ms : backoff * 2;
+        inf->need_list = false;
+        return WATCHLOOP_OK;
     }
-    return NULL;
+    unsigned long applied = 0;
+    int r = do_watch(inf, &applied, &err);
+    if (watchloop_stopping(wl) || r == SH_ESTOPPED) {
+        free(err);
+        return WATCHLOOP_STOP;
+    }
+    if (applied > 0)
+        watchloop_reset_backoff(wl);
+    if (r == 0) {
+        /* ended at timeoutSeconds: resume now. The server answered for the
+         * whole watch, so a backoff grown during an outage starts over
+         * (otherwise, with no events to apply, the next blip after an
+         * outage would wait up to backoff_max) */
+        free(err);
+        return WATCHLOOP_OK;
+    }
+    if (r == WATCH_GONE || r == SH_ETOOBIG) {
+        log_info(NULL, "%s; relisting", err ? err : "watch: resourceVersion too old (410)");
+        free(err);
+        inf->need_list = true;
+        return WATCHLOOP_AGAIN;
+    }
+    log_warn(NULL, "watch %ss: %s (resuming in %lld ms)", KUBE_SHP_KIND,
+             err ? err : sh_strerror(r), (long long)watchloop_backoff_ms(wl));
+    free(err);
+    if (r == SH_EPROTO)
+        inf->need_list = true; /* a stream we could not read: start from a fresh list */
+    return WATCHLOOP_RETRY;
 }
 
 static void notify_all(struct informer *inf)
 {
-    struct keylist kl = {0};
-    pthread_mutex_lock(&inf->mu);
-    char **keys = strmap_keys(inf->cache, NULL);
+    struct watchloop_keys kl = {0};
+    pthread_mutex_lock(&inf->ws.mu);
+    char **keys = strmap_keys(inf->ws.snapshots, NULL);
     char **missed = strmap_keys(inf->missed, NULL);
     for (char **k = missed; k && *k; k++) {
-        if (!strmap_get(inf->cache, *k))
-            keylist_add(&kl, *k);
+        if (!strmap_get(inf->ws.snapshots, *k))
+            watchloop_keys_add(&kl, *k);
         strmap_remove(inf->missed, *k);
     }
-    pthread_mutex_unlock(&inf->mu);
+    pthread_mutex_unlock(&inf->ws.mu);
     for (char **k = keys; k && *k; k++)
-        keylist_add(&kl, *k);
+        watchloop_keys_add(&kl, *k);
     strmap_keys_free(keys);
     strmap_keys_free(missed);
     keylist_flush(inf, &kl);
 }
 
-static void *resync_main(void *arg)
+/* The resync loop's step: every key, once a period. */
+static enum watchloop_next resync_step(void *arg, struct watchloop *wl)
 {
     struct informer *inf = arg;
-    while (wait_ms(inf, inf->o.resync_ms))
-        notify_all(inf);
-    return NULL;
+    if (!watchloop_wait(wl, inf->o.resync_ms))
+        return WATCHLOOP_STOP;
+    notify_all(inf);
+    return WATCHLOOP_AGAIN;
 }
 
 static int inf_start(struct source *src, source_notify_fn *notify, void *ctx, char **ret_err)
@@ -499,66 +442,24 @@ static int inf_start(struct source *src, source_notify_fn *notify, void *ctx, ch
     struct informer *inf = (struct informer *)src;
     inf->notify = notify;
     inf->notify_ctx = ctx;
-    atomic_store(&inf->stop, false);
-    if (pthread_create(&inf->thread, NULL, reflector_main, inf) != 0) {
-        if (ret_err)
-            *ret_err = strdup("cannot start the informer thread");
-        return SH_ENOMEM;
-    }
-    inf->running = true;
-    if (inf->o.resync_ms > 0) {
-        if (pthread_create(&inf->resync_thread, NULL, resync_main, inf) == 0)
-            inf->resync_running = true;
-    }
+    inf->need_list = true;
+    int r = watchloop_start(inf->reflector, ret_err);
+    if (r != 0)
+        return r;
+    if (inf->resync)
+        watchloop_start(inf->resync, NULL); /* without it, only events notify */
     return 0;
-}
-
-static struct pipeline *inf_get(struct source *src, const char *key)
-{
-    struct informer *inf = (struct informer *)src;
-    pthread_mutex_lock(&inf->mu);
-    struct pipeline *p = pipeline_ref(strmap_get(inf->cache, key));
-    pthread_mutex_unlock(&inf->mu);
-    return p;
-}
-
-static bool inf_has_synced(struct source *src)
-{
-    struct informer *inf = (struct informer *)src;
-    pthread_mutex_lock(&inf->mu);
-    bool s = inf->synced;
-    pthread_mutex_unlock(&inf->mu);
-    return s;
-}
-
-static char **inf_keys(struct source *src, size_t *ret_count)
-{
-    struct informer *inf = (struct informer *)src;
-    pthread_mutex_lock(&inf->mu);
-    char **k = strmap_keys(inf->cache, ret_count);
-    pthread_mutex_unlock(&inf->mu);
-    return k;
 }
 
 static void inf_stop(struct source *src)
 {
     struct informer *inf = (struct informer *)src;
-    pthread_mutex_lock(&inf->mu);
-    atomic_store(&inf->stop, true);
-    pthread_cond_broadcast(&inf->cv);
-    pthread_mutex_unlock(&inf->mu);
-    if (inf->running)
-        pthread_join(inf->thread, NULL);
-    if (inf->resync_running)
-        pthread_join(inf->resync_thread, NULL);
-    inf->running = inf->resync_running = false;
-}
-
-static void unref_entry(void *ctx, const char *key, void *value)
-{
-    (void)ctx;
-    (void)key;
-    pipeline_unref(value);
+    if (inf->resync)
+        watchloop_request_stop(inf->resync);
+    if (inf->reflector)
+        watchloop_stop(inf->reflector);
+    if (inf->resync)
+        watchloop_stop(inf->resync);
 }
 
 static void inf_free(struct source *src)
@@ -567,12 +468,10 @@ static void inf_free(struct source *src)
     if (!inf)
         return;
     inf_stop(src);
-    if (inf->cache)
-        strmap_foreach(inf->cache, unref_entry, NULL);
-    strmap_free(inf->cache);
+    watchloop_free(inf->reflector);
+    watchloop_free(inf->resync);
     strmap_free(inf->missed);
-    pthread_cond_destroy(&inf->cv);
-    pthread_mutex_destroy(&inf->mu);
+    watchloop_source_destroy(&inf->ws);
     free(inf->namespace_);
     free(inf);
 }
@@ -580,10 +479,10 @@ static void inf_free(struct source *src)
 void kube_informer_set_active(struct source *src, bool active)
 {
     struct informer *inf = (struct informer *)src;
-    pthread_mutex_lock(&inf->mu);
+    pthread_mutex_lock(&inf->ws.mu);
     bool was = inf->active;
     inf->active = active;
-    pthread_mutex_unlock(&inf->mu);
+    pthread_mutex_unlock(&inf->ws.mu);
     if (active && !was)
         notify_all(inf);
 }
@@ -591,17 +490,17 @@ void kube_informer_set_active(struct source *src, bool active)
 void kube_informer_stats(struct source *src, struct kube_informer_stats *ret)
 {
     struct informer *inf = (struct informer *)src;
-    pthread_mutex_lock(&inf->mu);
+    pthread_mutex_lock(&inf->ws.mu);
     *ret = inf->stats;
-    pthread_mutex_unlock(&inf->mu);
+    pthread_mutex_unlock(&inf->ws.mu);
 }
 
 char *kube_informer_resource_version(struct source *src)
 {
     struct informer *inf = (struct informer *)src;
-    pthread_mutex_lock(&inf->mu);
+    pthread_mutex_lock(&inf->ws.mu);
     char *s = strdup(inf->rv);
-    pthread_mutex_unlock(&inf->mu);
+    pthread_mutex_unlock(&inf->ws.mu);
     return s;
 }
 
@@ -610,19 +509,10 @@ int kube_informer_new(const struct kube_informer_options *o, struct source **ret
     struct informer *inf = calloc(1, sizeof *inf);
     if (!inf)
         return SH_ENOMEM;
-    inf->base.start = inf_start;
-    inf->base.get = inf_get;
-    inf->base.has_synced = inf_has_synced;
-    inf->base.keys = inf_keys;
-    inf->base.stop = inf_stop;
-    inf->base.free = inf_free;
+    int r = watchloop_source_init(&inf->ws, inf_start, inf_stop, inf_free);
     inf->o = *o;
     if (!inf->o.resync_ms)
         inf->o.resync_ms = 600000;
-    if (inf->o.backoff_ms <= 0)
-        inf->o.backoff_ms = 800;
-    if (inf->o.backoff_max_ms <= 0)
-        inf->o.backoff_max_ms = 30000;
     if (inf->o.watch_min_s <= 0)
         inf->o.watch_min_s = 300;
     if (inf->o.watch_max_s < inf->o.watch_min_s)
@@ -631,20 +521,24 @@ int kube_informer_new(const struct kube_informer_options *o, struct source **ret
         inf->o.page_size = 500;
     inf->seed = o->seed ? o->seed : (unsigned)time(NULL) ^ (unsigned)(uintptr_t)inf;
     inf->active = !o->inactive;
-    pthread_mutex_init(&inf->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&inf->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    inf->cache = strmap_new();
     inf->missed = strmap_new();
     if (o->namespace_ && *o->namespace_)
         inf->namespace_ = strdup(o->namespace_);
-    if (!inf->cache || !inf->missed || (o->namespace_ && *o->namespace_ && !inf->namespace_)) {
-        inf_free(&inf->base);
+    /* the backoff's defaults (800 ms, 30 s) are the watch loop's */
+    struct watchloop_options wo = {.name = "informer", .step = reflector_step, .ctx = inf,
+                                   .backoff_ms = inf->o.backoff_ms,
+                                   .backoff_max_ms = inf->o.backoff_max_ms};
+    if (r == 0)
+        r = watchloop_new(&wo, &inf->reflector);
+    if (r == 0 && inf->o.resync_ms > 0)
+        r = watchloop_new(&(struct watchloop_options){.name = "informer resync",
+                                                     .step = resync_step, .ctx = inf},
+                          &inf->resync);
+    if (r != 0 || !inf->missed ||
+        (o->namespace_ && *o->namespace_ && !inf->namespace_)) {
+        inf_free(&inf->ws.base);
         return SH_ENOMEM;
     }
-    *ret = &inf->base;
+    *ret = &inf->ws.base;
     return 0;
 }

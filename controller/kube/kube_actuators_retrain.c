@@ -22,7 +22,10 @@
 
 struct retrain_run {
     char name[JOB_NAME_MAX + 1];
-    int64_t start_ms;
+    int64_t start_ms;             /* wall: the Job's start, shown and persisted */
+    const struct sh_clock *clock; /* the timeout runs on its monotonic face: */
+    int64_t mono_seen_ms;         /*   when this process took the run over */
+    int64_t ran_before_ms;        /*   how long it had run by then (wall) */
 };
 
 static int64_t poll_ms_of(const struct kube_actuators_ctx *ctx)
@@ -229,15 +232,19 @@ static int64_t created_ms(const cJSON *job, int64_t fallback)
     return ts && clock_parse_rfc3339(ts, &t) == 0 ? t : fallback;
 }
 
-static int new_run(const struct kube_actuators_ctx *ctx, const struct pipeline *p, const char *name,
-                   int64_t start_ms, bool adopted, struct retrain_run **ret,
+static int new_run(const struct kube_actuators_ctx *ctx, const struct retrain_request *req,
+                   const char *name, int64_t start_ms, bool adopted, struct retrain_run **ret,
                    struct retrain_started *info, char **ret_err)
 {
+    const struct pipeline *p = req->p;
     struct retrain_run *run = calloc(1, sizeof *run);
     if (!run)
         return oom(ret_err);
     snprintf(run->name, sizeof run->name, "%s", name);
     run->start_ms = start_ms;
+    run->clock = req->clock;
+    run->mono_seen_ms = clock_mono_ms(req->clock);
+    run->ran_before_ms = req->now_ms > start_ms ? req->now_ms - start_ms : 0;
     memset(info, 0, sizeof *info);
     snprintf(info->name, sizeof info->name, "%s", name);
     snprintf(info->log, sizeof info->log, "kubectl logs -n %s job/%s", p->namespace_, name);
@@ -273,7 +280,7 @@ static int start(const struct retrain_actuators *ra, const struct retrain_reques
     cJSON_Delete(job);
     if (r == 0) {
         free(err);
-        return new_run(ctx, p, name, req->now_ms, false, ret, info, ret_err);
+        return new_run(ctx, req, name, req->now_ms, false, ret, info, ret_err);
     }
     if (r != SH_EEXISTS) {
         pass_err(err, ret_err);
@@ -293,7 +300,7 @@ static int start(const struct retrain_actuators *ra, const struct retrain_reques
     }
     int64_t t = created_ms(found, req->now_ms);
     cJSON_Delete(found);
-    return new_run(ctx, p, name, t, true, ret, info, ret_err);
+    return new_run(ctx, req, name, t, true, ret, info, ret_err);
 }
 
 static int adopt(const struct retrain_actuators *ra, const struct retrain_request *req,
@@ -319,7 +326,7 @@ static int adopt(const struct retrain_actuators *ra, const struct retrain_reques
             *ret_err = strdup("is not owned by this pipeline");
         return SH_ENOTFOUND;
     }
-    return new_run(ctx, p, name, t, true, ret, info, ret_err);
+    return new_run(ctx, req, name, t, true, ret, info, ret_err);
 }
 
 /* The condition of type `type` with status True, or NULL. */
@@ -398,7 +405,11 @@ static int poll_run(const struct retrain_actuators *ra, const struct pipeline *p
     if (ret->state != RETRAIN_JOB_RUNNING)
         return 0;
     int64_t timeout = p->spec.drift.retrain.timeout_ms;
-    if (timeout > 0 && now_ms - run->start_ms >= timeout) {
+    /* how long it has run: measured on the monotonic clock since this process
+     * took it over, so a step of the wall clock neither kills a run early
+     * nor keeps one past its timeout */
+    int64_t ran = run->ran_before_ms + clock_mono_ms(run->clock) - run->mono_seen_ms;
+    if (timeout > 0 && ran >= timeout) {
         if ((r = delete_job(ctx, p->namespace_, run->name, ret_err)) != 0)
             return r; /* still there: deleted on the next poll */
         char limit[32];

@@ -413,6 +413,19 @@ static void base_free_cb(void *ctx, const char *key, void *value)
     base_free(value);
 }
 
+/* Leadership regained: what this replica last wrote is no base for a diff
+ * any more (the leader in between wrote too); bases are rebuilt from the
+ * informer's current objects. */
+static void kp_resync(struct platform *pf)
+{
+    struct kube_platform *kp = pf->impl;
+    pthread_mutex_lock(&kp->mu);
+    strmap_foreach(kp->bases, base_free_cb, NULL);
+    strmap_free(kp->bases);
+    kp->bases = strmap_new();
+    pthread_mutex_unlock(&kp->mu);
+}
+
 void kube_platform_free(struct platform *pf)
 {
     if (!pf)
@@ -454,6 +467,7 @@ int kube_platform_new(const struct kube_platform_options *o, struct platform **r
     kp->base.delete_status = kp_delete_status;
     kp->base.record_event = kp_record_event;
     kp->base.actuators = kp_actuators;
+    kp->base.resync = kp_resync;
     kp->base.impl = kp;
     *ret = &kp->base;
     return 0;

@@ -28,6 +28,8 @@ struct kube_run {
     struct retrain_actuators retrain_act;
     bool started;
     char describe[1024];
+    void (*on_leading)(void *ctx);
+    void *on_leading_ctx;
 };
 
 static bool gate(void *ctx)
@@ -40,6 +42,8 @@ static void on_started(void *ctx)
 {
     struct kube_run *kr = ctx;
     log_info(NULL, "leading: reconciling");
+    if (kr->on_leading)
+        kr->on_leading(kr->on_leading_ctx); /* drop what another leader made stale */
     kube_informer_set_active(kr->src, true);
 }
 
@@ -128,6 +132,12 @@ int kube_run_setup(const struct kube_run_options *o, struct kube_run **ret,
 fail:
     kube_run_free(kr);
     return r;
+}
+
+void kube_run_on_leading(struct kube_run *kr, void (*fn)(void *ctx), void *ctx)
+{
+    kr->on_leading = fn;
+    kr->on_leading_ctx = ctx;
 }
 
 int kube_run_start(struct kube_run *kr)

@@ -44,6 +44,11 @@ struct kube_run;
 int kube_run_setup(const struct kube_run_options *o, struct kube_run **ret,
                    struct source **ret_src, struct platform **ret_pf, char **ret_err);
 
+/* Called (from the elector's thread) each time this replica starts leading,
+ * before the keys missed while standing by are queued: the manager's
+ * manager_resync. Set before kube_run_start. */
+void kube_run_on_leading(struct kube_run *kr, void (*fn)(void *ctx), void *ctx);
+
 /* Starts leader election (no-op without it). 0 or SH_ENOMEM. */
 int kube_run_start(struct kube_run *kr);
 

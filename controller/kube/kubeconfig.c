@@ -26,20 +26,6 @@
 #define PEM_MAX (1u << 20)
 #define TOKEN_MAX (64u << 10)
 
-static int errf(char **ret_err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int errf(char **ret_err, int code, const char *fmt, ...)
-{
-    if (!ret_err)
-        return code;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(ret_err, fmt, ap) < 0)
-        *ret_err = NULL;
-    va_end(ap);
-    return code;
-}
-
 void kube_config_free(struct kube_config *c)
 {
     if (!c)
@@ -128,10 +114,10 @@ static int pem_field(const cJSON *obj, const char *name, const char *dir, const 
         if (r == SH_ENOMEM)
             return r;
         if (r != 0)
-            return errf(ret_err, SH_EPARSE, "%s: %s: invalid base64", what, dname);
+            return sh_errf(ret_err, SH_EPARSE, "%s: %s: invalid base64", what, dname);
         if (!looks_pem(buf, len)) {
             free(buf);
-            return errf(ret_err, SH_EPARSE, "%s: %s: not PEM data (no -----BEGIN line)", what,
+            return sh_errf(ret_err, SH_EPARSE, "%s: %s: not PEM data (no -----BEGIN line)", what,
                         dname);
         }
     } else if (file) {
@@ -140,14 +126,14 @@ static int pem_field(const cJSON *obj, const char *name, const char *dir, const 
             return SH_ENOMEM;
         int r = fs_read_file(path, PEM_MAX, &buf, &len);
         if (r != 0) {
-            r = errf(ret_err, r == SH_ENOMEM ? r : SH_EIO, "%s: %s %s: %s", what, name, path,
+            r = sh_errf(ret_err, r == SH_ENOMEM ? r : SH_EIO, "%s: %s %s: %s", what, name, path,
                      r == SH_ETOOBIG ? "too large" : strerror(errno));
             free(path);
             return r;
         }
         if (!looks_pem(buf, len)) {
             free(buf);
-            r = errf(ret_err, SH_EPARSE, "%s: %s %s: not PEM data (no -----BEGIN line)", what,
+            r = sh_errf(ret_err, SH_EPARSE, "%s: %s %s: not PEM data (no -----BEGIN line)", what,
                      name, path);
             free(path);
             return r;
@@ -184,14 +170,14 @@ static int load_cluster(struct kube_config *c, const cJSON *doc, const char *clu
 {
     const cJSON *cl = NULL;
     if (!find_named(doc, "clusters", "cluster", cluster, &cl))
-        return errf(ret_err, SH_ENOTFOUND, "%s: cluster \"%s\" not found", c->origin, cluster);
+        return sh_errf(ret_err, SH_ENOTFOUND, "%s: cluster \"%s\" not found", c->origin, cluster);
     char what[512];
     snprintf(what, sizeof what, "%s: cluster \"%s\"", c->origin, cluster);
     const char *server = str_field(cl, "server");
     if (!server)
-        return errf(ret_err, SH_EINVAL, "%s has no server", what);
+        return sh_errf(ret_err, SH_EINVAL, "%s has no server", what);
     if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0)
-        return errf(ret_err, SH_EINVAL, "%s: server \"%s\" is not an http(s) URL", what, server);
+        return sh_errf(ret_err, SH_EINVAL, "%s: server \"%s\" is not an http(s) URL", what, server);
     size_t sl = strlen(server);
     while (sl > 0 && server[sl - 1] == '/')
         sl--;
@@ -207,16 +193,16 @@ static int load_user(struct kube_config *c, const cJSON *doc, const char *user, 
 {
     const cJSON *u = NULL;
     if (!find_named(doc, "users", "user", user, &u))
-        return errf(ret_err, SH_ENOTFOUND, "%s: user \"%s\" not found", c->origin, user);
+        return sh_errf(ret_err, SH_ENOTFOUND, "%s: user \"%s\" not found", c->origin, user);
     char what[512];
     snprintf(what, sizeof what, "%s: user \"%s\"", c->origin, user);
     if (cJSON_GetObjectItemCaseSensitive(u, "exec"))
-        return errf(ret_err, SH_EINVAL,
+        return sh_errf(ret_err, SH_EINVAL,
                     "%s uses an exec credential plugin, which selfheal does not support; use a "
                     "token or a client certificate",
                     what);
     if (cJSON_GetObjectItemCaseSensitive(u, "auth-provider"))
-        return errf(ret_err, SH_EINVAL,
+        return sh_errf(ret_err, SH_EINVAL,
                     "%s uses an auth-provider, which selfheal does not support; use a token or "
                     "a client certificate",
                     what);
@@ -232,7 +218,7 @@ static int load_user(struct kube_config *c, const cJSON *doc, const char *user, 
         int r = read_token(c->token_file, &t);
         if (r != 0)
             return r == SH_ENOMEM ? r
-                                  : errf(ret_err, SH_EIO, "%s: tokenFile %s: %s", what,
+                                  : sh_errf(ret_err, SH_EIO, "%s: tokenFile %s: %s", what,
                                          c->token_file, strerror(errno));
         free(t);
     }
@@ -243,17 +229,17 @@ static int load_user(struct kube_config *c, const cJSON *doc, const char *user, 
     if (r != 0)
         return r;
     if (!!c->client_cert != !!c->client_key)
-        return errf(ret_err, SH_EINVAL, "%s has a client %s but no client %s", what,
+        return sh_errf(ret_err, SH_EINVAL, "%s has a client %s but no client %s", what,
                     c->client_cert ? "certificate" : "key",
                     c->client_cert ? "key (client-key or client-key-data)"
                                    : "certificate (client-certificate or client-certificate-data)");
     if (!c->token && !c->token_file && !c->client_cert) {
         if (str_field(u, "username") || str_field(u, "password"))
-            return errf(ret_err, SH_EINVAL,
+            return sh_errf(ret_err, SH_EINVAL,
                         "%s uses basic auth (username/password), which selfheal does not "
                         "support; use a token or a client certificate",
                         what);
-        return errf(ret_err, SH_EINVAL,
+        return sh_errf(ret_err, SH_EINVAL,
                     "%s has no credentials (token, tokenFile, or client-certificate and "
                     "client-key)",
                     what);
@@ -265,23 +251,23 @@ static int load_doc(struct kube_config *c, const cJSON *doc, const char *context
                     char **ret_err)
 {
     if (!cJSON_IsObject(doc))
-        return errf(ret_err, SH_EPARSE, "%s: not a kubeconfig (expected a mapping)", c->origin);
+        return sh_errf(ret_err, SH_EPARSE, "%s: not a kubeconfig (expected a mapping)", c->origin);
     const char *ctx_name = context && *context ? context : str_field(doc, "current-context");
     if (!ctx_name)
-        return errf(ret_err, SH_EINVAL, "%s: no current-context is set and no --context given",
+        return sh_errf(ret_err, SH_EINVAL, "%s: no current-context is set and no --context given",
                     c->origin);
     const cJSON *ctx = NULL;
     if (!find_named(doc, "contexts", "context", ctx_name, &ctx))
-        return errf(ret_err, SH_ENOTFOUND, "%s: context \"%s\" not found", c->origin, ctx_name);
+        return sh_errf(ret_err, SH_ENOTFOUND, "%s: context \"%s\" not found", c->origin, ctx_name);
     if (!(c->context = strdup(ctx_name)))
         return SH_ENOMEM;
     const char *cluster = str_field(ctx, "cluster");
     const char *user = str_field(ctx, "user");
     if (!cluster)
-        return errf(ret_err, SH_EINVAL, "%s: context \"%s\" names no cluster", c->origin,
+        return sh_errf(ret_err, SH_EINVAL, "%s: context \"%s\" names no cluster", c->origin,
                     ctx_name);
     if (!user)
-        return errf(ret_err, SH_EINVAL, "%s: context \"%s\" names no user", c->origin, ctx_name);
+        return sh_errf(ret_err, SH_EINVAL, "%s: context \"%s\" names no user", c->origin, ctx_name);
     const char *ns = str_field(ctx, "namespace");
     if (!(c->namespace_ = strdup(ns ? ns : "default")))
         return SH_ENOMEM;
@@ -305,18 +291,18 @@ int kube_config_load_file(const char *path, const char *context, struct kube_con
     int r = fs_read_file(path, KUBECONFIG_MAX, &buf, &len);
     if (r != 0) {
         r = r == SH_ENOMEM ? r
-                           : errf(ret_err, r == SH_ETOOBIG ? r : (errno == ENOENT ? SH_ENOTFOUND : SH_EIO),
+                           : sh_errf(ret_err, r == SH_ETOOBIG ? r : (errno == ENOENT ? SH_ENOTFOUND : SH_EIO),
                                   "%s: %s", c->origin,
                                   r == SH_ETOOBIG ? "too large" : strerror(errno));
         goto out;
     }
     r = yaml_parse_documents(buf, len, path, &docs, &perr);
     if (r != 0) {
-        r = errf(ret_err, r, "%s: %s", c->origin, perr ? perr : sh_strerror(r));
+        r = sh_errf(ret_err, r, "%s: %s", c->origin, perr ? perr : sh_strerror(r));
         goto out;
     }
     if (cJSON_GetArraySize(docs) != 1) {
-        r = errf(ret_err, SH_EPARSE, "%s: expected one YAML document, found %d", c->origin,
+        r = sh_errf(ret_err, SH_EPARSE, "%s: expected one YAML document, found %d", c->origin,
                  cJSON_GetArraySize(docs));
         goto out;
     }
@@ -350,7 +336,7 @@ int kube_config_in_cluster(const char *sa_root, struct kube_config **ret, char *
     const char *host = getenv("KUBERNETES_SERVICE_HOST");
     const char *port = getenv("KUBERNETES_SERVICE_PORT");
     if (!host || !*host || !port || !*port)
-        return errf(ret_err, SH_ENOTFOUND,
+        return sh_errf(ret_err, SH_ENOTFOUND,
                     "in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT "
                     "must be set (not running in a pod?)");
     struct kube_config *c = calloc(1, sizeof *c);
@@ -371,14 +357,14 @@ int kube_config_in_cluster(const char *sa_root, struct kube_config **ret, char *
     char *t = NULL;
     if ((r = read_token(path, &t)) != 0) {
         if (r != SH_ENOMEM)
-            r = errf(ret_err, SH_EIO, "in-cluster config: token %s: %s", path, strerror(errno));
+            r = sh_errf(ret_err, SH_EIO, "in-cluster config: token %s: %s", path, strerror(errno));
         goto fail;
     }
     free(t);
     snprintf(path, sizeof path, "%s/ca.crt", root);
     if ((r = fs_read_file(path, PEM_MAX, &c->ca, &c->ca_len)) != 0) {
         if (r != SH_ENOMEM)
-            r = errf(ret_err, SH_EIO, "in-cluster config: CA %s: %s", path,
+            r = sh_errf(ret_err, SH_EIO, "in-cluster config: CA %s: %s", path,
                      r == SH_ETOOBIG ? "too large" : strerror(errno));
         goto fail;
     }
@@ -426,7 +412,7 @@ int kube_config_load(const struct kube_config_options *o, struct kube_config **r
         return kube_config_in_cluster(o->sa_root, ret, ret_err);
     const char *home = getenv("HOME");
     if (!home || !*home)
-        return errf(ret_err, SH_ENOTFOUND,
+        return sh_errf(ret_err, SH_ENOTFOUND,
                     "no kubeconfig: give --kubeconfig, set KUBECONFIG or HOME, or run in a pod");
     char path[4096];
     snprintf(path, sizeof path, "%s/.kube/config", home);

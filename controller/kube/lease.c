@@ -150,8 +150,10 @@ static cJSON *new_lease(struct lease_elector *le, int64_t now)
     return l;
 }
 
-/* Tries to acquire or renew at now. Returns 0 when we hold the Lease. */
-static int try_acquire_or_renew(struct lease_elector *le, int64_t now, char **ret_err)
+/* Tries to acquire or renew: `wall` goes into the record (renewTime,
+ * acquireTime), `now` (monotonic) measures expiry. Returns 0 when we hold
+ * the Lease. */
+static int try_acquire_or_renew(struct lease_elector *le, int64_t wall, int64_t now, char **ret_err)
 {
     cJSON *cur = NULL, *out = NULL;
     int r = le->be.get(le->be.ctx, &cur, ret_err);
@@ -160,7 +162,7 @@ static int try_acquire_or_renew(struct lease_elector *le, int64_t now, char **re
             free(*ret_err);
             *ret_err = NULL;
         }
-        cJSON *l = new_lease(le, now);
+        cJSON *l = new_lease(le, wall);
         r = l ? le->be.create(le->be.ctx, l, &out, ret_err) : SH_ENOMEM;
         cJSON_Delete(l);
         if (r == 0)
@@ -189,7 +191,7 @@ static int try_acquire_or_renew(struct lease_elector *le, int64_t now, char **re
         spec = cJSON_AddObjectToObject(cur, "spec");
     }
     char ts[40];
-    micro_time(now, ts, sizeof ts);
+    micro_time(wall, ts, sizeof ts);
     if (!mine) {
         const cJSON *tr = cJSON_GetObjectItemCaseSensitive(spec, "leaseTransitions");
         double transitions = cJSON_IsNumber(tr) ? tr->valuedouble : 0;
@@ -213,9 +215,10 @@ static int try_acquire_or_renew(struct lease_elector *le, int64_t now, char **re
 
 int64_t lease_elector_step(struct lease_elector *le)
 {
-    int64_t now = clock_now_ms(le->o.clock);
+    int64_t wall = clock_now_ms(le->o.clock);
+    int64_t now = clock_mono_ms(le->o.clock);
     char *err = NULL;
-    int r = try_acquire_or_renew(le, now, &err);
+    int r = try_acquire_or_renew(le, wall, now, &err);
     bool was = atomic_load(&le->leader);
     if (r == 0) {
         atomic_store(&le->renewed_ms, now);
@@ -250,7 +253,7 @@ bool lease_elector_is_leader(struct lease_elector *le)
 {
     if (!atomic_load(&le->leader))
         return false;
-    return clock_now_ms(le->o.clock) - atomic_load(&le->renewed_ms) < le->o.renew_deadline_ms;
+    return clock_mono_ms(le->o.clock) - atomic_load(&le->renewed_ms) < le->o.renew_deadline_ms;
 }
 
 const char *lease_elector_identity(const struct lease_elector *le)

@@ -14,7 +14,9 @@
  * itself, so a renew call that hangs cannot keep a stale leader acting.
  * On clean shutdown the leader releases the Lease (holderIdentity "").
  *
- * Time comes from the injected clock; lease_elector_step is one attempt, so
+ * Time comes from the injected clock — expiry and the renew deadline on its
+ * monotonic face (an NTP step never shortens or stretches a lease), the
+ * record's renewTime/acquireTime on its wall face; lease_elector_step is one attempt, so
  * tests drive it with a fake clock and a fake backend. The Lease store is a
  * backend (get/create/update) so the logic does not depend on HTTP;
  * lease_backend_kube is the API server's.

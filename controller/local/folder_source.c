@@ -3,14 +3,15 @@
  *
  * One mutex guards the three tables: `files` (name → what the file held the
  * last time it was read), `pipelines` (key → current snapshot) and `gens`
- * (key → generation bookkeeping). The watch thread rescans under the lock and
- * calls notify for the changed keys after releasing it.
+ * (key → generation bookkeeping). The watch thread (a watchloop,
+ * runtime/watchloop.h, whose step polls inotify and the loop's wake fd)
+ * rescans under the lock and calls notify for the changed keys after
+ * releasing it.
  */
 #include "local/folder_source.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -23,10 +24,11 @@
 
 #include "base/errors.h"
 #include "base/fsutil.h"
-#include "local/state.h"
 #include "base/log.h"
 #include "base/strmap.h"
 #include "base/yamljson.h"
+#include "local/state.h"
+#include "runtime/watchloop.h"
 
 #define DEBOUNCE_MS 50
 #define MAX_FILES 10000
@@ -49,54 +51,26 @@ struct gen_entry {
 };
 
 struct folder_source {
-    struct source base;
+    struct watchloop_source ws; /* first: the source, its lock `mu`, `snapshots` */
     char *specs_dir;
     char *state_dir;
     char *namespace_;
     const struct sh_clock *clock;
     int64_t resync_ms;
 
-    pthread_mutex_t mu;
-    struct strmap *files;     /* file name → struct file_entry * */
-    struct strmap *pipelines; /* key → struct pipeline * */
-    struct strmap *gens;      /* key → struct gen_entry * */
-    struct strmap *dirty;     /* file names inotify reported, forced re-read */
-    bool synced;
+    /* guarded by ws.mu, like ws.snapshots (key → struct pipeline *) */
+    struct strmap *files; /* file name → struct file_entry * */
+    struct strmap *gens;  /* key → struct gen_entry * */
+    struct strmap *dirty; /* file names inotify reported, forced re-read */
 
     source_notify_fn *notify;
     void *notify_ctx;
     int inotify_fd;
-    int wake[2];
-    pthread_t thread;
-    bool running;
+    struct watchloop *loop;
+    int64_t next_resync; /* the loop's: monotonic time of the next full rescan */
 };
 
-/* A growable list of keys to notify once the lock is released. */
-struct keylist {
-    char **keys;
-    size_t n, cap;
-};
-
-static bool keylist_contains(const struct keylist *kl, const char *key);
-
-static void keylist_add(struct keylist *kl, const char *key)
-{
-    if (keylist_contains(kl, key))
-        return;
-    if (kl->n == kl->cap) {
-        size_t cap = kl->cap ? kl->cap * 2 : 16;
-        char **nk = realloc(kl->keys, cap * sizeof *nk);
-        if (!nk)
-            return;
-        kl->keys = nk;
-        kl->cap = cap;
-    }
-    char *k = strdup(key);
-    if (k)
-        kl->keys[kl->n++] = k;
-}
-
-static bool keylist_contains(const struct keylist *kl, const char *key)
+static bool keylist_contains(const struct watchloop_keys *kl, const char *key)
 {
     for (size_t i = 0; i < kl->n; i++)
         if (strcmp(kl->keys[i], key) == 0)
@@ -104,15 +78,9 @@ static bool keylist_contains(const struct keylist *kl, const char *key)
     return false;
 }
 
-static void keylist_flush(struct folder_source *fs, struct keylist *kl)
+static void keylist_flush(struct folder_source *fs, struct watchloop_keys *kl)
 {
-    for (size_t i = 0; i < kl->n; i++) {
-        if (fs->notify)
-            fs->notify(fs->notify_ctx, kl->keys[i]);
-        free(kl->keys[i]);
-    }
-    free(kl->keys);
-    memset(kl, 0, sizeof *kl);
+    watchloop_keys_flush(kl, fs->notify, fs->notify_ctx);
 }
 
 static bool is_spec_file(const char *name)
@@ -202,9 +170,9 @@ static struct gen_entry *gen_lookup(struct folder_source *fs, const char *key, c
 }
 
 /* Installs snapshot p (taken) for its key unless an equal one is there. */
-static void install(struct folder_source *fs, struct pipeline *p, struct keylist *changed)
+static void install(struct folder_source *fs, struct pipeline *p, struct watchloop_keys *changed)
 {
-    struct pipeline *old = strmap_get(fs->pipelines, p->key);
+    struct pipeline *old = strmap_get(fs->ws.snapshots, p->key);
     if (old && old->valid == p->valid && old->generation == p->generation &&
         cJSON_Compare(old->object, p->object, true) &&
         ((!old->invalid_message && !p->invalid_message) ||
@@ -213,32 +181,32 @@ static void install(struct folder_source *fs, struct pipeline *p, struct keylist
         pipeline_unref(p);
         return;
     }
-    if (strmap_put(fs->pipelines, p->key, p, NULL) != 0) {
+    if (strmap_put(fs->ws.snapshots, p->key, p, NULL) != 0) {
         pipeline_unref(p);
         return;
     }
     pipeline_unref(old);
-    keylist_add(changed, p->key);
+    watchloop_keys_add_once(changed, p->key);
 }
 
 static void remove_key(struct folder_source *fs, const char *key, const char *file,
-                       struct keylist *changed)
+                       struct watchloop_keys *changed)
 {
-    struct pipeline *p = strmap_get(fs->pipelines, key);
+    struct pipeline *p = strmap_get(fs->ws.snapshots, key);
     if (!p || strcmp(p->source, file) != 0)
         return;
-    strmap_remove(fs->pipelines, key);
+    strmap_remove(fs->ws.snapshots, key);
     pipeline_unref(p);
     struct gen_entry *g = strmap_get(fs->gens, key);
     if (g)
         g->present = false;
-    keylist_add(changed, key);
+    watchloop_keys_add_once(changed, key);
 }
 
 /* Is key already provided by another file that still provides it? */
 static const char *owned_elsewhere(struct folder_source *fs, const char *key, const char *path)
 {
-    struct pipeline *p = strmap_get(fs->pipelines, key);
+    struct pipeline *p = strmap_get(fs->ws.snapshots, key);
     if (!p || strcmp(p->source, path) == 0)
         return NULL;
     const char *base = strrchr(p->source, '/');
@@ -246,115 +214,149 @@ static const char *owned_elsewhere(struct folder_source *fs, const char *key, co
     return (fe && keys_contain(fe->keys, key)) ? p->source : NULL;
 }
 
+/* The file does not parse: every pipeline it provided (or, for a file never
+ * seen valid, one named after the file) becomes Invalid with the parser's
+ * message `why`. */
+static void read_broken_file(struct folder_source *fs, const char *name, const char *path,
+                             char **old_keys, const char *why, int64_t now,
+                             struct watchloop_keys *provided, struct watchloop_keys *changed)
+{
+    char pseudo[256];
+    size_t n_old = 0;
+    for (char **k = old_keys; k && *k; k++)
+        n_old++;
+    if (n_old == 0) {
+        char nm[200];
+        name_from_file(name, nm, sizeof nm);
+        pipeline_make_key(fs->namespace_, nm, pseudo, sizeof pseudo);
+    }
+    for (size_t i = 0; i < (n_old ? n_old : 1); i++) {
+        const char *key = n_old ? old_keys[i] : pseudo;
+        const char *slash = strchr(key, '/');
+        struct gen_entry *g = gen_lookup(fs, key, NULL, now);
+        if (!g || !slash)
+            continue;
+        char ns[128];
+        snprintf(ns, sizeof ns, "%.*s", (int)(slash - key), key);
+        struct pipeline *p =
+            pipeline_new_invalid(ns, slash + 1, path, why, g->generation, g->created_ms);
+        if (p) {
+            watchloop_keys_add_once(provided, key);
+            install(fs, p, changed);
+        }
+    }
+}
+
+/* Document idx of the file is not a pipeline with a name: an Invalid one
+ * named after the file (and the document's index past the first). */
+static void read_nameless_doc(struct folder_source *fs, const char *name, const char *path,
+                              const cJSON *doc, int idx, int64_t now,
+                              struct watchloop_keys *provided, struct watchloop_keys *changed)
+{
+    char key[PIPELINE_KEY_MAX], msg[512], fname[200];
+    name_from_file(name, fname, sizeof fname);
+    if (idx > 1) {
+        size_t l = strlen(fname);
+        snprintf(fname + l, sizeof fname - l, "-%d", idx);
+    }
+    if (snprintf(msg, sizeof msg, "%s: document %d: %s", path, idx,
+                 cJSON_IsObject(doc) ? "metadata.name: is required"
+                                     : "expected a SelfHealingPipeline object") >= (int)sizeof msg)
+        msg[sizeof msg - 1] = '\0';
+    pipeline_make_key(fs->namespace_, fname, key, sizeof key);
+    struct gen_entry *g = gen_lookup(fs, key, NULL, now);
+    struct pipeline *p =
+        g ? pipeline_new_invalid(fs->namespace_, fname, path, msg, g->generation, g->created_ms)
+          : NULL;
+    if (p) {
+        watchloop_keys_add_once(provided, key);
+        install(fs, p, changed);
+    }
+    log_error(key, "%s", msg);
+}
+
+/* Document idx of the file names pipeline `key`: its snapshot, with the
+ * generation counted and the uid kept, unless another file or an earlier
+ * document of this one provides the key already. */
+static void read_named_doc(struct folder_source *fs, const char *path, const cJSON *doc, int idx,
+                           const char *key, int64_t now, struct watchloop_keys *provided,
+                           struct watchloop_keys *changed)
+{
+    const char *other = owned_elsewhere(fs, key, path);
+    if (other || keylist_contains(provided, key)) {
+        log_error(key, "%s: document %d: duplicate of the pipeline in %s; ignored", path, idx,
+                  other ? other : path);
+        return;
+    }
+    struct gen_entry *g = gen_lookup(fs, key, cJSON_GetObjectItemCaseSensitive(doc, "spec"), now);
+    if (!g)
+        return;
+    cJSON *obj = cJSON_Duplicate(doc, true);
+    if (!obj)
+        return;
+    cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+    cJSON_DeleteItemFromObjectCaseSensitive(m, "uid");
+    cJSON_AddStringToObject(m, "uid", g->uid);
+    struct pipeline *p = NULL;
+    char *perr = NULL;
+    if (pipeline_new(obj, path, fs->namespace_, g->generation, g->created_ms, &p, &perr) == 0) {
+        if (!p->valid)
+            log_error(key, "invalid spec in %s: %s", path, p->invalid_message);
+        watchloop_keys_add_once(provided, key);
+        install(fs, p, changed);
+    }
+    free(perr);
+}
+
+/* The list's keys as an owned NULL-terminated array (NULL when out of
+ * memory); empties the list. */
+static char **keys_take(struct watchloop_keys *kl)
+{
+    char **keys = calloc(kl->n + 1, sizeof *keys);
+    if (keys)
+        memcpy(keys, kl->keys, kl->n * sizeof *keys);
+    else
+        for (size_t i = 0; i < kl->n; i++)
+            free(kl->keys[i]);
+    free(kl->keys);
+    memset(kl, 0, sizeof *kl);
+    return keys;
+}
+
 /* Builds the snapshots of one file; returns the keys it provides (owned). */
 static char **read_file(struct folder_source *fs, const char *name, const char *path,
-                        char **old_keys, int64_t now, struct keylist *changed)
+                        char **old_keys, int64_t now, struct watchloop_keys *changed)
 {
-    struct keylist provided = {0};
+    struct watchloop_keys provided = {0};
     cJSON *docs = NULL;
     char *err = NULL;
     int r = spec_file_parse(path, &docs, &err);
     if (r != 0) {
         log_error(NULL, "%s", err ? err : sh_strerror(r));
-        char pseudo[256];
-        size_t n_old = 0;
-        for (char **k = old_keys; k && *k; k++)
-            n_old++;
-        if (n_old == 0) {
-            char nm[200];
-            name_from_file(name, nm, sizeof nm);
-            pipeline_make_key(fs->namespace_, nm, pseudo, sizeof pseudo);
-        }
-        for (size_t i = 0; i < (n_old ? n_old : 1); i++) {
-            const char *key = n_old ? old_keys[i] : pseudo;
-            const char *slash = strchr(key, '/');
-            struct gen_entry *g = gen_lookup(fs, key, NULL, now);
-            if (!g || !slash)
-                continue;
-            char ns[128];
-            snprintf(ns, sizeof ns, "%.*s", (int)(slash - key), key);
-            struct pipeline *p = pipeline_new_invalid(ns, slash + 1, path,
-                                                      err ? err : sh_strerror(r), g->generation,
-                                                      g->created_ms);
-            if (p) {
-                keylist_add(&provided, key);
-                install(fs, p, changed);
-            }
-        }
+        read_broken_file(fs, name, path, old_keys, err ? err : sh_strerror(r), now, &provided,
+                         changed);
         free(err);
-        goto out;
+        cJSON_Delete(docs);
+        return keys_take(&provided);
     }
-
     int idx = 0;
-    cJSON *doc;
+    const cJSON *doc;
     cJSON_ArrayForEach(doc, docs)
     {
         idx++;
         const cJSON *meta = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
         const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
         const char *ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "namespace"));
-        char key[PIPELINE_KEY_MAX], msg[512], fname[200];
         if (!cJSON_IsObject(doc) || !nm || !*nm) {
-            name_from_file(name, fname, sizeof fname);
-            if (idx > 1) {
-                size_t l = strlen(fname);
-                snprintf(fname + l, sizeof fname - l, "-%d", idx);
-            }
-            if (snprintf(msg, sizeof msg, "%s: document %d: %s", path, idx,
-                         cJSON_IsObject(doc) ? "metadata.name: is required"
-                                             : "expected a SelfHealingPipeline object") >= (int)sizeof msg)
-                msg[sizeof msg - 1] = '\0';
-            pipeline_make_key(fs->namespace_, fname, key, sizeof key);
-            struct gen_entry *g = gen_lookup(fs, key, NULL, now);
-            struct pipeline *p = g ? pipeline_new_invalid(fs->namespace_, fname, path, msg,
-                                                          g->generation, g->created_ms)
-                                   : NULL;
-            if (p) {
-                keylist_add(&provided, key);
-                install(fs, p, changed);
-            }
-            log_error(key, "%s", msg);
+            read_nameless_doc(fs, name, path, doc, idx, now, &provided, changed);
             continue;
         }
+        char key[PIPELINE_KEY_MAX];
         pipeline_make_key(ns && *ns ? ns : fs->namespace_, nm, key, sizeof key);
-        const char *other = owned_elsewhere(fs, key, path);
-        if (other || keylist_contains(&provided, key)) {
-            log_error(key, "%s: document %d: duplicate of the pipeline in %s; ignored", path, idx,
-                      other ? other : path);
-            continue;
-        }
-        struct gen_entry *g =
-            gen_lookup(fs, key, cJSON_GetObjectItemCaseSensitive(doc, "spec"), now);
-        if (!g)
-            continue;
-        cJSON *obj = cJSON_Duplicate(doc, true);
-        if (!obj)
-            continue;
-        cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-        cJSON_DeleteItemFromObjectCaseSensitive(m, "uid");
-        cJSON_AddStringToObject(m, "uid", g->uid);
-        struct pipeline *p = NULL;
-        char *perr = NULL;
-        if (pipeline_new(obj, path, fs->namespace_, g->generation, g->created_ms, &p, &perr) ==
-            0) {
-            if (!p->valid)
-                log_error(key, "invalid spec in %s: %s", path, p->invalid_message);
-            keylist_add(&provided, key);
-            install(fs, p, changed);
-        }
-        free(perr);
+        read_named_doc(fs, path, doc, idx, key, now, &provided, changed);
     }
-out:
     cJSON_Delete(docs);
-    /* a NULL-terminated, owned copy of the provided keys */
-    char **keys = calloc(provided.n + 1, sizeof *keys);
-    if (keys)
-        memcpy(keys, provided.keys, provided.n * sizeof *keys);
-    else
-        for (size_t i = 0; i < provided.n; i++)
-            free(provided.keys[i]);
-    free(provided.keys);
-    return keys;
+    return keys_take(&provided);
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -394,7 +396,7 @@ static char **list_files(const char *dir, size_t *ret_n)
     return names;
 }
 
-static void drop_file(struct folder_source *fs, const char *name, struct keylist *changed)
+static void drop_file(struct folder_source *fs, const char *name, struct watchloop_keys *changed)
 {
     struct file_entry *fe = strmap_remove(fs->files, name);
     if (!fe)
@@ -409,13 +411,13 @@ static void drop_file(struct folder_source *fs, const char *name, struct keylist
 
 static void unseen_collect(void *ctx, const char *key, void *value)
 {
-    struct keylist *kl = ctx;
+    struct watchloop_keys *kl = ctx;
     struct file_entry *fe = value;
     if (!fe->seen)
-        keylist_add(kl, key);
+        watchloop_keys_add_once(kl, key);
 }
 
-static void rescan_locked(struct folder_source *fs, struct keylist *changed)
+static void rescan_locked(struct folder_source *fs, struct watchloop_keys *changed)
 {
     size_t n = 0;
     char **names = list_files(fs->specs_dir, &n);
@@ -435,7 +437,7 @@ static void rescan_locked(struct folder_source *fs, struct keylist *changed)
     }
     /* pass 1: which files still exist; drop the ones that went away first,
      * so a renamed file's pipelines move to the new name */
-    struct keylist gone = {0};
+    struct watchloop_keys gone = {0};
     for (size_t i = 0; i < n; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", fs->specs_dir, names[i]);
@@ -496,10 +498,10 @@ static void rescan_locked(struct folder_source *fs, struct keylist *changed)
 void folder_source_rescan(struct source *src)
 {
     struct folder_source *fs = (struct folder_source *)src;
-    struct keylist changed = {0};
-    pthread_mutex_lock(&fs->mu);
+    struct watchloop_keys changed = {0};
+    pthread_mutex_lock(&fs->ws.mu);
     rescan_locked(fs, &changed);
-    pthread_mutex_unlock(&fs->mu);
+    pthread_mutex_unlock(&fs->ws.mu);
     keylist_flush(fs, &changed);
 }
 
@@ -516,9 +518,9 @@ static bool drain_inotify(struct folder_source *fs)
         for (char *p = buf; p < buf + len;) {
             const struct inotify_event *ev = (const struct inotify_event *)p;
             if (ev->len > 0 && is_spec_file(ev->name)) {
-                pthread_mutex_lock(&fs->mu);
+                pthread_mutex_lock(&fs->ws.mu);
                 strmap_put(fs->dirty, ev->name, fs, NULL);
-                pthread_mutex_unlock(&fs->mu);
+                pthread_mutex_unlock(&fs->ws.mu);
                 any = true;
             }
             if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_Q_OVERFLOW))
@@ -529,39 +531,39 @@ static bool drain_inotify(struct folder_source *fs)
     return any;
 }
 
-static void *watch_thread(void *arg)
+/* The loop's step: waits for inotify events (or the next full rescan),
+ * lets a burst settle, rescans. Ends the loop when stopped or when poll()
+ * fails. */
+static enum watchloop_next watch_step(void *arg, struct watchloop *wl)
 {
     struct folder_source *fs = arg;
-    int64_t next_resync = clock_monotonic_ms() + fs->resync_ms;
-    for (;;) {
-        struct pollfd pfd[2] = {{.fd = fs->wake[0], .events = POLLIN},
-                                {.fd = fs->inotify_fd, .events = POLLIN}};
-        int64_t wait = next_resync - clock_monotonic_ms();
-        if (wait < 0)
-            wait = 0;
-        int nfds = fs->inotify_fd >= 0 ? 2 : 1;
-        int r = poll(pfd, (nfds_t)nfds, (int)wait);
-        if (r < 0 && errno != EINTR)
-            break;
-        if (pfd[0].revents)
-            break;
-        bool changed = false;
-        if (nfds == 2 && (pfd[1].revents & POLLIN)) {
-            changed = drain_inotify(fs);
-            /* debounce: wait until the folder is quiet for DEBOUNCE_MS (bounded) */
-            for (int i = 0; i < 10; i++) {
-                struct pollfd q = {.fd = fs->inotify_fd, .events = POLLIN};
-                if (poll(&q, 1, DEBOUNCE_MS) <= 0)
-                    break;
-                changed |= drain_inotify(fs);
-            }
-        }
-        if (changed || clock_monotonic_ms() >= next_resync) {
-            folder_source_rescan(&fs->base);
-            next_resync = clock_monotonic_ms() + fs->resync_ms;
+    struct pollfd pfd[2] = {{.fd = watchloop_wake_fd(wl), .events = POLLIN},
+                            {.fd = fs->inotify_fd, .events = POLLIN}};
+    int64_t wait = fs->next_resync - clock_monotonic_ms();
+    if (wait < 0)
+        wait = 0;
+    int nfds = fs->inotify_fd >= 0 ? 2 : 1;
+    int r = poll(pfd, (nfds_t)nfds, (int)wait);
+    if (r < 0 && errno != EINTR)
+        return WATCHLOOP_STOP;
+    if (pfd[0].revents)
+        return WATCHLOOP_STOP;
+    bool changed = false;
+    if (nfds == 2 && (pfd[1].revents & POLLIN)) {
+        changed = drain_inotify(fs);
+        /* debounce: wait until the folder is quiet for DEBOUNCE_MS (bounded) */
+        for (int i = 0; i < 10; i++) {
+            struct pollfd q = {.fd = fs->inotify_fd, .events = POLLIN};
+            if (poll(&q, 1, DEBOUNCE_MS) <= 0)
+                break;
+            changed |= drain_inotify(fs);
         }
     }
-    return NULL;
+    if (changed || clock_monotonic_ms() >= fs->next_resync) {
+        folder_source_rescan(&fs->ws.base);
+        fs->next_resync = clock_monotonic_ms() + fs->resync_ms;
+    }
+    return WATCHLOOP_AGAIN;
 }
 
 static int fs_start(struct source *src, source_notify_fn *notify, void *ctx, char **ret_err)
@@ -586,67 +588,17 @@ static int fs_start(struct source *src, source_notify_fn *notify, void *ctx, cha
         close(fs->inotify_fd);
         fs->inotify_fd = -1;
     }
-    if (pipe2(fs->wake, O_CLOEXEC) != 0) {
-        if (ret_err && asprintf(ret_err, "pipe: %s", strerror(errno)) < 0)
-            *ret_err = NULL;
-        return SH_EIO;
-    }
     folder_source_rescan(src);
-    pthread_mutex_lock(&fs->mu);
-    fs->synced = true;
-    pthread_mutex_unlock(&fs->mu);
-    if (pthread_create(&fs->thread, NULL, watch_thread, fs) != 0) {
-        if (ret_err)
-            *ret_err = strdup("cannot start the folder watch thread");
-        return SH_ENOMEM;
-    }
-    fs->running = true;
-    return 0;
-}
-
-static struct pipeline *fs_get(struct source *src, const char *key)
-{
-    struct folder_source *fs = (struct folder_source *)src;
-    pthread_mutex_lock(&fs->mu);
-    struct pipeline *p = pipeline_ref(strmap_get(fs->pipelines, key));
-    pthread_mutex_unlock(&fs->mu);
-    return p;
-}
-
-static bool fs_has_synced(struct source *src)
-{
-    struct folder_source *fs = (struct folder_source *)src;
-    pthread_mutex_lock(&fs->mu);
-    bool s = fs->synced;
-    pthread_mutex_unlock(&fs->mu);
-    return s;
-}
-
-static char **fs_keys(struct source *src, size_t *ret_count)
-{
-    struct folder_source *fs = (struct folder_source *)src;
-    pthread_mutex_lock(&fs->mu);
-    char **k = strmap_keys(fs->pipelines, ret_count);
-    pthread_mutex_unlock(&fs->mu);
-    return k;
+    watchloop_source_set_synced(&fs->ws);
+    fs->next_resync = clock_monotonic_ms() + fs->resync_ms;
+    return watchloop_start(fs->loop, ret_err);
 }
 
 static void fs_stop(struct source *src)
 {
     struct folder_source *fs = (struct folder_source *)src;
-    if (!fs->running)
-        return;
-    ssize_t w = write(fs->wake[1], "x", 1);
-    (void)w;
-    pthread_join(fs->thread, NULL);
-    fs->running = false;
-}
-
-static void free_pipeline_entry(void *ctx, const char *key, void *value)
-{
-    (void)ctx;
-    (void)key;
-    pipeline_unref(value);
+    if (fs->loop)
+        watchloop_stop(fs->loop);
 }
 
 static void free_file_entry(void *ctx, const char *key, void *value)
@@ -673,23 +625,17 @@ static void fs_free(struct source *src)
     if (!fs)
         return;
     fs_stop(src);
-    if (fs->pipelines)
-        strmap_foreach(fs->pipelines, free_pipeline_entry, NULL);
     if (fs->files)
         strmap_foreach(fs->files, free_file_entry, NULL);
     if (fs->gens)
         strmap_foreach(fs->gens, free_gen_entry, NULL);
-    strmap_free(fs->pipelines);
     strmap_free(fs->files);
     strmap_free(fs->gens);
     strmap_free(fs->dirty);
     if (fs->inotify_fd >= 0)
         close(fs->inotify_fd);
-    if (fs->wake[0] >= 0) {
-        close(fs->wake[0]);
-        close(fs->wake[1]);
-    }
-    pthread_mutex_destroy(&fs->mu);
+    watchloop_free(fs->loop);
+    watchloop_source_destroy(&fs->ws);
     free(fs->specs_dir);
     free(fs->state_dir);
     free(fs->namespace_);
@@ -701,29 +647,25 @@ int folder_source_new(const struct folder_source_options *opts, struct source **
     struct folder_source *fs = calloc(1, sizeof *fs);
     if (!fs)
         return SH_ENOMEM;
-    fs->base.start = fs_start;
-    fs->base.get = fs_get;
-    fs->base.has_synced = fs_has_synced;
-    fs->base.keys = fs_keys;
-    fs->base.stop = fs_stop;
-    fs->base.free = fs_free;
+    int r = watchloop_source_init(&fs->ws, fs_start, fs_stop, fs_free);
     fs->inotify_fd = -1;
-    fs->wake[0] = fs->wake[1] = -1;
-    pthread_mutex_init(&fs->mu, NULL);
     fs->clock = opts->clock;
     fs->resync_ms = opts->resync_ms > 0 ? opts->resync_ms : 10000;
     fs->specs_dir = strdup(opts->specs_dir);
     fs->state_dir = strdup(opts->state_dir);
     fs->namespace_ = strdup(opts->namespace_ ? opts->namespace_ : "default");
     fs->files = strmap_new();
-    fs->pipelines = strmap_new();
     fs->gens = strmap_new();
     fs->dirty = strmap_new();
-    if (!fs->specs_dir || !fs->state_dir || !fs->namespace_ || !fs->files || !fs->pipelines ||
+    if (r == 0)
+        r = watchloop_new(&(struct watchloop_options){.name = "folder watch",
+                                                      .step = watch_step, .ctx = fs},
+                          &fs->loop);
+    if (r != 0 || !fs->specs_dir || !fs->state_dir || !fs->namespace_ || !fs->files ||
         !fs->gens || !fs->dirty) {
-        fs_free(&fs->base);
+        fs_free(&fs->ws.base);
         return SH_ENOMEM;
     }
-    *ret = &fs->base;
+    *ret = &fs->ws.base;
     return 0;
 }

@@ -8,7 +8,6 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,23 +15,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/atomicfile.h"
 #include "base/errors.h"
 #include "base/fsutil.h"
 
 #define METRICS_FILE_MAX (1u << 20)
-
-static void set_err(char **ret_err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_err(char **ret_err, const char *fmt, ...)
-{
-    if (!ret_err)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(ret_err, fmt, ap) < 0)
-        *ret_err = NULL;
-    va_end(ap);
-}
 
 static bool is_digit(char c)
 {
@@ -118,7 +105,7 @@ int registry_list(const char *dir, const char *metric_name, struct model_version
     DIR *d = opendir(dir);
     if (!d) {
         int e = errno;
-        set_err(ret_err, "model registry %s: %s", dir, strerror(e));
+        (void)sh_errf(ret_err, 0, "model registry %s: %s", dir, strerror(e));
         return e == ENOENT ? SH_ENOTFOUND : SH_EIO;
     }
     struct model_version *list = NULL;
@@ -134,7 +121,7 @@ int registry_list(const char *dir, const char *metric_name, struct model_version
         if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
             continue;
         if (n == REGISTRY_MAX_VERSIONS) {
-            set_err(ret_err, "model registry %s: more than %d versions", dir, REGISTRY_MAX_VERSIONS);
+            (void)sh_errf(ret_err, 0, "model registry %s: more than %d versions", dir, REGISTRY_MAX_VERSIONS);
             r = SH_ETOOBIG;
             break;
         }
@@ -156,7 +143,7 @@ int registry_list(const char *dir, const char *metric_name, struct model_version
     closedir(d);
     if (r != 0) {
         if (r == SH_ENOMEM)
-            set_err(ret_err, "model registry %s: out of memory", dir);
+            (void)sh_errf(ret_err, 0, "model registry %s: out of memory", dir);
         free(list);
         return r;
     }
@@ -176,22 +163,22 @@ int registry_current(const char *dir, char *name, size_t size, char **ret_err)
     struct stat lst;
     if (lstat(link, &lst) != 0) {
         int e = errno;
-        set_err(ret_err, "%s: %s", link, e == ENOENT ? "no such symlink (no active version)" : strerror(e));
+        (void)sh_errf(ret_err, 0, "%s: %s", link, e == ENOENT ? "no such symlink (no active version)" : strerror(e));
         return e == ENOENT ? SH_ENOTFOUND : SH_EIO;
     }
     if (!S_ISLNK(lst.st_mode)) {
-        set_err(ret_err, "%s: not a symlink to a version folder", link);
+        (void)sh_errf(ret_err, 0, "%s: not a symlink to a version folder", link);
         return SH_EINVAL;
     }
     ssize_t n = readlink(link, target, sizeof target - 1);
     if (n < 0) {
-        set_err(ret_err, "%s: %s", link, strerror(errno));
+        (void)sh_errf(ret_err, 0, "%s: %s", link, strerror(errno));
         return SH_EIO;
     }
     target[n] = '\0';
     struct stat cst;
     if (stat(link, &cst) != 0) {
-        set_err(ret_err, "%s -> %s: broken symlink (%s)", link, target, strerror(errno));
+        (void)sh_errf(ret_err, 0, "%s -> %s: broken symlink (%s)", link, target, strerror(errno));
         return SH_EINVAL;
     }
     /* the version is the last path component of the target */
@@ -204,11 +191,11 @@ int registry_current(const char *dir, char *name, size_t size, char **ret_err)
     snprintf(vpath, sizeof vpath, "%s/%s", dir, base);
     if (!valid_version_name(base) || stat(vpath, &vst) != 0 || !S_ISDIR(vst.st_mode) ||
         vst.st_dev != cst.st_dev || vst.st_ino != cst.st_ino) {
-        set_err(ret_err, "%s -> %s: not a version folder of the registry", link, target);
+        (void)sh_errf(ret_err, 0, "%s -> %s: not a version folder of the registry", link, target);
         return SH_EINVAL;
     }
     if (strlen(base) >= size) {
-        set_err(ret_err, "%s -> %s: version name too long", link, target);
+        (void)sh_errf(ret_err, 0, "%s -> %s: version name too long", link, target);
         return SH_EINVAL;
     }
     snprintf(name, size, "%s", base);
@@ -216,45 +203,31 @@ int registry_current(const char *dir, char *name, size_t size, char **ret_err)
 }
 
 /* Flushes a folder's entries to disk (after a rename in it). */
-static void sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 int registry_activate(const char *dir, const char *version, char **ret_err)
 {
-    static atomic_uint counter;
     if (!valid_version_name(version)) {
-        set_err(ret_err, "'%s' cannot be a version of the registry %s", version, dir);
+        (void)sh_errf(ret_err, 0, "'%s' cannot be a version of the registry %s", version, dir);
         return SH_EINVAL;
     }
-    char vpath[PATH_MAX], link[PATH_MAX], tmp[PATH_MAX];
+    char vpath[PATH_MAX], link[PATH_MAX];
     struct stat st;
     snprintf(vpath, sizeof vpath, "%s/%s", dir, version);
     if (stat(vpath, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        set_err(ret_err, "%s: no such version folder", vpath);
+        (void)sh_errf(ret_err, 0, "%s: no such version folder", vpath);
         return SH_ENOTFOUND;
     }
     snprintf(link, sizeof link, "%s/%s", dir, REGISTRY_CURRENT);
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld.%u", dir, REGISTRY_CURRENT, (long)getpid(),
-             atomic_fetch_add(&counter, 1));
-    if (symlink(version, tmp) != 0) {
-        set_err(ret_err, "%s: cannot create a symlink: %s", tmp, strerror(errno));
-        return SH_EIO;
-    }
-    if (rename(tmp, link) != 0) {
+    const char *step = "create";
+    if (atomic_file_symlink(version, link, &step) != 0) {
         int e = errno;
-        unlink(tmp);
-        set_err(ret_err, "%s: cannot replace it%s: %s", link,
-                e == EISDIR || e == ENOTEMPTY || e == EEXIST ? " (it is a folder, not a symlink)" : "",
-                strerror(e));
+        if (strcmp(step, "create") == 0)
+            (void)sh_errf(ret_err, 0, "%s: cannot create a symlink beside it: %s", link, strerror(e));
+        else
+            (void)sh_errf(ret_err, 0, "%s: cannot replace it%s: %s", link,
+                    e == EISDIR || e == ENOTEMPTY || e == EEXIST ? " (it is a folder, not a symlink)" : "",
+                    strerror(e));
         return SH_EIO;
     }
-    sync_dir(dir);
     return 0;
 }
 

@@ -29,6 +29,7 @@ struct retrain_job {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     const struct sh_clock *clock;
+    int64_t mono_start_ms; /* the timeout is measured on the monotonic clock */
     int64_t timeout_ms;
     void (*on_exit)(void *ctx);
     void *ctx;
@@ -104,7 +105,7 @@ static void watch_until_end(struct watch *w)
         pthread_mutex_lock(&j->mu);
         w->stopped = j->stop_requested;
         pthread_mutex_unlock(&j->mu);
-        int64_t ran = clock_now_ms(j->clock) - j->res.start_ms;
+        int64_t ran = clock_mono_ms(j->clock) - j->mono_start_ms; /* a wall step moves nothing */
         w->timed_out = !w->stopped && j->timeout_ms > 0 && ran >= j->timeout_ms;
         if (w->stopped || w->timed_out) {
             if (!proc_terminate(&j->child, KILL_GRACE_MS, reaped_by, w))
@@ -205,6 +206,7 @@ int retrain_job_start(const struct retrain_job_spec *s, struct retrain_job **ret
                            .inherit_output = true,
                            .pid_base = s->pid_base};
     j->res.start_ms = clock_now_ms(j->clock);
+    j->mono_start_ms = clock_mono_ms(j->clock);
     int r = proc_spawn(&ps, &j->child, ret_err);
     if (r != 0) {
         job_free(j);

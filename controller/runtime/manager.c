@@ -10,6 +10,7 @@
 #include "runtime/manager.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +31,16 @@ struct entry {
     char *source;
     int64_t generation;
     enum phase phase;
+    unsigned epoch; /* the manager's epoch when status was loaded */
 };
 
 struct manager {
     struct manager_options opts;
     struct workqueue *queue;
     pthread_t threads[MAX_WORKERS];
-    int nthreads;
+    int nthreads;     /* running workers: joined only once they are done */
+    bool stopping;    /* manager_stop has stopped the source */
+    _Atomic unsigned epoch; /* raised by manager_resync: cached status is stale */
     pthread_mutex_t mu;
     struct strmap *entries;
 };
@@ -205,6 +209,29 @@ static void forget_key(struct manager *m, const char *key);
  * (deleted and recreated while the source did not show us the deletion, e.g.
  * across a watch gap and relist), that one is forgotten first: the new object
  * starts from its own status, not from the old one's. */
+/* An entry loaded before the last manager_resync (leadership regained)
+ * holds what this replica last wrote, not what the leader since wrote:
+ * reload it from the platform, and let every reconciler drop its memo of the
+ * key. Called by the worker holding p's key. */
+static void reload_if_stale(struct manager *m, struct entry *e, const struct pipeline *p)
+{
+    unsigned epoch = atomic_load(&m->epoch);
+    if (e->epoch == epoch)
+        return;
+    cJSON *st = m->opts.platform->load_status(m->opts.platform, p);
+    pthread_mutex_lock(&m->mu);
+    cJSON_Delete(e->status);
+    e->status = st;
+    e->phase = st ? status_get_phase(st) : PHASE_HEALTHY;
+    e->epoch = epoch;
+    pthread_mutex_unlock(&m->mu);
+    for (size_t i = 0; i < m->opts.nreconcilers; i++)
+        if (m->opts.reconcilers[i].forget)
+            m->opts.reconcilers[i].forget(m->opts.reconcilers[i].self, p->key);
+    log_info(p->key, "leadership regained: status reloaded from the %s platform",
+             m->opts.platform->name ? m->opts.platform->name : "");
+}
+
 static struct entry *entry_for(struct manager *m, const struct pipeline *p)
 {
     pthread_mutex_lock(&m->mu);
@@ -216,11 +243,14 @@ static struct entry *entry_for(struct manager *m, const struct pipeline *p)
         log_info(p->key, "pipeline recreated (uid %s): starting from its own status", p->uid);
         e = NULL;
     }
-    if (e)
+    if (e) {
+        reload_if_stale(m, e, p);
         return e;
+    }
     e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
+    e->epoch = atomic_load(&m->epoch);
     e->status = m->opts.platform->load_status(m->opts.platform, p);
     e->uid = p->uid ? strdup(p->uid) : NULL;
     e->namespace_ = strdup(p->namespace_);
@@ -402,16 +432,28 @@ int manager_start(struct manager *m, char **ret_err)
     return 0;
 }
 
+void manager_resync(struct manager *m)
+{
+    atomic_fetch_add(&m->epoch, 1);
+    if (m->opts.platform->resync)
+        m->opts.platform->resync(m->opts.platform);
+    size_t n = 0;
+    char **keys = m->opts.source->keys(m->opts.source, &n);
+    for (size_t i = 0; keys && i < n; i++)
+        wq_add(m->queue, keys[i]);
+    strmap_keys_free(keys);
+}
+
 int manager_stop(struct manager *m, int64_t timeout_ms)
 {
-    m->opts.source->stop(m->opts.source);
-    int r = wq_shutdown_drain(m->queue, timeout_ms);
-    if (r != 0) {
-        for (int i = 0; i < m->nthreads; i++)
-            pthread_detach(m->threads[i]);
-        m->nthreads = 0;
-        return SH_ETIMEOUT;
+    if (!m->stopping) {
+        m->stopping = true;
+        m->opts.source->stop(m->opts.source);
     }
+    /* never detach a worker that still runs: it uses the manager, the
+     * reconcilers, the platform and the source, which the caller frees */
+    if (wq_shutdown_drain(m->queue, timeout_ms) != 0)
+        return SH_ETIMEOUT;
     for (int i = 0; i < m->nthreads; i++)
         pthread_join(m->threads[i], NULL);
     m->nthreads = 0;
@@ -430,8 +472,8 @@ static void free_entry_cb(void *ctx, const char *key, void *value)
 
 void manager_free(struct manager *m)
 {
-    if (!m)
-        return;
+    if (!m || m->nthreads > 0)
+        return; /* workers still run (manager_stop timed out): they use it */
     if (m->entries) {
         strmap_foreach(m->entries, free_entry_cb, NULL);
         strmap_free(m->entries);

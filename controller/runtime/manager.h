@@ -49,13 +49,28 @@ int manager_start(struct manager *m, char **ret_err);
 void manager_enqueue(struct manager *m, const char *key);
 
 /*
+ * This replica (re)gained leadership (any thread): every cached status and
+ * reconciler memo is stale — another replica may have acted and written
+ * since. Each pipeline's next reconcile reloads its status from the
+ * platform (after platform->resync) and the reconcilers forget the key;
+ * every key is queued.
+ */
+void manager_resync(struct manager *m);
+
+/*
  * Stops: the source stops, no new work starts, in-flight reconciles finish
  * (each writes its status) within timeout_ms, the workers are joined, and
  * every reconciler's shutdown runs. Returns 0, or SH_ETIMEOUT when work was
- * still in flight at the deadline (the workers are then detached).
+ * still in flight at the deadline: the workers keep running (never
+ * detached), so nothing they use — the manager, the reconcilers, the
+ * platform, the source — may be freed; call manager_stop again to wait
+ * longer, or end the process without freeing (cmd_run does, past the pod's
+ * grace period).
  */
 int manager_stop(struct manager *m, int64_t timeout_ms);
 
+/* Frees the manager; NULL, and a manager whose workers still run (a
+ * manager_stop that timed out), are left alone. */
 void manager_free(struct manager *m);
 
 /* Reconciles one key synchronously in the calling thread (tests, one-shot

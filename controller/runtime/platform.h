@@ -45,6 +45,12 @@ struct platform {
      * "drift", "dataQuality"); NULL when the platform has none for the loop. */
     const void *(*actuators)(struct platform *pf, const char *loop);
 
+    /* Optional: forgets what the platform cached of the persisted state
+     * (kube: the last status and resourceVersion it wrote per pipeline), so
+     * the next write diffs against what the source shows now. Called when
+     * this replica (re)gains leadership: another one may have written since. */
+    void (*resync)(struct platform *pf);
+
     void *impl;
 };
 

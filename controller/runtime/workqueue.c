@@ -246,14 +246,14 @@ static void tick_locked(struct workqueue *q, int64_t now)
 void wq_add(struct workqueue *q, const char *key)
 {
     pthread_mutex_lock(&q->mu);
-    add_locked(q, key, clock_now_ms(q->clock));
+    add_locked(q, key, clock_mono_ms(q->clock));
     pthread_mutex_unlock(&q->mu);
 }
 
 void wq_add_after(struct workqueue *q, const char *key, int64_t delay_ms)
 {
     pthread_mutex_lock(&q->mu);
-    int64_t now = clock_now_ms(q->clock);
+    int64_t now = clock_mono_ms(q->clock);
     if (!q->shutting_down) {
         if (delay_ms <= 0)
             add_locked(q, key, now);
@@ -288,7 +288,7 @@ void wq_add_rate_limited(struct workqueue *q, const char *key)
     strmap_put(q->failures, key, (void *)(n + 1), NULL);
     q->retries++;
     if (!q->shutting_down)
-        wait_locked(q, key, clock_now_ms(q->clock) + d);
+        wait_locked(q, key, clock_mono_ms(q->clock) + d);
     pthread_mutex_unlock(&q->mu);
 }
 
@@ -339,7 +339,7 @@ int wq_get(struct workqueue *q, char **ret_key)
             pthread_mutex_unlock(&q->mu);
             return SH_ESTOPPED;
         }
-        int64_t now = clock_now_ms(q->clock);
+        int64_t now = clock_mono_ms(q->clock);
         tick_locked(q, now);
         if (q->ring_len > 0) {
             int r = take_locked(q, ret_key);
@@ -366,7 +366,7 @@ int wq_try_get(struct workqueue *q, char **ret_key)
     if (q->shutting_down) {
         r = SH_ESTOPPED;
     } else {
-        tick_locked(q, clock_now_ms(q->clock));
+        tick_locked(q, clock_mono_ms(q->clock));
         if (q->ring_len > 0)
             r = take_locked(q, ret_key);
     }
@@ -380,7 +380,7 @@ void wq_done(struct workqueue *q, const char *key)
     strmap_remove(q->processing, key);
     if (strmap_get(q->dirty, key)) {
         strmap_remove(q->dirty, key);
-        add_locked(q, key, clock_now_ms(q->clock));
+        add_locked(q, key, clock_mono_ms(q->clock));
     }
     pthread_cond_broadcast(&q->cond); /* drain waits for processing to empty */
     pthread_mutex_unlock(&q->mu);
@@ -389,7 +389,7 @@ void wq_done(struct workqueue *q, const char *key)
 void wq_tick(struct workqueue *q)
 {
     pthread_mutex_lock(&q->mu);
-    tick_locked(q, clock_now_ms(q->clock));
+    tick_locked(q, clock_mono_ms(q->clock));
     pthread_mutex_unlock(&q->mu);
 }
 
@@ -422,7 +422,7 @@ int wq_shutdown_drain(struct workqueue *q, int64_t timeout_ms)
 void wq_get_stats(struct workqueue *q, struct wq_stats *out)
 {
     pthread_mutex_lock(&q->mu);
-    int64_t now = clock_now_ms(q->clock);
+    int64_t now = clock_mono_ms(q->clock);
     out->depth = q->ring_len;
     out->processing = strmap_count(q->processing);
     out->waiting = q->heap_len;

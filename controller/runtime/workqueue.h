@@ -13,7 +13,9 @@
  *   - shutdown: wq_get returns SH_ESTOPPED once the queue is shut down;
  *     wq_shutdown_drain also waits for in-flight keys to be done.
  *
- * Time comes from the injected clock. Waiting workers sleep at most
+ * Time comes from the injected clock's monotonic face (clock_mono_ms): due
+ * times and backoff are durations, and a step of the wall clock (NTP) moves
+ * none of them. Waiting workers sleep at most
  * `poll_ms` of real time before re-reading the clock, so a fake clock moved
  * by a test is noticed; wq_tick() makes due delayed keys ready at once.
  * All functions are thread-safe. Keys are copied.

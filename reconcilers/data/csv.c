@@ -243,8 +243,85 @@ static size_t unescape(struct csv_reader *r, const char *v, size_t len)
 }
 
 /*
+ * The quoted field opening at b[fstart] (cold: only files with quotes come
+ * here): finds its closing quote, counting the lines it spans in *line, and
+ * unescapes it into scratch when it has "" pairs (*ret_esc, 0 when none).
+ * Returns 0 with *ret_p just past the closing quote, NEED_MORE, or an error.
+ */
+static int parse_quoted(struct csv_reader *r, size_t fstart, uint64_t *line, size_t *ret_p,
+                        size_t *ret_esc, char **ret_err)
+{
+    const char *b = r->buf;
+    size_t end = r->end, q = fstart + 1;
+    bool eof = r->eof, escaped = false;
+    uint64_t qline = *line;
+    for (;;) {
+        while (q < end && !QTAB[(unsigned char)b[q]])
+            q++;
+        if (q >= end) {
+            if (!eof)
+                return NEED_MORE;
+            return fail(ret_err, SH_EPARSE, r->name, qline, "unterminated quoted field");
+        }
+        char c = b[q];
+        if (c == '"') {
+            if (q + 1 >= end && !eof)
+                return NEED_MORE;
+            if (q + 1 < end && b[q + 1] == '"') {
+                escaped = true;
+                q += 2;
+                continue;
+            }
+            break;
+        }
+        if (c == '\0')
+            return fail(ret_err, SH_EPARSE, r->name, *line, "NUL byte");
+        if (c == '\n') {
+            (*line)++;
+        } else { /* '\r' */
+            if (q + 1 >= end && !eof)
+                return NEED_MORE;
+            if (!(q + 1 < end && b[q + 1] == '\n'))
+                (*line)++;
+        }
+        q++;
+    }
+    size_t vstart = fstart + 1;
+    *ret_esc = 0;
+    if (escaped && !(*ret_esc = unescape(r, b + vstart, q - vstart)))
+        return fail(ret_err, SH_ENOMEM, r->name, *line, "out of memory");
+    size_t p = q + 1;
+    if (p < end && b[p] != ',' && b[p] != '\n' && b[p] != '\r')
+        return fail(ret_err, SH_EPARSE, r->name, *line, "unexpected character after a closing quote");
+    *ret_p = p;
+    return 0;
+}
+
+/* Points the fields that had "" pairs at their unescaped values in scratch. */
+static void use_unescaped(struct csv_reader *r, size_t nf)
+{
+    for (size_t i = 0; i < nf; i++)
+        if (r->esc_off[i]) {
+            r->fields[i].val = r->scratch + r->esc_off[i] - 1;
+            /* the unescaped length: the raw value minus one quote per pair */
+            size_t pairs = 0;
+            const char *v = r->fields[i].raw + 1;
+            size_t n = r->fields[i].raw_len - 2;
+            for (size_t k = 0; k < n; k++)
+                if (v[k] == '"') {
+                    pairs++;
+                    k++;
+                }
+            r->fields[i].len = n - pairs;
+        }
+}
+
+/*
  * Parses one record at r->pos. Returns 1 (a record), 0 (end of data),
  * NEED_MORE (the buffer ends inside it and more can be read), or an error.
+ * The reader's hot loop: unquoted fields are scanned here inline; quoted
+ * ones (parse_quoted) and their unescaping (use_unescaped) are the cold
+ * parts moved out.
  */
 static int parse_record(struct csv_reader *r, struct csv_record *rec, char **ret_err)
 {
@@ -263,48 +340,11 @@ static int parse_record(struct csv_reader *r, struct csv_record *rec, char **ret
         if (p < end && b[p] == '"') {
             quoted_any = true;
             r->not_plain = true;
-            size_t q = p + 1;
-            bool escaped = false;
-            uint64_t qline = line;
-            for (;;) {
-                while (q < end && !QTAB[(unsigned char)b[q]])
-                    q++;
-                if (q >= end) {
-                    if (!eof)
-                        return NEED_MORE;
-                    return fail(ret_err, SH_EPARSE, r->name, qline, "unterminated quoted field");
-                }
-                char c = b[q];
-                if (c == '"') {
-                    if (q + 1 >= end && !eof)
-                        return NEED_MORE;
-                    if (q + 1 < end && b[q + 1] == '"') {
-                        escaped = true;
-                        q += 2;
-                        continue;
-                    }
-                    break;
-                }
-                if (c == '\0')
-                    return fail(ret_err, SH_EPARSE, r->name, line, "NUL byte");
-                if (c == '\n') {
-                    line++;
-                } else { /* '\r' */
-                    if (q + 1 >= end && !eof)
-                        return NEED_MORE;
-                    if (!(q + 1 < end && b[q + 1] == '\n'))
-                        line++;
-                }
-                q++;
-            }
+            int k = parse_quoted(r, fstart, &line, &p, &esc, ret_err);
+            if (k != 0)
+                return k;
             vstart = fstart + 1;
-            vlen = q - vstart;
-            if (escaped && !(esc = unescape(r, b + vstart, vlen)))
-                return fail(ret_err, SH_ENOMEM, r->name, line, "out of memory");
-            p = q + 1;
-            if (p < end && b[p] != ',' && b[p] != '\n' && b[p] != '\r')
-                return fail(ret_err, SH_EPARSE, r->name, line,
-                            "unexpected character after a closing quote");
+            vlen = p - 1 - vstart;
         } else {
             while (p < end && !UTAB[(unsigned char)b[p]])
                 p++;
@@ -348,20 +388,8 @@ static int parse_record(struct csv_reader *r, struct csv_record *rec, char **ret
         line++;
         break;
     }
-    for (size_t i = 0; i < nf; i++)
-        if (r->esc_off[i]) {
-            r->fields[i].val = r->scratch + r->esc_off[i] - 1;
-            /* the unescaped length: the raw value minus one quote per pair */
-            size_t pairs = 0;
-            const char *v = r->fields[i].raw + 1;
-            size_t n = r->fields[i].raw_len - 2;
-            for (size_t k = 0; k < n; k++)
-                if (v[k] == '"') {
-                    pairs++;
-                    k++;
-                }
-            r->fields[i].len = n - pairs;
-        }
+    if (r->slen > 0) /* some field had "" pairs */
+        use_unescaped(r, nf);
     rec->fields = r->fields;
     rec->nfields = (nf == 1 && !quoted_any && r->fields[0].raw_len == 0) ? 0 : nf;
     rec->raw = b + r->pos;

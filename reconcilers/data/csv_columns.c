@@ -128,119 +128,153 @@ static int reread_texts(struct csv_reader *rd, struct colstate *st, size_t ncols
     return k;
 }
 
+/* One load: the reader, the column states and what the header and the rows gave. */
+struct loader {
+    const char *path;
+    char **ret_err;
+    struct missing_set ms;
+    struct csv_reader *rd;
+    struct colstate *st;
+    size_t ncols, row;
+    size_t *missing;
+    char **names;
+    bool any_reread;
+};
+
+static int nomem(struct loader *l)
+{
+    return set_err(l->ret_err, l->path, "out of memory");
+}
+
+/* The header: the columns, their names, every one numeric until a text shows. */
+static int load_header(struct loader *l)
+{
+    struct csv_record rec;
+    int k = csv_reader_header(l->rd, &rec, l->ret_err);
+    if (k != 0)
+        return k;
+    l->ncols = rec.nfields;
+    l->st = calloc(l->ncols, sizeof *l->st);
+    l->missing = calloc(l->ncols, sizeof *l->missing);
+    l->names = calloc(l->ncols, sizeof *l->names);
+    if (!l->st || !l->missing || !l->names)
+        return nomem(l);
+    for (size_t c = 0; c < l->ncols; c++) {
+        l->st[c].numeric = true;
+        if (!(l->names[c] = strndup(rec.fields[c].val, rec.fields[c].len)))
+            return nomem(l);
+    }
+    return 0;
+}
+
+/* One cell of row l->row in column c: missing, a number, or a text. */
+static int load_cell(struct loader *l, size_t c, const struct csv_field *f)
+{
+    struct colstate *s = &l->st[c];
+    if (l->row >= s->cap && grow(s, l->row + 1) != 0)
+        return nomem(l);
+    if (missing_is(&l->ms, f->val, f->len)) {
+        l->missing[c]++;
+        if (s->numeric)
+            s->num[l->row] = NAN;
+        return 0;
+    }
+    if (s->numeric) {
+        double v;
+        if (num_parse(f->val, f->len, &v)) {
+            s->num[l->row] = v;
+            s->seen_number = true;
+            return 0;
+        }
+        if (to_text(s) != 0)
+            return nomem(l);
+        l->any_reread |= s->reread;
+    }
+    if (!s->reread && !(s->str[l->row] = strndup(f->val, f->len)))
+        return nomem(l);
+    return 0;
+}
+
+/* The first pass over the rows, then the second one when a column needs it. */
+static int load_rows(struct loader *l)
+{
+    struct csv_record rec;
+    int k;
+    while ((k = csv_reader_next(l->rd, &rec, l->ret_err)) == 1) {
+        if (rec.nfields == 0)
+            continue;
+        for (size_t c = 0; c < l->ncols; c++)
+            if ((k = load_cell(l, c, &rec.fields[c])) != 0)
+                return k;
+        l->row++;
+    }
+    if (k < 0)
+        return k;
+    if (l->any_reread && (k = reread_texts(l->rd, l->st, l->ncols, &l->ms, l->ret_err)) != 0) {
+        if (k == SH_ENOMEM)
+            nomem(l);
+        return k;
+    }
+    return 0;
+}
+
+/* Moves the columns into out (every column gets a non-NULL array). */
+static int hand_over(struct loader *l, struct csv_columns *out)
+{
+    out->cols = calloc(l->ncols ? l->ncols : 1, sizeof *out->cols);
+    if (!out->cols)
+        return nomem(l);
+    out->ncols = l->ncols;
+    out->nrows = l->row;
+    for (size_t c = 0; c < l->ncols; c++) {
+        struct csv_column *col = &out->cols[c];
+        struct colstate *s = &l->st[c];
+        col->name = l->names[c];
+        l->names[c] = NULL;
+        col->numeric = s->numeric;
+        col->missing = l->missing[c];
+        if (col->numeric) {
+            col->num = s->num ? s->num : malloc(sizeof(double));
+            s->num = NULL;
+        } else {
+            col->str = s->str ? s->str : calloc(1, sizeof(char *));
+            s->str = NULL;
+        }
+        if (!col->num && !col->str) {
+            csv_columns_free(out);
+            return nomem(l);
+        }
+    }
+    return 0;
+}
+
+static void loader_free(struct loader *l)
+{
+    free_states(l->st, l->ncols, l->row);
+    if (l->names)
+        for (size_t c = 0; c < l->ncols; c++)
+            free(l->names[c]);
+    free(l->names);
+    free(l->missing);
+    csv_reader_close(l->rd);
+}
+
 int csv_load_columns(const char *path, const char *const *missing_tokens, size_t ntokens,
                      struct csv_columns *out, char **ret_err)
 {
     memset(out, 0, sizeof *out);
     if (ret_err)
         *ret_err = NULL;
-    struct missing_set ms;
-    missing_set_init(&ms, missing_tokens, ntokens);
-    struct csv_reader *rd = NULL;
-    int k = csv_reader_open(path, &rd, ret_err);
+    struct loader l = {.path = path, .ret_err = ret_err};
+    missing_set_init(&l.ms, missing_tokens, ntokens);
+    int k = csv_reader_open(path, &l.rd, ret_err);
     if (k != 0)
         return k;
-    struct csv_record rec;
-    struct colstate *st = NULL;
-    size_t ncols = 0, row = 0;
-    size_t *missing = NULL;
-    char **names = NULL;
-    bool any_reread = false;
-    k = csv_reader_header(rd, &rec, ret_err);
-    if (k != 0)
-        goto out;
-    ncols = rec.nfields;
-    st = calloc(ncols, sizeof *st);
-    missing = calloc(ncols, sizeof *missing);
-    names = calloc(ncols, sizeof *names);
-    if (!st || !missing || !names) {
-        k = set_err(ret_err, path, "out of memory");
-        goto out;
-    }
-    for (size_t c = 0; c < ncols; c++) {
-        st[c].numeric = true;
-        if (!(names[c] = strndup(rec.fields[c].val, rec.fields[c].len))) {
-            k = set_err(ret_err, path, "out of memory");
-            goto out;
-        }
-    }
-    while ((k = csv_reader_next(rd, &rec, ret_err)) == 1) {
-        if (rec.nfields == 0)
-            continue;
-        for (size_t c = 0; c < ncols; c++) {
-            struct colstate *s = &st[c];
-            if (row >= s->cap && grow(s, row + 1) != 0) {
-                k = set_err(ret_err, path, "out of memory");
-                goto out;
-            }
-            const struct csv_field *f = &rec.fields[c];
-            if (missing_is(&ms, f->val, f->len)) {
-                missing[c]++;
-                if (s->numeric)
-                    s->num[row] = NAN;
-                continue;
-            }
-            if (s->numeric) {
-                double v;
-                if (num_parse(f->val, f->len, &v)) {
-                    s->num[row] = v;
-                    s->seen_number = true;
-                    continue;
-                }
-                if (to_text(s) != 0) {
-                    k = set_err(ret_err, path, "out of memory");
-                    goto out;
-                }
-                any_reread |= s->reread;
-            }
-            if (!s->reread && !(s->str[row] = strndup(f->val, f->len))) {
-                k = set_err(ret_err, path, "out of memory");
-                goto out;
-            }
-        }
-        row++;
-    }
-    if (k < 0)
-        goto out;
-    k = 0;
-    if (any_reread && (k = reread_texts(rd, st, ncols, &ms, ret_err)) != 0) {
-        if (k == SH_ENOMEM)
-            set_err(ret_err, path, "out of memory");
-        goto out;
-    }
-    out->cols = calloc(ncols ? ncols : 1, sizeof *out->cols);
-    if (!out->cols) {
-        k = set_err(ret_err, path, "out of memory");
-        goto out;
-    }
-    out->ncols = ncols;
-    out->nrows = row;
-    for (size_t c = 0; c < ncols; c++) {
-        struct csv_column *col = &out->cols[c];
-        col->name = names[c];
-        names[c] = NULL;
-        col->numeric = st[c].numeric;
-        col->missing = missing[c];
-        if (col->numeric) {
-            col->num = st[c].num ? st[c].num : malloc(sizeof(double));
-            st[c].num = NULL;
-        } else {
-            col->str = st[c].str ? st[c].str : calloc(1, sizeof(char *));
-            st[c].str = NULL;
-        }
-        if (!col->num && !col->str) {
-            csv_columns_free(out);
-            k = set_err(ret_err, path, "out of memory");
-            goto out;
-        }
-    }
-out:
-    free_states(st, ncols, row);
-    if (names)
-        for (size_t c = 0; c < ncols; c++)
-            free(names[c]);
-    free(names);
-    free(missing);
-    csv_reader_close(rd);
+    k = load_header(&l);
+    if (k == 0)
+        k = load_rows(&l);
+    if (k == 0)
+        k = hand_over(&l, out);
+    loader_free(&l);
     return k;
 }

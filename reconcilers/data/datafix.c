@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "data/csv.h"
 #include "data/missing.h"
 #include "data/modecount.h"
 #include "data/numtext.h"
-#include "data/safewrite.h"
+#include "data/backup.h"
+#include "base/atomicfile.h"
 #include "base/errors.h"
 
 #define F_CHANGE 1u
@@ -43,26 +45,12 @@ struct fixer {
     unsigned char *flag;
     char **ret_err;
     uint64_t size;
+    char *real; /* the file's resolved name, while rewriting */
 };
-
-static int fail(char **ret_err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char **ret_err, int code, const char *fmt, ...)
-{
-    if (ret_err) {
-        va_list ap;
-        va_start(ap, fmt);
-        free(*ret_err);
-        if (vasprintf(ret_err, fmt, ap) < 0)
-            *ret_err = NULL;
-        va_end(ap);
-    }
-    return code;
-}
 
 static int nomem(struct fixer *f)
 {
-    return fail(f->ret_err, SH_ENOMEM, "%s: out of memory", f->path);
+    return sh_errf(f->ret_err, SH_ENOMEM, "%s: out of memory", f->path);
 }
 
 void datafix_options_default(struct datafix_options *o)
@@ -352,13 +340,13 @@ static int decide(struct fixer *f)
     return 0;
 }
 
-static int put(struct safewrite *w, const char *p, size_t n)
+static int put(struct atomic_file *w, const char *p, size_t n)
 {
-    return safewrite_put(w, p, n);
+    return atomic_file_put(w, p, n);
 }
 
 /* One changed row, field by field. */
-static void write_row(struct fixer *f, struct safewrite *w, const struct csv_record *rec, size_t row)
+static void write_row(struct fixer *f, struct atomic_file *w, const struct csv_record *rec, size_t row)
 {
     bool cap = f->o->outliers == OUTLIER_CAP;
     for (size_t c = 0; c < f->ncols; c++) {
@@ -413,22 +401,77 @@ static int split_plain(struct csv_record *rec, struct csv_field *pf, size_t ncol
     return 0;
 }
 
-/* Pass 2: the new file through safewrite. */
+/* Gives the replacement up: w (NULL ok) and the backup removed. */
+static void out_abort(struct fixer *f, struct atomic_file *w)
+{
+    atomic_file_abort(w);
+    if (f->rep->backup)
+        unlink(f->rep->backup);
+    free(f->rep->backup);
+    f->rep->backup = NULL;
+}
+
+/*
+ * The replacement, in the order DESIGN.md asks: the original (symlinks
+ * resolved, a regular file) backed up first when backups are kept, then the
+ * new content streamed to a temporary file beside it (atomicfile.h) that
+ * takes the original's mode. Sets f->real and f->rep->backup (owned by f /
+ * the report); out_abort undoes both.
+ */
+static int out_begin(struct fixer *f, struct atomic_file **ret)
+{
+    char **ret_err = f->ret_err;
+    f->real = realpath(f->path, NULL);
+    if (!f->real)
+        return sh_errf(ret_err, SH_EIO, "%s: %s", f->path, strerror(errno));
+    struct stat st;
+    if (stat(f->real, &st) != 0 || !S_ISREG(st.st_mode))
+        return sh_errf(ret_err, SH_EIO, "%s: not a regular file", f->path);
+    if (f->o->backup_keep > 0 &&
+        !(f->rep->backup = data_backup_make(f->real, f->o->now_ms, st.st_mode)))
+        return sh_errf(ret_err, SH_EIO, "%s: cannot make a backup: %s", f->path, strerror(errno));
+    int k = atomic_file_begin(f->real, (int)(st.st_mode & 07777), ret);
+    if (k == 0)
+        return 0;
+    int e = errno;
+    out_abort(f, NULL);
+    if (k == SH_ENOMEM)
+        return nomem(f);
+    return sh_errf(ret_err, SH_EIO, "%s: cannot create a temporary file in its folder: %s", f->path,
+                strerror(e));
+}
+
+/* Puts the new file in place (a failed folder flush after the rename is no
+ * failure: the content is there), then prunes old backups. */
+static int out_commit(struct fixer *f, struct atomic_file *w)
+{
+    bool replaced = false;
+    if (atomic_file_commit(w, &replaced) != 0 && !replaced) {
+        int e = errno;
+        out_abort(f, NULL);
+        return sh_errf(f->ret_err, SH_EIO, "%s: cannot write the fixed file: %s", f->real, strerror(e));
+    }
+    if (f->o->backup_keep > 0)
+        data_backup_prune(f->real, f->o->backup_keep);
+    return 0;
+}
+
+/* Pass 2: the new file, through out_begin / out_commit. */
 static int rewrite(struct fixer *f)
 {
     char **ret_err = f->ret_err;
     struct stat before, after, now_st;
     int fd = csv_reader_fd(f->rd);
     if (fstat(fd, &before) != 0)
-        return fail(ret_err, SH_EIO, "%s: %s", f->path, strerror(errno));
-    struct safewrite *w = NULL;
-    int k = safewrite_begin(f->path, f->o->now_ms, f->o->backup_keep, &w, ret_err);
+        return sh_errf(ret_err, SH_EIO, "%s: %s", f->path, strerror(errno));
+    struct atomic_file *w = NULL;
+    int k = out_begin(f, &w);
     if (k != 0)
         return k;
     struct csv_record rec;
     if ((k = csv_reader_rewind(f->rd, ret_err)) != 0 ||
         (k = csv_reader_header(f->rd, &rec, ret_err)) != 0) {
-        safewrite_abort(w);
+        out_abort(f, w);
         return k;
     }
     put(w, rec.raw, rec.raw_len);
@@ -436,7 +479,7 @@ static int rewrite(struct fixer *f)
     bool plain = csv_reader_plain(f->rd);
     struct csv_field *pf = plain ? calloc(f->ncols, sizeof *pf) : NULL;
     if (plain && !pf) {
-        safewrite_abort(w);
+        out_abort(f, w);
         return nomem(f);
     }
     while ((k = plain ? csv_reader_next_line(f->rd, &rec, ret_err)
@@ -463,28 +506,21 @@ static int rewrite(struct fixer *f)
     }
     free(pf);
     if (k < 0) {
-        safewrite_abort(w);
+        out_abort(f, w);
         return k;
     }
     if (row != f->nrows || k == 1 || fstat(fd, &after) != 0 || after.st_size != before.st_size ||
         after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
         after.st_mtim.tv_nsec != before.st_mtim.tv_nsec || stat(f->path, &now_st) != 0 ||
         now_st.st_ino != before.st_ino || now_st.st_dev != before.st_dev) {
-        safewrite_abort(w);
-        return fail(ret_err, SH_ECONFLICT, "%s: the file changed while it was being fixed; nothing changed",
+        out_abort(f, w);
+        return sh_errf(ret_err, SH_ECONFLICT, "%s: the file changed while it was being fixed; nothing changed",
                     f->path);
     }
-    f->rep->bytes_out = safewrite_bytes(w);
-    if (safewrite_backup(w) && !(f->rep->backup = strdup(safewrite_backup(w)))) {
-        safewrite_abort(w);
-        return nomem(f);
-    }
-    k = safewrite_commit(w, ret_err);
-    if (k != 0) {
-        free(f->rep->backup);
-        f->rep->backup = NULL;
+    f->rep->bytes_out = atomic_file_bytes(w);
+    k = out_commit(f, w);
+    if (k != 0)
         return k;
-    }
     f->rep->written = true;
     progress(f, 2 * f->size);
     return 0;
@@ -501,6 +537,7 @@ static void fixer_free(struct fixer *f)
         }
     free(f->cols);
     free(f->flag);
+    free(f->real);
     csv_reader_close(f->rd);
 }
 
@@ -512,7 +549,7 @@ int datafix_run(const char *path, const struct datafix_options *o, struct datafi
         *ret_err = NULL;
     struct fixer f = {.path = path, .o = o, .rep = rep, .ret_err = ret_err};
     if (!(rep->path = strdup(path)))
-        return fail(ret_err, SH_ENOMEM, "%s: out of memory", path);
+        return sh_errf(ret_err, SH_ENOMEM, "%s: out of memory", path);
     missing_set_init(&f.ms, o->missing_tokens, o->ntokens);
     int k = csv_reader_open(path, &f.rd, ret_err);
     if (k != 0)
@@ -527,7 +564,7 @@ int datafix_run(const char *path, const struct datafix_options *o, struct datafi
     if (k == 0 && rep->cells_changed > 0 &&
         rep->fixed_fraction > o->max_fixed_fraction) {
         rep->refused = true;
-        k = fail(ret_err, SH_EREFUSED,
+        k = sh_errf(ret_err, SH_EREFUSED,
                  "%s: %zu of %zu cells (%.1f%%) would change, more than maxFixedFraction %g; "
                  "nothing changed",
                  path, rep->cells_changed, f.nrows * f.ncols, 100.0 * rep->fixed_fraction,

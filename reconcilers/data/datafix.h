@@ -9,8 +9,9 @@
  * that reads back to the same double.
  *
  * Two streaming passes over the file: the first parses, types columns and
- * keeps the numeric values (8 bytes a cell); the second writes through
- * safewrite.h (backup first, temporary file, flush, rename). Refused, with
+ * keeps the numeric values (8 bytes a cell); the second writes a backup
+ * first (backup.h), then the new file through atomicfile.h (temporary file,
+ * flush, rename). Refused, with
  * the file untouched: broken CSV (SH_EPARSE, "file:line: reason"), or more
  * than max_fixed_fraction of the cells would change (SH_EREFUSED: the
  * DataUnfixable case; the report says how many). The file is checked not to

@@ -15,10 +15,11 @@
  *                "model": "v3 is now current (accuracy 0.910)", "log": "..."}]}
  *
  * so `jq '.last_retrain_time'` answers the brief's "Check Last Retraining
- * Time". Updates rewrite the whole file atomically (atomicfile.h) under a
- * lock (a process mutex and flock on "<path>.lock"); at most the newest
- * RETRAIN_LOG_MAX_EVENTS events are kept; a file that is not such an object
- * is kept aside as "<path>.corrupt" and a new one started.
+ * Time". This file owns only the format: updates go through the audit-file
+ * mechanism of base/auditlog.h (the whole file rewritten atomically under a
+ * process mutex and flock on "<path>.lock"; a file that is not such an
+ * object kept aside as "<path>.corrupt" and a new one started); at most the
+ * newest RETRAIN_LOG_MAX_EVENTS events are kept.
  */
 #ifndef SH_RETRAIN_LOG_H
 #define SH_RETRAIN_LOG_H

@@ -84,6 +84,104 @@ static void decide_healthy(const struct spec_service *spec, const struct service
         set_reason(out, "ProbeSucceeded", "GET %s answers", spec->health_check.url);
 }
 
+/* What makes the service unhealthy, in words, into cause. */
+static void describe_cause(const struct spec_service *spec, const struct service_observation *obs,
+                           bool process_down, char *cause, size_t size)
+{
+    if (process_down)
+        snprintf(cause, size, "the service process %s",
+                 obs->process_exit[0] ? obs->process_exit : "is not running");
+    else if (obs->consecutive_failures >= spec->health_check.failure_threshold)
+        snprintf(cause, size, "%d consecutive probe failures: %s", obs->consecutive_failures,
+                 obs->last_error);
+    else if (obs->consecutive_failures > 0)
+        snprintf(cause, size, "no healthy probe since the incident began: %s", obs->last_error);
+    else
+        snprintf(cause, size, "no healthy probe since the incident began");
+}
+
+static void set_exhausted(struct service_decision *out, const char *cause)
+{
+    out->verdict = SERVICE_EXHAUSTED;
+    set_reason(out, "RecoveryExhausted",
+               "%d recovery attempts did not heal it; %s. Fix the service, then set the "
+               "annotation selfheal.dev/reset to resume",
+               out->next.recovery_attempts, cause);
+}
+
+/* Unhealthy and no action being judged, none given up: wait out the
+ * backoff, or plan (dry run) or make the next attempt. */
+static void decide_attempt(const struct spec_service *spec, int64_t now, bool dry_run,
+                           int64_t grace, const char *cause, struct service_decision *out)
+{
+    struct service_state *s = &out->next;
+    int max = spec->recovery.max_attempts;
+    int64_t next_at = s->recovery_attempts > 0
+                          ? s->last_recovery_ms + service_backoff_ms(spec, s->recovery_attempts)
+                          : 0;
+    if (now < next_at) {
+        out->verdict = SERVICE_UNHEALTHY;
+        out->action_in_flight = true;
+        out->requeue_after_ms = next_at - now;
+        set_reason(out, "ProbeFailed", "%s; attempt %d of %d in %.1f s", cause,
+                   s->recovery_attempts + 1, max, (double)out->requeue_after_ms / 1000.0);
+        return;
+    }
+    out->action = SERVICE_ACT_RECOVER;
+    if (dry_run) {
+        out->planned_only = true;
+        out->verdict = SERVICE_UNHEALTHY;
+        out->requeue_after_ms = spec->health_check.interval_ms;
+        set_reason(out, "ProbeFailed", "%s; dry run: would %s (attempt %d of %d)", cause,
+                   action_word(spec), s->recovery_attempts + 1, max);
+        return;
+    }
+    s->recovery_attempts++;
+    s->last_recovery_ms = now;
+    out->verdict = SERVICE_RECOVERING;
+    out->action_in_flight = true;
+    out->requeue_after_ms = grace;
+    set_reason(out, "Recovering", "attempt %d of %d: %s after %s", s->recovery_attempts, max,
+               action_word(spec), cause);
+}
+
+/* Unhealthy: the incident is open; exhausted stays exhausted, an action in
+ * its grace is judged later, attempts used up give up, else decide_attempt. */
+static void decide_unhealthy(const struct spec_service *spec, const struct service_observation *obs,
+                             int64_t now, int64_t generation, bool dry_run, bool in_grace,
+                             bool process_down, struct service_decision *out)
+{
+    struct service_state *s = &out->next;
+    s->healthy = false;
+    s->healthy_since_ms = 0;
+    if (!s->failing_since_ms)
+        s->failing_since_ms = obs->first_failure_ms ? obs->first_failure_ms : now;
+    char cause[400];
+    describe_cause(spec, obs, process_down, cause, sizeof cause);
+    int64_t grace = service_grace_ms(spec);
+    if (s->exhausted) {
+        set_exhausted(out, cause);
+        return;
+    }
+    if (in_grace) {
+        out->verdict = SERVICE_UNHEALTHY;
+        out->action_in_flight = true;
+        out->requeue_after_ms = s->last_recovery_ms + grace - now;
+        set_reason(out, "Recovering", "attempt %d of %d made; judging again in %.1f s: %s",
+                   s->recovery_attempts, spec->recovery.max_attempts,
+                   (double)out->requeue_after_ms / 1000.0, cause);
+        return;
+    }
+    if (s->recovery_attempts >= spec->recovery.max_attempts) {
+        s->exhausted = true;
+        s->exhausted_generation = generation;
+        out->gave_up = true;
+        set_exhausted(out, cause);
+        return;
+    }
+    decide_attempt(spec, now, dry_run, grace, cause, out);
+}
+
 void service_decide(const struct spec_service *spec, const struct service_observation *obs,
                     const struct service_state *prev, int64_t now, int64_t generation,
                     bool dry_run, bool reset, struct service_decision *out)
@@ -125,81 +223,8 @@ void service_decide(const struct spec_service *spec, const struct service_observ
     bool unhealthy = process_down ||
                      obs->consecutive_failures >= spec->health_check.failure_threshold ||
                      awaiting_success;
-    if (!unhealthy) {
-        decide_healthy(spec, obs, now, in_grace, out);
-        return;
-    }
-
-    s->healthy = false;
-    s->healthy_since_ms = 0;
-    if (!s->failing_since_ms)
-        s->failing_since_ms = obs->first_failure_ms ? obs->first_failure_ms : now;
-    char cause[400];
-    if (process_down)
-        snprintf(cause, sizeof cause, "the service process %s",
-                 obs->process_exit[0] ? obs->process_exit : "is not running");
-    else if (obs->consecutive_failures >= spec->health_check.failure_threshold)
-        snprintf(cause, sizeof cause, "%d consecutive probe failures: %s",
-                 obs->consecutive_failures, obs->last_error);
-    else if (obs->consecutive_failures > 0)
-        snprintf(cause, sizeof cause, "no healthy probe since the incident began: %s",
-                 obs->last_error);
+    if (unhealthy)
+        decide_unhealthy(spec, obs, now, generation, dry_run, in_grace, process_down, out);
     else
-        snprintf(cause, sizeof cause, "no healthy probe since the incident began");
-    int max = spec->recovery.max_attempts;
-
-    if (s->exhausted) {
-        out->verdict = SERVICE_EXHAUSTED;
-        set_reason(out, "RecoveryExhausted",
-                   "%d recovery attempts did not heal it; %s. Fix the service, then set the "
-                   "annotation selfheal.dev/reset to resume",
-                   s->recovery_attempts, cause);
-        return;
-    }
-    if (in_grace) {
-        out->verdict = SERVICE_UNHEALTHY;
-        out->action_in_flight = true;
-        out->requeue_after_ms = s->last_recovery_ms + grace - now;
-        set_reason(out, "Recovering", "attempt %d of %d made; judging again in %.1f s: %s",
-                   s->recovery_attempts, max, (double)out->requeue_after_ms / 1000.0, cause);
-        return;
-    }
-    if (s->recovery_attempts >= max) {
-        s->exhausted = true;
-        s->exhausted_generation = generation;
-        out->gave_up = true;
-        out->verdict = SERVICE_EXHAUSTED;
-        set_reason(out, "RecoveryExhausted",
-                   "%d recovery attempts did not heal it; %s. Fix the service, then set the "
-                   "annotation selfheal.dev/reset to resume",
-                   s->recovery_attempts, cause);
-        return;
-    }
-    int64_t next_at = s->recovery_attempts > 0
-                          ? s->last_recovery_ms + service_backoff_ms(spec, s->recovery_attempts)
-                          : 0;
-    if (now < next_at) {
-        out->verdict = SERVICE_UNHEALTHY;
-        out->action_in_flight = true;
-        out->requeue_after_ms = next_at - now;
-        set_reason(out, "ProbeFailed", "%s; attempt %d of %d in %.1f s", cause,
-                   s->recovery_attempts + 1, max, (double)out->requeue_after_ms / 1000.0);
-        return;
-    }
-    out->action = SERVICE_ACT_RECOVER;
-    if (dry_run) {
-        out->planned_only = true;
-        out->verdict = SERVICE_UNHEALTHY;
-        out->requeue_after_ms = spec->health_check.interval_ms;
-        set_reason(out, "ProbeFailed", "%s; dry run: would %s (attempt %d of %d)", cause,
-                   action_word(spec), s->recovery_attempts + 1, max);
-        return;
-    }
-    s->recovery_attempts++;
-    s->last_recovery_ms = now;
-    out->verdict = SERVICE_RECOVERING;
-    out->action_in_flight = true;
-    out->requeue_after_ms = grace;
-    set_reason(out, "Recovering", "attempt %d of %d: %s after %s", s->recovery_attempts, max,
-               action_word(spec), cause);
+        decide_healthy(spec, obs, now, in_grace, out);
 }

@@ -341,29 +341,182 @@ static void plan(struct reconcile_ctx *ctx, const struct service_decision *d)
     status_plan(ctx->status, LOOP, text);
 }
 
+/* Points the prober at the spec's health check. Returns 0, an error, or
+ * SH_EINVAL after setting the condition (a URL that cannot be probed). */
+static int set_probe_target(struct service_reconciler *r, struct reconcile_ctx *ctx)
+{
+    const struct spec_service *svc = &ctx->spec->service;
+    int err = prober_set_target(r->prober, ctx->p->key, svc->health_check.url,
+                                svc->health_check.interval_ms, (long)svc->health_check.timeout_ms);
+    if (err == SH_EINVAL) {
+        char msg[PROBE_URL_MAX + 80];
+        snprintf(msg, sizeof msg, "spec.service.healthCheck.url: cannot probe '%s'",
+                 svc->health_check.url ? svc->health_check.url : "");
+        status_set_condition(ctx->status, COND_SERVICE_HEALTHY, COND_FALSE, "ProbeFailed", msg,
+                             ctx->p->generation, ctx->now_ms);
+    }
+    return err;
+}
+
+/* Failures of a supervised process that was just started (inside its grace,
+ * no incident open) are not an incident yet: the probe counts as unknown. */
+static void ignore_failures_while_starting(const struct spec_service *svc, int64_t now,
+                                           const struct service_state *prev, struct observed *o)
+{
+    if (o->obs.supervised && o->obs.process_running && prev->recovery_attempts == 0 &&
+        !prev->failing_since_ms && prev->last_recovery_ms > 0 &&
+        now < prev->last_recovery_ms + service_grace_ms(svc) && o->obs.consecutive_failures > 0)
+        o->obs.probe_known = false;
+}
+
+/* The decision wants an action that cannot be made now (another loop acts,
+ * the platform lacks the method, the previous command still runs): keep the
+ * attempt count and timing as they were and say why in note. Returns true
+ * when it needs a human (the method is missing). */
+static bool hold_action(struct reconcile_ctx *ctx, const struct observed *o,
+                        const struct service_state *prev, struct service_decision *d, char *note,
+                        size_t note_size)
+{
+    if (d->action == SERVICE_ACT_NONE || d->planned_only ||
+        !(ctx->action_in_flight || !o->can_act || o->command_running))
+        return false;
+    bool needs_attention = false;
+    d->next.recovery_attempts = prev->recovery_attempts;
+    d->next.last_recovery_ms = prev->last_recovery_ms;
+    if (!o->can_act) {
+        snprintf(note, note_size, "; cannot recover: %s", o->cannot);
+        needs_attention = true;
+        d->verdict = d->verdict == SERVICE_RECOVERING ? SERVICE_UNHEALTHY : d->verdict;
+        snprintf(d->reason, sizeof d->reason, "%s",
+                 d->action == SERVICE_ACT_START ? "Starting" : "ProbeFailed");
+    } else if (o->command_running) {
+        snprintf(note, note_size, "; the recovery command of attempt %d still runs",
+                 prev->recovery_attempts);
+        d->action_in_flight = true;
+    } else {
+        snprintf(note, note_size, "; waiting: another action is in flight");
+    }
+    d->action = SERVICE_ACT_NONE;
+    reconcile_requeue_after(ctx, ctx->spec->service.health_check.interval_ms);
+    return needs_attention;
+}
+
+/* Carries out the decision: a plan (dry run), a start, a recovery attempt,
+ * or following a changed process spec. */
+static void act(struct service_reconciler *r, struct reconcile_ctx *ctx,
+                const struct service_actuators *sa, const struct observed *o,
+                const struct service_state *prev, struct service_decision *d, bool dry, char *note,
+                size_t note_size)
+{
+    const struct spec_service *svc = &ctx->spec->service;
+    if (d->planned_only && d->action != SERVICE_ACT_NONE) {
+        plan(ctx, d);
+    } else if (d->action == SERVICE_ACT_START && do_start(ctx, sa, note, note_size)) {
+        /* a start is an action too: the probe gets the grace period to see
+         * the process come up before a failure can count against it */
+        d->next.last_recovery_ms = ctx->now_ms;
+        d->action_in_flight = true;
+        reconcile_requeue_after(ctx, service_grace_ms(svc));
+    } else if (d->action == SERVICE_ACT_RECOVER) {
+        do_recover(r, ctx, sa, o, prev, d, note, note_size);
+    } else if (sa && o->can_act && !dry && !ctx->action_in_flight) {
+        follow_spec_change(ctx, sa, o);
+    }
+}
+
+/* An incident this look closed after recovery attempts: history, audit,
+ * MTTR, event. */
+static void report_healed(struct service_reconciler *r, struct reconcile_ctx *ctx,
+                          const struct service_state *prev, const struct service_decision *d)
+{
+    const struct spec_service *svc = &ctx->spec->service;
+    double secs = d->next.last_recovery_seconds;
+    status_history_finish(ctx->status, LOOP, "succeeded",
+                          (double)(ctx->now_ms - prev->last_recovery_ms) / 1000.0);
+    struct audit_rec a = {.action = "recovered", .outcome = "succeeded",
+                          .attempt = prev->recovery_attempts, .mttr_seconds = secs};
+    audit(r, ctx, svc, &a);
+    struct metric_family *f = atomic_load(&r->mttr);
+    if (f)
+        metrics_observe(f, NULL, secs);
+    count_action(r, svc, "succeeded");
+    char msg[256];
+    snprintf(msg, sizeof msg, "healthy again after %d recovery attempt%s; MTTR %.3f s",
+             prev->recovery_attempts, prev->recovery_attempts == 1 ? "" : "s", secs);
+    event(ctx, EVENT_NORMAL, "Recovered", msg);
+    log_info(ctx->p->key, "%s", msg);
+}
+
+/* This look gave up (RecoveryExhausted): history, audit, event. */
+static void report_gave_up(struct service_reconciler *r, struct reconcile_ctx *ctx,
+                           const struct observed *o, const struct service_state *prev,
+                           const struct service_decision *d)
+{
+    const struct spec_service *svc = &ctx->spec->service;
+    if (prev->last_recovery_ms > 0)
+        status_history_finish(ctx->status, LOOP, "failed",
+                              (double)(ctx->now_ms - prev->last_recovery_ms) / 1000.0);
+    char trigger[400];
+    trigger_of(o, trigger, sizeof trigger);
+    struct audit_rec a = {.action = "gave-up", .outcome = "exhausted",
+                          .attempt = d->next.recovery_attempts, .trigger = trigger,
+                          .mttr_seconds = -1};
+    audit(r, ctx, svc, &a);
+    count_action(r, svc, "exhausted");
+    event(ctx, EVENT_WARNING, "RecoveryExhausted", d->message);
+    log_warn(ctx->p->key, "%s", d->message);
+}
+
+/* The ServiceHealthy condition (decision message + note + how the last
+ * recovery command ended) and status.service. Returns 0 or SH_ENOMEM. */
+static int write_status(struct reconcile_ctx *ctx, cJSON *sec, const struct observed *o,
+                        const struct service_decision *d, const char *note)
+{
+    char message[1400];
+    bool with_command = o->command_note[0] && d->verdict != SERVICE_HEALTHY;
+    snprintf(message, sizeof message, "%s%s%s%s", d->message, note, with_command ? "; " : "",
+             with_command ? o->command_note : "");
+    if (status_set_condition(ctx->status, COND_SERVICE_HEALTHY, cond_of(d->verdict), d->reason,
+                             message, ctx->p->generation, ctx->now_ms) != 0 ||
+        service_state_write(&d->next, sec) != 0)
+        return SH_ENOMEM;
+    return 0;
+}
+
+/* The phase this loop asks for, whether lower loops wait, and when to look
+ * again. */
+static void request_phase_and_requeue(struct reconcile_ctx *ctx, const struct service_decision *d,
+                                      bool dry, bool needs_attention)
+{
+    if (!dry) {
+        if (d->verdict == SERVICE_EXHAUSTED || needs_attention)
+            ctx->phase_requests |= PHASE_REQ(PHASE_NEEDS_ATTENTION);
+        else if (d->verdict == SERVICE_RECOVERING || d->verdict == SERVICE_UNHEALTHY)
+            ctx->phase_requests |= PHASE_REQ(PHASE_RECOVERING);
+    }
+    if (d->action_in_flight) {
+        ctx->action_in_flight = true;
+        /* look again when the grace ends, so the loops after this one resume */
+        int64_t grace_end = d->next.last_recovery_ms + service_grace_ms(&ctx->spec->service);
+        if (d->next.last_recovery_ms > 0 && grace_end > ctx->now_ms)
+            reconcile_requeue_after(ctx, grace_end - ctx->now_ms);
+    }
+    reconcile_requeue_after(ctx, d->requeue_after_ms);
+}
+
+/* observe → decide → act → report, in those named steps. */
 static int sr_reconcile(void *self, struct reconcile_ctx *ctx)
 {
     struct service_reconciler *r = self;
     const struct spec_service *svc = &ctx->spec->service;
-    const char *key = ctx->p->key;
     const struct service_actuators *sa = actuators_of(ctx->platform);
     if (!svc->present || !svc->enabled) {
         disable(r, ctx, sa);
         return 0;
     }
-    int64_t gen = ctx->p->generation;
-    int err = prober_set_target(r->prober, key, svc->health_check.url, svc->health_check.interval_ms,
-                                (long)svc->health_check.timeout_ms);
-    if (err == SH_EINVAL) {
-        char msg[PROBE_URL_MAX + 80];
-        snprintf(msg, sizeof msg, "spec.service.healthCheck.url: cannot probe '%s'",
-                 svc->health_check.url ? svc->health_check.url : "");
-        status_set_condition(ctx->status, COND_SERVICE_HEALTHY, COND_FALSE, "ProbeFailed", msg, gen,
-                             ctx->now_ms);
-        return 0;
-    }
+    int err = set_probe_target(r, ctx);
     if (err)
-        return err;
+        return err == SH_EINVAL ? 0 : err;
 
     struct observed o;
     observe(r, ctx, sa, &o);
@@ -373,108 +526,22 @@ static int sr_reconcile(void *self, struct reconcile_ctx *ctx)
     struct service_state prev;
     service_state_read(sec, &prev);
     bool dry = ctx->paused || svc->dry_run;
-    if (o.obs.supervised && o.obs.process_running && prev.recovery_attempts == 0 &&
-        !prev.failing_since_ms && prev.last_recovery_ms > 0 &&
-        ctx->now_ms < prev.last_recovery_ms + service_grace_ms(svc) &&
-        o.obs.consecutive_failures > 0)
-        /* just started: failures while it comes up are not an incident yet */
-        o.obs.probe_known = false;
+    ignore_failures_while_starting(svc, ctx->now_ms, &prev, &o);
     struct service_decision d;
-    service_decide(svc, &o.obs, &prev, ctx->now_ms, gen, dry, ctx->reset, &d);
+    service_decide(svc, &o.obs, &prev, ctx->now_ms, ctx->p->generation, dry, ctx->reset, &d);
 
     char note[600] = "";
-    bool needs_attention = false;
     status_plan_clear(ctx->status, LOOP);
-    if (d.action != SERVICE_ACT_NONE && !d.planned_only &&
-        (ctx->action_in_flight || !o.can_act || o.command_running)) {
-        /* cannot act now: keep the attempt count and timing as they were */
-        d.next.recovery_attempts = prev.recovery_attempts;
-        d.next.last_recovery_ms = prev.last_recovery_ms;
-        if (!o.can_act) {
-            snprintf(note, sizeof note, "; cannot recover: %s", o.cannot);
-            needs_attention = true;
-            d.verdict = d.verdict == SERVICE_RECOVERING ? SERVICE_UNHEALTHY : d.verdict;
-            snprintf(d.reason, sizeof d.reason, "%s",
-                     d.action == SERVICE_ACT_START ? "Starting" : "ProbeFailed");
-        } else if (o.command_running) {
-            snprintf(note, sizeof note, "; the recovery command of attempt %d still runs",
-                     prev.recovery_attempts);
-            d.action_in_flight = true;
-        } else {
-            snprintf(note, sizeof note, "; waiting: another action is in flight");
-        }
-        d.action = SERVICE_ACT_NONE;
-        reconcile_requeue_after(ctx, svc->health_check.interval_ms);
-    }
-    if (d.planned_only && d.action != SERVICE_ACT_NONE)
-        plan(ctx, &d);
-    else if (d.action == SERVICE_ACT_START && do_start(ctx, sa, note, sizeof note)) {
-        /* a start is an action too: the probe gets the grace period to see
-         * the process come up before a failure can count against it */
-        d.next.last_recovery_ms = ctx->now_ms;
-        d.action_in_flight = true;
-        reconcile_requeue_after(ctx, service_grace_ms(svc));
-    }
-    else if (d.action == SERVICE_ACT_RECOVER)
-        do_recover(r, ctx, sa, &o, &prev, &d, note, sizeof note);
-    else if (sa && o.can_act && !dry && !ctx->action_in_flight)
-        follow_spec_change(ctx, sa, &o);
-
-    if (d.healed && prev.last_recovery_ms > 0 && prev.recovery_attempts > 0) {
-        double secs = d.next.last_recovery_seconds;
-        status_history_finish(ctx->status, LOOP, "succeeded",
-                              (double)(ctx->now_ms - prev.last_recovery_ms) / 1000.0);
-        struct audit_rec a = {.action = "recovered", .outcome = "succeeded",
-                              .attempt = prev.recovery_attempts, .mttr_seconds = secs};
-        audit(r, ctx, svc, &a);
-        struct metric_family *f = atomic_load(&r->mttr);
-        if (f)
-            metrics_observe(f, NULL, secs);
-        count_action(r, svc, "succeeded");
-        char msg[256];
-        snprintf(msg, sizeof msg, "healthy again after %d recovery attempt%s; MTTR %.3f s",
-                 prev.recovery_attempts, prev.recovery_attempts == 1 ? "" : "s", secs);
-        event(ctx, EVENT_NORMAL, "Recovered", msg);
-        log_info(key, "%s", msg);
-    }
-    if (d.gave_up) {
-        if (prev.last_recovery_ms > 0)
-            status_history_finish(ctx->status, LOOP, "failed",
-                                  (double)(ctx->now_ms - prev.last_recovery_ms) / 1000.0);
-        char trigger[400];
-        trigger_of(&o, trigger, sizeof trigger);
-        struct audit_rec a = {.action = "gave-up", .outcome = "exhausted",
-                              .attempt = d.next.recovery_attempts, .trigger = trigger,
-                              .mttr_seconds = -1};
-        audit(r, ctx, svc, &a);
-        count_action(r, svc, "exhausted");
-        event(ctx, EVENT_WARNING, "RecoveryExhausted", d.message);
-        log_warn(key, "%s", d.message);
-    }
-
-    char message[1400];
-    snprintf(message, sizeof message, "%s%s%s%s", d.message, note,
-             o.command_note[0] && d.verdict != SERVICE_HEALTHY ? "; " : "",
-             o.command_note[0] && d.verdict != SERVICE_HEALTHY ? o.command_note : "");
-    if (status_set_condition(ctx->status, COND_SERVICE_HEALTHY, cond_of(d.verdict), d.reason,
-                             message, gen, ctx->now_ms) != 0 ||
-        service_state_write(&d.next, sec) != 0)
-        return SH_ENOMEM;
-
-    if (!dry) {
-        if (d.verdict == SERVICE_EXHAUSTED || needs_attention)
-            ctx->phase_requests |= PHASE_REQ(PHASE_NEEDS_ATTENTION);
-        else if (d.verdict == SERVICE_RECOVERING || d.verdict == SERVICE_UNHEALTHY)
-            ctx->phase_requests |= PHASE_REQ(PHASE_RECOVERING);
-    }
-    if (d.action_in_flight) {
-        ctx->action_in_flight = true;
-        /* look again when the grace ends, so the loops after this one resume */
-        int64_t grace_end = d.next.last_recovery_ms + service_grace_ms(svc);
-        if (d.next.last_recovery_ms > 0 && grace_end > ctx->now_ms)
-            reconcile_requeue_after(ctx, grace_end - ctx->now_ms);
-    }
-    reconcile_requeue_after(ctx, d.requeue_after_ms);
+    bool needs_attention = hold_action(ctx, &o, &prev, &d, note, sizeof note);
+    act(r, ctx, sa, &o, &prev, &d, dry, note, sizeof note);
+    if (d.healed && prev.last_recovery_ms > 0 && prev.recovery_attempts > 0)
+        report_healed(r, ctx, &prev, &d);
+    if (d.gave_up)
+        report_gave_up(r, ctx, &o, &prev, &d);
+    err = write_status(ctx, sec, &o, &d, note);
+    if (err)
+        return err;
+    request_phase_and_requeue(ctx, &d, dry, needs_attention);
     return 0;
 }
 

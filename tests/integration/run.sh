@@ -22,6 +22,8 @@ if grep -l 'lib/envtest.sh' "${tests[@]}" >/dev/null 2>&1; then
     t0=$(date +%s)
     if tests/envtest/controlplane.sh start "$envtest_dir" >"$out/envtest.log" 2>&1; then
         export SH_ENVTEST_DIR=$envtest_dir
+        # the CRD once, before tests side by side would race to create it
+        kubectl --kubeconfig "$envtest_dir/admin.kubeconfig" apply -f crd/ >>"$out/envtest.log" 2>&1 || true
         echo "control plane: kube-apiserver + kube-controller-manager v1.32 + etcd up in $(($(date +%s) - t0)) s"
     else
         rc=$?

@@ -15,7 +15,7 @@ cmp -s want.csv orig.csv && fail "the data needs a fix for this test to mean any
 fixed=0
 untouched=0
 for i in $(seq 1 "$rounds"); do
-    rm -f data.csv data.csv.bak.* .data.csv.fixtmp.*
+    rm -f data.csv data.csv.bak.* .data.csv.tmp.* .data.csv.fixtmp.*
     cp orig.csv data.csv
     "$SELFHEAL" fix-data --data-path data.csv --backup-keep 2 --quiet &
     pid=$!
@@ -43,4 +43,4 @@ sleep 0.05
 kill -KILL $pid 2>/dev/null || true
 wait $pid 2>/dev/null || true
 "$SELFHEAL" fix-data --data-path data.csv --backup-keep 3 --quiet || true
-[ -z "$(ls -A . | grep fixtmp || true)" ] || fail "a temporary file was left behind"
+[ -z "$(ls -A . | grep -E 'fixtmp|^\.data\.csv\.tmp\.' || true)" ] || fail "a temporary file was left behind"

@@ -17,6 +17,8 @@ envtest_namespace ctl
 export KUBECONFIG=$ENVTEST_KUBECONFIG
 envtest_controller_kubeconfig "$NS" "$TMP/sa.kubeconfig"
 
+# "wrong" passes the CRD's admission rules (it cannot check environment
+# variable names) but not the controller's validator
 kubectl apply -n "$NS" -f - >"$TMP/apply.log" 2>&1 <<'YAML' || fail "apply pipelines: $(cat "$TMP/apply.log")"
 apiVersion: selfheal.dev/v1alpha1
 kind: SelfHealingPipeline
@@ -29,7 +31,8 @@ kind: SelfHealingPipeline
 metadata: {name: wrong}
 spec:
   service:
-    healthCheck: {url: "http://x", interval: 5s, timeout: 1m}
+    healthCheck: {url: "http://x"}
+    recovery: {method: process, process: {command: [x], env: {"1BAD": v}}}
 YAML
 
 port=$(free_port)
@@ -48,7 +51,17 @@ grep -E '^watched +Healthy +True' <<<"$out" >/dev/null || fail "kubectl get shp:
 wrong_invalid() { kubectl get shp -n "$NS" 2>&1 | grep -E '^wrong +Invalid +False'; }
 wait_for 10 "the invalid pipeline shown Invalid" wrong_invalid
 msg=$(kubectl get shp wrong -n "$NS" -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}')
-assert_contains "$msg" "spec.service.healthCheck.timeout: must not exceed interval (5s), got 1m"
+assert_contains "$msg" "spec.service.recovery.process.env.1BAD: not a valid environment variable name"
+# what the CRD can check is refused at apply time, with the validator's words
+out=$(kubectl apply -n "$NS" -f - 2>&1 <<'YAML') && fail "a probe timeout above its interval was accepted: $out"
+apiVersion: selfheal.dev/v1alpha1
+kind: SelfHealingPipeline
+metadata: {name: refused}
+spec:
+  service:
+    healthCheck: {url: "http://x", interval: 5s, timeout: 1m}
+YAML
+assert_contains "$out" "must not exceed interval (5s), got 1m"
 
 # a patched threshold raises observedGeneration (and the conditions')
 kubectl patch shp watched -n "$NS" --type merge -p '{"spec":{"escalation":{"maxSameIssue":5}}}' >/dev/null

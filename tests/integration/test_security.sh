@@ -18,11 +18,16 @@
 #      no-store; a CSP on the dashboard page; HEAD works);
 #      the same on the Kubernetes platform (the status of the object says why);
 #   5. tokens and client keys never reach logs, status, events, /metrics or
-#      the JSON API — with debug logging, a wrong token (401), injected 500s
-#      and 429s and cut watches against the Kubernetes API emulator;
+#      the JSON API — with debug logging: on a real kube-apiserver (envtest)
+#      under a ServiceAccount token bound to manifests/rbac.yaml (objects and
+#      Events read back from the server, no Forbidden) and with a wrong token
+#      (401 from the real server); the faults a real server cannot make on
+#      demand — injected 500s and 429s, cut watches — and a client key in the
+#      kubeconfig against the Kubernetes API emulator;
 #   6. TLS: a self-signed API server is refused without its CA; with
 #      insecure-skip-tls-verify it is accepted and a warning is logged.
 source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/envtest.sh"
 PY=/usr/bin/python3
 command -v jq >/dev/null || fail "jq is not installed"
 command -v openssl >/dev/null || fail "openssl is not installed"
@@ -234,7 +239,6 @@ for l in lines:
 open(path, "w").write("\n".join(out) + "\n")
 PY
 grep -q "client-key-data" "$kc" || fail "the kubeconfig has no client key: $(cat "$kc")"
-sed "s/$TOKEN/$WRONG/" "$kc" >"$TMP/kc-wrong"
 
 kport=$(free_port)
 "$SELFHEAL" run --kubeconfig "$kc" --listen "127.0.0.1:$kport" --log-level debug \
@@ -257,30 +261,95 @@ ctl -X POST "$url/_emulator/faults" -d '{"error_rate": 0.5, "error_code": 429, "
 ctl -X POST "$url/_emulator/drop-watches" >/dev/null
 sleep 2
 ctl -X POST "$url/_emulator/faults" -d '{"reset": true}' >/dev/null
-# a controller with a wrong token: 401s
-wport=$(free_port)
-"$SELFHEAL" run --kubeconfig "$TMP/kc-wrong" --listen "127.0.0.1:$wport" --log-level debug \
-    >"$TMP/kube-wrong.log" 2>&1 &
-wpid=$!
-track $wpid
-wait_for 15 "the wrong token is refused" grep -q "401" "$TMP/kube-wrong.log"
 injected=$(ctl "$url/_emulator/stats" | jq .injected_errors)
 [ "$injected" -gt 0 ] || fail "no fault was injected"
 
 curl -sf "$kbase/metrics" >"$TMP/metrics.txt"
 curl -sf "$kbase/api/v1/pipelines" >"$TMP/api.json"
-curl -sf "http://127.0.0.1:$wport/metrics" >>"$TMP/metrics.txt" || true
-curl -sf "http://127.0.0.1:$wport/api/v1/pipelines" >>"$TMP/api.json" || true
 ctl "$url/_emulator/objects" >"$TMP/objects.json" # every status and every Event
 grep -q '"reason": *"InvalidSpec"\|InvalidSpec' "$TMP/objects.json" || fail "no status was written"
-for f in kube.log kube-wrong.log metrics.txt api.json objects.json; do
-    for secret in "$TOKEN" "$WRONG" "$keyline" "${keyb64:0:60}" "${keyb64: -60}" "PRIVATE KEY"; do
+for f in kube.log metrics.txt api.json objects.json; do
+    for secret in "$TOKEN" "$keyline" "${keyb64:0:60}" "${keyb64: -60}" "PRIVATE KEY"; do
         if grep -qF -- "$secret" "$TMP/$f"; then
             fail "$f holds a credential ($(grep -nF -- "$secret" "$TMP/$f" | head -2 | cut -c1-200))"
         fi
     done
 done
-kill "$wpid" 2>/dev/null || true
+
+# 5 (real). the same on a real kube-apiserver, under a ServiceAccount token
+# bound to manifests/rbac.yaml; and a wrong token, refused by the real server
+envtest_up
+envtest_namespace sec
+envtest_controller_kubeconfig "$NS" "$TMP/sa.kubeconfig"
+RTOKEN=$(awk '/token:/ {gsub(/[{}"]/, ""); print $NF}' "$TMP/sa.kubeconfig")
+[ ${#RTOKEN} -gt 100 ] || fail "no ServiceAccount token in the kubeconfig: $(cat "$TMP/sa.kubeconfig")"
+sed "s/$RTOKEN/$WRONG/" "$TMP/sa.kubeconfig" >"$TMP/kc-wrong"
+grep -qF "$WRONG" "$TMP/kc-wrong" || fail "could not write the wrong-token kubeconfig"
+kadm apply -n "$NS" -f - >"$TMP/apply.log" 2>&1 <<YAML || fail "apply pipelines: $(cat "$TMP/apply.log")"
+apiVersion: selfheal.dev/v1alpha1
+kind: SelfHealingPipeline
+metadata: {name: ok}
+spec: {escalation: {maxSameIssue: 3}}
+---
+apiVersion: selfheal.dev/v1alpha1
+kind: SelfHealingPipeline
+metadata: {name: broken}
+spec: {service: {healthCheck: {url: "http://x", interval: 5s, timeout: 1m}}}
+---
+apiVersion: selfheal.dev/v1alpha1
+kind: SelfHealingPipeline
+metadata: {name: failing}
+spec:
+  service:
+    healthCheck: {url: "http://127.0.0.1:$dead/", interval: 1s, timeout: 1s, failureThreshold: 1}
+    recovery: {method: restart, deployment: no-such-deployment, maxAttempts: 2, backoff: 1s}
+---
+apiVersion: selfheal.dev/v1alpha1
+kind: SelfHealingPipeline
+metadata: {name: escape}
+spec: {dataQuality: {path: "$RT/data/../outside/victim.csv", interval: 1s}}
+YAML
+rport=$(free_port)
+"$SELFHEAL" run --kubeconfig "$TMP/sa.kubeconfig" --namespace "$NS" --listen "127.0.0.1:$rport" \
+    --log-level debug --allow-path "$TMP/data" >"$TMP/real.log" 2>&1 &
+rpid=$!
+track $rpid
+wait_for 30 "the controller on the real server is ready" curl -sf "http://127.0.0.1:$rport/readyz"
+phase_is() { [ "$(kadm get shp "$1" -n "$NS" -o jsonpath='{.status.phase}')" = "$2" ]; }
+for p in broken escape; do wait_for 30 "the $p pipeline is reported Invalid" phase_is "$p" Invalid; done
+msg=$(kadm get shp escape -n "$NS" -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}')
+assert_eq "$msg" "spec.dataQuality.path: $RT/data/../outside/victim.csv resolves to $RT/outside/victim.csv, outside the allowed paths (--allow-path $RT/data)" \
+    "the escaping pipeline's status on the real server"
+has_events() { kadm get events -n "$NS" -o name | grep -q .; }
+wait_for 30 "Events from the controller" has_events
+# the failing pipeline's recovery ran into the missing Deployment (a real 404)
+failing_tried() { kadm get events -n "$NS" --field-selector involvedObject.name=failing -o name | grep -q .; }
+wait_for 30 "an Event about the failing pipeline" failing_tried
+# a controller with a wrong token: the real API server answers 401
+wport=$(free_port)
+"$SELFHEAL" run --kubeconfig "$TMP/kc-wrong" --namespace "$NS" --listen "127.0.0.1:$wport" --log-level debug \
+    >"$TMP/real-wrong.log" 2>&1 &
+wpid=$!
+track $wpid
+wait_for 30 "the wrong token is refused by the real server" grep -q "401" "$TMP/real-wrong.log"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$wport/readyz")
+[ "$code" != 200 ] || fail "ready with a wrong token"
+curl -sf "http://127.0.0.1:$rport/metrics" >"$TMP/real-metrics.txt"
+curl -sf "http://127.0.0.1:$rport/api/v1/pipelines" >"$TMP/real-api.json"
+curl -sf "http://127.0.0.1:$wport/metrics" >>"$TMP/real-metrics.txt" || true
+curl -sf "http://127.0.0.1:$wport/api/v1/pipelines" >>"$TMP/real-api.json" || true
+kadm get shp,events,leases,configmaps -n "$NS" -o json >"$TMP/real-objects.json"
+grep -q "InvalidSpec" "$TMP/real-objects.json" || fail "no status was written on the real server"
+for f in real.log real-wrong.log real-metrics.txt real-api.json real-objects.json; do
+    for secret in "$RTOKEN" "$WRONG" "${RTOKEN:0:40}" "${RTOKEN: -40}"; do
+        if grep -qF -- "$secret" "$TMP/$f"; then
+            fail "$f holds a credential ($(grep -nF -- "$secret" "$TMP/$f" | head -2 | cut -c1-200))"
+        fi
+    done
+done
+kill "$wpid" "$rpid" 2>/dev/null || true
+forbidden=$(envtest_forbidden "$SA_USER")
+[ -z "$forbidden" ] || fail "Forbidden under manifests/rbac.yaml on the real server: $forbidden"
 
 # 6. TLS: no CA → the self-signed server is refused; insecure → accepted, with a warning
 grep -v "certificate-authority-data" "$kc" >"$TMP/kc-noca"

@@ -231,6 +231,11 @@ def event_view(o, rt):
                 del v[k]
         return v
     v = dict(o)
+    for k in ("reason", "message", "type", "action"):  # `json:",omitempty"` strings
+        if v.get(k) == "":
+            del v[k]
+    if v.get("count") == 0:
+        del v["count"]
     v.setdefault("source", {})
     v.setdefault("firstTimestamp", None)
     v.setdefault("lastTimestamp", None)
@@ -339,11 +344,85 @@ def builtin_decode_errors(rt, obj):
         fields = [("eventTime", obj.get("eventTime"))]
     for _, v in fields:
         if v is not None and not _micro_ok(v):
-            rest = v[19:] if isinstance(v, str) and len(v) >= 19 else str(v)
+            rest, elem = _go_time_parse_failure(str(v))
             return ('%s in version "%s" cannot be handled as a %s: parsing time "%s" as '
-                    '"2006-01-02T15:04:05.000000Z07:00": cannot parse "%s" as ".000000"'
-                    % (rt.kind, rt.version, rt.kind, v, rest))
+                    '"2006-01-02T15:04:05.000000Z07:00": cannot parse "%s" as "%s"'
+                    % (rt.kind, rt.version, rt.kind, v, rest, elem))
     return None
+
+
+def _go_time_parse_failure(v):
+    """(the rest of v, the layout element) where Go's time.Parse of the MicroTime layout
+    "2006-01-02T15:04:05.000000Z07:00" stops on v (a value _micro_ok refused)."""
+    import re
+    elems = [("2006", r"\d{4}"), ("-", "-"), ("01", r"\d{2}"), ("-", "-"), ("02", r"\d{2}"), ("T", "T"),
+             ("15", r"\d{2}"), (":", ":"), ("04", r"\d{2}"), (":", ":"), ("05", r"\d{2}"),
+             (".000000", r"\.\d{6}"), ("Z07:00", r"Z|[-+]\d{2}:\d{2}")]
+    rest = v
+    for elem, rx in elems:
+        m = re.match(rx, rest)
+        if not m:
+            return rest, elem
+        rest = rest[m.end():]
+    return rest, ".000000"
+
+
+def qualified_name_problems(v):
+    """apimachinery's IsQualifiedName messages for the name part (prefix/name)."""
+    import re
+    name = v.split("/", 1)[1] if "/" in v else v
+    probs = []
+    if not name:
+        probs.append("name part must be non-empty")
+    elif len(name) > 63:
+        probs.append("name part must be no more than 63 characters")
+    if not re.fullmatch(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]", name):
+        probs.append("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+                     "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+                     "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
+    return probs
+
+
+def event_validate(obj, core):
+    """The causes of pkg/apis/core/validation ValidateEventCreate, in its order: the legacy
+    checks for both APIs, then the strict ones of events.k8s.io/v1. obj is either form
+    (core: involvedObject, reportingComponent; events.k8s.io: regarding, reportingController)."""
+    causes = []
+
+    def invalid(field, value, msg):
+        causes.append({"reason": "FieldValueInvalid", "message": 'Invalid value: "%s": %s' % (value, msg),
+                       "field": field})
+
+    def required(field):
+        causes.append({"reason": "FieldValueRequired", "message": "Required value", "field": field})
+    ns = (obj.get("metadata") or {}).get("namespace") or ""
+    reg = obj.get("regarding") or obj.get("involvedObject") or {}
+    rns = reg.get("namespace", "")
+    controller = obj.get("reportingController", obj.get("reportingComponent", ""))
+    cfield = "reportingComponent" if core else "reportingController"
+    if not obj.get("eventTime"):
+        if (ns not in ("", "default")) if rns == "" else rns != ns:
+            invalid("involvedObject.namespace", rns, "does not match event.namespace")
+    else:
+        if rns == "" and ns not in ("default", "kube-system"):
+            invalid("involvedObject.namespace", rns, "does not match event.namespace")
+        if not controller:
+            required(cfield)
+        for msg in qualified_name_problems(controller):
+            invalid(cfield, controller, msg)
+        if not obj.get("reportingInstance"):
+            required("reportingInstance")
+        if not obj.get("action"):
+            required("action")
+        if not obj.get("reason"):
+            required("reason")
+    if not core:
+        if not obj.get("eventTime"):
+            required("eventTime")
+        t = obj.get("type", "")
+        if t not in ("Normal", "Warning"):
+            invalid("type", "", "has invalid value: %s" % t)
+    return causes
 
 
 def builtin_validate(rt, obj):
@@ -353,9 +432,8 @@ def builtin_validate(rt, obj):
         if d is not None and d <= 0:
             causes.append({"reason": "FieldValueInvalid", "message": "Invalid value: %d: must be greater than 0" % d,
                            "field": "spec.leaseDurationSeconds"})
-    elif rt.type_name == "events.k8s.io/Event":
-        if not obj.get("eventTime"):
-            causes.append({"reason": "FieldValueRequired", "message": "Required value", "field": "eventTime"})
+    elif rt.type_name in ("Event", "events.k8s.io/Event"):
+        causes += event_validate(obj, rt.type_name == "Event")
     elif rt.type_name == "Deployment":
         sp = obj.get("spec") or {}
         sel = (sp.get("selector") or {}).get("matchLabels")
@@ -741,10 +819,13 @@ class Emulator:
             del md["managedFields"]
         if rt.type_name == "CustomResourceDefinition":
             self._crd_status(obj)
-        rv = self.store.next_rv()
-        md["resourceVersion"] = str(rv)
         obj["apiVersion"] = rt.api_version if rt.storage != "events" else "v1"
         obj["kind"] = rt.kind
+        if query.get("dryRun") == "All":
+            # validated, defaulted and answered like a create, but not stored (and no resourceVersion)
+            return 201, obj
+        rv = self.store.next_rv()
+        md["resourceVersion"] = str(rv)
         self.store.objects[key] = obj
         self.store.record(rv, rt.storage, key[1], "ADDED", obj, None)
         self.count("writes")
@@ -1029,6 +1110,8 @@ class Emulator:
             resp["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
             self.after_delete(rt, gone, query)
             return 200, resp
+        if query.get("dryRun") == "All":
+            return 200, copy.deepcopy(new)  # not stored: the resourceVersion stays the old one
         rv = self.store.next_rv()
         md["resourceVersion"] = str(rv)
         self.store.objects[key] = new

@@ -129,7 +129,7 @@ class Rules(unittest.TestCase):
         for spec in ({"model": {"metric": {"source": src}, "minAccuracy": 0}},
                      {"model": {"metric": {"source": src}, "minAccuracy": 1}},
                      {"service": {"healthCheck": {"url": "https://x", "interval": "1h30m"},
-                                  "recovery": {"maxAttempts": 0, "backoff": "500ms"}}},
+                                  "recovery": {"maxAttempts": 0, "backoff": "500ms", "deployment": "api"}}},
                      {"dataQuality": {"path": "d.csv", "outliers": {"multiplier": 0.001}, "backup": {"keep": 0}}},
                      {"drift": {"score": {"source": {"prometheus": {"url": "http://p", "query": "q"}}},
                                 "retrain": {"jobTemplate": {"spec": {"template": {"spec": {"containers": []}}}}}}},

@@ -1,4 +1,8 @@
-/* check_atomicfile.c — atomic file replacement (atomicfile.h). */
+/*
+ * check_atomicfile.c — atomic file replacement (atomicfile.h): whole
+ * buffers, streams (the data fix's writer, once safewrite.c), symlinks, and
+ * the sweep of temporaries left by dead processes.
+ */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -6,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -14,7 +19,7 @@
 #include "base/atomicfile.h"
 #include "base/errors.h"
 
-Suite *atomicfile_suite(void);
+Suite *atomicfile_suite(void);;
 
 static char tmpdir[256];
 
@@ -194,6 +199,167 @@ START_TEST(test_rename_onto_directory_fails_and_cleans_up)
 }
 END_TEST
 
+/* --- streams -------------------------------------------------------------- */
+
+START_TEST(test_stream_replaces_with_given_mode)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/data.csv", tmpdir);
+    ck_assert_int_eq(atomic_file_write_str(path, "old\n"), 0);
+    struct atomic_file *f = NULL;
+    ck_assert_int_eq(atomic_file_begin(path, 0640, &f), 0);
+    ck_assert_int_eq(atomic_file_put(f, "x,y\n", 4), 0);
+    /* pieces larger than the buffer go straight through, in order */
+    size_t big = (1u << 20) + 5;
+    char *data = malloc(big);
+    ck_assert_ptr_nonnull(data);
+    memset(data, 'z', big);
+    ck_assert_int_eq(atomic_file_put(f, data, big), 0);
+    ck_assert_int_eq(atomic_file_put(f, "end\n", 4), 0);
+    free(data);
+    ck_assert_uint_eq(atomic_file_bytes(f), 8 + big);
+    ck_assert_str_eq(slurp(path), "old\n"); /* nothing visible before commit */
+    bool replaced = false;
+    ck_assert_int_eq(atomic_file_commit(f, &replaced), 0);
+    ck_assert(replaced);
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0640);
+    ck_assert_int_eq(st.st_size, (off_t)(8 + big));
+    ck_assert_str_eq(listing(), "data.csv");
+}
+END_TEST
+
+START_TEST(test_stream_abort_leaves_original)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/data.csv", tmpdir);
+    ck_assert_int_eq(atomic_file_write_str(path, "old\n"), 0);
+    struct atomic_file *f = NULL;
+    ck_assert_int_eq(atomic_file_begin(path, ATOMIC_FILE_MODE_DEFAULT, &f), 0);
+    ck_assert_int_eq(atomic_file_put(f, "new\n", 4), 0);
+    atomic_file_abort(f);
+    atomic_file_abort(NULL);
+    ck_assert_str_eq(slurp(path), "old\n");
+    ck_assert_str_eq(listing(), "data.csv");
+    errno = 0;
+    snprintf(path, sizeof path, "%s/missing/data.csv", tmpdir);
+    ck_assert_int_eq(atomic_file_begin(path, 0600, &f), SH_EIO);
+    ck_assert_int_eq(errno, ENOENT);
+}
+END_TEST
+
+/* A stream that fails midway (the file size limit) is reported at commit
+ * with its errno, and leaves the old content. In a child. */
+START_TEST(test_stream_failed_write_reported_at_commit)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/data.csv", tmpdir);
+    ck_assert_int_eq(atomic_file_write_str(path, "original"), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        struct rlimit rl = {16, 16};
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+            _exit(10);
+        static char big[(1u << 20) + 1];
+        struct atomic_file *f = NULL;
+        if (atomic_file_begin(path, 0644, &f) != 0)
+            _exit(11);
+        if (atomic_file_put(f, big, sizeof big) != SH_EIO)
+            _exit(12);
+        bool replaced = true;
+        errno = 0;
+        int r = atomic_file_commit(f, &replaced);
+        _exit(r == SH_EIO && errno == EFBIG && !replaced ? 0 : 13);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status), "killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    ck_assert_str_eq(slurp(path), "original");
+    ck_assert_str_eq(listing(), "data.csv");
+}
+END_TEST
+
+/* --- the sweep of dead processes' temporaries ----------------------------- */
+
+static void plant(const char *name)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, name);
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("half", f);
+    fclose(f);
+}
+
+START_TEST(test_stream_sweeps_dead_temporaries)
+{
+    /* 2147483646: a pid that cannot exist; ours and other names stay */
+    char mine[128];
+    snprintf(mine, sizeof mine, ".data.csv.tmp.%ld.999", (long)getpid());
+    plant(".data.csv.tmp.2147483646.0");
+    plant(".data.csv.fixtmp.2147483646"); /* the name earlier data fixes used */
+    plant(".other.tmp.2147483646.7");
+    plant(".data.csv.tmp.x.0");
+    plant(mine);
+    char path[512];
+    snprintf(path, sizeof path, "%s/data.csv", tmpdir);
+    struct atomic_file *f = NULL;
+    ck_assert_int_eq(atomic_file_begin(path, 0644, &f), 0);
+    ck_assert_int_eq(atomic_file_commit(f, NULL), 0);
+    char want[256];
+    snprintf(want, sizeof want, "%s,.data.csv.tmp.x.0,data.csv", mine); /* pids sort before x */
+    ck_assert_str_eq(listing(), want);
+}
+END_TEST
+
+START_TEST(test_write_sweeps_dead_temporaries)
+{
+    plant(".state.json.tmp.2147483646.3");
+    char path[512];
+    snprintf(path, sizeof path, "%s/state.json", tmpdir);
+    ck_assert_int_eq(atomic_file_write_str(path, "{}"), 0);
+    ck_assert_str_eq(listing(), "state.json");
+}
+END_TEST
+
+/* --- symlinks ------------------------------------------------------------- */
+
+START_TEST(test_symlink_replaces_link)
+{
+    char path[512], got[PATH_MAX];
+    snprintf(path, sizeof path, "%s/current", tmpdir);
+    ck_assert_int_eq(atomic_file_symlink("v1", path, NULL), 0);
+    ck_assert_int_eq(atomic_file_symlink("v2", path, NULL), 0);
+    ssize_t n = readlink(path, got, sizeof got - 1);
+    ck_assert_int_eq(n, 2);
+    got[n] = '\0';
+    ck_assert_str_eq(got, "v2");
+    ck_assert_str_eq(listing(), "current");
+}
+END_TEST
+
+START_TEST(test_symlink_onto_folder_fails_and_cleans_up)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/current", tmpdir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    const char *step = NULL;
+    errno = 0;
+    ck_assert_int_eq(atomic_file_symlink("v1", path, &step), SH_EIO);
+    ck_assert_str_eq(step, "replace");
+    ck_assert(errno == EISDIR || errno == ENOTEMPTY || errno == EEXIST);
+    ck_assert_str_eq(listing(), "current");
+    ck_assert_int_eq(rmdir(path), 0);
+    snprintf(path, sizeof path, "%s/missing/current", tmpdir);
+    ck_assert_int_eq(atomic_file_symlink("v1", path, &step), SH_EIO);
+    ck_assert_str_eq(step, "create");
+    ck_assert_int_eq(errno, ENOENT);
+}
+END_TEST
+
 Suite *atomicfile_suite(void)
 {
     Suite *s = suite_create("atomicfile");
@@ -205,6 +371,13 @@ Suite *atomicfile_suite(void)
     tcase_add_test(tc, test_relative_path_uses_current_directory);
     tcase_add_test(tc, test_failed_write_keeps_original);
     tcase_add_test(tc, test_rename_onto_directory_fails_and_cleans_up);
+    tcase_add_test(tc, test_stream_replaces_with_given_mode);
+    tcase_add_test(tc, test_stream_abort_leaves_original);
+    tcase_add_test(tc, test_stream_failed_write_reported_at_commit);
+    tcase_add_test(tc, test_stream_sweeps_dead_temporaries);
+    tcase_add_test(tc, test_write_sweeps_dead_temporaries);
+    tcase_add_test(tc, test_symlink_replaces_link);
+    tcase_add_test(tc, test_symlink_onto_folder_fails_and_cleans_up);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -18,6 +18,24 @@ START_TEST(test_fake_clock_moves_only_when_told)
 }
 END_TEST
 
+START_TEST(test_wall_steps_leave_the_monotonic_face_alone)
+{
+    struct fake_clock fc;
+    fake_clock_init(&fc, 1000);
+    ck_assert_int_eq(clock_mono_ms(&fc.base), 1000);
+    fake_clock_step_wall(&fc, -3600 * 1000);
+    ck_assert_int_eq(clock_now_ms(&fc.base), 1000 - 3600 * 1000);
+    ck_assert_int_eq(clock_mono_ms(&fc.base), 1000);
+    fake_clock_advance(&fc, 500); /* time passes: both move */
+    ck_assert_int_eq(clock_mono_ms(&fc.base), 1500);
+    fake_clock_set(&fc, clock_now_ms(&fc.base) + 250);
+    ck_assert_int_eq(clock_mono_ms(&fc.base), 1750);
+    /* the real clock's monotonic face never goes back */
+    int64_t a = clock_mono_ms(NULL), b = clock_mono_ms(NULL);
+    ck_assert_int_le(a, b);
+}
+END_TEST
+
 START_TEST(test_rfc3339_round_trips_and_accepts_offsets)
 {
     char buf[32];
@@ -38,6 +56,7 @@ Suite *clock_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_fake_clock_moves_only_when_told);
     tcase_add_test(tc, test_rfc3339_round_trips_and_accepts_offsets);
+    tcase_add_test(tc, test_wall_steps_leave_the_monotonic_face_alone);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -23,7 +23,7 @@
 
 #include "data/datafix.h"
 #include "data/modecount.h"
-#include "data/safewrite.h"
+#include "data/backup.h"
 #include "data/stats.h"
 #include "base/errors.h"
 
@@ -502,7 +502,7 @@ START_TEST(test_backups_kept_newest)
     ck_assert_str_eq(got, "x\n7\n8\n9\n");
     free(got);
     /* pruning directly: keep 0 removes every backup */
-    ck_assert_int_eq(safewrite_prune_backups(path, 0), 2);
+    ck_assert_int_eq(data_backup_prune(path, 0), 2);
     ck_assert_str_eq(listing(), "data.csv");
 }
 END_TEST

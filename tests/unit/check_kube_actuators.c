@@ -478,8 +478,11 @@ START_TEST(retrain_follows_conditions_and_deletes_on_timeout)
     struct retrain_job_result res;
     char *err = NULL;
     struct retrain_run *run[3] = {NULL, NULL, NULL};
+    struct fake_clock fc; /* the timeout runs on its monotonic face */
+    fake_clock_init(&fc, 1000);
     for (int i = 0; i < 3; i++) {
-        struct retrain_request req = {.p = p, .attempt = i + 1, .drift_score = 0.9, .now_ms = 1000};
+        struct retrain_request req = {.p = p, .attempt = i + 1, .drift_score = 0.9, .now_ms = 1000,
+                                      .clock = &fc.base};
         ck_assert_int_eq(ra.start(&ra, &req, &run[i], &info, &err), 0);
         ck_assert_int_eq(ra.poll(&ra, p, run[i], 2000, &res, &err), 0);
         ck_assert_int_eq(res.state, RETRAIN_JOB_RUNNING);
@@ -494,8 +497,14 @@ START_TEST(retrain_follows_conditions_and_deletes_on_timeout)
     ck_assert_int_eq(ra.poll(&ra, p, run[1], 3000, &res, &err), 0);
     ck_assert_int_eq(res.state, RETRAIN_JOB_SUCCEEDED);
     /* the third one is still running one minute later (timeout 1m): deleted, timed out */
+    fake_clock_set(&fc, 1000 + 59999);
     ck_assert_int_eq(ra.poll(&ra, p, run[2], 1000 + 59999, &res, &err), 0);
     ck_assert_int_eq(res.state, RETRAIN_JOB_RUNNING);
+    /* a wall-clock step of an hour forward is no hour of running */
+    fake_clock_step_wall(&fc, 3600 * 1000);
+    ck_assert_int_eq(ra.poll(&ra, p, run[2], 1000 + 59999 + 3600 * 1000, &res, &err), 0);
+    ck_assert_int_eq(res.state, RETRAIN_JOB_RUNNING);
+    fake_clock_advance(&fc, 1);
     ck_assert_int_eq(ra.poll(&ra, p, run[2], 1000 + 60000, &res, &err), 0);
     ck_assert_int_eq(res.state, RETRAIN_JOB_TIMED_OUT);
     ck_assert_ptr_nonnull(strstr(res.message, "deleted"));

@@ -103,7 +103,7 @@ struct fixture {
     struct sleeps sl;
 };
 
-static void fixture_start(struct fixture *f, const char *token)
+static void fixture_start_budget(struct fixture *f, const char *token, int64_t budget_ms)
 {
     memset(f, 0, sizeof *f);
     pthread_mutex_init(&f->sc.mu, NULL);
@@ -116,7 +116,14 @@ static void fixture_start(struct fixture *f, const char *token)
     o.sleep_ctx = &f->sl;
     o.max_attempts = 4;
     o.timeout_ms = 5000;
+    o.retry_budget_ms = budget_ms;
     ck_assert_int_eq(kube_client_new(&f->cfg, &o, &f->c, NULL), 0);
+}
+
+/* The client with its default retry budget. */
+static void fixture_start(struct fixture *f, const char *token)
+{
+    fixture_start_budget(f, token, 0);
 }
 
 static void fixture_stop(struct fixture *f)
@@ -198,7 +205,7 @@ END_TEST
 START_TEST(test_429_honours_retry_after_then_succeeds)
 {
     struct fixture f;
-    fixture_start(&f, "tok");
+    fixture_start_budget(&f, "tok", 10000); /* a caller that may wait 10 s */
     const char *tmr = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
                       "\"message\":\"too many requests\",\"reason\":\"TooManyRequests\","
                       "\"details\":{\"retryAfterSeconds\":3},\"code\":429}\n";
@@ -215,6 +222,41 @@ START_TEST(test_429_honours_retry_after_then_succeeds)
     ck_assert_int_eq(f.sl.ms[0], 2000);
     ck_assert_int_eq(f.sl.ms[1], 3000);
     cJSON_Delete(out);
+    fixture_stop(&f);
+}
+END_TEST
+
+/* A worker's call never sleeps long on a throttled server: a Retry-After
+ * past the budget (2 s by default) is the error at once, and the worker
+ * requeues its key with backoff; so is a backoff that would pass it. */
+START_TEST(test_throttling_past_the_retry_budget_returns_at_once)
+{
+    struct fixture f;
+    fixture_start(&f, "tok");
+    const char *tmr = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+                      "\"message\":\"too many requests\",\"reason\":\"TooManyRequests\","
+                      "\"details\":{\"retryAfterSeconds\":30},\"code\":429}\n";
+    script_add(&f.sc, 429, "Retry-After: 30\r\n", tmr, strlen(tmr));
+    script_add(&f.sc, 200, "", "{}\n", 3);
+    char *err = NULL;
+    cJSON *out = NULL;
+    ck_assert_int_ne(kube_get(f.c, "/t", &out, &err), 0);
+    ck_assert_int_eq(f.sl.n, 0); /* no sleep at all */
+    ck_assert_int_eq(kt_count(f.srv, "GET /t"), 1);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_ptr_nonnull(strstr(err, "retry in 30.0 s"));
+    free(err);
+    fixture_stop(&f);
+
+    /* 1 s + 1 s fit the 2 s budget, a third 1 s does not */
+    fixture_start(&f, "tok");
+    const char *one = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+                      "\"message\":\"too many requests\",\"reason\":\"TooManyRequests\",\"code\":429}\n";
+    for (int i = 0; i < 4; i++)
+        script_add(&f.sc, 429, "Retry-After: 1\r\n", one, strlen(one));
+    ck_assert_int_ne(kube_get(f.c, "/u", &out, NULL), 0);
+    ck_assert_int_eq(f.sl.n, 2);
+    ck_assert_int_eq(kt_count(f.srv, "GET /u"), 3);
     fixture_stop(&f);
 }
 END_TEST
@@ -565,6 +607,7 @@ Suite *kube_client_suite(void)
     tcase_add_test(tc, test_golden_409_conflict_becomes_a_clear_message_and_is_not_retried);
     tcase_add_test(tc, test_golden_4xx_statuses_map_to_codes_and_are_never_retried);
     tcase_add_test(tc, test_429_honours_retry_after_then_succeeds);
+    tcase_add_test(tc, test_throttling_past_the_retry_budget_returns_at_once);
     tcase_add_test(tc, test_5xx_is_retried_with_doubling_backoff_up_to_the_attempt_limit);
     tcase_add_test(tc, test_headers_sent_and_the_connection_is_reused);
     tcase_add_test(tc, test_a_rotated_token_file_is_picked_up);

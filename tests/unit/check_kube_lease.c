@@ -146,6 +146,36 @@ START_TEST(test_first_candidate_creates_the_lease_and_leads)
 }
 END_TEST
 
+/* A step of the wall clock forward (NTP) lets no standby take the lease
+ * early, and a step back does not end a leader's term. */
+START_TEST(test_wall_clock_steps_neither_shorten_nor_stretch_the_lease)
+{
+    fake_clock_init(&fc, 1000000);
+    struct store st = {0};
+    struct view va = {.st = &st}, vb = {.st = &st};
+    struct lease_elector *a = replica(&va, "a"), *b = replica(&vb, "b");
+    lease_elector_step(a);
+    lease_elector_step(b);
+    fake_clock_step_wall(&fc, -3600 * 1000);
+    ck_assert(lease_elector_is_leader(a));
+    lease_elector_step(a);
+    ck_assert(lease_elector_is_leader(a));
+    /* a stops renewing (killed); the wall clock jumps two hours forward */
+    fake_clock_step_wall(&fc, 2 * 3600 * 1000);
+    lease_elector_step(b);
+    ck_assert(!lease_elector_is_leader(b));
+    fake_clock_advance(&fc, 14000);
+    lease_elector_step(b);
+    ck_assert(!lease_elector_is_leader(b)); /* 14 s of a 15 s lease */
+    fake_clock_advance(&fc, 2000);
+    lease_elector_step(b);
+    ck_assert(lease_elector_is_leader(b));
+    lease_elector_free(a);
+    lease_elector_free(b);
+    cJSON_Delete(st.lease);
+}
+END_TEST
+
 START_TEST(test_a_standby_never_leads_while_the_leader_renews)
 {
     fake_clock_init(&fc, 1000000);
@@ -327,6 +357,7 @@ Suite *kube_lease_suite(void)
     TCase *tc = tcase_create("lease");
     tcase_add_test(tc, test_first_candidate_creates_the_lease_and_leads);
     tcase_add_test(tc, test_a_standby_never_leads_while_the_leader_renews);
+    tcase_add_test(tc, test_wall_clock_steps_neither_shorten_nor_stretch_the_lease);
     tcase_add_test(tc, test_take_over_only_after_the_lease_duration_on_our_clock);
     tcase_add_test(tc, test_a_leader_that_cannot_renew_stops_before_its_lease_expires);
     tcase_add_test(tc, test_is_leader_turns_false_at_the_deadline_even_if_no_step_runs);

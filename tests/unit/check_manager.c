@@ -61,6 +61,15 @@ static void fsrc_stop(struct source *s)
     (void)s;
 }
 
+static char **fsrc_keys(struct source *s, size_t *ret_count)
+{
+    struct fake_source *f = (struct fake_source *)s;
+    pthread_mutex_lock(&f->mu);
+    char **keys = strmap_keys(f->items, ret_count);
+    pthread_mutex_unlock(&f->mu);
+    return keys;
+}
+
 static void fsrc_set(struct fake_source *f, const char *key, struct pipeline *p)
 {
     void *old = NULL;
@@ -89,6 +98,7 @@ static void fsrc_init(struct fake_source *f)
     f->base.get = fsrc_get;
     f->base.has_synced = fsrc_synced;
     f->base.stop = fsrc_stop;
+    f->base.keys = fsrc_keys;
     pthread_mutex_init(&f->mu, NULL);
     f->items = strmap_new();
 }
@@ -112,13 +122,20 @@ struct fake_platform {
     char last_event_reason[64];
     char reasons[1024]; /* every event's reason, "A;B;" */
     cJSON *last_status;
+    cJSON *server; /* what load_status finds (another replica's writes) */
+    int resyncs;
 };
 
 static cJSON *fp_load(struct platform *pf, const struct pipeline *p)
 {
-    (void)pf;
     (void)p;
-    return NULL;
+    struct fake_platform *f = (struct fake_platform *)pf;
+    return f->server ? cJSON_Duplicate(f->server, true) : NULL;
+}
+
+static void fp_resync(struct platform *pf)
+{
+    ((struct fake_platform *)pf)->resyncs++;
 }
 
 static int fp_write(struct platform *pf, const struct pipeline *p, const cJSON *st, char **err)
@@ -178,6 +195,7 @@ static void fp_init(struct fake_platform *f)
     memset(f, 0, sizeof *f);
     f->base.name = "fake";
     f->base.load_status = fp_load;
+    f->base.resync = fp_resync;
     f->base.write_status = fp_write;
     f->base.delete_status = fp_delete;
     f->base.record_event = fp_event;
@@ -189,6 +207,7 @@ static void fp_init(struct fake_platform *f)
 static void fp_destroy(struct fake_platform *f)
 {
     cJSON_Delete(f->last_status);
+    cJSON_Delete(f->server);
     pthread_mutex_destroy(&f->mu);
     pthread_cond_destroy(&f->cond);
 }
@@ -202,12 +221,26 @@ struct script {
     int resets;
     int forgets;
     int64_t requeue_ms;
+    /* a slow reconcile: it waits while `hold` is set, then counts `finished` */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool hold;
+    int started, finished;
+    char seen_marker[32]; /* status.marker as the reconciler saw it */
 };
 
 static int script_reconcile(void *self, struct reconcile_ctx *ctx)
 {
     struct script *s = self;
+    pthread_mutex_lock(&s->mu);
+    s->started++;
+    pthread_cond_broadcast(&s->cv);
+    while (s->hold)
+        pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
     s->calls++;
+    const char *marker = status_str(ctx->status, "marker");
+    snprintf(s->seen_marker, sizeof s->seen_marker, "%s", marker ? marker : "");
     if (ctx->reset)
         s->resets++;
     status_set_condition(ctx->status, COND_SERVICE_HEALTHY, s->healthy,
@@ -216,6 +249,9 @@ static int script_reconcile(void *self, struct reconcile_ctx *ctx)
                          ctx->p->generation, ctx->now_ms);
     ctx->phase_requests |= s->phase_requests;
     reconcile_requeue_after(ctx, s->requeue_ms);
+    pthread_mutex_lock(&s->mu);
+    s->finished++;
+    pthread_mutex_unlock(&s->mu);
     if (s->fail > 0) {
         s->fail--;
         return SH_EIO;
@@ -264,6 +300,8 @@ static void fixture_init(struct fixture *fx, int nrec)
     fp_init(&fx->pf);
     memset(&fx->script, 0, sizeof fx->script);
     fx->script.healthy = COND_TRUE;
+    pthread_mutex_init(&fx->script.mu, NULL);
+    pthread_cond_init(&fx->script.cv, NULL);
     fx->rec = (struct reconciler){.name = "service", .reconcile = script_reconcile,
                                   .forget = script_forget, .self = &fx->script};
     struct manager_options o = {.workers = 2, .clock = &fx->clock.base, .source = &fx->src.base,
@@ -277,6 +315,8 @@ static void fixture_destroy(struct fixture *fx)
     manager_free(fx->m);
     fsrc_destroy(&fx->src);
     fp_destroy(&fx->pf);
+    pthread_mutex_destroy(&fx->script.mu);
+    pthread_cond_destroy(&fx->script.cv);
 }
 
 static const char *cond_field(const cJSON *st, const char *type, const char *field)
@@ -516,6 +556,58 @@ START_TEST(test_workers_reconcile_notified_keys_and_stop_cleanly)
 }
 END_TEST
 
+/* A reconcile that outlasts the shutdown budget: manager_stop says so and
+ * leaves the worker running, and nothing it uses is freed meanwhile (a
+ * manager_free then is a no-op; under ASan a use after free would show). */
+START_TEST(test_stop_past_the_budget_never_frees_what_a_worker_uses)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    fx.script.hold = true;
+    char *err = NULL;
+    ck_assert_int_eq(manager_start(fx.m, &err), 0);
+    fsrc_set(&fx.src, "default/slow", make_pipeline("slow", 1, "{}", NULL));
+    pthread_mutex_lock(&fx.script.mu);
+    while (fx.script.started == 0)
+        pthread_cond_wait(&fx.script.cv, &fx.script.mu);
+    pthread_mutex_unlock(&fx.script.mu);
+    ck_assert_int_eq(manager_stop(fx.m, 50), SH_ETIMEOUT);
+    manager_free(fx.m); /* what cmd_run did at this point: must not free */
+    pthread_mutex_lock(&fx.script.mu);
+    ck_assert_int_eq(fx.script.finished, 0);
+    fx.script.hold = false;
+    pthread_cond_broadcast(&fx.script.cv);
+    pthread_mutex_unlock(&fx.script.mu);
+    ck_assert_int_eq(manager_stop(fx.m, 10000), 0); /* waits for it, joins */
+    ck_assert_int_eq(fx.script.finished, 1);
+    ck_assert_int_eq(fx.pf.writes, 1); /* its status was written */
+    fixture_destroy(&fx);
+}
+END_TEST
+
+/* Replica A led, B took over and wrote (attempt counters, NeedsAttention),
+ * A leads again: its cached status is B's now, not its own stale one. */
+START_TEST(test_regained_leadership_reloads_status_and_forgets_memos)
+{
+    struct fixture fx;
+    fixture_init(&fx, 1);
+    fsrc_set(&fx.src, "default/p", make_pipeline("p", 1, "{}", NULL));
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/p", NULL), 0);
+    ck_assert_str_eq(fx.script.seen_marker, "");
+    /* B's writes, on the server */
+    fx.pf.server = cJSON_Parse("{\"marker\":\"written-by-B\",\"phase\":\"NeedsAttention\"}");
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/p", NULL), 0);
+    ck_assert_str_eq(fx.script.seen_marker, ""); /* not leading again yet: cached */
+    manager_resync(fx.m);
+    ck_assert_int_eq(fx.pf.resyncs, 1);
+    ck_assert_int_eq(manager_reconcile_key(fx.m, "default/p", NULL), 0);
+    ck_assert_str_eq(fx.script.seen_marker, "written-by-B");
+    ck_assert_int_eq(fx.script.forgets, 1); /* the reconcilers' memos dropped */
+    ck_assert_str_eq(status_str(fx.pf.last_status, "marker"), "written-by-B");
+    fixture_destroy(&fx);
+}
+END_TEST
+
 Suite *manager_suite(void)
 {
     Suite *s = suite_create("manager");
@@ -526,6 +618,8 @@ Suite *manager_suite(void)
     tcase_add_test(tc, test_failing_condition_makes_ready_false_and_phase_follows_requests);
     tcase_add_test(tc, test_paused_pipeline_reports_phase_paused);
     tcase_add_test(tc, test_pause_resume_and_reset_are_events);
+    tcase_add_test(tc, test_regained_leadership_reloads_status_and_forgets_memos);
+    tcase_add_test(tc, test_stop_past_the_budget_never_frees_what_a_worker_uses);
     tcase_add_test(tc, test_deleted_pipeline_is_forgotten_and_its_status_removed);
     tcase_add_test(tc, test_recreated_pipeline_gets_its_own_status);
     tcase_add_test(tc, test_reset_annotation_is_seen_once_per_new_value);

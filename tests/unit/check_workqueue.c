@@ -114,6 +114,33 @@ START_TEST(test_delayed_add_uses_clock)
 }
 END_TEST
 
+/* An NTP step of the wall clock, back or forward, moves no due time: the
+ * queue measures delays on the monotonic clock. */
+START_TEST(test_wall_clock_steps_do_not_move_due_times)
+{
+    struct workqueue *q = new_queue();
+    wq_add_after(q, "back", 30000);
+    fake_clock_step_wall(&fc, -3600 * 1000); /* an hour back */
+    fake_clock_advance(&fc, 30000);
+    char *k = try_get(q);
+    ck_assert_ptr_nonnull(k); /* not an hour and 30 s later */
+    ck_assert_str_eq(k, "back");
+    wq_done(q, k);
+    free(k);
+    wq_add_after(q, "forward", 30000);
+    fake_clock_step_wall(&fc, 2 * 3600 * 1000); /* two hours forward */
+    ck_assert_ptr_null(try_get(q));             /* not early */
+    fake_clock_advance(&fc, 29999);
+    ck_assert_ptr_null(try_get(q));
+    fake_clock_advance(&fc, 1);
+    k = try_get(q);
+    ck_assert_ptr_nonnull(k);
+    wq_done(q, k);
+    free(k);
+    wq_free(q);
+}
+END_TEST
+
 START_TEST(test_waiting_key_keeps_earliest_due)
 {
     struct workqueue *q = new_queue();
@@ -384,6 +411,7 @@ Suite *workqueue_suite(void)
     tcase_add_test(tc, test_readd_during_processing_is_kept_not_doubled);
     tcase_add_test(tc, test_delayed_add_uses_clock);
     tcase_add_test(tc, test_waiting_key_keeps_earliest_due);
+    tcase_add_test(tc, test_wall_clock_steps_do_not_move_due_times);
     tcase_add_test(tc, test_heap_orders_many_keys);
     tcase_add_test(tc, test_backoff_doubles_and_caps);
     tcase_add_test(tc, test_rate_limited_add_is_delayed);

@@ -45,7 +45,13 @@ envtest_up() {
     fi
     export ENVTEST_URL ENVTEST_KUBECONFIG ENVTEST_CA ENVTEST_AUDIT ENVTEST_ADMIN_CERT ENVTEST_ADMIN_KEY ENVTEST_ETCD
     # the CRD, as `helm install` or `kubectl apply -f crd/` puts it (idempotent)
-    kadm apply -f "$SH_ROOT/crd/" >"$TMP/crd.log" 2>&1 || fail "kubectl apply -f crd/: $(cat "$TMP/crd.log")"
+    # (tests side by side may both create it: AlreadyExists, then an update)
+    local i
+    for i in 1 2 3; do
+        kadm apply -f "$SH_ROOT/crd/" >"$TMP/crd.log" 2>&1 && break
+        [ $i -lt 3 ] || fail "kubectl apply -f crd/: $(cat "$TMP/crd.log")"
+        sleep 0.5
+    done
     kadm wait --for condition=established --timeout=30s crd/selfhealingpipelines.selfheal.dev >/dev/null ||
         fail "the CRD is not established"
     _envtest_namespaces=()
