@@ -250,6 +250,26 @@ static void plan(struct reconcile_ctx *ctx, const struct model_observation *obs,
     status_plan(ctx->status, LOOP, text);
 }
 
+/* A reading belongs to a version only if that version served before and
+ * after it: a deployment that moved meanwhile (a CD system, a rollout) makes
+ * the reading inconclusive, never evidence for the wrong version. */
+static void same_version_after_reading(const struct model_actuators *ma, const struct pipeline *p,
+                                       struct model_observation *obs)
+{
+    if (!ma || !obs->current[0])
+        return;
+    struct model_registry_view after;
+    memset(&after, 0, sizeof after);
+    ma->observe(ma, p, &after);
+    if (strcmp(after.current, obs->current) != 0) {
+        obs->metric_ok = false;
+        snprintf(obs->metric_error, sizeof obs->metric_error,
+                 "the model version changed during the reading (%s → %s): reading discarded",
+                 obs->current, after.current[0] ? after.current : "unknown");
+    }
+    model_registry_view_free(&after);
+}
+
 static int check(struct model_reconciler *mr, struct reconcile_ctx *ctx, cJSON *sec,
                  const struct model_state *prev, struct memo *memo)
 {
@@ -280,6 +300,7 @@ static int check(struct model_reconciler *mr, struct reconcile_ctx *ctx, cJSON *
                            sizeof obs.metric_error) == 0) {
         obs.metric_ok = true;
         obs.metric = value;
+        same_version_after_reading(ma, ctx->p, &obs);
     }
 
     struct model_decision *d = malloc(sizeof *d);

@@ -16,9 +16,8 @@
 #   midread     as annotation, with a slow metric backend (0.9 s) and v2 going
 #               live while the controller's reading of v1 is under way: that
 #               reading (v2's 0.91, taken after the change) is no evidence
-#               for v1. Not in the default set: it fails today — the model
-#               reconciler credits a reading to the version it saw before the
-#               reading (reconcilers/model/model_reconciler.c); add it once fixed.
+#               for v1 (the model loop checks the version again after each
+#               reading and discards one taken across a change).
 # `test_kube_rollback.sh SCENARIO...` runs only those. The controller runs under
 # a ServiceAccount token bound only to $SH_RBAC_RULES (default
 # manifests/rbac.yaml); no request of it may be Forbidden (the audit log).
@@ -26,7 +25,7 @@
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/envtest.sh"
 command -v kubectl >/dev/null || fail "kubectl is not installed"
-[ $# -gt 0 ] || set -- annotation env restart
+[ $# -gt 0 ] || set -- annotation env restart midread
 
 if [ $# -gt 1 ]; then # one control plane, one child per scenario, side by side
     envtest_up

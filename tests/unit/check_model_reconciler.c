@@ -40,6 +40,8 @@ static struct pipeline pl;
 static cJSON *status;
 static struct reconciler rec;
 
+static void set_current(const char *v);
+
 /* --- the fake platform --- */
 static struct {
     struct platform base;
@@ -50,6 +52,9 @@ static struct {
     int reload_result;
     bool no_service;
     bool fail_activate;
+    int observes;
+    const char *move_to_on_observe; /* a deployment moving while the metric is read */
+    int move_on;                    /* ... at this observe call */
 } fp;
 
 static int fake_signal(const struct service_actuators *sa, const char *key, int sig)
@@ -80,6 +85,8 @@ static int wrap_observe(const struct model_actuators *ma, const struct pipeline 
 {
     (void)ma;
     const struct model_actuators *real = registry_model_actuators();
+    if (++fp.observes == fp.move_on && fp.move_to_on_observe)
+        set_current(fp.move_to_on_observe);
     return real->observe(real, p, ret);
 }
 
@@ -718,6 +725,27 @@ START_TEST(test_own_readings_are_evidence_across_a_restart)
 }
 END_TEST
 
+/* The version moved between the reading and the check after it: the
+ * reading belongs to no version (inconclusive), never v3's evidence. */
+START_TEST(test_a_reading_across_a_version_change_is_discarded)
+{
+    set_live(0.91);
+    fp.move_to_on_observe = "v2";
+    fp.move_on = 2; /* observe before the reading, then after it */
+    struct run r = run();
+    ck_assert_int_eq(r.rc, 0);
+    ck_assert_str_eq(reason(), "MetricUnavailable");
+    ck_assert_ptr_nonnull(strstr(cond_message(), "changed during the reading (v3 → v2)"));
+    const cJSON *vers = cJSON_GetObjectItemCaseSensitive(model(), "versions");
+    const cJSON *v;
+    cJSON_ArrayForEach(v, vers)
+    {
+        const char *ev = status_str(v, "evidence");
+        ck_assert(!ev || strcmp(ev, "observed") != 0); /* no reading credited to anyone */
+    }
+}
+END_TEST
+
 Suite *model_reconciler_suite(void)
 {
     Suite *s = suite_create("model_reconciler");
@@ -726,6 +754,7 @@ Suite *model_reconciler_suite(void)
     tcase_add_test(tc, test_above_threshold_is_valid);
     tcase_add_test(tc, test_below_threshold_rolls_back_and_reloads);
     tcase_add_test(tc, test_own_readings_are_evidence_across_a_restart);
+    tcase_add_test(tc, test_a_reading_across_a_version_change_is_discarded);
     tcase_add_test(tc, test_grace_then_verified);
     tcase_add_test(tc, test_ineffective_rollbacks_then_limit_then_reset);
     tcase_add_test(tc, test_a_reset_during_the_grace_period_is_kept);
