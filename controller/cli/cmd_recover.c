@@ -357,7 +357,8 @@ static int heal(struct run *r)
                 return CLI_EXIT_OK;
             }
         }
-        if (d.verdict != SERVICE_HEALTHY && d.verdict != SERVICE_UNKNOWN && !said_unhealthy) {
+        if (d.verdict != SERVICE_HEALTHY && d.verdict != SERVICE_UNKNOWN &&
+            d.verdict != SERVICE_STARTING && !said_unhealthy) {
             printf("%s is unhealthy: %s\n", r->url, r->last_error[0] ? r->last_error : d.message);
             said_unhealthy = true;
         }
