@@ -49,7 +49,7 @@ deployment pods v1
 dead=$(free_port) # nothing listens there: the service is unhealthy
 post $P <<JSON
 {"apiVersion":"selfheal.dev/v1alpha1","kind":"SelfHealingPipeline","metadata":{"name":"restart","namespace":"ml"},
- "spec":{"service":{"healthCheck":{"url":"http://127.0.0.1:$dead/health","interval":"1s","timeout":"500ms","failureThreshold":1},
+ "spec":{"service":{"healthCheck":{"url":"http://127.0.0.1:$dead/health","interval":"1s","timeout":"500ms","failureThreshold":1,"startupTimeout":"1s"},
   "recovery":{"method":"restart","deployment":"api","maxAttempts":2,"backoff":"1s","resetAfter":"1h"}}}}
 JSON
 post $P <<JSON
@@ -72,7 +72,8 @@ ctl=$!
 track $ctl
 wait_for 10 "/readyz" curl -fsS "http://127.0.0.1:$port/readyz"
 
-# 1. restart: the annotation, then no more than maxAttempts patches
+# 1. restart: the annotation, then no more than maxAttempts patches (each
+#    after the restarted pods' startupTimeout, 1 s here, without an answer)
 restarted() { api "$url$D/api" | jq -e '.spec.template.metadata.annotations["selfheal.dev/restartedAt"] | test("^[0-9]{4}-")'; }
 wait_for 10 "restartedAt annotation on deployment api" restarted
 patches() { api "$url/_emulator/log?since=0" | jq '[.items[] | select(.method == "PATCH" and .path == "'$D'/api")] | length'; }
