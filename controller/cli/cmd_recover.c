@@ -54,9 +54,10 @@ static void recover_help(FILE *out)
         "the service is unhealthy after --failure-threshold failed probes in a row (a\n"
         "probe succeeds on an HTTP 2xx within --timeout); then at most --max-attempts\n"
         "recovery attempts are made, attempt n+1 no sooner than backoff*2^(n-1) after\n"
-        "attempt n and never inside the grace after one (failure threshold x interval),\n"
-        "until a healthy probe follows. Every attempt and its outcome is appended to the\n"
-        "recovery log.\n"
+        "attempt n; a restarted service that runs gets the grace (failure threshold x\n"
+        "interval) before its failures count, unless it answers first; a process it\n"
+        "started that exits counts at once. It ends at the first healthy probe. Every\n"
+        "attempt and its outcome is appended to the recovery log.\n"
         "\n"
         "  --service-url URL      the service (http:// or https://). A URL without a\n"
         "                         path is probed at URL + --health-path\n"
@@ -357,7 +358,8 @@ static int heal(struct run *r)
                 return CLI_EXIT_OK;
             }
         }
-        if (d.verdict != SERVICE_HEALTHY && d.verdict != SERVICE_UNKNOWN && !said_unhealthy) {
+        if (d.verdict != SERVICE_HEALTHY && d.verdict != SERVICE_UNKNOWN &&
+            d.verdict != SERVICE_STARTING && !said_unhealthy) {
             printf("%s is unhealthy: %s\n", r->url, r->last_error[0] ? r->last_error : d.message);
             said_unhealthy = true;
         }

@@ -192,6 +192,7 @@ void spec_init_defaults(struct spec *s)
     s->service.health_check.interval_ms = 10000;
     s->service.health_check.timeout_ms = 2000;
     s->service.health_check.failure_threshold = 3;
+    s->service.health_check.startup_timeout_ms = 300000;
     s->service.recovery.method = RECOVERY_RESTART;
     s->service.recovery.max_attempts = 3;
     s->service.recovery.backoff_ms = 10000;
@@ -851,10 +852,30 @@ static void require_sub(struct dec *d, const char *path, const char *key, const 
 
 /* ---- sections ------------------------------------------------------------- */
 
+/* healthCheck.startupTimeout: 0 (no startup allowance beyond the grace
+ * period) or at least one probe interval (a shorter window would end before
+ * the first probe could see the service). */
+static void check_startup_timeout(struct dec *d, const cJSON *hc, struct spec_service *s)
+{
+    size_t errs_before = d->errs->count;
+    get_duration(d, "spec.service.healthCheck", hc, "startupTimeout", 0,
+                 &s->health_check.startup_timeout_ms);
+    int64_t st = s->health_check.startup_timeout_ms;
+    if (!field(hc, "startupTimeout") || d->errs->count != errs_before || st == 0 ||
+        st >= s->health_check.interval_ms)
+        return;
+    char a[32], b[32];
+    fail(d, "spec.service.healthCheck.startupTimeout",
+         "must be 0 (no startup allowance) or at least interval (%s), got %s",
+         spec_format_duration(s->health_check.interval_ms, a, sizeof a),
+         spec_format_duration(st, b, sizeof b));
+}
+
 static void decode_service(struct dec *d, const cJSON *v, struct spec_service *s)
 {
     static const char *const keys[] = {"enabled", "dryRun", "healthCheck", "recovery", NULL};
-    static const char *const hc_keys[] = {"url", "interval", "timeout", "failureThreshold", NULL};
+    static const char *const hc_keys[] = {"url",           "interval", "timeout", "failureThreshold",
+                                          "startupTimeout", NULL};
     static const char *const rec_keys[] = {"method",     "maxAttempts", "backoff", "resetAfter",
                                            "timeout",    "deployment",  "process", "command", NULL};
     static const char *const proc_keys[] = {"command", "workingDir", "env", NULL};
@@ -883,6 +904,7 @@ static void decode_service(struct dec *d, const cJSON *v, struct spec_service *s
                  spec_format_duration(s->health_check.interval_ms, a, sizeof a),
                  spec_format_duration(s->health_check.timeout_ms, b, sizeof b));
         }
+        check_startup_timeout(d, hc, s);
     }
 
     const cJSON *rec = field(v, "recovery");

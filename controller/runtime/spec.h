@@ -67,6 +67,11 @@ struct spec_service {
         int64_t interval_ms;   /* default 10s */
         int64_t timeout_ms;    /* default 2s */
         int failure_threshold; /* default 3 */
+        /* After every start or restart the service is starting until its
+         * first healthy probe or until this has passed: failures of a live
+         * process do not count meanwhile. Default 5m; 0: only the grace
+         * period failure_threshold × interval. */
+        int64_t startup_timeout_ms;
     } health_check;
     struct {
         enum recovery_method method; /* default restart */

@@ -29,7 +29,8 @@ struct service_process_state {
     bool running;
     pid_t pid;
     uint64_t starts;
-    int64_t started_ms;
+    int64_t started_ms;  /* when the running (or last) one started, on the injected clock's
+                            wall time: the service loop's startup window begins here */
     char exit_text[128]; /* how the last one ended: "was killed by signal 9 (SIGKILL)" */
 };
 

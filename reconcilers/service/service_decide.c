@@ -11,6 +11,13 @@ int64_t service_grace_ms(const struct spec_service *spec)
     return (int64_t)spec->health_check.failure_threshold * spec->health_check.interval_ms;
 }
 
+int64_t service_startup_window_ms(const struct spec_service *spec)
+{
+    int64_t grace = service_grace_ms(spec);
+    int64_t st = spec->health_check.startup_timeout_ms;
+    return st > grace ? st : grace;
+}
+
 int64_t service_backoff_ms(const struct spec_service *spec, int attempts_made)
 {
     if (attempts_made <= 0)
@@ -45,8 +52,70 @@ static const char *action_word(const struct spec_service *spec)
     }
 }
 
+/* When the current start began: the running supervised process's start,
+ * else the controller's newest action; 0 when neither is known. */
+static int64_t start_of(const struct service_observation *obs, const struct service_state *s)
+{
+    if (obs->supervised && obs->process_started_ms > 0)
+        return obs->process_started_ms;
+    return s->last_recovery_ms;
+}
+
+/* The end of the startup window when the service is starting at now (a
+ * start known, no healthy probe since, the window not over, a supervised
+ * process still alive); 0 when it is not. */
+static int64_t starting_until(const struct spec_service *spec,
+                              const struct service_observation *obs,
+                              const struct service_state *s, int64_t now)
+{
+    if (obs->supervised && !obs->process_running)
+        return 0;
+    int64_t began = start_of(obs, s);
+    if (began <= 0 || obs->last_success_ms >= began)
+        return 0;
+    int64_t end = began + service_startup_window_ms(spec);
+    return now < end ? end : 0;
+}
+
+/* "starting: waiting up to 5m for the first healthy probe; last probe:
+ * GET …: connection refused" into buf. No countdown: the status stays the
+ * same from probe to probe, so it is not rewritten. */
+static void describe_starting(const struct spec_service *spec,
+                              const struct service_observation *obs, char *buf, size_t size)
+{
+    char window[32];
+    spec_format_duration(service_startup_window_ms(spec), window, sizeof window);
+    snprintf(buf, size, "starting: waiting up to %s for the first healthy probe%s%s", window,
+             obs->consecutive_failures > 0 ? "; last probe: " : "",
+             obs->consecutive_failures > 0 ? obs->last_error : "");
+}
+
+/* While starting, look at every probe (the prober calls only on failures
+ * and on a change to healthy; the first success of a restart that never
+ * failed is neither) and at the window's end. */
+static int64_t starting_requeue_ms(const struct spec_service *spec, int64_t now, int64_t until)
+{
+    int64_t left = until - now;
+    return left < spec->health_check.interval_ms ? left : spec->health_check.interval_ms;
+}
+
+/* Started and no incident open: not healthy yet, not failing either. */
+static void decide_starting(const struct spec_service *spec, const struct service_observation *obs,
+                            int64_t now, int64_t until, struct service_decision *out)
+{
+    struct service_state *s = &out->next;
+    s->healthy = false;
+    s->healthy_since_ms = 0;
+    out->verdict = SERVICE_STARTING;
+    out->action_in_flight = true;
+    out->requeue_after_ms = starting_requeue_ms(spec, now, until);
+    char what[400];
+    describe_starting(spec, obs, what, sizeof what);
+    set_reason(out, "Starting", "%s", what);
+}
+
 static void decide_healthy(const struct spec_service *spec, const struct service_observation *obs,
-                           int64_t now, bool in_grace, struct service_decision *out)
+                           int64_t now, struct service_decision *out)
 {
     struct service_state *s = &out->next;
     if (!s->healthy || s->healthy_since_ms == 0)
@@ -72,7 +141,6 @@ static void decide_healthy(const struct spec_service *spec, const struct service
         }
     }
     out->verdict = SERVICE_HEALTHY;
-    out->action_in_flight = in_grace;
     if (obs->consecutive_failures > 0)
         set_reason(out, "ProbeSucceeded", "%d of %d allowed probe failures: %s",
                    obs->consecutive_failures, spec->health_check.failure_threshold,
@@ -112,7 +180,7 @@ static void set_exhausted(struct service_decision *out, const char *cause)
 /* Unhealthy and no action being judged, none given up: wait out the
  * backoff, or plan (dry run) or make the next attempt. */
 static void decide_attempt(const struct spec_service *spec, int64_t now, bool dry_run,
-                           int64_t grace, const char *cause, struct service_decision *out)
+                           const char *cause, struct service_decision *out)
 {
     struct service_state *s = &out->next;
     int max = spec->recovery.max_attempts;
@@ -140,15 +208,16 @@ static void decide_attempt(const struct spec_service *spec, int64_t now, bool dr
     s->last_recovery_ms = now;
     out->verdict = SERVICE_RECOVERING;
     out->action_in_flight = true;
-    out->requeue_after_ms = grace;
+    out->requeue_after_ms = spec->health_check.interval_ms; /* it starts again: watch it */
     set_reason(out, "Recovering", "attempt %d of %d: %s after %s", s->recovery_attempts, max,
                action_word(spec), cause);
 }
 
-/* Unhealthy: the incident is open; exhausted stays exhausted, an action in
- * its grace is judged later, attempts used up give up, else decide_attempt. */
+/* Unhealthy: the incident is open; exhausted stays exhausted, a service
+ * restarted and still starting (until > 0, the window's end) is judged
+ * later, attempts used up give up, else decide_attempt. */
 static void decide_unhealthy(const struct spec_service *spec, const struct service_observation *obs,
-                             int64_t now, int64_t generation, bool dry_run, bool in_grace,
+                             int64_t now, int64_t generation, bool dry_run, int64_t until,
                              bool process_down, struct service_decision *out)
 {
     struct service_state *s = &out->next;
@@ -158,18 +227,21 @@ static void decide_unhealthy(const struct spec_service *spec, const struct servi
         s->failing_since_ms = obs->first_failure_ms ? obs->first_failure_ms : now;
     char cause[400];
     describe_cause(spec, obs, process_down, cause, sizeof cause);
-    int64_t grace = service_grace_ms(spec);
     if (s->exhausted) {
         set_exhausted(out, cause);
         return;
     }
-    if (in_grace) {
+    if (until) {
         out->verdict = SERVICE_UNHEALTHY;
         out->action_in_flight = true;
-        out->requeue_after_ms = s->last_recovery_ms + grace - now;
-        set_reason(out, "Recovering", "attempt %d of %d made; judging again in %.1f s: %s",
-                   s->recovery_attempts, spec->recovery.max_attempts,
-                   (double)out->requeue_after_ms / 1000.0, cause);
+        out->requeue_after_ms = starting_requeue_ms(spec, now, until);
+        char what[400];
+        describe_starting(spec, obs, what, sizeof what);
+        if (s->recovery_attempts > 0)
+            set_reason(out, "Recovering", "attempt %d of %d made; %s", s->recovery_attempts,
+                       spec->recovery.max_attempts, what);
+        else
+            set_reason(out, "Recovering", "restarted; %s", what);
         return;
     }
     if (s->recovery_attempts >= spec->recovery.max_attempts) {
@@ -179,7 +251,7 @@ static void decide_unhealthy(const struct spec_service *spec, const struct servi
         set_exhausted(out, cause);
         return;
     }
-    decide_attempt(spec, now, dry_run, grace, cause, out);
+    decide_attempt(spec, now, dry_run, cause, out);
 }
 
 void service_decide(const struct spec_service *spec, const struct service_observation *obs,
@@ -194,9 +266,6 @@ void service_decide(const struct spec_service *spec, const struct service_observ
         s->exhausted = false;
         s->exhausted_generation = 0;
     }
-    int64_t grace = service_grace_ms(spec);
-    bool in_grace = s->last_recovery_ms > 0 && now < s->last_recovery_ms + grace;
-
     if (obs->supervised && !obs->process_ever_started) {
         out->verdict = SERVICE_UNKNOWN;
         out->action = SERVICE_ACT_START;
@@ -209,9 +278,17 @@ void service_decide(const struct spec_service *spec, const struct service_observ
 
     bool process_down = obs->supervised && !obs->process_running;
     s->consecutive_failures = obs->consecutive_failures;
+    int64_t until = starting_until(spec, obs, s, now);
+    if (until) {
+        /* an open incident stays open until a healthy probe of the new start */
+        if (s->failing_since_ms || s->exhausted)
+            decide_unhealthy(spec, obs, now, generation, dry_run, until, false, out);
+        else
+            decide_starting(spec, obs, now, until, out);
+        return;
+    }
     if (!obs->probe_known && !process_down) {
         out->verdict = SERVICE_UNKNOWN;
-        out->action_in_flight = in_grace;
         out->requeue_after_ms = spec->health_check.interval_ms;
         set_reason(out, "Probing", "waiting for the first probe of %s", spec->health_check.url);
         return;
@@ -224,7 +301,7 @@ void service_decide(const struct spec_service *spec, const struct service_observ
                      obs->consecutive_failures >= spec->health_check.failure_threshold ||
                      awaiting_success;
     if (unhealthy)
-        decide_unhealthy(spec, obs, now, generation, dry_run, in_grace, process_down, out);
+        decide_unhealthy(spec, obs, now, generation, dry_run, 0, process_down, out);
     else
-        decide_healthy(spec, obs, now, in_grace, out);
+        decide_healthy(spec, obs, now, out);
 }

@@ -5,9 +5,17 @@
  *
  *   healthy      iff fewer than failureThreshold consecutive probes failed
  *                (and, for a supervised process, the process runs)
+ *   starting     after every start: the supervised process started (by the
+ *                controller, a recovery, a spec change or a model reload),
+ *                or, for the other methods, the controller's recovery action.
+ *                Until its first healthy probe, for at most the startup
+ *                window (max(startupTimeout, failureThreshold × interval)),
+ *                probe failures of a live service do not count: no verdict,
+ *                no attempt, the lower loops wait. A supervised process that
+ *                exits ends the window at once (the supervisor knows).
  *   recovery     at most maxAttempts, attempt n+1 no sooner than
- *                backoff·2^(n-1) after attempt n and never inside the grace
- *                period after an action (failureThreshold × interval)
+ *                backoff·2^(n-1) after attempt n and never while the service
+ *                restarted by attempt n is starting
  *   exhausted    maxAttempts made and still unhealthy after the last grace:
  *                RecoveryExhausted, phase NeedsAttention, no more attempts
  *                until healthy for resetAfter, the spec changes, or a reset
@@ -35,6 +43,8 @@ struct service_observation {
     bool supervised;           /* method process: the controller runs it */
     bool process_running;
     bool process_ever_started;
+    int64_t process_started_ms; /* when the running process started, 0 unknown: then the
+                                   newest action of the controller starts the window */
     char process_exit[128];    /* "exited with status 1", when it is not running */
 };
 
@@ -65,6 +75,7 @@ enum service_verdict {
     SERVICE_UNHEALTHY,   /* waiting: grace or backoff */
     SERVICE_RECOVERING,  /* acting now */
     SERVICE_EXHAUSTED,
+    SERVICE_STARTING,    /* started, no healthy probe yet, inside the startup window */
 };
 
 struct service_decision {
@@ -74,7 +85,8 @@ struct service_decision {
     bool planned_only;        /* dry run: the action is only recorded */
     bool healed;              /* this look closed an incident (MTTR is next.last_recovery_seconds) */
     bool gave_up;             /* this look decided RecoveryExhausted */
-    bool action_in_flight;    /* an action is being verified (grace): lower loops wait */
+    bool action_in_flight;    /* an action is being verified (the service is starting, or
+                                 the backoff before the next attempt runs): lower loops wait */
     int64_t requeue_after_ms; /* when to look again, 0: at the next probe result */
     char reason[32];          /* condition reason */
     char message[512];        /* condition message */
@@ -91,6 +103,10 @@ void service_decide(const struct spec_service *spec, const struct service_observ
 
 /* The grace period after a restart: failureThreshold × interval. */
 int64_t service_grace_ms(const struct spec_service *spec);
+
+/* The longest a start may take before its failures count:
+ * max(healthCheck.startupTimeout, the grace period). */
+int64_t service_startup_window_ms(const struct spec_service *spec);
 
 /* The minimum spacing before attempt n+1 after attempt n (n ≥ 1): backoff·2^(n-1). */
 int64_t service_backoff_ms(const struct spec_service *spec, int attempts_made);

@@ -149,6 +149,7 @@ static void observe(struct service_reconciler *r, const struct reconcile_ctx *ct
             ob->supervised = true;
             ob->process_ever_started = ps.known;
             ob->process_running = ps.running;
+            ob->process_started_ms = ps.running ? ps.started_ms : 0;
             snprintf(ob->process_exit, sizeof ob->process_exit, "%s", ps.exit_text);
         }
         break;
@@ -322,6 +323,7 @@ static enum cond_status cond_of(enum service_verdict v)
     case SERVICE_HEALTHY:
         return COND_TRUE;
     case SERVICE_UNKNOWN:
+    case SERVICE_STARTING:
         return COND_UNKNOWN;
     default:
         return COND_FALSE;
@@ -356,17 +358,6 @@ static int set_probe_target(struct service_reconciler *r, struct reconcile_ctx *
                              ctx->p->generation, ctx->now_ms);
     }
     return err;
-}
-
-/* Failures of a supervised process that was just started (inside its grace,
- * no incident open) are not an incident yet: the probe counts as unknown. */
-static void ignore_failures_while_starting(const struct spec_service *svc, int64_t now,
-                                           const struct service_state *prev, struct observed *o)
-{
-    if (o->obs.supervised && o->obs.process_running && prev->recovery_attempts == 0 &&
-        !prev->failing_since_ms && prev->last_recovery_ms > 0 &&
-        now < prev->last_recovery_ms + service_grace_ms(svc) && o->obs.consecutive_failures > 0)
-        o->obs.probe_known = false;
 }
 
 /* The decision wants an action that cannot be made now (another loop acts,
@@ -408,15 +399,14 @@ static void act(struct service_reconciler *r, struct reconcile_ctx *ctx,
                 const struct service_state *prev, struct service_decision *d, bool dry, char *note,
                 size_t note_size)
 {
-    const struct spec_service *svc = &ctx->spec->service;
     if (d->planned_only && d->action != SERVICE_ACT_NONE) {
         plan(ctx, d);
     } else if (d->action == SERVICE_ACT_START && do_start(ctx, sa, note, note_size)) {
-        /* a start is an action too: the probe gets the grace period to see
-         * the process come up before a failure can count against it */
+        /* a start is an action too: the service is starting until its first
+         * healthy probe or the startup window's end */
         d->next.last_recovery_ms = ctx->now_ms;
+        d->verdict = SERVICE_STARTING;
         d->action_in_flight = true;
-        reconcile_requeue_after(ctx, service_grace_ms(svc));
     } else if (d->action == SERVICE_ACT_RECOVER) {
         do_recover(r, ctx, sa, o, prev, d, note, note_size);
     } else if (sa && o->can_act && !dry && !ctx->action_in_flight) {
@@ -491,16 +481,14 @@ static void request_phase_and_requeue(struct reconcile_ctx *ctx, const struct se
     if (!dry) {
         if (d->verdict == SERVICE_EXHAUSTED || needs_attention)
             ctx->phase_requests |= PHASE_REQ(PHASE_NEEDS_ATTENTION);
-        else if (d->verdict == SERVICE_RECOVERING || d->verdict == SERVICE_UNHEALTHY)
+        else if (d->verdict == SERVICE_RECOVERING || d->verdict == SERVICE_UNHEALTHY ||
+                 d->verdict == SERVICE_STARTING)
             ctx->phase_requests |= PHASE_REQ(PHASE_RECOVERING);
     }
-    if (d->action_in_flight) {
+    /* the decision's requeue covers the end of the startup window (when
+     * its failures start to count and the loops after this one resume) */
+    if (d->action_in_flight)
         ctx->action_in_flight = true;
-        /* look again when the grace ends, so the loops after this one resume */
-        int64_t grace_end = d->next.last_recovery_ms + service_grace_ms(&ctx->spec->service);
-        if (d->next.last_recovery_ms > 0 && grace_end > ctx->now_ms)
-            reconcile_requeue_after(ctx, grace_end - ctx->now_ms);
-    }
     reconcile_requeue_after(ctx, d->requeue_after_ms);
 }
 
@@ -526,7 +514,6 @@ static int sr_reconcile(void *self, struct reconcile_ctx *ctx)
     struct service_state prev;
     service_state_read(sec, &prev);
     bool dry = ctx->paused || svc->dry_run;
-    ignore_failures_while_starting(svc, ctx->now_ms, &prev, &o);
     struct service_decision d;
     service_decide(svc, &o.obs, &prev, ctx->now_ms, ctx->p->generation, dry, ctx->reset, &d);
 

@@ -51,7 +51,7 @@ kind: SelfHealingPipeline
 metadata: {name: restart}
 spec:
   service:
-    healthCheck: {url: "http://127.0.0.1:$dead/health", interval: 1s, timeout: 500ms, failureThreshold: 1}
+    healthCheck: {url: "http://127.0.0.1:$dead/health", interval: 1s, timeout: 500ms, failureThreshold: 1, startupTimeout: 1s}
     recovery: {method: restart, deployment: api, maxAttempts: 2, backoff: 1s, resetAfter: 1h}
 ---
 apiVersion: selfheal.dev/v1alpha1
@@ -59,7 +59,7 @@ kind: SelfHealingPipeline
 metadata: {name: delpods}
 spec:
   service:
-    healthCheck: {url: "http://127.0.0.1:$dead/health", interval: 1s, timeout: 500ms, failureThreshold: 1}
+    healthCheck: {url: "http://127.0.0.1:$dead/health", interval: 1s, timeout: 500ms, failureThreshold: 1, startupTimeout: 1s}
     recovery: {method: delete-pods, deployment: pods, maxAttempts: 1, backoff: 1s, resetAfter: 1h}
 YAML
 

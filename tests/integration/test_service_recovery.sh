@@ -4,9 +4,10 @@
 # (method process, probe every 200 ms, failureThreshold 2).
 #  1. SIGKILL the service: healthy again in under 2 s; the recovery log and
 #     the status show the attempt and the MTTR; the process log is kept.
-#  2. A service that hangs (never answers): detected by the probe timeout,
-#     exactly maxAttempts restarts, then NeedsAttention and no more; never
-#     more than one process.
+#  2. A service that hangs (never answers): detected by the probe timeout
+#     once its startupTimeout (1s here) has passed after each start, exactly
+#     maxAttempts restarts, then NeedsAttention and no more; never more than
+#     one process.
 #  3. A flapping service: never more than maxAttempts restarts.
 #  4. Deleting a pipeline stops its process; SIGTERM stops the rest.
 source "$(dirname "$0")/lib/common.sh"
@@ -19,14 +20,14 @@ mkdir -p "$specs"
 cd "$TMP" # the recovery log goes to ./monitoring/recovery_log.json
 log=$TMP/monitoring/recovery_log.json
 
-pipeline() { # NAME PORT MODE MAX_ATTEMPTS BACKOFF
+pipeline() { # NAME PORT MODE MAX_ATTEMPTS BACKOFF [STARTUP_TIMEOUT]
     cat >"$specs/$1.yaml" <<YAML
 apiVersion: selfheal.dev/v1alpha1
 kind: SelfHealingPipeline
 metadata: {name: $1}
 spec:
   service:
-    healthCheck: {url: "http://127.0.0.1:$2/health", interval: 200ms, timeout: 150ms, failureThreshold: 2}
+    healthCheck: {url: "http://127.0.0.1:$2/health", interval: 200ms, timeout: 150ms, failureThreshold: 2, startupTimeout: ${6:-5m}}
     recovery:
       method: process
       maxAttempts: $4
@@ -111,7 +112,7 @@ grep -q '^selfheal_service_recovery_seconds_count 1$' <<<"$metrics" ||
     fail "the MTTR metric is not exported: $(grep selfheal_service <<<"$metrics")"
 
 # --- 2. a hanging service: maxAttempts restarts, then NeedsAttention ---------
-pipeline hung "$hung" hang 3 200ms
+pipeline hung "$hung" hang 3 200ms 1s
 maxp=0
 sample_until() { # SECONDS: samples the process count of $hung every 20 ms
     local end=$(($(date +%s%N) + $1 * 1000000000)) n

@@ -2,7 +2,7 @@
  * check_service_decide.c — the service loop's rules (service_decide.h),
  * driven with plain numbers for time: thresholds, backoff doubling, the
  * grace period, exhaustion, resetAfter, spec changes, the reset annotation,
- * dry runs, supervised processes, and MTTR.
+ * dry runs, supervised processes, MTTR, and the startup window.
  */
 #include <check.h>
 #include <stdio.h>
@@ -71,7 +71,7 @@ START_TEST(test_reaching_failure_threshold_recovers_at_once)
     ck_assert_int_eq(d.next.last_recovery_ms, T0 + 20 * SEC);
     ck_assert_int_eq(d.next.failing_since_ms, T0);
     ck_assert(d.action_in_flight);
-    ck_assert_int_eq(d.requeue_after_ms, 30 * SEC); /* grace = 3 × 10 s */
+    ck_assert_int_eq(d.requeue_after_ms, 10 * SEC); /* the restarted service is watched at every probe */
     ck_assert_str_eq(d.reason, "Recovering");
     ck_assert_ptr_nonnull(strstr(d.message, "connection refused"));
 }
@@ -257,7 +257,7 @@ START_TEST(test_a_success_seen_before_the_incident_does_not_heal_it)
     ck_assert_int_eq(d.verdict, SERVICE_UNHEALTHY);
     ck_assert_int_eq(d.action, SERVICE_ACT_NONE);
     ck_assert(d.action_in_flight);
-    ck_assert_ptr_nonnull(strstr(d.message, "no healthy probe since the incident began"));
+    ck_assert_ptr_nonnull(strstr(d.message, "starting: waiting up to 30s for the first healthy probe"));
     o = healthy_at(T0 + 7 * SEC);
     o.supervised = o.process_ever_started = o.process_running = true;
     struct service_state s = d.next;
@@ -279,6 +279,216 @@ START_TEST(test_no_probe_yet_is_unknown_not_unhealthy)
 }
 END_TEST
 
+/* ---- the startup window (issue 21, item 6) ---- */
+
+#define MIN (60 * SEC)
+
+/* The issue's service: probes every 200 ms, failureThreshold 2, a model
+ * server that loads for a while; the default startupTimeout (5m). */
+static void slow_start_spec(void)
+{
+    spec.health_check.interval_ms = 200;
+    spec.health_check.timeout_ms = 150;
+    spec.health_check.failure_threshold = 2;
+    spec.health_check.startup_timeout_ms = 5 * MIN;
+    spec.recovery.backoff_ms = 200;
+}
+
+/* A live supervised process started at `started`, every probe refused since
+ * `first_failure`. */
+static struct service_observation starting_proc(int64_t started, int failures,
+                                                int64_t first_failure)
+{
+    struct service_observation o = failing(failures, first_failure);
+    o.supervised = o.process_ever_started = o.process_running = true;
+    o.process_started_ms = started;
+    return o;
+}
+
+START_TEST(test_failures_of_a_live_process_while_starting_do_not_count)
+{
+    slow_start_spec();
+    struct service_state s = {.last_recovery_ms = T0}; /* the controller started it at T0 */
+    struct service_decision d;
+    /* 400 ms in: the issue's restart; 1 s, 1 min, 4 min 59 s: still starting */
+    const int64_t at[] = {400, SEC, MIN, 5 * MIN - SEC, 5 * MIN - 50};
+    for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+        struct service_observation o = starting_proc(T0, (int)(at[i] / 200), T0 + 200);
+        service_decide(&spec, &o, &s, T0 + at[i], 1, false, false, &d);
+        ck_assert_int_eq(d.verdict, SERVICE_STARTING);
+        ck_assert_int_eq(d.action, SERVICE_ACT_NONE);
+        ck_assert(d.action_in_flight); /* no accuracy verdict on a starting service */
+        /* every probe, and the window's end */
+        ck_assert_int_eq(d.requeue_after_ms, at[i] == 5 * MIN - 50 ? 50 : 200);
+        ck_assert_str_eq(d.reason, "Starting");
+        ck_assert_ptr_nonnull(strstr(d.message, "starting: waiting up to 5m for the first healthy probe"));
+        ck_assert_ptr_nonnull(strstr(d.message, "connection refused"));
+        ck_assert_int_eq(d.next.recovery_attempts, 0);
+        ck_assert_int_eq(d.next.failing_since_ms, 0);
+        s = d.next;
+    }
+    /* the first answer ends it: healthy, and no incident was opened */
+    struct service_observation o = healthy_at(T0 + 5 * MIN - 500);
+    o.supervised = o.process_ever_started = o.process_running = true;
+    o.process_started_ms = T0;
+    service_decide(&spec, &o, &s, T0 + 5 * MIN - 400, 1, false, false, &d);
+    ck_assert_int_eq(d.verdict, SERVICE_HEALTHY);
+    ck_assert(!d.healed);
+    ck_assert(!d.action_in_flight);
+    ck_assert_int_eq(d.next.incidents, 0);
+}
+END_TEST
+
+START_TEST(test_a_process_that_exits_while_starting_counts_at_once)
+{
+    slow_start_spec();
+    struct service_state s = {.last_recovery_ms = T0};
+    struct service_observation o = starting_proc(T0, 2, T0 + 200);
+    o.process_running = false;
+    o.process_started_ms = 0;
+    snprintf(o.process_exit, sizeof o.process_exit, "exited with status 1");
+    struct service_decision d;
+    service_decide(&spec, &o, &s, T0 + 500, 1, false, false, &d);
+    ck_assert_int_eq(d.action, SERVICE_ACT_RECOVER);
+    ck_assert_int_eq(d.verdict, SERVICE_RECOVERING);
+    ck_assert_int_eq(d.next.recovery_attempts, 1);
+    ck_assert_ptr_nonnull(strstr(d.message, "the service process exited with status 1"));
+    /* the restarted one dies too: attempt 2 as soon as the backoff allows */
+    s = d.next;
+    snprintf(o.process_exit, sizeof o.process_exit, "exited with status 1");
+    service_decide(&spec, &o, &s, T0 + 600, 1, false, false, &d);
+    ck_assert_int_eq(d.action, SERVICE_ACT_NONE); /* backoff 200 ms from T0 + 500 */
+    ck_assert_int_eq(d.requeue_after_ms, 100);
+    service_decide(&spec, &o, &s, T0 + 700, 1, false, false, &d);
+    ck_assert_int_eq(d.action, SERVICE_ACT_RECOVER);
+    ck_assert_int_eq(d.next.recovery_attempts, 2);
+}
+END_TEST
+
+START_TEST(test_after_the_startup_window_failures_count)
+{
+    slow_start_spec();
+    struct service_state s = {.last_recovery_ms = T0};
+    /* never answered in 5 minutes: unhealthy at the window's end */
+    struct service_observation o = starting_proc(T0, 1500, T0 + 200);
+    struct service_decision d;
+    service_decide(&spec, &o, &s, T0 + 5 * MIN, 1, false, false, &d);
+    ck_assert_int_eq(d.action, SERVICE_ACT_RECOVER);
+    ck_assert_int_eq(d.next.failing_since_ms, T0 + 200);
+    ck_assert_ptr_nonnull(strstr(d.message, "1500 consecutive probe failures"));
+
+    /* answered once at 3 s: the window is over, failureThreshold counts again */
+    s = (struct service_state){.last_recovery_ms = T0, .healthy = true,
+                               .healthy_since_ms = T0 + 3 * SEC};
+    o = starting_proc(T0, 1, T0 + 3200);
+    o.last_success_ms = T0 + 3 * SEC;
+    service_decide(&spec, &o, &s, T0 + 3200, 1, false, false, &d);
+    ck_assert_int_eq(d.verdict, SERVICE_HEALTHY); /* 1 of 2 allowed */
+    o.consecutive_failures = 2;
+    service_decide(&spec, &o, &s, T0 + 3400, 1, false, false, &d);
+    ck_assert_int_eq(d.action, SERVICE_ACT_RECOVER);
+}
+END_TEST
+
+START_TEST(test_the_window_restarts_after_each_restart)
+{
+    slow_start_spec();
+    spec.recovery.max_attempts = 3;
+    /* attempt 1 at T0 + 5 min (the first start never answered) */
+    struct service_state s = {.last_recovery_ms = T0};
+    struct service_observation o = starting_proc(T0, 1500, T0 + 200);
+    struct service_decision d;
+    int64_t t1 = T0 + 5 * MIN;
+    service_decide(&spec, &o, &s, t1, 1, false, false, &d);
+    ck_assert_int_eq(d.action, SERVICE_ACT_RECOVER);
+    ck_assert_int_eq(d.requeue_after_ms, 200); /* watch the new start at every probe */
+    s = d.next;
+    /* the restarted process (started 20 ms later) is starting: the old
+     * failure streak goes on, and still no attempt 2 for 5 minutes */
+    for (int64_t t = t1 + 400; t < t1 + 20 + 5 * MIN; t += 30 * SEC) {
+        o = starting_proc(t1 + 20, (int)((t - T0) / 200), T0 + 200);
+        service_decide(&spec, &o, &s, t, 1, false, false, &d);
+        ck_assert_int_eq(d.action, SERVICE_ACT_NONE);
+        ck_assert_int_eq(d.verdict, SERVICE_UNHEALTHY); /* the incident is open */
+        ck_assert_str_eq(d.reason, "Recovering");
+        ck_assert(d.action_in_flight);
+        ck_assert_ptr_nonnull(strstr(d.message, "attempt 1 of 3 made; starting: waiting up to 5m"));
+        s = d.next;
+    }
+    /* the new one answers: healed, MTTR from the first failed probe */
+    o = healthy_at(t1 + 40 * SEC);
+    o.supervised = o.process_ever_started = o.process_running = true;
+    o.process_started_ms = t1 + 20;
+    s.failing_since_ms = T0 + 200;
+    service_decide(&spec, &o, &s, t1 + 40 * SEC, 1, false, false, &d);
+    ck_assert(d.healed);
+    /* a restart the controller did not make (a model reload, a changed
+     * command) starts a window too */
+    s = d.next;
+    o = starting_proc(t1 + 60 * SEC, 3, t1 + 60 * SEC + 200);
+    o.last_success_ms = t1 + 59 * SEC;
+    service_decide(&spec, &o, &s, t1 + 61 * SEC, 1, false, false, &d);
+    ck_assert_int_eq(d.verdict, SERVICE_STARTING);
+    ck_assert_int_eq(d.action, SERVICE_ACT_NONE);
+}
+END_TEST
+
+START_TEST(test_cluster_restart_starts_a_window_that_ends_at_the_first_success)
+{
+    slow_start_spec();
+    spec.recovery.method = RECOVERY_RESTART;
+    /* attempt 1 at T0 after a failure streak: nothing to watch, the window
+     * runs from the controller's action */
+    struct service_state s = {.recovery_attempts = 1, .last_recovery_ms = T0,
+                              .failing_since_ms = T0 - SEC};
+    struct service_decision d;
+    struct service_observation o = failing(600, T0 - SEC);
+    service_decide(&spec, &o, &s, T0 + 2 * MIN, 1, false, false, &d);
+    ck_assert_int_eq(d.action, SERVICE_ACT_NONE);
+    ck_assert_int_eq(d.verdict, SERVICE_UNHEALTHY);
+    ck_assert(d.action_in_flight);
+    ck_assert_int_eq(d.requeue_after_ms, 200);
+    ck_assert_ptr_nonnull(strstr(d.message, "starting: waiting up to 5m"));
+    /* the new pods answer: healed; then failures count at failureThreshold */
+    o = healthy_at(T0 + 3 * MIN);
+    service_decide(&spec, &o, &s, T0 + 3 * MIN, 1, false, false, &d);
+    ck_assert(d.healed);
+    s = d.next;
+    o = failing(2, T0 + 4 * MIN);
+    o.last_success_ms = T0 + 3 * MIN;
+    service_decide(&spec, &o, &s, T0 + 4 * MIN + 200, 1, false, false, &d);
+    ck_assert_int_eq(d.action, SERVICE_ACT_RECOVER);
+    ck_assert_int_eq(d.next.recovery_attempts, 2);
+    /* never answering: attempt 3 at the window's end, not before */
+    s = d.next;
+    int64_t t2 = T0 + 4 * MIN + 200;
+    o = failing(900, T0 + 4 * MIN);
+    o.last_success_ms = T0 + 3 * MIN;
+    service_decide(&spec, &o, &s, t2 + 5 * MIN - 1, 1, false, false, &d);
+    ck_assert_int_eq(d.action, SERVICE_ACT_NONE);
+    service_decide(&spec, &o, &s, t2 + 5 * MIN, 1, false, false, &d);
+    ck_assert_int_eq(d.action, SERVICE_ACT_RECOVER);
+}
+END_TEST
+
+START_TEST(test_startup_timeout_zero_leaves_only_the_grace_period)
+{
+    slow_start_spec();
+    spec.health_check.startup_timeout_ms = 0;
+    ck_assert_int_eq(service_startup_window_ms(&spec), 400); /* 2 × 200 ms */
+    struct service_state s = {.last_recovery_ms = T0};
+    struct service_observation o = starting_proc(T0, 1, T0 + 200);
+    struct service_decision d;
+    service_decide(&spec, &o, &s, T0 + 300, 1, false, false, &d);
+    ck_assert_int_eq(d.verdict, SERVICE_STARTING);
+    o = starting_proc(T0, 2, T0 + 200);
+    service_decide(&spec, &o, &s, T0 + 400, 1, false, false, &d);
+    ck_assert_int_eq(d.action, SERVICE_ACT_RECOVER);
+    spec.health_check.startup_timeout_ms = 2 * MIN;
+    ck_assert_int_eq(service_startup_window_ms(&spec), 2 * MIN);
+}
+END_TEST
+
 Suite *service_decide_suite(void)
 {
     Suite *s = suite_create("service_decide");
@@ -297,6 +507,12 @@ Suite *service_decide_suite(void)
     tcase_add_test(tc, test_supervised_process_is_started_then_its_exit_is_unhealthy);
     tcase_add_test(tc, test_no_probe_yet_is_unknown_not_unhealthy);
     tcase_add_test(tc, test_a_success_seen_before_the_incident_does_not_heal_it);
+    tcase_add_test(tc, test_failures_of_a_live_process_while_starting_do_not_count);
+    tcase_add_test(tc, test_a_process_that_exits_while_starting_counts_at_once);
+    tcase_add_test(tc, test_after_the_startup_window_failures_count);
+    tcase_add_test(tc, test_the_window_restarts_after_each_restart);
+    tcase_add_test(tc, test_cluster_restart_starts_a_window_that_ends_at_the_first_success);
+    tcase_add_test(tc, test_startup_timeout_zero_leaves_only_the_grace_period);
     suite_add_tcase(s, tc);
     return s;
 }

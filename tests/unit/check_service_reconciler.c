@@ -99,10 +99,13 @@ static void server_mode(const char *mode)
 
 /* ---- fake actuators ---- */
 
+static struct fake_clock fc;
+
 struct fake_sa {
     struct service_actuators base;
     pthread_mutex_t mu;
     bool known, running;
+    int64_t started_ms; /* of the newest start, on fc */
     int ensures, recovers, commands, forgets, stop_alls;
     int recover_rc;
     bool command_running;
@@ -122,8 +125,10 @@ static int f_ensure(const struct service_actuators *sa, const char *key,
     struct fake_sa *f = fake_of(sa);
     f->ensures++;
     *started = !f->known;
-    if (!f->known)
+    if (!f->known) {
         f->known = f->running = true;
+        f->started_ms = clock_now_ms(&fc.base);
+    }
     return 0;
 }
 
@@ -139,6 +144,7 @@ static int f_recover(const struct service_actuators *sa, const char *key,
         return f->recover_rc;
     }
     f->known = f->running = true;
+    f->started_ms = clock_now_ms(&fc.base);
     return 0;
 }
 
@@ -151,6 +157,7 @@ static void f_state(const struct service_actuators *sa, const char *key,
     ret->known = f->known;
     ret->running = f->running;
     ret->pid = 4242;
+    ret->started_ms = f->started_ms;
     if (f->known && !f->running)
         snprintf(ret->exit_text, sizeof ret->exit_text, "was killed by signal 9 (SIGKILL)");
 }
@@ -224,7 +231,6 @@ static struct fake_pf fpf;
 
 /* ---- the loop under test ---- */
 
-static struct fake_clock fc;
 static struct reconciler rec;
 static struct pipeline pl;
 static cJSON *status;
@@ -285,6 +291,10 @@ static void setup(void)
     s->health_check.interval_ms = 1000;
     s->health_check.timeout_ms = 2000;
     s->health_check.failure_threshold = 2;
+    /* most tests are about thresholds, backoff and attempts: after a start
+     * only the grace period (2 × 1 s) is a startup window; the tests of the
+     * window set startupTimeout themselves */
+    s->health_check.startup_timeout_ms = 0;
     s->recovery.method = RECOVERY_PROCESS;
     s->recovery.max_attempts = 3;
     s->recovery.backoff_ms = 1000;
@@ -418,12 +428,12 @@ START_TEST(test_healthy_service_is_reported_and_costs_nothing)
     ck_assert_str_eq(cond_reason(), "ProbeSucceeded");
     ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(service_section(), "healthy")));
     ck_assert_uint_eq(last_ctx.phase_requests, 0);
-    ck_assert(last_ctx.action_in_flight); /* the grace after the start: 2 × 1 s */
-    ck_assert_int_eq(last_ctx.requeue_after_ms, 2000);
+    ck_assert(!last_ctx.action_in_flight); /* the first healthy probe ends the start */
+    ck_assert_int_eq(last_ctx.requeue_after_ms, 0); /* the prober calls when it matters */
     probe_after(2000);
     ck_assert_int_eq(reconcile(), 0);
     ck_assert(!last_ctx.action_in_flight);
-    ck_assert_int_eq(last_ctx.requeue_after_ms, 0); /* the prober calls when it matters */
+    ck_assert_int_eq(last_ctx.requeue_after_ms, 0);
     ck_assert_int_eq(history_count(NULL), 0);
     /* the same world again: the same status */
     cJSON *before = cJSON_Duplicate(status, true);
@@ -458,7 +468,7 @@ START_TEST(test_failures_recover_then_heal_with_mttr_history_audit_and_metric)
     ck_assert_ptr_nonnull(strstr(cond_message(), "HTTP 500"));
     ck_assert(last_ctx.action_in_flight);
     ck_assert(last_ctx.phase_requests & PHASE_REQ(PHASE_RECOVERING));
-    ck_assert_int_eq(last_ctx.requeue_after_ms, 2000); /* grace: 2 × 1 s */
+    ck_assert_int_eq(last_ctx.requeue_after_ms, 1000); /* watched at every probe while it starts */
     ck_assert_int_eq(history_count("started"), 1);
     ck_assert_int_eq(audit_count("restart"), 1);
     ck_assert_ptr_nonnull(strstr(fpf.events, "RecoveryStarted"));
@@ -588,6 +598,105 @@ START_TEST(test_failures_while_starting_up_are_not_an_incident)
     probe_after(1000);
     ck_assert_int_eq(reconcile(), 0);
     ck_assert_int_eq(fsa.recovers, 1);
+}
+END_TEST
+
+/* ---- the startup window (issue 21, item 6) ---- */
+
+/* Starts the supervised process with the window given and checks that the
+ * loop says it is starting. */
+static void start_slow(int64_t startup_timeout_ms)
+{
+    pl.spec.service.health_check.startup_timeout_ms = startup_timeout_ms;
+    server_mode("500"); /* "still loading the model" */
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_int_eq(fsa.ensures, 1);
+    ck_assert_int_eq(status_condition_status(status, COND_SERVICE_HEALTHY), COND_UNKNOWN);
+    ck_assert_str_eq(cond_reason(), "Starting");
+    ck_assert(last_ctx.phase_requests & PHASE_REQ(PHASE_RECOVERING));
+    ck_assert(last_ctx.action_in_flight);
+    ck_assert_int_eq(prober_wait(service_reconciler_prober(rec.self), KEY, 1, WAIT_MS), 0);
+}
+
+START_TEST(test_a_slow_start_is_starting_not_failing)
+{
+    start_slow(300000);
+    /* 30 failed probes, 15 × failureThreshold: still starting */
+    for (int i = 0; i < 30; i++) {
+        probe_after(1000);
+        ck_assert_int_eq(reconcile(), 0);
+        ck_assert_int_eq(fsa.recovers, 0);
+        ck_assert_int_eq(status_condition_status(status, COND_SERVICE_HEALTHY), COND_UNKNOWN);
+        ck_assert_str_eq(cond_reason(), "Starting");
+        ck_assert(last_ctx.phase_requests & PHASE_REQ(PHASE_RECOVERING));
+        ck_assert(last_ctx.action_in_flight); /* the loops after this one wait */
+    }
+    ck_assert_ptr_nonnull(strstr(cond_message(), "starting: waiting up to 5m for the first healthy probe"));
+    ck_assert_ptr_nonnull(strstr(cond_message(), "HTTP 500"));
+    ck_assert_int_eq(history_count(NULL), 0);
+    ck_assert_int_eq(access(audit_path, F_OK), -1);
+    /* loaded: healthy, and starting was no incident */
+    server_mode("ok");
+    probe_after(1000);
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_int_eq(status_condition_status(status, COND_SERVICE_HEALTHY), COND_TRUE);
+    ck_assert_uint_eq(last_ctx.phase_requests, 0);
+    ck_assert(!last_ctx.action_in_flight);
+    ck_assert_double_eq(status_num(service_section(), "incidents", 0), 0);
+    ck_assert_int_eq(fsa.recovers, 0);
+}
+END_TEST
+
+START_TEST(test_a_process_exiting_while_starting_is_restarted_at_once)
+{
+    start_slow(300000);
+    probe_after(1000);
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_int_eq(fsa.recovers, 0);
+    fsa.running = false; /* it crashed while loading */
+    fake_clock_advance(&fc, 100);
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_int_eq(fsa.recovers, 1);
+    ck_assert_str_eq(cond_reason(), "Recovering");
+    ck_assert_ptr_nonnull(strstr(cond_message(), "was killed by signal 9"));
+    /* the restarted one is starting: its failures do not count either */
+    for (int i = 0; i < 10; i++) {
+        probe_after(1000);
+        ck_assert_int_eq(reconcile(), 0);
+    }
+    ck_assert_int_eq(fsa.recovers, 1);
+    ck_assert_int_eq(status_condition_status(status, COND_SERVICE_HEALTHY), COND_FALSE);
+    ck_assert_ptr_nonnull(strstr(cond_message(), "attempt 1 of 3 made; starting: waiting up to 5m"));
+    server_mode("ok");
+    probe_after(1000);
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_int_eq(status_condition_status(status, COND_SERVICE_HEALTHY), COND_TRUE);
+    ck_assert_int_eq(history_count("succeeded"), 1);
+}
+END_TEST
+
+START_TEST(test_failures_count_after_the_window_and_each_restart_opens_a_new_one)
+{
+    start_slow(10000);
+    /* never answers: no attempt inside the 10 s window, one at its end */
+    for (int i = 0; i < 9; i++) {
+        probe_after(1000);
+        ck_assert_int_eq(reconcile(), 0);
+        ck_assert_int_eq(fsa.recovers, 0);
+    }
+    probe_after(1000); /* 10 s */
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_int_eq(fsa.recovers, 1);
+    /* the restarted process gets its own 10 s (backoff is only 1 s) */
+    for (int i = 0; i < 9; i++) {
+        probe_after(1000);
+        ck_assert_int_eq(reconcile(), 0);
+        ck_assert_int_eq(fsa.recovers, 1);
+        ck_assert(last_ctx.action_in_flight);
+    }
+    probe_after(1000);
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_int_eq(fsa.recovers, 2);
 }
 END_TEST
 
@@ -804,6 +913,9 @@ Suite *service_reconciler_suite(void)
     tcase_add_test(tc, test_never_healing_gets_exactly_max_attempts_then_needs_attention);
     tcase_add_test(tc, test_process_exit_recovers_at_once_and_heals_only_on_a_new_probe);
     tcase_add_test(tc, test_failures_while_starting_up_are_not_an_incident);
+    tcase_add_test(tc, test_a_slow_start_is_starting_not_failing);
+    tcase_add_test(tc, test_a_process_exiting_while_starting_is_restarted_at_once);
+    tcase_add_test(tc, test_failures_count_after_the_window_and_each_restart_opens_a_new_one);
     tcase_add_test(tc, test_dry_run_and_pause_plan_without_acting);
     tcase_add_test(tc, test_a_method_the_platform_lacks_is_reported_not_attempted);
     tcase_add_test(tc, test_command_method_waits_for_a_running_command);

@@ -50,6 +50,7 @@ START_TEST(test_defaults_are_the_briefs)
     ck_assert_int_eq(s.service.health_check.interval_ms, 10000);
     ck_assert_int_eq(s.service.health_check.timeout_ms, 2000);
     ck_assert_int_eq(s.service.health_check.failure_threshold, 3);
+    ck_assert_int_eq(s.service.health_check.startup_timeout_ms, 300000); /* model servers load for minutes */
     ck_assert_int_eq(s.service.recovery.max_attempts, 3);
     ck_assert_int_eq(s.service.recovery.backoff_ms, 10000);
     ck_assert_int_eq(s.service.recovery.reset_after_ms, 600000);
@@ -75,6 +76,26 @@ START_TEST(test_defaults_are_the_briefs)
 }
 END_TEST
 
+START_TEST(test_startup_timeout_zero_disables_and_short_default_is_not_an_error)
+{
+    struct spec s;
+    char *msg = validate_yaml(
+        HEAD "spec:\n  service:\n    healthCheck: {url: 'http://x', startupTimeout: '0'}\n", &s);
+    ck_assert_str_eq(msg, "");
+    free(msg);
+    ck_assert_int_eq(s.service.health_check.startup_timeout_ms, 0);
+    spec_free(&s);
+    /* a probe interval longer than the default window: the default is not the user's mistake */
+    msg = validate_yaml(HEAD "spec:\n  service:\n    healthCheck: {url: 'http://x', interval: 10m, "
+                             "timeout: 1m}\n",
+                        &s);
+    ck_assert_str_eq(msg, "");
+    free(msg);
+    ck_assert_int_eq(s.service.health_check.startup_timeout_ms, 300000);
+    spec_free(&s);
+}
+END_TEST
+
 START_TEST(test_full_spec_decodes)
 {
     struct spec s;
@@ -82,7 +103,7 @@ START_TEST(test_full_spec_decodes)
         HEAD "spec:\n"
              "  paused: true\n"
              "  service:\n"
-             "    healthCheck: {url: 'http://localhost:8000/health', interval: 5s, timeout: 500ms, failureThreshold: 2}\n"
+             "    healthCheck: {url: 'http://localhost:8000/health', interval: 5s, timeout: 500ms, failureThreshold: 2, startupTimeout: 2m}\n"
              "    recovery:\n"
              "      method: process\n"
              "      maxAttempts: 5\n"
@@ -114,6 +135,7 @@ START_TEST(test_full_spec_decodes)
     ck_assert(s.service.present);
     ck_assert_str_eq(s.service.health_check.url, "http://localhost:8000/health");
     ck_assert_int_eq(s.service.health_check.timeout_ms, 500);
+    ck_assert_int_eq(s.service.health_check.startup_timeout_ms, 120000);
     ck_assert_int_eq(s.service.recovery.method, RECOVERY_PROCESS);
     ck_assert_int_eq(s.service.recovery.backoff_ms, 90000);
     ck_assert_uint_eq(s.service.recovery.process.command.argc, 3);
@@ -243,6 +265,12 @@ static const struct {
     {HEAD "spec:\n  dataQuality: {interval: 5m}\n", "spec.dataQuality.path: is required (the CSV file to check)"},
     /* 33 tab indentation is a YAML syntax error with a position */
     {HEAD "spec:\n\tpaused: true\n", "t.yaml:5:1: found character that cannot start any token"},
+    /* 34 a startup window shorter than one probe interval */
+    {HEAD "spec:\n  service:\n    healthCheck: {url: 'http://x', interval: 5s, startupTimeout: 2s}\n",
+     "spec.service.healthCheck.startupTimeout: must be 0 (no startup allowance) or at least interval (5s), got 2s"},
+    /* 35 startupTimeout is a duration */
+    {HEAD "spec:\n  service:\n    healthCheck: {url: 'http://x', startupTimeout: 300}\n",
+     "spec.service.healthCheck.startupTimeout: must be a duration string like \"30s\", \"5m\" or \"24h\", got 300"},
 };
 
 START_TEST(test_broken_spec)
@@ -341,6 +369,7 @@ Suite *spec_suite(void)
     Suite *s = suite_create("spec");
     TCase *tc = tcase_create("decode");
     tcase_add_test(tc, test_defaults_are_the_briefs);
+    tcase_add_test(tc, test_startup_timeout_zero_disables_and_short_default_is_not_an_error);
     tcase_add_test(tc, test_full_spec_decodes);
     tcase_add_loop_test(tc, test_broken_spec, 0, (int)(sizeof broken / sizeof *broken));
     tcase_add_test(tc, test_json_input);
