@@ -293,18 +293,20 @@ static int num_fill(struct fixer *f, struct col *cl, struct datafix_column *rc)
 
 /*
  * Steps 2 and 3 for one numeric column, on cl->vals as imputed (NaN: a row
- * that goes, or a column without values): Q1, Q3 and the bounds, or the
+ * that goes, or a column without values; as_original: nothing was filled or
+ * dropped, the statistics of step 1 hold): Q1, Q3 and the bounds, or the
  * reason capping is skipped. Returns the values outside the bounds; with
  * outliers drop-row their rows are flagged F_DROP.
  */
-static int num_bounds(struct fixer *f, struct col *cl, struct datafix_column *rc, size_t *ret_out)
+static int num_bounds(struct fixer *f, struct col *cl, struct datafix_column *rc, bool as_original,
+                      size_t *ret_out)
 {
     const struct datafix_options *o = f->o;
-    struct num_stats st;
+    struct num_stats st = rc->stats;
     *ret_out = 0;
     rc->has_bounds = false;
     rc->capping_skipped = NULL;
-    if (stats_numeric_skipnan(cl->vals, f->nrows, &st) != 0)
+    if (!as_original && stats_numeric_skipnan(cl->vals, f->nrows, &st) != 0)
         return nomem(f);
     rc->q1 = st.q1;
     rc->q3 = st.q3;
@@ -375,10 +377,12 @@ static int all_bounds(struct fixer *f)
             size_t out;
             if (!cl->numeric)
                 continue;
-            int k = num_bounds(f, cl, &f->rep->cols[c], &out);
+            struct datafix_column *rc = &f->rep->cols[c];
+            bool as_original = round == 1 && dropped == 0 && rc->missing == 0;
+            int k = num_bounds(f, cl, rc, as_original, &out);
             if (k != 0)
                 return k;
-            f->rep->cols[c].outliers += out;
+            rc->outliers += out;
         }
         if (o->outliers != OUTLIER_DROP_ROW)
             return 0;
