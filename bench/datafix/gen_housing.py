@@ -1,10 +1,14 @@
 #!/usr/bin/python3
-"""gen_housing.py N [SEED] — a housing-like CSV on stdout: 11 columns (10 numeric, one
-text), about 1% missing cells in three columns and 0.5% outliers in two."""
+"""gen_housing.py N [SEED [MISSING [OUTLIERS]]] — a housing-like CSV on stdout: 11
+columns (10 numeric, one text); a share MISSING (default 0.01) of the cells of three
+columns is missing and a share OUTLIERS (default 0.005) of two columns are outliers
+(50 times the value)."""
 import sys
 
 import numpy as np
 n=int(sys.argv[1]); seed=int(sys.argv[2]) if len(sys.argv)>2 else 0
+miss=float(sys.argv[3]) if len(sys.argv)>3 else 0.01
+outl=float(sys.argv[4]) if len(sys.argv)>4 else 0.005
 rng=np.random.default_rng(seed)
 cols={}
 cols['longitude']=np.round(rng.uniform(-124.3,-114.3,n),2)
@@ -24,9 +28,9 @@ out=sys.stdout
 out.write(','.join(names[:9])+',ocean_proximity,'+names[9]+'\n')
 mat={k:v.astype(object) for k,v in cols.items()}
 for k in ['total_bedrooms','median_income','population']:
-    idx=rng.choice(n,n//100,replace=False); mat[k][idx]=''
+    idx=rng.choice(n,int(n*miss),replace=False); mat[k][idx]=''
 for k in ['total_rooms','median_income']:
-    idx=rng.choice(n,n//200,replace=False); mat[k][idx]=mat[k][idx]*50
+    idx=rng.choice(n,int(n*outl),replace=False); mat[k][idx]=mat[k][idx]*50
 def fmt(v):
     if v=='' : return ''
     f=float(v)

@@ -21,6 +21,8 @@
 #define F_CHANGE 1u
 #define F_DROP 2u
 #define PROGRESS_ROWS 8192
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 struct col {
     bool numeric;
@@ -29,6 +31,7 @@ struct col {
     double *vals;     /* numeric: one per row, NaN = missing */
     struct modecount *mc;
     size_t *miss;     /* text: rows of missing cells */
+    unsigned char *missbits; /* numeric: a bit per row, set for a missing cell */
     size_t nmiss, miss_cap;
     char fill_txt[40], lo_txt[40], hi_txt[40];
     char *fill_quoted; /* text fill as written (quoted when needed) */
@@ -237,67 +240,171 @@ static char *csv_quote(const char *s, size_t len)
     return out;
 }
 
-/* Statistics, fill values, bounds, and which rows change. */
-static int decide(struct fixer *f)
+static bool bit_get(const unsigned char *b, size_t i)
+{
+    return (b[i >> 3] >> (i & 7)) & 1u;
+}
+
+/* Step 1 for a text column: its mode as the fill, or its rows dropped. */
+static int text_fill(struct fixer *f, struct col *cl, struct datafix_column *rc)
+{
+    rc->missing = cl->nmiss;
+    const char *m;
+    size_t mlen;
+    if (f->o->missing == MISSING_DROP_ROW) {
+        for (size_t i = 0; i < cl->nmiss; i++)
+            f->flag[cl->miss[i]] |= F_DROP;
+    } else if (modecount_mode(cl->mc, &m, &mlen, NULL)) {
+        rc->has_fill = true;
+        if (!(rc->fill_text = strndup(m, mlen)) || !(cl->fill_quoted = csv_quote(m, mlen)))
+            return nomem(f);
+    }
+    return 0;
+}
+
+/* Step 1 for a numeric column: statistics and the fill value of the original
+ * non-missing values, which cells are missing (cl->missbits), or their rows
+ * dropped. */
+static int num_fill(struct fixer *f, struct col *cl, struct datafix_column *rc)
 {
     const struct datafix_options *o = f->o;
-    if (f->nrows)
-        memset(f->flag, 0, f->nrows);
+    if (stats_numeric_skipnan(cl->vals, f->nrows, &rc->stats) != 0)
+        return nomem(f);
+    rc->missing = f->nrows - rc->stats.n;
+    if (!(cl->missbits = calloc(f->nrows / 8 + 1, 1)))
+        return nomem(f);
+    for (size_t r = 0; r < f->nrows; r++)
+        if (isnan(cl->vals[r])) {
+            cl->missbits[r >> 3] |= (unsigned char)(1u << (r & 7));
+            if (o->missing == MISSING_DROP_ROW)
+                f->flag[r] |= F_DROP;
+        }
+    if (rc->stats.n == 0 || o->missing == MISSING_DROP_ROW)
+        return 0;
+    double fill = rc->stats.median;
+    if (o->missing == MISSING_MEAN)
+        fill = rc->stats.mean;
+    else if (o->missing == MISSING_MODE && mode_of_doubles(cl->vals, f->nrows, &fill) != 0)
+        return nomem(f);
+    rc->has_fill = true;
+    rc->fill_num = fill;
+    return 0;
+}
+
+/*
+ * Steps 2 and 3 for one numeric column, on cl->vals as imputed (NaN: a row
+ * that goes, or a column without values; as_original: nothing was filled or
+ * dropped, the statistics of step 1 hold): Q1, Q3 and the bounds, or the
+ * reason capping is skipped. Returns the values outside the bounds; with
+ * outliers drop-row their rows are flagged F_DROP.
+ */
+static int num_bounds(struct fixer *f, struct col *cl, struct datafix_column *rc, bool as_original,
+                      size_t *ret_out)
+{
+    const struct datafix_options *o = f->o;
+    struct num_stats st = rc->stats;
+    *ret_out = 0;
+    rc->has_bounds = false;
+    rc->capping_skipped = NULL;
+    if (!as_original && stats_numeric_skipnan(cl->vals, f->nrows, &st) != 0)
+        return nomem(f);
+    rc->q1 = st.q1;
+    rc->q3 = st.q3;
+    if (st.n == 0)
+        return 0;
+    double iqr = st.q3 - st.q1;
+    if (!(iqr > 0)) {
+        rc->capping_skipped = "IQR is 0";
+        return 0;
+    }
+    if (stats_distinct_upto(cl->vals, f->nrows, DATAFIX_MIN_DISTINCT) < DATAFIX_MIN_DISTINCT) {
+        rc->capping_skipped = "fewer than " STR(DATAFIX_MIN_DISTINCT) " distinct values";
+        return 0;
+    }
+    rc->has_bounds = true;
+    rc->lower = st.q1 - o->iqr_multiplier * iqr;
+    rc->upper = st.q3 + o->iqr_multiplier * iqr;
+    /* never inside the values Q1 and Q3 come from: capping cannot move them */
+    if (st.q1_below < rc->lower)
+        rc->lower = st.q1_below;
+    if (st.q3_above > rc->upper)
+        rc->upper = st.q3_above;
+    size_t out = 0;
+    for (size_t r = 0; r < f->nrows; r++) {
+        double v = cl->vals[r];
+        if (!(v < rc->lower || v > rc->upper)) /* NaN too */
+            continue;
+        if (!bit_get(cl->missbits, r))
+            out++;
+        if (o->outliers == OUTLIER_DROP_ROW)
+            f->flag[r] |= F_DROP;
+    }
+    *ret_out = out;
+    return 0;
+}
+
+/* The rows flagged F_DROP leave every numeric column's imputed values. */
+static void drop_flagged(struct fixer *f)
+{
     for (size_t c = 0; c < f->ncols; c++) {
         struct col *cl = &f->cols[c];
-        struct datafix_column *rc = &f->rep->cols[c];
-        rc->numeric = cl->numeric;
-        if (!cl->numeric) {
-            rc->missing = cl->nmiss;
-            const char *m;
-            size_t mlen;
-            if (o->missing != MISSING_DROP_ROW && modecount_mode(cl->mc, &m, &mlen, NULL)) {
-                rc->has_fill = true;
-                if (!(rc->fill_text = strndup(m, mlen)) || !(cl->fill_quoted = csv_quote(m, mlen)))
-                    return nomem(f);
-            }
-            if (o->missing == MISSING_DROP_ROW)
-                for (size_t i = 0; i < cl->nmiss; i++)
-                    f->flag[cl->miss[i]] |= F_DROP;
+        if (!cl->numeric)
             continue;
-        }
-        if (stats_numeric_skipnan(cl->vals, f->nrows, &rc->stats) != 0)
-            return nomem(f);
-        rc->missing = f->nrows - rc->stats.n;
-        if (rc->stats.n == 0)
-            continue;
-        double iqr = rc->stats.q3 - rc->stats.q1;
-        rc->has_bounds = true;
-        rc->lower = rc->stats.q1 - o->iqr_multiplier * iqr;
-        rc->upper = rc->stats.q3 + o->iqr_multiplier * iqr;
-        num_format(rc->lower, cl->lo_txt, sizeof cl->lo_txt);
-        num_format(rc->upper, cl->hi_txt, sizeof cl->hi_txt);
-        if (o->missing != MISSING_DROP_ROW) {
-            double fill = rc->stats.median;
-            if (o->missing == MISSING_MEAN) {
-                fill = rc->stats.mean;
-            } else if (o->missing == MISSING_MODE && mode_of_doubles(cl->vals, f->nrows, &fill) != 0) {
-                return nomem(f);
-            }
-            if (o->outliers == OUTLIER_CAP)
-                fill = clip(fill, rc->lower, rc->upper);
-            rc->has_fill = true;
-            rc->fill_num = fill;
-            num_format(fill, cl->fill_txt, sizeof cl->fill_txt);
-        }
-        for (size_t r = 0; r < f->nrows; r++) {
-            double v = cl->vals[r];
-            if (isnan(v)) {
-                if (o->missing == MISSING_DROP_ROW)
-                    f->flag[r] |= F_DROP;
-            } else if (v < rc->lower || v > rc->upper) {
-                rc->outliers++;
-                if (o->outliers == OUTLIER_DROP_ROW)
-                    f->flag[r] |= F_DROP;
-            }
-        }
+        for (size_t r = 0; r < f->nrows; r++)
+            if (f->flag[r] & F_DROP)
+                cl->vals[r] = NAN;
     }
-    /* count the changes of the rows that stay */
+}
+
+static size_t count_dropped(const struct fixer *f)
+{
+    size_t n = 0;
+    for (size_t r = 0; r < f->nrows; r++)
+        n += (f->flag[r] & F_DROP) != 0;
+    return n;
+}
+
+/* Steps 2 and 3 for every numeric column: once, or with outliers drop-row
+ * until no row goes (or so many went that the fix is refused anyway). */
+static int all_bounds(struct fixer *f)
+{
+    const struct datafix_options *o = f->o;
+    double total = (double)f->nrows * (double)f->ncols;
+    size_t dropped = count_dropped(f);
+    for (int round = 1;; round++) {
+        for (size_t c = 0; c < f->ncols; c++) {
+            struct col *cl = &f->cols[c];
+            size_t out;
+            if (!cl->numeric)
+                continue;
+            struct datafix_column *rc = &f->rep->cols[c];
+            bool as_original = round == 1 && dropped == 0 && rc->missing == 0;
+            int k = num_bounds(f, cl, rc, as_original, &out);
+            if (k != 0)
+                return k;
+            rc->outliers += out;
+        }
+        if (o->outliers != OUTLIER_DROP_ROW)
+            return 0;
+        size_t now = count_dropped(f);
+        if (now == dropped || (double)now * (double)f->ncols > o->max_fixed_fraction * total)
+            return 0;
+        if (round == DATAFIX_MAX_DROP_ROUNDS) {
+            f->rep->refused = true;
+            return sh_errf(f->ret_err, SH_EREFUSED,
+                           "%s: dropping outlier rows does not settle after %d rounds "
+                           "(%zu rows so far); nothing changed",
+                           f->path, round, now);
+        }
+        dropped = now;
+        drop_flagged(f);
+    }
+}
+
+/* The fill and bounds as written, and which rows change. */
+static void mark_changes(struct fixer *f)
+{
+    const struct datafix_options *o = f->o;
     size_t changed = 0;
     for (size_t c = 0; c < f->ncols; c++) {
         struct col *cl = &f->cols[c];
@@ -313,30 +420,66 @@ static int decide(struct fixer *f)
             changed += rc->filled;
             continue;
         }
-        if (!rc->has_bounds)
-            continue;
+        bool cap = o->outliers == OUTLIER_CAP && rc->has_bounds;
+        if (rc->has_bounds) {
+            num_format(rc->lower, cl->lo_txt, sizeof cl->lo_txt);
+            num_format(rc->upper, cl->hi_txt, sizeof cl->hi_txt);
+        }
+        if (rc->has_fill) {
+            if (cap)
+                rc->fill_num = clip(rc->fill_num, rc->lower, rc->upper);
+            num_format(rc->fill_num, cl->fill_txt, sizeof cl->fill_txt);
+        }
         for (size_t r = 0; r < f->nrows; r++) {
             if (f->flag[r] & F_DROP)
                 continue;
-            double v = cl->vals[r];
-            if (isnan(v)) {
+            if (bit_get(cl->missbits, r)) {
                 if (rc->has_fill) {
                     f->flag[r] |= F_CHANGE;
                     rc->filled++;
                 }
-            } else if (o->outliers == OUTLIER_CAP && (v < rc->lower || v > rc->upper)) {
+            } else if (cap && (cl->vals[r] < rc->lower || cl->vals[r] > rc->upper)) {
                 f->flag[r] |= F_CHANGE;
                 rc->capped++;
             }
         }
         changed += rc->filled + rc->capped;
     }
-    for (size_t r = 0; r < f->nrows; r++)
-        f->rep->rows_dropped += (f->flag[r] & F_DROP) != 0;
+    f->rep->rows_dropped = count_dropped(f);
     changed += f->rep->rows_dropped * f->ncols;
     f->rep->cells_changed = changed;
     double total = (double)f->nrows * (double)f->ncols;
     f->rep->fixed_fraction = total > 0 ? (double)changed / total : 0;
+}
+
+/* The fix of datafix.h, decided: step 1 on the original values, the imputed
+ * columns (fills in, dropped rows out), steps 2–3, the changes. */
+static int decide(struct fixer *f)
+{
+    if (f->nrows)
+        memset(f->flag, 0, f->nrows);
+    for (size_t c = 0; c < f->ncols; c++) {
+        struct col *cl = &f->cols[c];
+        struct datafix_column *rc = &f->rep->cols[c];
+        rc->numeric = cl->numeric;
+        int k = cl->numeric ? num_fill(f, cl, rc) : text_fill(f, cl, rc);
+        if (k != 0)
+            return k;
+    }
+    for (size_t c = 0; c < f->ncols; c++) {
+        struct col *cl = &f->cols[c];
+        const struct datafix_column *rc = &f->rep->cols[c];
+        if (!cl->numeric || !rc->has_fill)
+            continue;
+        for (size_t r = 0; r < f->nrows; r++)
+            if (isnan(cl->vals[r]))
+                cl->vals[r] = rc->fill_num;
+    }
+    drop_flagged(f);
+    int k = all_bounds(f);
+    if (k != 0)
+        return k;
+    mark_changes(f);
     return 0;
 }
 
@@ -358,7 +501,7 @@ static void write_row(struct fixer *f, struct atomic_file *w, const struct csv_r
         const char *t = NULL;
         if (cl->numeric) {
             double v = cl->vals[row];
-            if (isnan(v)) {
+            if (bit_get(cl->missbits, row)) {
                 if (rc->has_fill)
                     t = cl->fill_txt;
             } else if (cap && rc->has_bounds) {
@@ -532,6 +675,7 @@ static void fixer_free(struct fixer *f)
         for (size_t c = 0; c < f->ncols; c++) {
             free(f->cols[c].vals);
             free(f->cols[c].miss);
+            free(f->cols[c].missbits);
             free(f->cols[c].fill_quoted);
             modecount_free(f->cols[c].mc);
         }
@@ -641,8 +785,10 @@ cJSON *datafix_report_json(const struct datafix_report *rep)
             cJSON_AddNumberToObject(j, "values", (double)rc->stats.n);
             add_num(j, "mean", rc->stats.mean);
             add_num(j, "median", rc->stats.median);
-            add_num(j, "q1", rc->stats.q1);
-            add_num(j, "q3", rc->stats.q3);
+            add_num(j, "q1", rc->q1);
+            add_num(j, "q3", rc->q3);
+            if (rc->capping_skipped)
+                cJSON_AddStringToObject(j, "cappingSkipped", rc->capping_skipped);
             add_num(j, "min", rc->stats.min);
             add_num(j, "max", rc->stats.max);
         }

@@ -136,6 +136,19 @@ static double quant_at(const double *v, size_t n, double q)
     return lerp(v[lo], v[lo + 1], h - (double)lo);
 }
 
+/* The ranks a quantile is interpolated from: floor(h) and ceil(h). */
+static size_t rank_below(size_t n, double q)
+{
+    return (size_t)floor((double)(n - 1) * q);
+}
+
+static size_t rank_above(size_t n, double q)
+{
+    double h = (double)(n - 1) * q;
+    size_t lo = (size_t)floor(h);
+    return h > (double)lo && lo + 1 < n ? lo + 1 : lo;
+}
+
 static size_t add_quant_idx(size_t *ks, size_t nk, size_t n, double q)
 {
     size_t lo = (size_t)floor((double)(n - 1) * q);
@@ -176,6 +189,7 @@ void stats_numeric(double *v, size_t n, struct num_stats *out)
     out->n = n;
     if (n == 0) {
         out->mean = out->median = out->q1 = out->q3 = out->min = out->max = NAN;
+        out->q1_below = out->q3_above = NAN;
         return;
     }
     out->mean = stats_mean(v, n);
@@ -198,6 +212,8 @@ void stats_numeric(double *v, size_t n, struct num_stats *out)
     out->q1 = quant_at(v, n, 0.25);
     out->q3 = quant_at(v, n, 0.75);
     out->median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+    out->q1_below = v[rank_below(n, 0.25)];
+    out->q3_above = v[rank_above(n, 0.75)];
 }
 
 static double valat(const size_t *ks, const double *sel, size_t nk, size_t idx)
@@ -316,6 +332,27 @@ int stats_numeric_skipnan(const double *vals, size_t len, struct num_stats *out)
     out->q1 = l1 >= n - 1 ? VAL_AT(n - 1) : lerp(VAL_AT(l1), VAL_AT(l1 + 1), h1 - (double)l1);
     out->q3 = l3 >= n - 1 ? VAL_AT(n - 1) : lerp(VAL_AT(l3), VAL_AT(l3 + 1), h3 - (double)l3);
     out->median = n % 2 ? VAL_AT(n / 2) : (VAL_AT(n / 2 - 1) + VAL_AT(n / 2)) / 2.0;
+    out->q1_below = VAL_AT(rank_below(n, 0.25));
+    out->q3_above = VAL_AT(rank_above(n, 0.75));
 #undef VAL_AT
     return 0;
+}
+
+size_t stats_distinct_upto(const double *vals, size_t len, size_t limit)
+{
+    double seen[64];
+    size_t n = 0;
+    if (limit > sizeof seen / sizeof seen[0])
+        limit = sizeof seen / sizeof seen[0];
+    for (size_t i = 0; i < len && n < limit; i++) {
+        double x = vals[i];
+        if (x != x)
+            continue;
+        size_t j = 0;
+        while (j < n && seen[j] != x)
+            j++;
+        if (j == n)
+            seen[n++] = x;
+    }
+    return n;
 }

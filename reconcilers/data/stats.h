@@ -13,6 +13,10 @@
 struct num_stats {
     size_t n; /* values */
     double mean, median, q1, q3, min, max;
+    /* The sorted values Q1 and Q3 are interpolated from that lie farthest
+     * out: rank floor((n−1)/4) and rank ceil(3(n−1)/4). Capping that leaves
+     * these two (and so everything between them) alone cannot move Q1 or Q3. */
+    double q1_below, q3_above;
 };
 
 /* Fills *out from v[0..n) (NaN-free). v is reordered. n == 0 gives NaNs. */
@@ -25,6 +29,10 @@ void stats_numeric(double *v, size_t n, struct num_stats *out);
  * (two passes, no copy of the column). 0 or SH_ENOMEM.
  */
 int stats_numeric_skipnan(const double *vals, size_t len, struct num_stats *out);
+
+/* The number of distinct non-NaN values of vals[0..len) (−0 equals 0),
+ * counted up to `limit` (at most 64): the answer is min(distinct, limit). */
+size_t stats_distinct_upto(const double *vals, size_t len, size_t limit);
 
 /* The mean by Neumaier summation (NaN for n == 0). */
 double stats_mean(const double *v, size_t n);

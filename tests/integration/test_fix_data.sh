@@ -21,12 +21,14 @@ assert_eq "$rc" 2 "exit code of a usage error"
 assert_contains "$(cat err.txt)" "--missing must be median, mean, mode or drop-row"
 
 # a fix: per-column summary, backup, report
-printf 'id,price,city\n1,10,Lyon\n2,,Lyon\n3,12,"Paris, FR"\n4,11,\n5,1000,Nice\n6,13,Lyon\n7,12,Nice\n8,11,Lyon\n' >data.csv
+# price: the median 14 of the values fills row 2; Q1 11.75, Q3 16.25 of the
+# filled column, so with k 1.5 the 1000 is capped to 23
+printf 'id,price,city\n1,10,Lyon\n2,,Lyon\n3,12,"Paris, FR"\n4,11,\n5,1000,Nice\n6,13,Lyon\n7,14,Nice\n8,15,Lyon\n9,16,Nice\n10,17,Lyon\n11,18,Nice\n12,9,Lyon\n' >data.csv
 cp data.csv orig.csv
 out=$("$SELFHEAL" fix-data --data-path data.csv --iqr-multiplier 1.5 --max-fixed-fraction 0.5 --report rep.json)
 assert_contains "$out" "price"
-assert_contains "$out" "1 missing -> filled with median 12"
-assert_contains "$out" "1 outliers outside"
+assert_contains "$out" "1 missing -> filled with median 14"
+assert_contains "$out" "1 outliers outside [5, 23]"
 assert_contains "$out" "-> capped"
 assert_contains "$out" "city"
 assert_contains "$out" "filled with mode 'Lyon'"
@@ -35,15 +37,21 @@ bak=$(ls data.csv.bak.* | head -1)
 [ -n "$bak" ] || fail "no backup"
 cmp -s "$bak" orig.csv || fail "the backup is not the original"
 [[ "$bak" =~ ^data\.csv\.bak\.[0-9]{8}T[0-9]{6}Z$ ]] || fail "backup name $bak"
-assert_eq "$(sed -n 3p data.csv)" "2,12,Lyon" "the filled row"
+assert_eq "$(sed -n 3p data.csv)" "2,14,Lyon" "the filled row"
+assert_eq "$(sed -n 6p data.csv)" "5,23,Nice" "the capped row"
 assert_eq "$(sed -n 4p data.csv)" '3,12,"Paris, FR"' "an untouched quoted row"
 assert_eq "$(jq -r .outcome rep.json)" fixed
 assert_eq "$(jq -r '.columnReports[1].filled' rep.json)" 1
 assert_eq "$(jq -r '.columnReports[1].capped' rep.json)" 1
 assert_eq "$(jq -r '.cellsChanged' rep.json)" 3
 
-# run again: a clean file stays byte for byte and makes no backup
+# run again: the fixed file is clean (the fix converges), stays byte for byte
+# and gets no second backup
 cp data.csv fixed.csv
+out=$("$SELFHEAL" fix-data --data-path data.csv --iqr-multiplier 1.5 --max-fixed-fraction 0.5)
+assert_contains "$out" "clean, nothing to fix"
+cmp -s data.csv fixed.csv || fail "a second fix changed the fixed file"
+[ "$(ls data.csv.bak.* | wc -l)" = 1 ] || fail "a second fix made a backup"
 printf 'a,b\n1,2\n3,4\n' >clean.csv
 out=$("$SELFHEAL" fix-data --data-path clean.csv)
 assert_contains "$out" "clean, nothing to fix"

@@ -1,15 +1,22 @@
 #!/usr/bin/python3
-"""datafix_check.py — selfheal fix-data against pandas (issue 4, acceptance 1).
+"""datafix_check.py — selfheal fix-data against pandas (issue 4, acceptance 1;
+the rule of issue 21).
 
 For several seeds it generates CSV files with missing values (every default
-missing token), outliers, ties, a constant column, an all-missing column,
-quoted fields (texts with commas, quotes and line breaks, quoted numbers),
-and one-row files; runs `selfheal fix-data` on a copy; and checks every cell
-against pandas doing the same thing on the original: read_csv, Q1/Q3 by
-Series.quantile (linear), fillna(median | mean), clip(Q1 - k*IQR, Q3 + k*IQR),
-text columns filled with their mode (ties: the value seen first). Numbers must
-agree to 1e-9 relative, texts exactly. Cells the fix does not change must keep
-their exact bytes (checked on the raw lines of rows without a change).
+missing token), outliers, ties, a constant column, an all-missing column, a
+0/1 flag with 10% ones and a sparse count (IQR 0), a column with few distinct
+values, quoted fields (texts with commas, quotes and line breaks, quoted
+numbers), and one-row files; runs `selfheal fix-data` on a copy; and checks
+every cell against pandas doing the same thing on the original, in the order
+of docs/spec-reference.md: the fill value (median | mean) of the original
+non-missing values, fillna; Q1/Q3 by Series.quantile (linear) of the IMPUTED
+column; clip(Q1 - k*IQR, Q3 + k*IQR) unless the IQR is 0 or the imputed
+column has fewer than 10 distinct values, the bounds never inside the sorted
+values Q1 and Q3 are interpolated from; text columns filled with their mode
+(ties: the value seen first). Numbers must agree to 1e-9 relative, texts
+exactly. Cells the fix does not change must keep their exact bytes (checked
+on the raw lines of rows without a change). Then `fix-data` runs again on its
+own output: it must say clean and leave every byte as it was.
 
 Usage: datafix_check.py SELFHEAL_BINARY [SEEDS]
 """
@@ -32,7 +39,8 @@ RTOL = 1e-9
 
 def gen(seed, rows):
     rng = random.Random(seed)
-    cols = ["id", "price", "rooms", "score", "const", "empty", "city", "qnum", "note"]
+    cols = ["id", "price", "rooms", "score", "const", "empty", "city", "qnum", "note", "flag",
+            "sparse", "ties"]
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n" if seed % 2 else "\n", quoting=csv.QUOTE_MINIMAL)
     w.writerow(cols)
@@ -51,11 +59,37 @@ def gen(seed, rows):
         city = maybe(rng.choice(cities), 0.1)
         qnum = maybe(str(rng.randint(-5, 5)))
         note = rng.choice(["a", "b\nmultiline", "c,d", ""]) if rng.random() > 0.5 else "x"
-        w.writerow([i, price, rooms, score, const, empty, city, qnum, note])
+        flag = maybe("1" if rng.random() < 0.1 else "0", 0.03)  # IQR 0: never capped
+        sparse = maybe(str(rng.randint(1, 400)) if rng.random() < 0.15 else "0", 0.03)
+        u = rng.random()  # a tie at 100 over half the values, a distinct tail below
+        ties = maybe(str(100 if u < 0.55 else int(u * 60) if u < 0.98 else 1000 + i), 0.05)
+        w.writerow([i, price, rooms, score, const, empty, city, qnum, note, flag, sparse, ties])
     text = out.getvalue()
     # quote every cell of the qnum column: quoted numbers are numbers
     lines = []
     return text
+
+
+MIN_DISTINCT = 10  # reconcilers/data/datafix.h DATAFIX_MIN_DISTINCT
+
+
+def fix_numeric(s, k, strategy):
+    """One numeric column, the rule of docs/spec-reference.md."""
+    if not s.notna().any():
+        return s
+    fill = s.median() if strategy == "median" else s.mean()  # the original values
+    y = s.fillna(fill)  # the imputed column
+    q1, q3 = y.quantile(0.25), y.quantile(0.75)  # linear, numpy's default
+    iqr = q3 - q1
+    if not iqr > 0 or len(np.unique(y.to_numpy())) < MIN_DISTINCT:
+        return y  # capping skipped
+    lo, hi = q1 - k * iqr, q3 + k * iqr
+    sv = np.sort(y.to_numpy())
+    n = len(sv)
+    # never inside the values Q1 and Q3 are interpolated from (ties, k < 3)
+    lo = min(lo, sv[math.floor((n - 1) * 0.25)])
+    hi = max(hi, sv[math.ceil((n - 1) * 0.75)])
+    return y.clip(lo, hi)
 
 
 def pandas_expected(path, k, strategy):
@@ -64,14 +98,7 @@ def pandas_expected(path, k, strategy):
     for c in df.columns:
         s = df[c]
         if pd.api.types.is_numeric_dtype(s) and s.dtype != bool:
-            s = s.astype(float)
-            q1, q3 = s.quantile(0.25), s.quantile(0.75)
-            iqr = q3 - q1
-            lo, hi = q1 - k * iqr, q3 + k * iqr
-            fill = s.median() if strategy == "median" else s.mean()
-            if s.notna().any():
-                s = s.fillna(fill).clip(lo, hi)
-            exp[c] = ("num", s.to_numpy())
+            exp[c] = ("num", fix_numeric(s.astype(float), k, strategy).to_numpy())
         else:
             s = s.astype(object)
             nonnull = s[s.notna()]
@@ -89,12 +116,18 @@ def check_file(binary, text, k, strategy, label, workdir):
     with open(src, "w", newline="") as f:
         f.write(text)
     shutil.copyfile(src, dst)
-    r = subprocess.run([binary, "fix-data", "--data-path", dst, "--iqr-multiplier", str(k),
-                        "--missing", strategy, "--max-fixed-fraction", "1", "--backup-keep", "0",
-                        "--config", os.path.join(workdir, "none.json"), "--quiet"],
-                       capture_output=True, text=True)
+    argv = [binary, "fix-data", "--data-path", dst, "--iqr-multiplier", str(k),
+            "--missing", strategy, "--max-fixed-fraction", "1", "--backup-keep", "0",
+            "--config", os.path.join(workdir, "none.json")]
+    r = subprocess.run(argv + ["--quiet"], capture_output=True, text=True)
     if r.returncode != 0:
         raise AssertionError(f"{label}: fix-data exited {r.returncode}: {r.stderr}")
+    fixed = open(dst, "rb").read()
+    again = subprocess.run(argv, capture_output=True, text=True)
+    if again.returncode != 0 or "clean, nothing to fix" not in again.stdout:
+        raise AssertionError(f"{label}: the second fix-data did something: {again.stdout}{again.stderr}")
+    if open(dst, "rb").read() != fixed:
+        raise AssertionError(f"{label}: the second fix-data changed the file")
     names, exp = pandas_expected(src, k, strategy)
     got = pd.read_csv(dst, keep_default_na=False, na_values=TOKENS, float_precision="round_trip")
     if got.columns.tolist() != names or len(got) != len(exp[names[0]][1]):
@@ -150,8 +183,9 @@ def main():
         total += check_file(binary, special, 1.5, "median", "quoted numbers", workdir)
     finally:
         shutil.rmtree(workdir)
-    print(f"datafix_check: {len(seeds)} seeds, {total} cells agree with pandas "
-          f"{pd.__version__} / numpy {np.__version__} (rtol {RTOL})")
+    print(f"datafix_check: {len(seeds)} seeds, {total} cells agree with pandas, a second fix "
+          f"changes nothing; "
+          f"pandas {pd.__version__} / numpy {np.__version__} (rtol {RTOL})")
 
 
 if __name__ == "__main__":

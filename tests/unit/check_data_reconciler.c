@@ -2,7 +2,8 @@
  * check_data_reconciler.c — the data loop as the manager calls it, on real
  * files with a recording platform: a dirty file is fixed once (condition
  * Fixed, status counts, history, event, FixingData, action in flight) and
- * not fixed again while unchanged; new clean data reads Clean; a
+ * not fixed again while unchanged, and a fresh scan of its output (the file
+ * rewritten, a new controller) finds nothing to do; new clean data reads Clean; a
  * higher-priority action in flight defers the fix; dry run and paused plan
  * it; a broken or too dirty file is Unfixable with file:line: reason and
  * left untouched; a missing file is Unknown; a disabled section clears its
@@ -132,7 +133,10 @@ static struct pipeline *make_pipeline(const char *dq, int64_t generation, const 
 static const char *DQ = "{\"path\":\"%s\",\"interval\":\"1m\",\"maxFixedFraction\":0.5,"
                         "\"outliers\":{\"multiplier\":1.5}}";
 
-static const char DIRTY[] = "x,c\n1,a\n,a\n3,b\n2,a\n100,b\n2,a\n";
+/* x: median 6 of the original values; Q1 3.75, Q3 8.25 of the imputed
+ * column, so with k 1.5 the 100 is capped to 15 (16 from the original values) */
+static const char DIRTY[] = "x,c\n1,a\n,a\n3,b\n2,a\n100,b\n4,a\n5,a\n6,b\n7,a\n8,a\n9,b\n10,a\n";
+static const char FIXED[] = "x,c\n1,a\n6,a\n3,b\n2,a\n15,b\n4,a\n5,a\n6,b\n7,a\n8,a\n9,b\n10,a\n";
 
 struct run {
     struct reconcile_ctx ctx;
@@ -172,14 +176,14 @@ START_TEST(test_fixes_once_and_reports)
     cJSON *st = status_new();
     struct run a = reconcile(&r, p, st, T0, false);
     ck_assert_int_eq(a.rc, 0);
-    ck_assert_str_eq(get_file(), "x,c\n1,a\n2,a\n3,b\n2,a\n4.5,b\n2,a\n");
+    ck_assert_str_eq(get_file(), FIXED);
     ck_assert_int_eq(status_condition_status(st, COND_DATA_VALID), COND_TRUE);
     ck_assert_str_eq(status_condition_reason(st, COND_DATA_VALID), "Fixed");
     ck_assert(a.ctx.action_in_flight);
     ck_assert(a.ctx.phase_requests & PHASE_REQ(PHASE_FIXING_DATA));
     ck_assert_int_eq(a.ctx.requeue_after_ms, 60000);
     const cJSON *sec = cJSON_GetObjectItem(st, "dataQuality");
-    ck_assert_int_eq((int)status_num(sec, "rows", -1), 6);
+    ck_assert_int_eq((int)status_num(sec, "rows", -1), 12);
     ck_assert_int_eq((int)status_num(sec, "missingFixed", -1), 1);
     ck_assert_int_eq((int)status_num(sec, "outliersCapped", -1), 1);
     ck_assert_int_eq(status_time(sec, "lastFixTime", 0), T0);
@@ -219,6 +223,63 @@ START_TEST(test_fixes_once_and_reports)
     cJSON_Delete(st);
     pipeline_unref(p);
     data_reconciler_free(r.self);
+}
+END_TEST
+
+/* Issue 21: after a fix the same rule finds nothing to do. The file is
+ * rewritten with the same bytes (a new fingerprint: the loop scans it
+ * again), and a new controller without the status scans it too: both read
+ * Clean, nothing is fixed a second time. */
+START_TEST(test_next_round_finds_nothing)
+{
+    put_file(DIRTY);
+    struct pipeline *p = make_pipeline(DQ, 1, NULL);
+    struct reconciler r;
+    ck_assert_int_eq(data_reconciler_new(NULL, &r, NULL), 0);
+    cJSON *st = status_new();
+    struct run a = reconcile(&r, p, st, T0, false);
+    ck_assert_int_eq(a.rc, 0);
+    ck_assert_str_eq(status_condition_reason(st, COND_DATA_VALID), "Fixed");
+    ck_assert_int_eq(rp.events, 1);
+    char *fixed = strdup(get_file());
+    put_file(fixed);
+    for (int i = 1; i <= 2; i++) {
+        struct run b = reconcile(&r, p, st, T0 + i * 61000, false);
+        ck_assert_int_eq(b.rc, 0);
+        ck_assert(!b.ctx.action_in_flight);
+        ck_assert_uint_eq(b.ctx.phase_requests, 0);
+        ck_assert_str_eq(status_condition_reason(st, COND_DATA_VALID), "Clean");
+        ck_assert_int_eq(status_condition_status(st, COND_DATA_VALID), COND_TRUE);
+    }
+    ck_assert_str_eq(get_file(), fixed);
+    ck_assert_int_eq(count_backups(), 1);
+    ck_assert_int_eq(rp.events, 1);
+    ck_assert_str_eq(fixed, FIXED);
+    free(fixed);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(st, "history")), 1);
+    /* a new controller, no status: the fixed file is clean, also in dry run */
+    struct reconciler r2;
+    ck_assert_int_eq(data_reconciler_new(NULL, &r2, NULL), 0);
+    cJSON *st2 = status_new();
+    struct run c = reconcile(&r2, p, st2, T0 + 5 * 61000, false);
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_str_eq(status_condition_reason(st2, COND_DATA_VALID), "Clean");
+    ck_assert_ptr_null(cJSON_GetObjectItem(st2, "history"));
+    ck_assert_str_eq(get_file(), FIXED);
+    struct pipeline *q = make_pipeline(
+        "{\"path\":\"%s\",\"dryRun\":true,\"maxFixedFraction\":0.5,\"outliers\":{\"multiplier\":1.5}}", 2,
+        NULL);
+    struct run d = reconcile(&r2, q, st2, T0 + 6 * 61000, false);
+    ck_assert_int_eq(d.rc, 0);
+    ck_assert_str_eq(status_condition_reason(st2, COND_DATA_VALID), "Clean");
+    ck_assert_ptr_null(cJSON_GetObjectItem(st2, "plannedActions"));
+    ck_assert_int_eq(rp.events, 1);
+    cJSON_Delete(st);
+    cJSON_Delete(st2);
+    pipeline_unref(p);
+    pipeline_unref(q);
+    data_reconciler_free(r.self);
+    data_reconciler_free(r2.self);
 }
 END_TEST
 
@@ -367,6 +428,7 @@ Suite *data_reconciler_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_fixes_once_and_reports);
+    tcase_add_test(tc, test_next_round_finds_nothing);
     tcase_add_test(tc, test_waits_for_action_in_flight);
     tcase_add_test(tc, test_dry_run_and_paused_plan);
     tcase_add_test(tc, test_broken_and_too_dirty_unfixable);

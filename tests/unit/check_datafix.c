@@ -136,6 +136,10 @@ START_TEST(test_stats_known_values)
     stats_numeric(v, 4, &st);
     ck_assert(st.q1 == 1.75 && st.median == 2.5 && st.q3 == 3.25 && st.mean == 2.5);
     ck_assert(st.min == 1 && st.max == 4);
+    ck_assert(st.q1_below == 1 && st.q3_above == 4); /* h 0.75 and 2.25 */
+    double z[] = {0.0, -0.0, NAN, 1, 0, 2};
+    ck_assert_uint_eq(stats_distinct_upto(z, 6, 10), 3);
+    ck_assert_uint_eq(stats_distinct_upto(z, 6, 2), 2);
     double one[] = {7.5};
     stats_numeric(one, 1, &st);
     ck_assert(st.q1 == 7.5 && st.median == 7.5 && st.q3 == 7.5);
@@ -191,6 +195,15 @@ START_TEST(test_stats_match_sorted_reference)
         assert_close(a.mean, sum / (double)m);
         ck_assert(a.min == sorted[0] && a.max == sorted[m - 1]);
         ck_assert(a.q1 == b.q1 && a.q3 == b.q3 && a.median == b.median);
+        /* the values the quartiles are interpolated from, farthest out */
+        double h1 = (double)(m - 1) * 0.25, h3 = (double)(m - 1) * 0.75;
+        ck_assert(a.q1_below == sorted[(size_t)floor(h1)]);
+        ck_assert(a.q3_above == sorted[(size_t)ceil(h3)]);
+        ck_assert(b.q1_below == a.q1_below && b.q3_above == a.q3_above);
+        size_t d = 1;
+        for (size_t i = 1; i < m; i++)
+            d += sorted[i] != sorted[i - 1];
+        ck_assert_uint_eq(stats_distinct_upto(v, n, 10), d < 10 ? d : 10);
         free(v);
         free(w);
         free(sorted);
@@ -231,7 +244,14 @@ static const char DIRTY[] = "id,price,city,score\r\n"
                             "2,,Lyon,2\r\n"
                             "3,12,\"Paris, FR\",NA\r\n"
                             "4,11,,3\r\n"
-                            "5,1000,Lyon,2.5\r\n";
+                            "5,1000,Lyon,2.5\r\n"
+                            "6,13,Lyon,4\r\n"
+                            "7,14,Nice,5\r\n"
+                            "8,15,Lyon,6\r\n"
+                            "9,16,Nice,7\r\n"
+                            "10,17,Lyon,8\r\n"
+                            "11,18,Nice,9\r\n"
+                            "12,9,Lyon,10\r\n";
 
 static struct datafix_options opts(void)
 {
@@ -251,23 +271,34 @@ START_TEST(test_fix_exact_bytes)
     ck_assert_int_eq(datafix_run(path, &o, &rep, &err), 0);
     ck_assert_ptr_null(err);
     char *got = get_file(path, NULL);
+    /* price: median 14 of the original values; Q1, Q3 of the imputed column
+     * (9 10 11 12 13 14 14 15 16 17 18 1000) 11.75 and 16.25, so 1000 → 23
+     * (the original values alone would give Q1 11.5, Q3 16.5, 24) */
     ck_assert_str_eq(got, "id,price,city,score\r\n"
                           "1,10.0,\"Paris, FR\",1.50\r\n"
-                          "2,11.5,Lyon,2\r\n"
-                          "3,12,\"Paris, FR\",2.25\r\n"
-                          "4,11,\"Paris, FR\",3\r\n"
-                          "5,631.375,Lyon,2.5\r\n");
+                          "2,14,Lyon,2\r\n"
+                          "3,12,\"Paris, FR\",5\r\n"
+                          "4,11,Lyon,3\r\n"
+                          "5,23,Lyon,2.5\r\n"
+                          "6,13,Lyon,4\r\n"
+                          "7,14,Nice,5\r\n"
+                          "8,15,Lyon,6\r\n"
+                          "9,16,Nice,7\r\n"
+                          "10,17,Lyon,8\r\n"
+                          "11,18,Nice,9\r\n"
+                          "12,9,Lyon,10\r\n");
     free(got);
     ck_assert(rep.written && !rep.refused);
-    ck_assert_uint_eq(rep.rows, 5);
+    ck_assert_uint_eq(rep.rows, 12);
     ck_assert_uint_eq(rep.cells_changed, 4);
     ck_assert_uint_eq(rep.cols[1].filled, 1);
     ck_assert_uint_eq(rep.cols[1].capped, 1);
-    ck_assert(rep.cols[1].stats.q1 == 10.75 && rep.cols[1].stats.q3 == 259);
-    ck_assert(rep.cols[1].lower == -361.625 && rep.cols[1].upper == 631.375);
-    ck_assert(rep.cols[1].fill_num == 11.5);
+    ck_assert(rep.cols[1].stats.q1 == 11.5 && rep.cols[1].stats.q3 == 16.5);
+    ck_assert(rep.cols[1].q1 == 11.75 && rep.cols[1].q3 == 16.25);
+    ck_assert(rep.cols[1].lower == 5 && rep.cols[1].upper == 23);
+    ck_assert(rep.cols[1].fill_num == 14);
     ck_assert(!rep.cols[2].numeric);
-    ck_assert_str_eq(rep.cols[2].fill_text, "Paris, FR");
+    ck_assert_str_eq(rep.cols[2].fill_text, "Lyon");
     ck_assert_uint_eq(rep.cols[3].filled, 1);
     /* the backup is the original, named by the injected time */
     char want[600];
@@ -433,8 +464,8 @@ START_TEST(test_strategies)
     /* outliers: drop their rows, or leave them */
     o.missing = MISSING_MEDIAN;
     o.outliers = OUTLIER_DROP_ROW;
-    got = fix_with("x\n1\n2\n3\n4\n100\n", &o);
-    ck_assert_str_eq(got, "x\n1\n2\n3\n4\n");
+    got = fix_with("x\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n100\n", &o);
+    ck_assert_str_eq(got, "x\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n");
     free(got);
     o.outliers = OUTLIER_NONE;
     got = fix_with("x,y\n1,\n2,1\n3,1\n4,1\n100,1\n", &o);
@@ -443,13 +474,14 @@ START_TEST(test_strategies)
     /* capping both ends, written as the shortest round-trip text */
     o.outliers = OUTLIER_CAP;
     o.iqr_multiplier = 0.1;
-    got = fix_with("x\n0.1\n0.2\n0.3\n0.45\n-9\n", &o);
-    /* sorted -9 .1 .2 .3 .45: q1 .1, q3 .3 */
-    double lo = 0.1 - 0.1 * (0.3 - 0.1), hi = 0.3 + 0.1 * (0.3 - 0.1);
+    got = fix_with("x\n-9\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n50\n", &o);
+    /* 13 values: q1 = the 4th (3), q3 = the 10th (9) */
+    double lo = 3 - 0.1 * (9 - 3), hi = 9 + 0.1 * (9 - 3);
     char ls[40], hs[40], want[200];
     shortest(lo, ls, sizeof ls);
     shortest(hi, hs, sizeof hs);
-    snprintf(want, sizeof want, "x\n0.1\n0.2\n0.3\n%s\n%s\n", hs, ls);
+    snprintf(want, sizeof want, "x\n%s\n%s\n%s\n3\n4\n5\n6\n7\n8\n9\n%s\n%s\n%s\n", ls, ls, ls, hs,
+             hs, hs);
     ck_assert_str_eq(got, want);
     free(got);
     /* custom missing tokens: "-" is missing, "NA" is a text value */
@@ -459,6 +491,261 @@ START_TEST(test_strategies)
     o.ntokens = 1;
     got = fix_with("x,t\n1,NA\n-,NA\n3,b\n", &o);
     ck_assert_str_eq(got, "x,t\n1,NA\n2,NA\n3,b\n");
+    free(got);
+}
+END_TEST
+
+/* Fixes path with o (max_fixed_fraction 1, no backup); *ret_rep kept when asked. */
+static void fix_path(struct datafix_options *o, struct datafix_report *ret_rep)
+{
+    struct datafix_report rep;
+    char *err = NULL;
+    int k = datafix_run(path, o, &rep, &err);
+    ck_assert_msg(k == 0, "datafix_run: %d %s", k, err ? err : "");
+    free(err);
+    if (ret_rep)
+        *ret_rep = rep;
+    else
+        datafix_report_free(&rep);
+}
+
+static size_t col_index(const struct datafix_report *rep, const char *name)
+{
+    for (size_t c = 0; c < rep->ncols; c++)
+        if (strcmp(rep->cols[c].name, name) == 0)
+            return c;
+    ck_abort_msg("no column %s", name);
+    return 0;
+}
+
+/* Issue 21: a 0/1 flag with 10% ones and a sparse count have Q1 = Q3: the
+ * bounds would be [0, 0] and every minority value "capped" to 0. */
+START_TEST(test_iqr_zero_not_capped)
+{
+    size_t cap = 64 * 1024, len = 0;
+    char *buf = malloc(cap);
+    ck_assert_ptr_nonnull(buf);
+    len += (size_t)snprintf(buf + len, cap - len, "id,flag,count\n");
+    for (int i = 0; i < 1000; i++) {
+        const char *flag = i == 5 ? "" : i % 10 == 0 ? "1" : "0";
+        int count = i % 25 == 0 ? i / 25 : 0;
+        len += (size_t)snprintf(buf + len, cap - len, "%d,%s,%d\n", i, flag, count);
+    }
+    put_file(path, buf, len);
+    struct datafix_options o = opts();
+    o.iqr_multiplier = 3;
+    struct datafix_report rep;
+    fix_path(&o, &rep);
+    ck_assert(rep.written);
+    ck_assert_uint_eq(rep.cells_changed, 1); /* the missing flag, filled with 0 */
+    size_t fc = col_index(&rep, "flag"), cc = col_index(&rep, "count");
+    ck_assert_uint_eq(rep.cols[fc].outliers, 0);
+    ck_assert_uint_eq(rep.cols[fc].capped, 0);
+    ck_assert(!rep.cols[fc].has_bounds);
+    ck_assert_str_eq(rep.cols[fc].capping_skipped, "IQR is 0");
+    ck_assert_uint_eq(rep.cols[cc].capped, 0);
+    ck_assert_str_eq(rep.cols[cc].capping_skipped, "IQR is 0");
+    ck_assert_ptr_null(rep.cols[col_index(&rep, "id")].capping_skipped);
+    cJSON *j = datafix_report_json(&rep);
+    cJSON *fj = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "columnReports"), (int)fc);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(fj, "cappingSkipped")), "IQR is 0");
+    cJSON_Delete(j);
+    datafix_report_free(&rep);
+    /* the file is the original but for the one filled cell */
+    char *want = malloc(len + 2);
+    ck_assert_ptr_nonnull(want);
+    memcpy(want, buf, len + 1);
+    char *row5 = strstr(want, "\n5,,0\n");
+    ck_assert_ptr_nonnull(row5);
+    memmove(row5 + 4, row5 + 3, strlen(row5 + 3) + 1);
+    row5[3] = '0';
+    char *got = get_file(path, NULL);
+    ck_assert_str_eq(got, want);
+    free(got);
+    free(want);
+    free(buf);
+}
+END_TEST
+
+/* Fewer than DATAFIX_MIN_DISTINCT distinct values: categories, not capped;
+ * exactly DATAFIX_MIN_DISTINCT: capped. */
+START_TEST(test_few_distinct_not_capped)
+{
+    ck_assert_int_eq(DATAFIX_MIN_DISTINCT, 10);
+    size_t cap = 64 * 1024, len = 0;
+    char *buf = malloc(cap);
+    ck_assert_ptr_nonnull(buf);
+    len += (size_t)snprintf(buf + len, cap - len, "stars,code\n");
+    for (int i = 0; i < 200; i++) /* stars 1..5 and a 40; code 1..9 and a 100 */
+        len += (size_t)snprintf(buf + len, cap - len, "%d,%d\n", i % 50 == 7 ? 40 : i % 5 + 1,
+                                i % 50 == 7 ? 100 : i % 9 + 1);
+    put_file(path, buf, len);
+    struct datafix_options o = opts();
+    o.iqr_multiplier = 3;
+    o.dry_run = true;
+    struct datafix_report rep;
+    fix_path(&o, &rep);
+    ck_assert_uint_eq(rep.cols[0].outliers, 0);
+    ck_assert_str_eq(rep.cols[0].capping_skipped, "fewer than 10 distinct values");
+    ck_assert_ptr_null(rep.cols[1].capping_skipped);
+    ck_assert_uint_eq(rep.cols[1].outliers, 4);
+    ck_assert_uint_eq(rep.cells_changed, 4);
+    datafix_report_free(&rep);
+    free(buf);
+}
+END_TEST
+
+static uint64_t rng_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static double rng_unit(uint64_t *s)
+{
+    return (double)(rng_next(s) >> 11) / 9007199254740992.0;
+}
+
+/* A dirty file of `rows` rows: lognormal-ish prices with far outliers, a
+ * tie-heavy column (half one value, a distinct tail below: the bound would
+ * cut into the values Q1 is interpolated from when k < 3), small integers
+ * with a tail, a flag, a text column; missing cells everywhere. */
+static char *dirty_file(uint64_t seed, int rows, size_t *ret_len)
+{
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+    size_t cap = (size_t)rows * 96 + 128, len = 0;
+    char *buf = malloc(cap);
+    ck_assert_ptr_nonnull(buf);
+    len += (size_t)snprintf(buf + len, cap - len, "price,ties,rooms,flag,city,score\n");
+    const char *cities[] = {"Lyon", "\"Paris, FR\"", "Nice"};
+    for (int i = 0; i < rows; i++) {
+        char f[6][40];
+        double price = exp(12 + 0.5 * (rng_unit(&s) + rng_unit(&s) + rng_unit(&s) - 1.5));
+        if (rng_unit(&s) < 0.02)
+            price *= rng_unit(&s) < 0.5 ? 40 : -30;
+        snprintf(f[0], sizeof f[0], "%.2f", price);
+        double u = rng_unit(&s);
+        snprintf(f[1], sizeof f[1], "%d", u < 0.55 ? 100 : u < 0.98 ? (int)(u * 60) : 1000 + i);
+        snprintf(f[2], sizeof f[2], "%d", rng_unit(&s) < 0.01 ? 250 : 1 + (int)(rng_unit(&s) * 14));
+        snprintf(f[3], sizeof f[3], "%d", rng_unit(&s) < 0.1);
+        snprintf(f[4], sizeof f[4], "%s", cities[rng_next(&s) % 3]);
+        snprintf(f[5], sizeof f[5], "%.17g", rng_unit(&s) * 10 - 5 + (rng_unit(&s) < 0.01 ? 1e3 : 0));
+        for (int c = 0; c < 6; c++)
+            if (rng_unit(&s) < 0.05)
+                f[c][0] = '\0';
+        len += (size_t)snprintf(buf + len, cap - len, "%s,%s,%s,%s,%s,%s\n", f[0], f[1], f[2], f[3],
+                                f[4], f[5]);
+    }
+    *ret_len = len;
+    return buf;
+}
+
+/* Issue 21: a fix run again on its own output changes nothing, for every
+ * strategy and action, with ties, at k below, at and above 3. */
+START_TEST(test_second_fix_changes_nothing)
+{
+    const enum missing_strategy ms[] = {MISSING_MEDIAN, MISSING_MEAN, MISSING_MODE,
+                                        MISSING_DROP_ROW};
+    const enum outlier_action oa[] = {OUTLIER_CAP, OUTLIER_DROP_ROW, OUTLIER_NONE};
+    const double ks[] = {0.5, 1.5, 3};
+    int runs = 0;
+    for (uint64_t seed = 1; seed <= 3; seed++)
+        for (size_t a = 0; a < 4; a++)
+            for (size_t b = 0; b < 3; b++)
+                for (size_t c = 0; c < 3; c++) {
+                    size_t len;
+                    char *data = dirty_file(seed * 100 + a * 10 + b * 3 + c, 400 + (int)seed * 37, &len);
+                    put_file(path, data, len);
+                    free(data);
+                    struct datafix_options o = opts();
+                    o.missing = ms[a];
+                    o.outliers = oa[b];
+                    o.iqr_multiplier = ks[c];
+                    o.max_fixed_fraction = 1;
+                    o.backup_keep = 0;
+                    struct datafix_report rep;
+                    fix_path(&o, &rep);
+                    ck_assert(rep.written);
+                    datafix_report_free(&rep);
+                    size_t l1, l2;
+                    char *first = get_file(path, &l1);
+                    fix_path(&o, &rep);
+                    char *second = get_file(path, &l2);
+                    ck_assert_msg(rep.cells_changed == 0 && !rep.written,
+                                  "seed %d missing %zu outliers %zu k %g: the second fix changes %zu cells",
+                                  (int)seed, a, b, ks[c], rep.cells_changed);
+                    ck_assert(l1 == l2 && memcmp(first, second, l1) == 0);
+                    datafix_report_free(&rep);
+                    free(first);
+                    free(second);
+                    runs++;
+                }
+    ck_assert_int_eq(runs, 108);
+}
+END_TEST
+
+/* Ties: 12 distinct low values then 36 equal ones (n 48, Q1 interpolated
+ * between the 12th value and the tie, 3/4 of the way): with k 1.5,
+ * Q1 − k·IQR = 45 lies above the 12th value, and capping to it would move Q1
+ * on every run. The bound stops at that value (12): the values below are
+ * capped to it, and the quartiles, the bounds and the file stay put. */
+START_TEST(test_ties_bound_stops_at_quartile_values)
+{
+    char buf[1024];
+    size_t len = (size_t)snprintf(buf, sizeof buf, "x\n");
+    for (int i = 1; i <= 48; i++)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%d\n", i <= 12 ? i : 100);
+    put_file(path, buf, len);
+    struct datafix_options o = opts();
+    o.iqr_multiplier = 1.5;
+    o.max_fixed_fraction = 1;
+    struct datafix_report rep, again;
+    fix_path(&o, &rep);
+    fix_path(&o, &again);
+    ck_assert_uint_eq(again.cells_changed, 0);
+    datafix_report_free(&again);
+    ck_assert(rep.cols[0].q1 == 78 && rep.cols[0].q3 == 100);
+    ck_assert(rep.cols[0].lower == 12 && rep.cols[0].upper == 133);
+    ck_assert_uint_eq(rep.cols[0].capped, 11);
+    datafix_report_free(&rep);
+    char *got = get_file(path, NULL);
+    for (int i = 0; i < 12; i++)
+        ck_assert(strncmp(got + 2 + 3 * (size_t)i, "12\n", 3) == 0);
+    free(got);
+}
+END_TEST
+
+/* The mean fill lies far outside the bounds of the imputed column: the filled
+ * cells are written clipped (fillna, then clip), and stay so. */
+START_TEST(test_fill_outside_bounds_clipped)
+{
+    char buf[1024];
+    size_t len = (size_t)snprintf(buf, sizeof buf, "x\n");
+    for (int i = 1; i <= 20; i++)
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "%d\n", i);
+    len += (size_t)snprintf(buf + len, sizeof buf - len, "100000\nNA\n");
+    put_file(path, buf, len);
+    struct datafix_options o = opts();
+    o.missing = MISSING_MEAN;
+    o.iqr_multiplier = 3;
+    o.max_fixed_fraction = 1;
+    struct datafix_report rep, again;
+    fix_path(&o, &rep);
+    char *got = get_file(path, NULL);
+    fix_path(&o, &again);
+    ck_assert_uint_eq(again.cells_changed, 0);
+    datafix_report_free(&again);
+    /* mean (210 + 100000) / 21 ≈ 4771.9; imputed: 1..20, the mean, 100000:
+     * q1 6.25, q3 16.75, upper 16.75 + 3 · 10.5 */
+    ck_assert(rep.cols[0].q1 == 6.25 && rep.cols[0].q3 == 16.75);
+    ck_assert(rep.cols[0].upper == 48.25);
+    ck_assert(rep.cols[0].fill_num == 48.25);
+    ck_assert_uint_eq(rep.cols[0].filled, 1);
+    ck_assert_uint_eq(rep.cols[0].capped, 1);
+    datafix_report_free(&rep);
+    ck_assert_ptr_nonnull(strstr(got, "\n20\n48.25\n48.25\n"));
     free(got);
 }
 END_TEST
@@ -596,6 +883,11 @@ Suite *datafix_suite(void)
     tcase_add_test(tc, test_too_dirty_refused);
     tcase_add_test(tc, test_dry_run_and_clean);
     tcase_add_test(tc, test_strategies);
+    tcase_add_test(tc, test_iqr_zero_not_capped);
+    tcase_add_test(tc, test_few_distinct_not_capped);
+    tcase_add_test(tc, test_second_fix_changes_nothing);
+    tcase_add_test(tc, test_ties_bound_stops_at_quartile_values);
+    tcase_add_test(tc, test_fill_outside_bounds_clipped);
     tcase_add_test(tc, test_backups_kept_newest);
     tcase_add_test(tc, test_stale_temporary_cleaned);
     tcase_add_test(tc, test_keeps_file_mode);
