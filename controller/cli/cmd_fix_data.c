@@ -46,11 +46,13 @@ static void fix_help(FILE *out)
           "                         [--backup-keep N] [--config FILE] [--quiet]\n"
           "\n"
           "Fixes the data quality of a CSV file (the brief's auto_fix_data_issues.py), as\n"
-          "the controller's dataQuality loop does. Statistics are computed per column on\n"
-          "the original non-missing values. Missing cells are filled (numeric columns with\n"
-          "the median, mean or mode; text columns with their mode; or the row is dropped);\n"
-          "numeric values outside [Q1 - K*IQR, Q3 + K*IQR] (quartiles interpolated\n"
-          "linearly, as numpy) are capped to the bound. Cells that do not change keep\n"
+          "the controller's dataQuality loop does. Missing cells are filled with a value\n"
+          "computed on the column's original non-missing values (numeric columns: the\n"
+          "median, mean or mode; text columns: their mode), or their rows are dropped;\n"
+          "then Q1 and Q3 of the filled column (interpolated linearly, as numpy) are\n"
+          "computed and numeric values outside [Q1 - K*IQR, Q3 + K*IQR] are capped to\n"
+          "the bound, so a second run changes nothing. A column whose IQR is 0 or with\n"
+          "fewer than 10 distinct values is not capped. Cells that do not change keep\n"
           "their exact bytes. The original is backed up first to FILE.bak.<UTC time>\n"
           "(the newest N backups are kept), the result is written to a temporary file\n"
           "in the same folder, flushed and renamed over FILE. Broken CSV (a wrong number\n"
@@ -209,7 +211,7 @@ static void print_summary(const struct fix_flags *f, const struct datafix_report
     bool dry = f->dry_run;
     for (size_t c = 0; c < rep->ncols; c++) {
         const struct datafix_column *rc = &rep->cols[c];
-        if (rc->missing == 0 && rc->outliers == 0)
+        if (rc->missing == 0 && rc->outliers == 0 && !rc->capping_skipped)
             continue;
         printf("  %-24s", rc->name);
         bool sep = false;
@@ -227,6 +229,10 @@ static void print_summary(const struct fix_flags *f, const struct datafix_report
             } else {
                 printf(" -> left (no values to compute a fill from)");
             }
+            sep = true;
+        }
+        if (rc->capping_skipped && f->o.outliers != OUTLIER_NONE) {
+            printf("%s %s: outlier capping skipped", sep ? ";" : "", rc->capping_skipped);
             sep = true;
         }
         if (rc->outliers) {

@@ -57,7 +57,9 @@ for i in range(1000):
     print(f"{i},{1 if i % 10 == 0 else 0},{r.randint(1, 300) if r.random() < 0.1 else 0},{price}")
 PY
 cp flag.csv flag.orig
-"$SELFHEAL" fix-data --data-path flag.csv --backup-keep 0 --report flag.json >/dev/null
+cp flag.csv flag.first
+text=$("$SELFHEAL" fix-data --data-path flag.csv --backup-keep 0 --report flag.json)
+assert_contains "$text" "IQR is 0: outlier capping skipped" # said, not silent
 cut -d, -f2,3 flag.csv >now.txt
 cut -d, -f2,3 flag.orig >was.txt
 cmp -s now.txt was.txt || fail "the flag or count column changed"
