@@ -45,7 +45,7 @@ kind: SelfHealingPipeline
 metadata: {name: slow}
 spec:
   service:
-    healthCheck: {url: "http://127.0.0.1:$dead/health", interval: 300ms, timeout: 200ms, failureThreshold: 1}
+    healthCheck: {url: "http://127.0.0.1:$dead/health", interval: 300ms, timeout: 200ms, failureThreshold: 1, startupTimeout: 1s}
     recovery:
       method: process
       maxAttempts: 3
