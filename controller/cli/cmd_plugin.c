@@ -571,14 +571,17 @@ static int local_set(const char *cmd, const char *specs, const char *ns, const c
                 free(err); /* another file's problem: `selfheal validate` reports it */
             } else if (r == 0) {
                 struct atomic_file *f = NULL;
-                rc = atomic_file_begin(ret_file, (int)(sb.st_mode & 07777), &f) == 0 &&
-                             atomic_file_put(f, out, strlen(out)) == 0 &&
-                             atomic_file_commit(f, NULL) == 0
-                         ? 0
-                         : CLI_EXIT_FAIL;
+                int w = atomic_file_begin(ret_file, (int)(sb.st_mode & 07777), &f);
+                if (w == 0 && (w = atomic_file_put(f, out, strlen(out))) != 0) {
+                    int e = errno; /* the put's cause, for the message */
+                    atomic_file_abort(f);
+                    errno = e;
+                } else if (w == 0) {
+                    w = atomic_file_commit(f, NULL);
+                }
+                rc = w == 0 ? 0 : CLI_EXIT_FAIL;
                 if (rc != 0)
                     fprintf(stderr, "%s %s: cannot write %s: %s\n", prog(), cmd, ret_file, strerror(errno));
-                f = NULL;
                 free(out);
             } else if (r != SH_ENOTFOUND) {
                 fprintf(stderr, "%s %s: %s: %s\n", prog(), cmd, ret_file, sh_strerror(r));
