@@ -5,6 +5,7 @@
 #   make test       unit suites, the same under ASan/UBSan, integration tests
 #   make valgrind   unit suites under valgrind (leak check)
 #   make bench      benchmarks (docs/performance.md)
+#   make install  bin/selfheal and the kubectl plugin link kubectl-selfheal under PREFIX (/usr/local)
 #
 # Sources are discovered: every controller/**.c and reconcilers/**.c except
 # controller/cli/main.c is part of the library the binary and the tests link;
@@ -37,7 +38,7 @@ UNIT_OBJ  := $(UNIT_SRC:%.c=build/obj/%.o) $(UNIT_HELP:%.c=build/obj/%.o)
 UNIT_SOBJ := $(UNIT_SRC:%.c=build/san/%.o) $(UNIT_HELP:%.c=build/san/%.o)
 UNIT_TOBJ := $(UNIT_SRC:%.c=build/tsan/%.o) $(UNIT_HELP:%.c=build/tsan/%.o)
 
-.PHONY: all deps test-deps test unit unit-san unit-tsan integration valgrind run demo bench clean lint chart-crds chart-monitoring chart-readme install-manifests fuzz fuzz-ci
+.PHONY: install all deps test-deps test unit unit-san unit-tsan integration valgrind run demo bench clean lint chart-crds chart-monitoring chart-readme install-manifests fuzz fuzz-ci
 all: deps bin/selfheal examples
 
 deps:
@@ -194,6 +195,13 @@ chart-readme:
 
 install-manifests: chart-crds
 	tests/render-install.sh > manifests/install.yaml.tmp && mv manifests/install.yaml.tmp manifests/install.yaml
+
+# bin/selfheal and the kubectl plugin (kubectl-selfheal, a symlink) under PREFIX.
+PREFIX ?= /usr/local
+install: bin/selfheal
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 bin/selfheal $(DESTDIR)$(PREFIX)/bin/selfheal
+	ln -sf selfheal $(DESTDIR)$(PREFIX)/bin/kubectl-selfheal
 
 clean:
 	rm -rf build bin

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_plugin.h"
 #include "base/clock.h"
 #include "local/state.h"
 #include "runtime/status.h"
@@ -92,15 +93,22 @@ static void status_help(FILE *out)
           "  --state DIR        the state folder itself (overrides --specs)\n"
           "  -n, --namespace NS only pipelines of this namespace\n"
           "  -o, --output FMT   table (default) or json\n"
+          "  -A, --all-namespaces every namespace (the default locally)\n"
+          "  --kubeconfig FILE, --context CTX\n"
+          "                     a cluster instead: the table of `kubectl selfheal status`\n"
+          "                     (-n: the namespace, default the context's; -A: all)\n"
           "  -h, --help         this help\n"
           "\n"
-          "Exit status: 0 shown (also when there are no pipelines), 2 usage error.\n",
+          "Exit status: 0 shown (also when there are no pipelines), 1 the API server failed,\n"
+          "2 usage error.\n",
           out);
 }
 
 /* The flags status and get share. */
 struct state_flags {
     const char *specs, *state, *ns, *output;
+    const char *kubeconfig, *context; /* status only: the cluster (cmd_plugin.c) */
+    bool all;
 };
 
 /* Parses the shared flags of status and get (f holds the defaults); the
@@ -113,8 +121,12 @@ static int parse_state_flags(const char *name, void (*help)(FILE *), int argc, c
         {.name = "state", .kind = CLI_STRING, .dest = &f->state},
         {.name = "namespace", .short_name = 'n', .kind = CLI_STRING, .dest = &f->ns},
         {.name = "output", .short_name = 'o', .kind = CLI_STRING, .dest = &f->output},
+        {.name = "kubeconfig", .kind = CLI_STRING, .dest = &f->kubeconfig, .opts = CLI_NONEMPTY},
+        {.name = "context", .kind = CLI_STRING, .dest = &f->context, .opts = CLI_NONEMPTY},
+        {.name = "all-namespaces", .short_name = 'A', .kind = CLI_BOOL, .dest = &f->all},
     };
-    const struct cli_command cmd = {.name = name, .flags = flags, .nflags = CLI_NFLAGS(flags),
+    bool status = strcmp(name, "status") == 0; /* get has no cluster flags */
+    const struct cli_command cmd = {.name = name, .flags = flags, .nflags = CLI_NFLAGS(flags) - (status ? 0 : 3),
                                     .help = help, .args = args};
     return cli_parse(&cmd, argc, argv);
 }
@@ -212,6 +224,12 @@ int cmd_status(int argc, char **argv)
         return r < 0 ? CLI_EXIT_OK : r;
     if (strcmp(f.output, "table") != 0 && strcmp(f.output, "json") != 0)
         return cli_usage_error("status", "--output must be table or json, got '%s'", f.output);
+    if (f.kubeconfig || f.context) { /* a cluster: the plugin's table (cmd_plugin.c) */
+        if (f.specs || f.state || strcmp(f.output, "table") != 0)
+            return cli_usage_error("status", "--kubeconfig/--context show the cluster's table; "
+                                             "--specs, --state and -o are for the local platform");
+        return plugin_status_cluster(f.kubeconfig, f.context, f.ns, f.all);
+    }
     char *dir = state_from_flags(&f);
     if (!dir)
         return CLI_EXIT_FAIL;

@@ -7,6 +7,7 @@
 
 #include "cli/cmd_run.h"
 #include "cli/cmd_status.h"
+#include "cli/cmd_plugin.h"
 #include "cli/cmd_validate.h"
 #include "cli/cmd_drift.h"
 #include "cli/cmd_fix_data.h"

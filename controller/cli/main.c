@@ -23,6 +23,11 @@ static const struct command commands[] = {
     {"status", cmd_status, "show the pipelines: phase, readiness, model, accuracy, drift"},
     {"get", cmd_get, "print one pipeline's spec and status (-o yaml|json)"},
     {"validate", cmd_validate, "check pipeline files without running anything"},
+    {"history", cmd_history, "a pipeline's ledger of actions, newest first (local or cluster)"},
+    {"why", cmd_why, "why a pipeline is in its phase and what happens next, and when"},
+    {"pause", cmd_pause, "stop a pipeline's actions (spec.paused: true); it still reports"},
+    {"resume", cmd_resume, "let a paused pipeline act again (spec.paused: false)"},
+    {"reset", cmd_reset, "clear NeedsAttention and the attempt counters (selfheal.dev/reset)"},
     COMMANDS_EXTRA
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "help on a command: selfheal help COMMAND"},
@@ -94,6 +99,10 @@ static const char *suggest(const char *name)
 
 int main(int argc, char **argv)
 {
+    const char *base = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
+    base = base ? base + 1 : argc > 0 && argv[0] ? argv[0] : "";
+    if (strcmp(base, "kubectl-selfheal") == 0)
+        return plugin_main(argc, argv);
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;
