@@ -82,8 +82,8 @@ static size_t redact_urls(char *msg)
             continue;
         char *v = p + 1 + nl;
         size_t n = 0;
-        while (!value_end(v[n]))
-            n++;
+        while (!value_end(v[n]) && !(v[n] == ':' && (v[n + 1] == ' ' || !v[n + 1])))
+            n++; /* "…?token=abc: connection refused": the colon is the message's */
         if (n && !(n == sizeof REDACTED - 1 && strncmp(v, REDACTED, n) == 0)) {
             replace(v, n, REDACTED, 'x');
             count++;

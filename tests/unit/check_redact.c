@@ -38,6 +38,7 @@ END_TEST
 START_TEST(test_redact_secret_query_parameters_in_any_case)
 {
     expect("GET http://h/m?token=SECRETTOKEN&x=1", "GET http://h/m?token=xxxxx&x=1");
+    expect("GET http://h/m?token=SECRETTOKEN: refused", "GET http://h/m?token=xxxxx: refused");
     expect("http://h/?a=1&Access_Token=abcdefgh#f", "http://h/?a=1&Access_Token=xxxxx#f");
     expect("u?api_key=K1234567 u?apikey=K7654321 u?password=hunter22 u?sig=s1g5ig",
            "u?api_key=xxxxx u?apikey=xxxxx u?password=xxxxx u?sig=xxxxx");
