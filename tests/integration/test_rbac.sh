@@ -29,6 +29,12 @@ grep -q 'kube_get(kp->o.client, opath' "$kp" && grep -q 'kube_shp_path(opath' "$
 grep -q '/api/v1/namespaces/%s/events/%s' "$kp" && grep -q 'kube_patch_merge(kp->o.client, path, patch, NULL' "$kp" &&
     echo " events patch" >>"$branch"
 
+az=$SH_ROOT/controller/kube/authz.c
+grep -q '/apis/authentication.k8s.io/v1/tokenreviews' "$az" &&
+    echo "authentication.k8s.io tokenreviews create" >>"$branch"
+grep -q '/apis/authorization.k8s.io/v1/subjectaccessreviews' "$az" &&
+    echo "authorization.k8s.io subjectaccessreviews create" >>"$branch"
+
 "$PY" - "$TMP/requests.json" "$SH_ROOT/manifests/rbac.yaml" "$SH_ROOT/helm/selfheal/templates/_helpers.tpl" "$branch" <<'PYEOF'
 import json, re, sys
 log = json.load(open(sys.argv[1]))["items"]
