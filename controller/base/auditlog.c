@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/atomicfile.h"
+#include "base/redact.h"
 #include "base/errors.h"
 #include "base/fsutil.h"
 
@@ -105,6 +106,7 @@ static int write_doc(const char *path, const cJSON *doc, char **ret_err)
     char *text = cJSON_Print(doc);
     if (!text)
         return SH_ENOMEM;
+    redact_inplace(text);
     size_t n = strlen(text);
     char *t = realloc(text, n + 2);
     if (!t) {

@@ -1,5 +1,6 @@
 /* log.c — the logger of log.h: text or JSON lines on one stream, with
- * credentials (bearer tokens, private keys) redacted from every message. */
+ * credentials (redact.h: URL userinfo, secret query parameters, bearer
+ * tokens, private keys) redacted from every message. */
 #include "base/log.h"
 
 #include <cjson/cJSON.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/redact.h"
 
 static enum log_level cur_level = LOG_INFO;
 static enum log_format cur_format = LOG_FORMAT_TEXT;
@@ -45,47 +47,9 @@ int log_parse_format(const char *s, enum log_format *ret)
     return 0;
 }
 
-/* Removes n bytes at p and puts `with` there (never longer than n). */
-static void splice(char *p, size_t n, const char *with)
-{
-    size_t wl = strlen(with);
-    memcpy(p, with, wl);
-    memmove(p + wl, p + n, strlen(p + n) + 1);
-}
-
 void log_redact(char *msg)
 {
-    static const char redacted[] = "[redacted]";
-    /* "Bearer TOKEN" (any case): the token is everything up to a space or quote */
-    for (char *p = msg; (p = strcasestr(p, "bearer ")) != NULL;) {
-        char *t = p + 7;
-        size_t n = strcspn(t, " \t\r\n\"',;");
-        if (n >= sizeof redacted - 1) {
-            splice(t, n, redacted);
-            n = sizeof redacted - 1;
-        } else {
-            memset(t, '*', n);
-        }
-        p = t + n;
-    }
-    /* PEM private keys: from -----BEGIN ...PRIVATE KEY----- to the END line (or the end) */
-    for (char *p = msg; (p = strstr(p, "-----BEGIN ")) != NULL;) {
-        char *eol = strstr(p + 11, "-----");
-        if (!eol || !memmem(p, (size_t)(eol - p), "PRIVATE KEY", 11)) {
-            p += 11;
-            continue;
-        }
-        char *end = strstr(eol + 5, "-----END ");
-        char *stop = end ? strstr(end + 9, "-----") : NULL;
-        size_t n = stop ? (size_t)(stop + 5 - p) : strlen(p);
-        static const char key[] = "[redacted private key]";
-        if (n >= sizeof key - 1) {
-            splice(p, n, key);
-            p += sizeof key - 1;
-        } else {
-            p += n;
-        }
-    }
+    redact_inplace(msg);
 }
 
 void log_msg(enum log_level level, const char *pipeline, const char *fmt, ...)

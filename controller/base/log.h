@@ -30,9 +30,10 @@ void log_msg(enum log_level level, const char *pipeline, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /*
- * Redacts credentials in place: the value after "Bearer " (an Authorization
- * header that found its way into a message) becomes "[redacted]", a PEM
- * private key block becomes "[redacted private key]". log_msg applies it to
+ * Redacts credentials in place: redact_inplace (base/redact.h) — URL
+ * userinfo and secret query parameters become "xxxxx", the value after
+ * "Bearer " "[redacted]", a PEM private key block "[redacted private key]".
+ * log_msg applies it to
  * every message; callers may apply it to text that goes elsewhere (status,
  * events). Never makes the string longer.
  */

@@ -28,6 +28,7 @@
 #include "runtime/controller_metrics.h"
 #include "base/errors.h"
 #include "server/httpserver.h"
+#include "kube/authz.h"
 #include "kube/kube_run.h"
 #include "local/folder_source.h"
 #include "server/dashboard/dashboard.h"
@@ -62,6 +63,7 @@ struct run_flags {
     enum log_level level;
     enum log_format format;
     struct cli_list allow_paths; /* --allow-path, repeatable */
+    bool metrics_secure;         /* kube: /metrics needs a token too */
 };
 
 static void run_help(FILE *out)
@@ -94,6 +96,10 @@ static void run_help(FILE *out)
           "                       (after resolving .. and symbolic links); repeatable.\n"
           "                       A pipeline naming a path outside is Invalid. Default:\n"
           "                       unconfined, with a warning at start-up\n"
+          "  --metrics-secure     kube: /metrics, like the JSON API, the event stream and\n"
+          "                       the dashboard's data, needs a bearer token allowed to get\n"
+          "                       it (TokenReview + SubjectAccessReview, docs/security.md);\n"
+          "                       /healthz and /readyz stay open\n"
           "  --shutdown-timeout D on SIGTERM/SIGINT, how long in-flight reconciles may take\n"
           "                       to finish (default 25s; keep it below the pod's\n"
           "                       terminationGracePeriodSeconds, 30 s in the chart)\n"
@@ -178,6 +184,7 @@ static int parse_flags(int argc, char **argv, struct run_flags *f)
         {.name = "log-level", .kind = CLI_CUSTOM, .dest = &f->level, .parse = set_log_level,
          .must = "be debug, info, warn or error"},
         {.name = "allow-path", .kind = CLI_LIST, .dest = &f->allow_paths},
+        {.name = "metrics-secure", .kind = CLI_BOOL, .dest = &f->metrics_secure},
         {.name = "shutdown-timeout", .kind = CLI_DURATION, .dest = &f->shutdown_timeout_ms,
          .min = 0, .max = 3600000, .must = "be a duration from 0s to 1h"},
     };
@@ -297,6 +304,7 @@ struct run {
     struct controller_metrics *cm;
     struct manager *m;
     struct http_server *srv;
+    struct kube_authz *authz; /* kube: who may read the API */
     char *err;
     bool workers_running; /* manager_stop timed out: free nothing, _exit */
 };
@@ -367,6 +375,15 @@ static int setup_server(struct run *r)
 {
     struct http_server_options ho = {.listen = r->f.listen, .metrics = r->reg,
                                      .ready = ready_check, .ready_ctx = r->src};
+    if (r->kr) {
+        /* on a cluster the API is not anonymous (docs/security.md) */
+        r->authz = kube_authz_new(kube_run_client(r->kr), NULL, 0);
+        if (!r->authz)
+            return -1;
+        ho.authorize = kube_authz_check;
+        ho.authorize_ctx = r->authz;
+        ho.metrics_secure = r->f.metrics_secure;
+    }
     if (http_server_new(&ho, &r->srv, &r->err) != 0) {
         log_error(NULL, "%s", r->err ? r->err : "cannot start the HTTP server");
         return -1;
@@ -429,6 +446,7 @@ static void run_free(struct run *r)
     }
     if (r->srv)
         http_server_free(r->srv);
+    kube_authz_free(r->authz);
     manager_free(r->m);
     reconcilers_all_free(r->recs);
     controller_metrics_free(r->cm);

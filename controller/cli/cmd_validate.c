@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "base/errors.h"
 #include "base/pathguard.h"
+#include "base/redact.h"
 #include "runtime/spec.h"
 #include "base/strmap.h"
 #include "base/yamljson.h"
@@ -92,12 +93,33 @@ static void check_duplicate(struct validate_run *vr, const char *file, const cJS
         free(copy);
 }
 
+/* A warning (exit status unchanged) for each URL carrying a credential
+ * inline: it belongs in a reference (auth, docs/security.md), and is shown
+ * redacted everywhere anyway. */
+static void warn_inline_credentials(const char *file, const struct spec *s)
+{
+    static const char why[] = "warning: credentials written inline (userinfo or a secret "
+                              "query parameter) belong in a reference: auth with env, file or "
+                              "secretKeyRef (docs/security.md); they are shown as xxxxx";
+    const struct {
+        const char *path, *url;
+    } urls[] = {
+        {"spec.service.healthCheck.url", s->service.health_check.url},
+        {"spec.model.metric.source.url", s->model.metric.source.url},
+        {"spec.drift.score.source.url", s->drift.score_source.url},
+    };
+    for (size_t i = 0; i < sizeof urls / sizeof *urls; i++)
+        if (urls[i].url && redact_url_has_credentials(urls[i].url))
+            fprintf(stdout, "%s: %s: %s\n", file, urls[i].path, why);
+}
+
 static void validate_file(struct validate_run *vr, const char *file, int in_folder)
 {
     cJSON *docs = NULL;
     char *err = NULL;
     if (spec_file_parse(file, &docs, &err) != 0) {
         /* err already names the file, line and column */
+        redact_inplace(err);
         fprintf(stdout, "%s\n", err ? err : file);
         free(err);
         vr->bad++;
@@ -127,6 +149,7 @@ static void validate_file(struct validate_run *vr, const char *file, int in_fold
             vr->bad++;
         else
             valid++;
+        warn_inline_credentials(file, &s);
         if (cJSON_IsObject(doc))
             check_duplicate(vr, file, doc);
         spec_errors_free(&errs);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "base/redact.h"
 #include "kube/informer.h"
 #include "kube/mergepatch.h"
 #include "base/log.h"
@@ -287,7 +288,7 @@ static cJSON *event_body(struct kube_platform *kp, const struct pipeline *p, con
     return ev;
 }
 
-static void kp_record_event(struct platform *pf, const struct pipeline *p, enum event_type type,
+static void kp_record_clean(struct platform *pf, const struct pipeline *p, enum event_type type,
                             const char *reason, const char *message)
 {
     struct kube_platform *kp = pf->impl;
@@ -373,6 +374,15 @@ out:
     free(err);
     free(name);
     free(ckey);
+}
+
+/* Every message leaves redacted (a last line of defence: redact.h). */
+static void kp_record_event(struct platform *pf, const struct pipeline *p, enum event_type type,
+                            const char *reason, const char *message)
+{
+    char *clean = redact_dup(message);
+    kp_record_clean(pf, p, type, reason, clean ? clean : "");
+    free(clean);
 }
 
 static const void *kp_actuators(struct platform *pf, const char *loop)

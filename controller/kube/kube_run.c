@@ -182,3 +182,8 @@ void kube_run_free(struct kube_run *kr)
     kube_config_free(kr->cfg);
     free(kr);
 }
+
+struct kube_client *kube_run_client(struct kube_run *kr)
+{
+    return kr ? kr->client : NULL;
+}

@@ -63,6 +63,10 @@ const char *kube_run_describe(const struct kube_run *kr);
 bool kube_run_is_leader(struct kube_run *kr);
 
 /* Frees everything (stops first). NULL is a no-op. */
+/* The API client (borrowed, lives as long as kr): for the HTTP API's
+ * TokenReviews and SubjectAccessReviews (authz.h). */
+struct kube_client *kube_run_client(struct kube_run *kr);
+
 void kube_run_free(struct kube_run *kr);
 
 #endif

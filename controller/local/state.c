@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/atomicfile.h"
+#include "base/redact.h"
 #include "base/clock.h"
 #include "base/errors.h"
 #include "base/fsutil.h"
@@ -95,6 +96,7 @@ int local_state_write(const char *state_dir, const struct pipeline *p, const cJS
     cJSON_Delete(doc);
     if (!text)
         return SH_ENOMEM;
+    redact_inplace(text); /* the spec and status as shown: no credentials */
     size_t len = strlen(text);
     int r = atomic_file_write(path, text, len);
     free(text);
@@ -198,6 +200,7 @@ void local_state_event(const char *state_dir, const struct pipeline *p, const ch
     cJSON_Delete(e);
     if (!line)
         return;
+    redact_inplace(line);
     char path[4096], old[4200];
     snprintf(path, sizeof path, "%s/events.jsonl", state_dir);
     snprintf(old, sizeof old, "%s.1", path);

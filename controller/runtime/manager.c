@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "runtime/controller_metrics.h"
+#include "base/redact.h"
 #include "base/errors.h"
 #include "base/log.h"
 #include "base/strmap.h"
@@ -358,6 +359,7 @@ int manager_reconcile_key(struct manager *m, const char *key, int64_t *ret_reque
     status_set_phase(st, phase);
     status_set_observed_generation(st, p->generation);
 
+    redact_json(st->child); /* last line of defence: no credential leaves in a status */
     if (!status_equal(e->status, st)) {
         char *werr = NULL;
         int wr = m->opts.platform->write_status(m->opts.platform, p, st, &werr);
@@ -518,6 +520,7 @@ char *manager_snapshot_json(struct manager *m)
     strmap_keys_free(keys);
     char *s = cJSON_PrintUnformatted(arr);
     cJSON_Delete(arr);
+    redact_inplace(s);
     return s;
 }
 
@@ -531,6 +534,7 @@ char *manager_pipeline_json(struct manager *m, const char *key)
         return NULL;
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
+    redact_inplace(s);
     return s;
 }
 

@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "base/errors.h"
+#include "base/redact.h"
 
 #define PATH_MAX_LEN 256
 #define DURATION_MAX_MS (100LL * 365 * 24 * 3600 * 1000) /* 100 years */
@@ -41,6 +42,7 @@ int spec_errors_add(struct spec_errors *errs, const char *path, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    redact_inplace(buf); /* a message may quote a value: never a credential */
     char *p = strdup(path), *m = strdup(buf);
     if (!p || !m) {
         free(p);

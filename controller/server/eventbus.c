@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "base/clock.h"
+#include "base/redact.h"
 #include "base/errors.h"
 
 struct slot {
@@ -91,6 +92,7 @@ static char *event_body(struct eventbus *b, const char *type, const char *reason
         cJSON_AddStringToObject(o, "message", message ? message : ""))
         out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
+    redact_inplace(out);
     return out;
 }
 

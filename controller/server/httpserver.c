@@ -55,6 +55,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -115,6 +116,9 @@ struct http_server {
     struct metrics *metrics;
     int (*ready)(void *ctx, char *reason, size_t size);
     void *ready_ctx;
+    http_authorize_fn authorize;
+    void *authorize_ctx;
+    bool metrics_secure;
     struct route *routes;
     size_t nroutes;
     char *events_path;
@@ -325,6 +329,9 @@ int http_server_new(const struct http_server_options *o, struct http_server **re
     s->metrics = o->metrics;
     s->ready = o->ready;
     s->ready_ctx = o->ready_ctx;
+    s->authorize = o->authorize;
+    s->authorize_ctx = o->authorize_ctx;
+    s->metrics_secure = o->metrics_secure != 0;
     s->listen = strdup(o->listen && *o->listen ? o->listen : DEFAULT_LISTEN);
     if (!s->listen) {
         free(s);
@@ -514,6 +521,8 @@ static int send_headers(struct lws *wsi, struct session *ss)
         return -1;
     if (ss->allow_get && add_header(wsi, "allow:", ALLOW_METHODS, &p, end))
         return -1;
+    if (r->status == 401 && add_header(wsi, "www-authenticate:", "Bearer realm=\"selfheal\"", &p, end))
+        return -1;
     if (add_security_headers(wsi, r, &p, end))
         return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end))
@@ -523,6 +532,91 @@ static int send_headers(struct lws *wsi, struct session *ss)
     ss->sent = 0;
     lws_callback_on_writable(wsi);
     return 0;
+}
+
+/* ---- who may read ----------------------------------------------------------- */
+
+#define TOKEN_MAX 8192
+
+/* Paths that need no token: the probes, the dashboard's static files. */
+static bool path_is_open(const struct http_server *s, const char *path)
+{
+    if (!s->authorize || strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0)
+        return true;
+    if (strcmp(path, "/metrics") == 0)
+        return !s->metrics_secure;
+    return strcmp(path, "/") == 0 || strcmp(path, "/dashboard") == 0 ||
+           strncmp(path, "/dashboard/", 11) == 0;
+}
+
+/* The bearer token of the request into buf ("" when none); with
+ * from_query, the access_token argument is accepted too. */
+static void request_token(struct lws *wsi, const char *query, bool from_query, char *buf,
+                          size_t size)
+{
+    buf[0] = '\0';
+    char *h = malloc(TOKEN_MAX);
+    if (h && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+        lws_hdr_copy(wsi, h, TOKEN_MAX, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+        strncasecmp(h, "bearer ", 7) == 0) {
+        const char *t = h + 7;
+        while (*t == ' ')
+            t++;
+        snprintf(buf, size, "%s", t);
+    }
+    free(h);
+    for (const char *p = query; from_query && !buf[0] && p && *p;) {
+        if (strncmp(p, "access_token=", 13) == 0) {
+            size_t n = strcspn(p + 13, "&");
+            snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1), p + 13);
+        }
+        p = strchr(p, '&');
+        if (p)
+            p++;
+    }
+}
+
+/* The namespace a request is about: /api/v1/pipelines/NS[/...] → NS. */
+static void request_namespace(const char *path, char *buf, size_t size)
+{
+    static const char prefix[] = "/api/v1/pipelines/";
+    buf[0] = '\0';
+    if (strncmp(path, prefix, sizeof prefix - 1) == 0) {
+        const char *ns = path + sizeof prefix - 1;
+        size_t n = strcspn(ns, "/");
+        if (n < size)
+            snprintf(buf, size, "%.*s", (int)n, ns);
+    }
+}
+
+/* 200 when the request may go on; else the status with why filled. */
+static int check_access(struct http_server *s, struct lws *wsi, const char *path,
+                        const char *query, bool from_query, char *why, size_t whysize)
+{
+    if (path_is_open(s, path))
+        return 200;
+    char *token = malloc(TOKEN_MAX);
+    if (!token) {
+        snprintf(why, whysize, "out of memory");
+        return 503;
+    }
+    request_token(wsi, query, from_query, token, TOKEN_MAX);
+    char ns[256];
+    request_namespace(path, ns, sizeof ns);
+    int st;
+    if (!token[0]) {
+        snprintf(why, whysize, "a bearer token is required (Authorization: Bearer TOKEN; "
+                               "docs/security.md)");
+        st = 401;
+    } else {
+        why[0] = '\0';
+        st = s->authorize(s->authorize_ctx, token, ns[0] ? ns : NULL, path, why, whysize);
+    }
+    memset(token, 0, TOKEN_MAX);
+    free(token);
+    if (st != 200 && !why[0])
+        snprintf(why, whysize, "%s", st == 401 ? "unauthorized" : st == 403 ? "forbidden" : "cannot check access");
+    return st;
 }
 
 static int on_request(struct http_server *s, struct lws *wsi, struct session *ss, const char *uri)
@@ -541,7 +635,11 @@ static int on_request(struct http_server *s, struct lws *wsi, struct session *ss
         http_response_json_error(&ss->resp, 405, "method not allowed");
     } else {
         const struct route *r = find_route(s, req.path);
-        if (!r) {
+        char why[512];
+        int access = r ? check_access(s, wsi, req.path, query, false, why, sizeof why) : 200;
+        if (access != 200) {
+            http_response_json_error(&ss->resp, access, why);
+        } else if (!r) {
             http_response_json_error(&ss->resp, 404, "not found");
         } else if (r->fn(r->ctx, &req, &ss->resp) != 0 || !ss->resp.set) {
             http_response_json_error(&ss->resp, 500, "internal error");
@@ -621,8 +719,14 @@ static int ws_filter(struct http_server *s, struct lws *wsi)
 {
     if (!is_events_path(s, wsi) || !s->bus)
         return 1; /* refuse the upgrade */
-    char query[256];
+    char query[TOKEN_MAX + 256];
     request_query(wsi, query, sizeof query);
+    char why[512];
+    int access = check_access(s, wsi, s->events_path, query, true, why, sizeof why);
+    if (access != 200) {
+        log_debug(NULL, "http server: event stream refused (%d): %s", access, why);
+        return 1; /* refuse the upgrade */
+    }
     long long since = query_since(query);
     uint64_t head = eventbus_head(s->bus);
     uint64_t oldest = eventbus_oldest(s->bus);

@@ -53,11 +53,30 @@ typedef int (*http_handler)(void *ctx, const struct http_request *req, struct ht
 
 enum http_route_match { HTTP_ROUTE_EXACT, HTTP_ROUTE_PREFIX };
 
+/*
+ * Who may read (on a cluster; NULL: the server is open, as locally). Called
+ * on the server thread before the handler of every guarded request: the
+ * JSON API, the event stream's upgrade, and /metrics when metrics_secure.
+ * /healthz, /readyz, the dashboard's page and its static files (no data in
+ * them) stay open. `token` is the request's bearer token ("" when none:
+ * `Authorization: Bearer T`, or for the event stream only, whose browser
+ * client cannot set headers, the `access_token` query argument); `namespace_`
+ * the pipeline's namespace (/api/v1/pipelines/NS/...) or NULL (the list, the
+ * event stream: cluster-wide); `path` the request's path. Returns 200
+ * (allowed), 401 (no or bad token), 403 (not allowed) or 503 (cannot
+ * decide), with a short reason in why. Must be quick (cache decisions).
+ */
+typedef int (*http_authorize_fn)(void *ctx, const char *token, const char *namespace_,
+                                 const char *path, char *why, size_t whysize);
+
 struct http_server_options {
     const char *listen;      /* "ADDR:PORT", default "127.0.0.1:8080"; port 0 = any free port */
     struct metrics *metrics; /* /metrics renders it; NULL → 404 */
     int (*ready)(void *ctx, char *reason, size_t size); /* /readyz: 1 ready, 0 not (reason filled) */
     void *ready_ctx;
+    http_authorize_fn authorize; /* NULL: open */
+    void *authorize_ctx;
+    int metrics_secure; /* /metrics also goes through authorize */
 };
 
 /* Creates a server (nothing is bound yet). Returns 0, or SH_EINVAL with

@@ -10,10 +10,11 @@
 
 #include "base/errors.h"
 #include "base/fsutil.h"
+#include "base/redact.h"
 #include "model/json_pointer.h"
 #include "model/metric_fetch.h"
 
-#define SHOW 200
+#define SHOW 60
 
 char *metric_prometheus_url(const char *base, const char *query)
 {
@@ -85,8 +86,10 @@ int metric_prometheus_parse(const char *body, size_t len, double *ret, char *err
     if (!status || strcmp(status, "success") != 0) {
         const char *et = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "errorType"));
         const char *em = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "error"));
-        snprintf(err, errsize, "prometheus: %s%s%.*s", et ? et : (status ? status : "no status"),
-                 em ? ": " : "", SHOW, em ? em : "");
+        char ex[REDACT_EXCERPT_MAX + 4];
+        redact_excerpt(em, REDACT_EXCERPT_MAX, ex, sizeof ex);
+        snprintf(err, errsize, "prometheus: %.40s%s%s", et ? et : (status ? status : "no status"),
+                 em ? ": " : "", em ? ex : "");
         r = SH_EPROTO;
     } else if (!type || !result) {
         snprintf(err, errsize, "prometheus: the answer has no data.resultType or data.result");
@@ -137,6 +140,13 @@ static void prefix_err(char *err, size_t errsize, const char *prefix)
     snprintf(err, errsize, "%s: %s", prefix, tmp);
 }
 
+/* "GET <url>" for messages, credentials redacted (redact.h). */
+static void display_get(const char *url, char *out, size_t size)
+{
+    snprintf(out, size, "GET %s", url);
+    redact_inplace(out);
+}
+
 static int read_prometheus(const struct spec_metric_source *src, int64_t timeout_ms, double *ret,
                            char *err, size_t errsize)
 {
@@ -150,21 +160,19 @@ static int read_prometheus(const struct spec_metric_source *src, int64_t timeout
         return SH_ENOMEM;
     }
     struct metric_response resp;
+    char pre[1024];
+    display_get(url, pre, sizeof pre);
     int r = metric_fetch(url, timeout_ms, 0, &resp, err, errsize);
     if (r != 0) {
-        char pre[1024];
-        snprintf(pre, sizeof pre, "GET %s", url);
         prefix_err(err, errsize, pre);
         free(url);
         return r;
     }
     r = metric_prometheus_parse(resp.body, resp.len, ret, err, errsize);
     if (r == SH_EPARSE && (resp.status < 200 || resp.status > 299)) {
-        snprintf(err, errsize, "GET %s: HTTP %ld", url, resp.status);
+        snprintf(err, errsize, "%s: HTTP %ld", pre, resp.status);
         r = SH_EPROTO;
     } else if (r != 0) {
-        char pre[1024];
-        snprintf(pre, sizeof pre, "GET %s", url);
         prefix_err(err, errsize, pre);
     }
     metric_response_free(&resp);
@@ -182,7 +190,7 @@ static int read_http(const struct spec_metric_source *src, int64_t timeout_ms, d
     struct metric_response resp;
     int r = metric_fetch(src->url, timeout_ms, 0, &resp, err, errsize);
     char pre[1024];
-    snprintf(pre, sizeof pre, "GET %s", src->url);
+    display_get(src->url, pre, sizeof pre);
     if (r != 0) {
         prefix_err(err, errsize, pre);
         return r;
@@ -232,17 +240,22 @@ int metric_source_read(const struct spec_metric_source *src, int64_t timeout_ms,
         errsize = sizeof ignore;
     }
     err[0] = '\0';
+    int r = SH_EINVAL;
     switch (src->kind) {
     case METRIC_SOURCE_PROMETHEUS:
-        return read_prometheus(src, timeout_ms, ret, err, errsize);
+        r = read_prometheus(src, timeout_ms, ret, err, errsize);
+        break;
     case METRIC_SOURCE_HTTP:
-        return read_http(src, timeout_ms, ret, err, errsize);
+        r = read_http(src, timeout_ms, ret, err, errsize);
+        break;
     case METRIC_SOURCE_FILE:
-        return read_file(src, ret, err, errsize);
+        r = read_file(src, ret, err, errsize);
+        break;
     case METRIC_SOURCE_NONE:
     default:
+        snprintf(err, errsize, "no metric source configured");
         break;
     }
-    snprintf(err, errsize, "no metric source configured");
-    return SH_EINVAL;
+    redact_inplace(err); /* curl's messages may quote the URL */
+    return r;
 }

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "base/errors.h"
+#include "base/redact.h"
 #include "service/probe.h"
 
 static bool has_part(CURLU *u, CURLUPart part)
@@ -56,6 +57,7 @@ int probe_url_check(const char *url, char **ret_display, char **ret_host)
         display = strdup(url);
     if (!host_copy || !display)
         goto out;
+    redact_inplace(display); /* secret query parameters too */
     *ret_display = display;
     *ret_host = host_copy;
     display = host_copy = NULL;

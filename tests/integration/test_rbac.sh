@@ -79,6 +79,13 @@ grep -q 'kube_get(kp->o.client, opath' "$kp" && grep -q 'kube_shp_path(opath' "$
     echo "selfheal.dev selfhealingpipelines get" >>"$branch"
 grep -q '/api/v1/namespaces/%s/events/%s' "$kp" && grep -q 'kube_patch_merge(kp->o.client, path, patch, NULL' "$kp" &&
     echo " events patch" >>"$branch"
+# the API's own authentication (controller/kube/authz.c: TokenReview, then
+# SubjectAccessReview), made only when someone calls the controller's API
+az=$SH_ROOT/controller/kube/authz.c
+grep -q '/apis/authentication.k8s.io/v1/tokenreviews' "$az" &&
+    echo "authentication.k8s.io tokenreviews create" >>"$branch"
+grep -q '/apis/authorization.k8s.io/v1/subjectaccessreviews' "$az" &&
+    echo "authorization.k8s.io subjectaccessreviews create" >>"$branch"
 
 "$PY" - "$TMP/calls.json" "$branch" "$TMP/users.manifest" "$SH_ROOT/manifests/rbac.yaml" \
     "$TMP/users.chart" "$TMP/chart.yaml" <<'PYEOF'

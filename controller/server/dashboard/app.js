@@ -97,9 +97,24 @@ function drawCharts() {
   drawChart(document.getElementById('drift-chart'), h.drift, '#d97706');
 }
 
+// On a cluster the API needs a bearer token (docs/security.md): asked once,
+// kept for this tab only, sent as Authorization to the API and as
+// access_token to the event stream (a browser's WebSocket cannot set headers).
+function token() { return sessionStorage.getItem('selfheal-token') || ''; }
+function authHeaders() { return token() ? {Authorization: 'Bearer ' + token()} : {}; }
+let asked = false;
+function askToken(status) {
+  if (asked) return;
+  asked = true;
+  const t = prompt((status === 403 ? 'This token may not get selfhealingpipelines. ' : '') +
+    'Bearer token (kubectl create token NAME):');
+  if (t) { sessionStorage.setItem('selfheal-token', t.trim()); asked = false; }
+}
+
 async function poll() {
   try {
-    const r = await fetch('/api/v1/pipelines', {cache: 'no-store'});
+    const r = await fetch('/api/v1/pipelines', {cache: 'no-store', headers: authHeaders()});
+    if (r.status === 401 || r.status === 403) askToken(r.status);
     if (r.ok) {
       const pipelines = await r.json();
       const t = Date.now();
@@ -129,7 +144,8 @@ function addEvent(ev) {
 
 function connect() {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const ws = new WebSocket(`${proto}//${location.host}/api/v1/events?since=${lastSeq}`);
+  const auth = token() ? '&access_token=' + encodeURIComponent(token()) : '';
+  const ws = new WebSocket(`${proto}//${location.host}/api/v1/events?since=${lastSeq}${auth}`);
   const conn = document.getElementById('conn');
   ws.onopen = () => { conn.textContent = 'live'; conn.className = 'conn up'; retryMs = 500; };
   ws.onmessage = m => {
