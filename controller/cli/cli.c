@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "runtime/spec.h"
 
@@ -29,6 +32,25 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\nTry 'selfheal %s --help'.\n", cmd);
     va_end(ap);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_check_input(const char *cmd, const char *path, bool want_dir)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | (want_dir ? O_DIRECTORY : 0));
+    struct stat st;
+    const char *why = NULL;
+    if (fd < 0)
+        why = strerror(errno);
+    else if (fstat(fd, &st) != 0)
+        why = strerror(errno);
+    else if (!want_dir && S_ISDIR(st.st_mode))
+        why = "it is a folder, not a file";
+    if (fd >= 0)
+        close(fd);
+    if (!why)
+        return 0;
+    fprintf(stderr, "selfheal %s: %s: cannot read: %s\n", cmd, path, why);
     return CLI_EXIT_USAGE;
 }
 
@@ -207,6 +229,19 @@ static int unknown_long(const struct parser *p, const char *arg, size_t len)
             best_d = d;
             best = fl->name;
         }
+    }
+    /* words other tools use for one of our flags (kubectl-like -o is --output) */
+    static const char *const aliases[][2] = {{"format", "output"}, {"ns", "namespace"},
+                                             {"file", "filename"}};
+    for (size_t a = 0; a < sizeof aliases / sizeof aliases[0]; a++) {
+        size_t d = cli_edit_distance(name, aliases[a][0]);
+        if (d >= best_d)
+            continue;
+        for (size_t k = 0; k < p->cmd->nflags; k++)
+            if (p->cmd->flags[k].name && strcmp(p->cmd->flags[k].name, aliases[a][1]) == 0) {
+                best_d = d;
+                best = p->cmd->flags[k].name;
+            }
     }
     if (best)
         return cli_usage_error(p->cmd->name, "unknown option '%.*s' (did you mean --%s?)",

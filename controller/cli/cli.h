@@ -107,6 +107,13 @@ int cli_list_push(struct cli_list *l, const char *s);
  * returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Exit codes, one rule for every command: unreadable input (a file or
+ * folder the user named that cannot be opened) is CLI_EXIT_USAGE, like a
+ * usage error. cli_check_input() opens path for reading (a folder when
+ * want_dir); on failure prints "selfheal CMD: PATH: cannot read: REASON" on
+ * stderr and returns CLI_EXIT_USAGE; else 0. */
+int cli_check_input(const char *cmd, const char *path, bool want_dir);
+
 /* The Levenshtein distance of a and b, for "did you mean" (a hint is
  * given within 2 edits); SIZE_MAX when either is longer than 40 characters. */
 size_t cli_edit_distance(const char *a, const char *b);

@@ -83,7 +83,8 @@ static void fix_help(FILE *out)
           "  0  the file was clean, or it was fixed (with --dry-run: it was analysed)\n"
           "  1  could not fix: broken CSV, more than --max-fixed-fraction would change\n"
           "     (DataUnfixable), or an I/O error; the file is unchanged\n"
-          "  2  usage error or unreadable config file\n",
+          "  2  usage error, unreadable config file, or a --data-path that cannot be\n"
+          "     opened\n",
           out);
 }
 
@@ -283,6 +284,11 @@ int cmd_fix_data(int argc, char **argv)
     if (r != 0) {
         free(f.tokens_buf);
         return r < 0 ? CLI_EXIT_OK : r;
+    }
+    r = cli_check_input(CMD, f.path, false);
+    if (r != 0) {
+        free(f.tokens_buf);
+        return r;
     }
     f.o.dry_run = f.dry_run;
     f.o.now_ms = clock_now_ms(NULL);

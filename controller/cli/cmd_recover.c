@@ -72,7 +72,9 @@ static void recover_help(FILE *out)
         "                         command: run --command (no shell) and wait for it,\n"
         "                         killed after --command-timeout\n"
         "  --command ARGV...      the program and its arguments: every argument after\n"
-        "                         --command (or after --) belongs to it, so it comes last\n"
+        "                         --command (or after --) belongs to it, so it comes last.\n"
+        "                         Without it the service is only checked: healthy exits\n"
+        "                         0, unhealthy says so and exits 1 (nothing to restart)\n"
         "  --max-attempts N       1..100 (default: service_recovery.max_recovery_attempts\n"
         "                         in the config file, else 3)\n"
         "  --timeout D            probe timeout (default 2s); durations: 500ms, 2s, 1m\n"
@@ -89,6 +91,7 @@ static void recover_help(FILE *out)
         "  -h, --help             this help\n"
         "\n"
         "Examples:\n"
+        "  selfheal recover --method process --service-url http://localhost:8000\n"
         "  selfheal recover --method process --service-url http://localhost:8000 \\\n"
         "      --command uvicorn app:app --port 8000\n"
         "  selfheal recover --method command --service-url http://localhost:8000/health \\\n"
@@ -97,7 +100,8 @@ static void recover_help(FILE *out)
         "Exit status:\n"
         "  0  nothing to do (the service is healthy), or healed: it prints\n"
         "     \"healed after N attempts\" (with --dry-run: would recover)\n"
-        "  1  could not heal: every attempt was made and the service is still unhealthy\n"
+        "  1  could not heal: every attempt was made and the service is still unhealthy,\n"
+        "     or it is unhealthy and no --command was given\n"
         "  2  usage error or unreadable config file\n",
         out);
 }
@@ -201,9 +205,6 @@ static int parse_flags(int argc, char **argv, struct recover_flags *f)
         return cli_usage_error(CMD, "--service-url is required");
     if (f->command && !f->command[0])
         return cli_usage_error(CMD, "--command needs the program to run after it");
-    if (!f->command && !f->dry_run)
-        return cli_usage_error(CMD, "--command ARGV... is required with --method %s",
-                               f->method == RECOVERY_PROCESS ? "process" : "command");
     return resolve_config(f);
 }
 
@@ -368,6 +369,14 @@ static int heal(struct run *r)
                    f->method == RECOVERY_PROCESS ? "start" : "run",
                    f->command ? f->command[0] : "the --command", f->max_attempts);
             return CLI_EXIT_OK;
+        }
+        if (d.action == SERVICE_ACT_RECOVER && !f->command) {
+            /* a check without a way to heal: say so, and what would heal it */
+            printf("no --command given, so nothing to %s: pass --command ARGV... (the program "
+                   "that %s the service) to heal it\n",
+                   f->method == RECOVERY_PROCESS ? "start" : "run",
+                   f->method == RECOVERY_PROCESS ? "runs" : "restarts");
+            return CLI_EXIT_FAIL;
         }
         if (d.action == SERVICE_ACT_RECOVER) {
             char trigger[PROBE_ERROR_MAX + 64];

@@ -74,10 +74,11 @@ static void retrain_help(FILE *out)
           "set), for a pipeline that trains in a later step.\n"
           "\n"
           "Exit status:\n"
-          "  0  retrained (COMMAND succeeded) or triggered; or nothing to do: no drift, or\n"
-          "     a score below the threshold (with --dry-run: would retrain)\n"
-          "  1  drift, but not retrained: the cooldown is active, or COMMAND failed, timed\n"
-          "     out or could not be started\n"
+          "  0  retrained (COMMAND succeeded) or triggered; or nothing to do: no drift, a\n"
+          "     score below the threshold, or the cooldown is active (it says so)\n"
+          "     (with --dry-run: would retrain)\n"
+          "  1  drift, but the retrain failed: COMMAND failed, timed out or could not be\n"
+          "     started\n"
           "  2  usage error, unreadable config file\n",
           out);
 }
@@ -237,14 +238,15 @@ int cmd_retrain(int argc, char **argv)
         clock_format_rfc3339(last + f.cooldown_ms, nt, sizeof nt);
         char reason[200];
         snprintf(reason, sizeof reason, "cooldown active: last retrain at %s, next allowed at %s", ts, nt);
-        printf("Drift score %.3f ≥ threshold %.3f, but the %s; not retraining.\n", f.score,
-               f.threshold, reason);
+        printf("Drift score %.3f ≥ threshold %.3f, but the cooldown is active: last retrain at "
+               "%s, next allowed at %s; nothing to do (not retraining).\n",
+               f.score, f.threshold, ts, nt);
         if (!f.dry_run) {
             e.status = "skipped";
             e.reason = reason;
             log_event(&f, &e, false);
         }
-        return CLI_EXIT_FAIL;
+        return CLI_EXIT_OK; /* the cooldown doing its job is no failure */
     }
     if (f.dry_run) {
         printf("Drift score %.3f ≥ threshold %.3f: would retrain%s%s; --dry-run: nothing run or "

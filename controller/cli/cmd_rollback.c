@@ -66,9 +66,10 @@ static void rollback_help(FILE *out)
           "Exit status:\n"
           "  0  nothing to do (the metric is at or above the threshold), or rolled back\n"
           "     (with --dry-run: would roll back)\n"
-          "  1  could not heal: no older version passes the threshold, the registry cannot\n"
-          "     be read, or the switch failed\n"
-          "  2  usage error or unreadable config file\n",
+          "  1  could not heal: no older version passes the threshold, the registry has no\n"
+          "     usable version, or the switch failed\n"
+          "  2  usage error, unreadable config file, or a registry folder that cannot be\n"
+          "     opened (below the threshold)\n",
           out);
 }
 
@@ -167,6 +168,9 @@ int cmd_rollback(int argc, char **argv)
         return CLI_EXIT_OK;
     }
 
+    r = cli_check_input(CMD, f.registry, true);
+    if (r != 0)
+        return r;
     struct model_version *versions = NULL;
     size_t n = 0;
     char *err = NULL;

@@ -18,10 +18,12 @@
  */
 #include "cli/cmd_run.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -332,6 +334,17 @@ static int setup_platform(struct run *r)
         log_info(NULL, "kube: %s", kube_run_describe(r->kr));
         return 0;
     }
+    /* the specs folder is read first: nothing starts (no "listening on")
+     * for a folder that is not there */
+    struct stat st;
+    if (stat(f->specs, &st) != 0) {
+        log_error(NULL, "specs folder %s: %s", f->specs, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        log_error(NULL, "specs folder %s: not a folder", f->specs);
+        return -1;
+    }
     if (local_platform_new(r->state, NULL, &r->pf, &r->err) != 0) {
         log_error(NULL, "%s", r->err ? r->err : "cannot create the state folder");
         return -1;
@@ -392,7 +405,11 @@ static int setup_server(struct run *r)
     http_server_events(r->srv, "/api/v1/events", r->bus, 0);
     dashboard_register(r->srv);
     if (http_server_start(r->srv, &r->err) != 0) {
-        log_error(NULL, "%s", r->err ? r->err : "cannot start the HTTP server");
+        bool in_use = r->err && strstr(r->err, "address already in use");
+        log_error(NULL, "%s%s", r->err ? r->err : "cannot start the HTTP server",
+                  in_use ? ": port in use (another selfheal run?), pass --listen ADDR:PORT "
+                           "(port 0 picks a free one)"
+                         : "");
         return -1;
     }
     log_info(NULL, "selfheal %s: specs %s, state %s, listening on http://%s:%d", SELFHEAL_VERSION,

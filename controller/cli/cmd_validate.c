@@ -30,6 +30,8 @@ struct validate_run {
     int quiet;
     int bad;            /* problems found */
     size_t pipelines;   /* valid pipelines */
+    size_t skipped_docs;  /* in folders: documents of other kinds */
+    size_t skipped_files; /* in folders: files that are no pipelines at all */
     struct strmap *seen; /* "ns/name" → owned "file" */
     struct pathguard *guard; /* --allow-path roots (none: unconfined) */
 };
@@ -42,7 +44,11 @@ static void validate_help(FILE *out)
           "printed as `FILE: field.path: message`; unknown fields are errors (with a\n"
           "did-you-mean), so a typo never silently falls back to a default.\n"
           "A folder is searched recursively for *.yaml, *.yml and *.json files; in a\n"
-          "folder, documents of other kinds (RBAC, Deployments...) are skipped.\n"
+          "folder, what is not a pipeline is skipped and counted: documents of other\n"
+          "kinds (RBAC, Deployments, a CRD) or with neither kind nor spec (a chart's\n"
+          "values.yaml), and files that are not YAML and never name SelfHealingPipeline\n"
+          "(templates). Two pipelines of one name and namespace in one folder (what\n"
+          "`kubectl apply -f DIR` or `selfheal run --specs DIR` takes) are a problem.\n"
           "\n"
           "  -f, --filename PATH  a file or folder to check (repeatable; bare arguments too)\n"
           "  --allow-path DIR     paths the specs name must lie under DIR, as with\n"
@@ -65,13 +71,36 @@ static const char *str_at(const cJSON *o, const char *k)
     return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, k));
 }
 
-/* A document that is plainly another kind of resource (not ours at all). */
+/* In a folder: a document that is not a pipeline, so not ours to judge —
+ * another kind of resource, or one with neither kind nor spec (a chart's
+ * values.yaml, Chart.yaml). A pipeline with a typo in its kind is still
+ * judged (it names selfheal.dev or has a spec). */
 static int foreign_kind(const cJSON *doc)
 {
     const char *av = str_at(doc, "apiVersion"), *kind = str_at(doc, "kind");
-    if (!av || !kind)
+    if (av && strncmp(av, "selfheal.dev/", 13) == 0)
         return 0;
-    return strncmp(av, "selfheal.dev/", 13) != 0 && strcmp(kind, SPEC_KIND) != 0;
+    if (kind)
+        return strcmp(kind, SPEC_KIND) != 0;
+    return !cJSON_GetObjectItemCaseSensitive(doc, "spec");
+}
+
+/* For a file in a folder that does not parse: whether it is a broken
+ * pipeline (reported) rather than a template ({{ }}, a Helm chart's) or
+ * a file that never names a pipeline (skipped). */
+static int names_pipeline(const char *file)
+{
+    FILE *f = fopen(file, "re");
+    if (!f)
+        return 1;
+    char line[4096];
+    int found = 0, templ = 0;
+    while (!templ && fgets(line, sizeof line, f)) {
+        found |= strstr(line, SPEC_KIND) || strstr(line, "selfheal.dev/");
+        templ = strstr(line, "{{") != NULL;
+    }
+    fclose(f);
+    return found && !templ;
 }
 
 static void check_duplicate(struct validate_run *vr, const char *file, const cJSON *doc)
@@ -80,8 +109,11 @@ static void check_duplicate(struct validate_run *vr, const char *file, const cJS
     const char *name = str_at(md, "name"), *ns = str_at(md, "namespace");
     if (!name)
         return;
-    char key[600];
-    snprintf(key, sizeof key, "%s/%s", ns ? ns : "default", name);
+    /* per folder: the files one `apply -f DIR` or `run --specs DIR` takes */
+    const char *slash = strrchr(file, '/');
+    int dirlen = slash ? (int)(slash - file) : 0;
+    char key[5200];
+    snprintf(key, sizeof key, "%.*s:%s/%s", dirlen, file, ns ? ns : "default", name);
     const char *other = strmap_get(vr->seen, key);
     if (other) {
         fprintf(stdout, "%s: metadata.name: duplicate pipeline %s (also in %s)\n", file, key, other);
@@ -118,6 +150,11 @@ static void validate_file(struct validate_run *vr, const char *file, int in_fold
     cJSON *docs = NULL;
     char *err = NULL;
     if (spec_file_parse(file, &docs, &err) != 0) {
+        if (in_folder && !names_pipeline(file)) {
+            vr->skipped_files++;
+            free(err);
+            return;
+        }
         /* err already names the file, line and column */
         redact_inplace(err);
         fprintf(stdout, "%s\n", err ? err : file);
@@ -156,6 +193,7 @@ static void validate_file(struct validate_run *vr, const char *file, int in_fold
         spec_free(&s);
     }
     vr->pipelines += valid;
+    vr->skipped_docs += skipped;
     if (!vr->quiet && valid > 0)
         fprintf(stderr, "%s: %zu pipeline%s valid%s\n", file, valid, valid == 1 ? "" : "s",
                 skipped ? " (other kinds skipped)" : "");
@@ -217,6 +255,20 @@ static void validate_path(struct validate_run *vr, const char *path, int in_fold
     free(names);
 }
 
+static void report_total(const struct validate_run *vr)
+{
+    char skipped[160] = "";
+    if (vr->skipped_docs || vr->skipped_files)
+        snprintf(skipped, sizeof skipped, "; skipped, not pipelines: %zu document%s, %zu file%s",
+                 vr->skipped_docs, vr->skipped_docs == 1 ? "" : "s", vr->skipped_files,
+                 vr->skipped_files == 1 ? "" : "s");
+    if (vr->pipelines == 0)
+        fprintf(stderr, "no pipelines found%s\n", skipped);
+    else
+        fprintf(stderr, "all %zu pipeline%s valid%s\n", vr->pipelines,
+                vr->pipelines == 1 ? "" : "s", skipped);
+}
+
 static void free_seen(void *ctx, const char *key, void *value)
 {
     (void)ctx;
@@ -265,7 +317,7 @@ int cmd_validate(int argc, char **argv)
         if (vr.bad > 0)
             rc = CLI_EXIT_USAGE;
         else if (!vr.quiet)
-            fprintf(stderr, "all %zu pipeline%s valid\n", vr.pipelines, vr.pipelines == 1 ? "" : "s");
+            report_total(&vr);
     }
     if (vr.seen)
         strmap_foreach(vr.seen, free_seen, NULL);

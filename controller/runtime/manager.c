@@ -156,18 +156,37 @@ static void count_actions(struct manager *m, const cJSON *old, const cJSON *cur)
     }
 }
 
+/* Whether condition c changed status since prev. */
+static bool condition_changed(const cJSON *prev, const cJSON *c)
+{
+    const char *type = status_str(c, "type");
+    const char *now_st = status_str(c, "status");
+    if (!type || !now_st)
+        return false;
+    const char *old_st = status_str(status_get_condition(prev, type), "status");
+    return !old_st || strcmp(old_st, now_st) != 0;
+}
+
+/* One Event per change: Ready follows the other conditions, so it has an
+ * Event of its own only when nothing else changed with it (an invalid spec,
+ * the first status). */
 static void condition_events(struct manager *m, const struct pipeline *p, const cJSON *prev,
                              const cJSON *st)
 {
     const cJSON *c;
-    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(st, "conditions"))
+    const cJSON *conds = cJSON_GetObjectItemCaseSensitive(st, "conditions");
+    bool others = false;
+    cJSON_ArrayForEach(c, conds)
+    {
+        const char *type = status_str(c, "type");
+        if (type && strcmp(type, COND_READY) != 0 && condition_changed(prev, c))
+            others = true;
+    }
+    cJSON_ArrayForEach(c, conds)
     {
         const char *type = status_str(c, "type");
         const char *now_st = status_str(c, "status");
-        if (!type || !now_st)
-            continue;
-        const char *old_st = status_str(status_get_condition(prev, type), "status");
-        if (old_st && strcmp(old_st, now_st) == 0)
+        if (!condition_changed(prev, c) || (others && strcmp(type, COND_READY) == 0))
             continue;
         char msg[1024];
         const char *cm = status_str(c, "message");

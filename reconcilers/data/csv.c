@@ -50,7 +50,9 @@ static int fail(char **ret_err, int code, const char *name, uint64_t line, const
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
         char *s = NULL;
-        if (asprintf(&s, "%s:%llu: %s", name, (unsigned long long)line, msg) < 0)
+        /* line 0: about the file itself (it cannot be opened), no line to name */
+        if ((line ? asprintf(&s, "%s:%llu: %s", name, (unsigned long long)line, msg)
+                  : asprintf(&s, "%s: %s", name, msg)) < 0)
             s = NULL;
         free(*ret_err);
         *ret_err = s;
@@ -81,11 +83,11 @@ int csv_reader_open(const char *path, struct csv_reader **ret, char **ret_err)
     if (r->fd < 0 || fstat(r->fd, &st) != 0) {
         int e = errno;
         csv_reader_close(r);
-        return fail(ret_err, SH_EIO, path, 1, "cannot open: %s", strerror(e));
+        return fail(ret_err, SH_EIO, path, 0, "cannot open: %s", strerror(e));
     }
     if (S_ISDIR(st.st_mode)) {
         csv_reader_close(r);
-        return fail(ret_err, SH_EIO, path, 1, "is a folder, not a file");
+        return fail(ret_err, SH_EIO, path, 0, "is a folder, not a file");
     }
     r->size = (uint64_t)st.st_size;
     r->cap = CSV_BUFSIZE;

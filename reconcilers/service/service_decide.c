@@ -142,7 +142,9 @@ static void decide_healthy(const struct spec_service *spec, const struct service
     }
     out->verdict = SERVICE_HEALTHY;
     if (obs->consecutive_failures > 0)
-        set_reason(out, "ProbeSucceeded", "%d of %d allowed probe failures: %s",
+        /* still True within the threshold, but a failing probe is no success */
+        set_reason(out, "ProbeFailing",
+                   "the probe is failing: %d of %d allowed probe failures: %s",
                    obs->consecutive_failures, spec->health_check.failure_threshold,
                    obs->last_error);
     else if (out->healed)

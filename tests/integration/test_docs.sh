@@ -22,5 +22,16 @@ fields=$(tr '\n' ' ' <controller/runtime/spec.c | grep -oE 'static const char \*
 for f in $fields; do
     grep -q "\b$f\b" "$ref" || missing+=("field $f")
 done
+# behaviour a reader of the spec reference must know (issue 22 item 9): the
+# model loop on a cluster falls back to the service's Deployment
+grep -q 'service.recovery.deployment' controller/kube/kube_actuators_model.c &&
+    ! grep -E '^\| `rollback.deployment`' "$ref" | grep -q 'service.recovery.deployment' &&
+    missing+=("rollback.deployment's fallback to service.recovery.deployment")
+# the help blocks of docs/cli.md are the commands' --help, word for word
+for c in $(grep -oE '^Usage: selfheal [a-z-]+' "$cli" | awk '{print $3}' | sort -u); do
+    want=$("$SELFHEAL" "$c" --help)
+    got=$(awk -v c="$c" '/^```/{if(on){exit} next} $0 ~ "^Usage: selfheal "c"( |$)"{on=1} on' "$cli")
+    [ "$got" = "$want" ] || missing+=("docs/cli.md's help of $c differs from selfheal $c --help")
+done
 [ ${#missing[@]} -eq 0 ] || fail "undocumented: ${missing[*]}"
 echo ok

@@ -108,6 +108,6 @@ set +e
 "$SELFHEAL" fix-data --data-path missing.csv >/dev/null 2>err.txt
 rc=$?
 set -e
-assert_eq "$rc" 1 "exit code for a missing file"
-assert_contains "$(cat err.txt)" "missing.csv:1: cannot open: No such file or directory"
+assert_eq "$rc" 2 "exit code for a missing file (unreadable input)"
+assert_contains "$(cat err.txt)" "missing.csv: cannot read: No such file or directory"
 echo "fix-data: ok"

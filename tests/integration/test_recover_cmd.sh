@@ -103,8 +103,20 @@ run --service-url ftp://x/ --command true
 assert_eq "$rc" 2 "bad URL"
 run --service-url http://x --max-attempts 0 --command true
 assert_eq "$rc" 2 "bad --max-attempts"
-run --service-url http://x
-assert_eq "$rc" 2 "missing --command"
+# without --command (the brief's own example, README and docs/cli.md): a
+# check; healthy is 0, unhealthy says what is missing and exits 1 (issue 22)
+port3=$(free_port)
+"$FLAKY" --port "$port3" 2>/dev/null &
+track $!
+wait_for 5 "fixture up" healthy "$port3"
+run --method process --service-url "http://127.0.0.1:$port3"
+assert_eq "$rc" 0 "a healthy service without --command"
+assert_contains "$out" "is healthy: nothing to do"
+dead=$(free_port)
+run --method process --service-url "http://127.0.0.1:$dead" --interval 100ms
+assert_eq "$rc" 1 "an unhealthy service without --command"
+assert_contains "$out" "is unhealthy"
+assert_contains "$out" "no --command given, so nothing to start"
 run --help
 assert_eq "$rc" 0 "--help"
 for flag in --service-url --health-path --method --command --max-attempts --timeout --interval \

@@ -20,11 +20,13 @@ t1=$(last)
 assert_eq "$(event status)" triggered
 assert_eq "$(event drift_score)" 0.85
 
-# within the cooldown: not retrained, exit 1, logged as skipped, time unchanged
+# within the cooldown: not retrained, exit 0 (nothing to do, said clearly:
+# issue 22), logged as skipped, time unchanged
 rc=0
 out=$("$SELFHEAL" retrain --drift-detected --drift-score 0.85 -- touch ran.txt) || rc=$?
-assert_eq "$rc" 1 "exit status within the cooldown"
-assert_contains "$out" "cooldown active: last retrain at $t1"
+assert_eq "$rc" 0 "exit status within the cooldown"
+assert_contains "$out" "but the cooldown is active: last retrain at $t1"
+assert_contains "$out" "nothing to do (not retraining)"
 [ ! -e ran.txt ] || fail "the command ran within the cooldown"
 assert_eq "$(event status)" skipped
 assert_eq "$(last)" "$t1" "last_retrain_time after a skip"
@@ -73,7 +75,8 @@ assert_contains "$out" "retraining"
 echo '{"drift_detection": {"retraining_cooldown_hours": 48}}' >config/self_healing_config.json
 rc=0
 out=$("$SELFHEAL" retrain --drift-detected --drift-score 0.95) || rc=$?
-assert_eq "$rc" 1 "cooldown from the config"
+assert_eq "$rc" 0 "cooldown from the config"
+assert_contains "$out" "the cooldown is active"
 echo '[1,' >config/self_healing_config.json
 rc=0
 "$SELFHEAL" retrain --drift-detected --drift-score 0.95 >/dev/null 2>&1 || rc=$?

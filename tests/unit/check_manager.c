@@ -374,7 +374,9 @@ START_TEST(test_failing_condition_makes_ready_false_and_phase_follows_requests)
     ck_assert_str_eq(status_str(fx.pf.last_status, "phase"), "Degraded");
     ck_assert_str_eq(cond_field(fx.pf.last_status, COND_READY, "status"), "False");
     ck_assert_str_eq(cond_field(fx.pf.last_status, COND_READY, "reason"), "ProbeFailed");
-    ck_assert_int_gt(fx.pf.events, events_before); /* condition changes are events */
+    /* one Event per change: ServiceHealthy's, not a second one for Ready (issue 22) */
+    ck_assert_int_eq(fx.pf.events, events_before + 1);
+    ck_assert_str_eq(fx.pf.last_event_reason, "ProbeFailed");
 
     fx.script.phase_requests = PHASE_REQ(PHASE_RETRAINING) | PHASE_REQ(PHASE_RECOVERING);
     ck_assert_int_eq(manager_reconcile_key(fx.m, "default/a", NULL), 0);

@@ -54,7 +54,7 @@ START_TEST(test_below_failure_threshold_is_still_healthy)
     service_decide(&spec, &o, &prev, T0 + 20 * SEC, 1, false, false, &d);
     ck_assert_int_eq(d.verdict, SERVICE_HEALTHY);
     ck_assert_int_eq(d.action, SERVICE_ACT_NONE);
-    ck_assert_str_eq(d.reason, "ProbeSucceeded");
+    ck_assert_str_eq(d.reason, "ProbeFailing" /* never a success (issue 22) */);
     ck_assert_ptr_nonnull(strstr(d.message, "2 of 3 allowed probe failures"));
 }
 END_TEST
