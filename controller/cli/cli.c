@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/isolate.h"
 #include "runtime/spec.h"
 
 #define HINT_MAX_EDITS 2
@@ -413,5 +414,15 @@ int cli_parse_double(const char *s, double *ret)
     if (errno || *end || !isfinite(v))
         return -1;
     *ret = v;
+    return 0;
+}
+
+int cli_parse_memory_budget(const char *value, void *dest, char **ret_err)
+{
+    (void)ret_err;
+    uint64_t v;
+    if (isolate_parse_bytes(value, &v) != 0 || v > (uint64_t)INT64_MAX)
+        return -1;
+    *(int64_t *)dest = v == 0 ? -1 : (int64_t)v;
     return 0;
 }

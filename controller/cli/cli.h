@@ -128,4 +128,9 @@ int cli_parse_int(const char *s, long min, long max, long *ret);
 /* Parses a whole finite double. 0 or -1. */
 int cli_parse_double(const char *s, double *ret);
 
+/* --memory-budget (CLI_CUSTOM, dest int64_t *): "64Mi", "512M", "1Gi", bytes;
+ * "0" means no limit and is stored as -1. The text for .must: */
+#define CLI_MEMORY_BUDGET_MUST "be a size like 64Mi, 512M or 1Gi (0: no limit)"
+int cli_parse_memory_budget(const char *value, void *dest, char **ret_err);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "drift/drift_engine.h"
+#include "drift/drift_isolated.h"
 #include "base/errors.h"
 
 #define CMD "drift"
@@ -44,6 +45,9 @@ static void drift_help(FILE *out)
           "  --min-samples N        fewer rows in either file: verdict unknown (default 100)\n"
           "  --threads N            scoring threads (default: one per CPU)\n"
           "  -o, --output FORMAT    table (default) or json\n"
+          "  --memory-budget SIZE   score in a child process that may use at most SIZE of\n"
+          "                         memory (64Mi, 512M, 1Gi; 0: no limit); over it: \"out of\n"
+          "                         memory\" (exit 2). Default: in this process, no limit\n"
           "  -h, --help             this help\n"
           "\n"
           "Exit status:\n"
@@ -57,6 +61,7 @@ struct drift_flags {
     const char *reference, *current;
     bool json;
     bool has_feature_threshold;
+    int64_t memory_budget; /* 0: in this process, no limit; -1: isolated, no limit */
     struct drift_params p;
 };
 
@@ -106,6 +111,8 @@ static int parse_flags(int argc, char **argv, struct drift_flags *f)
          .must = "be a whole number ≥ 1"},
         {.name = "threads", .kind = CLI_INT, .dest = &threads, .min = 1, .max = 64,
          .must = "be from 1 to 64"},
+        {.name = "memory-budget", .kind = CLI_CUSTOM, .dest = &f->memory_budget,
+         .parse = cli_parse_memory_budget, .must = CLI_MEMORY_BUDGET_MUST},
         {.name = "output", .short_name = 'o', .kind = CLI_CUSTOM, .dest = &f->json,
          .parse = parse_output, .must = "be table or json"},
     };
@@ -180,7 +187,12 @@ int cmd_drift(int argc, char **argv)
         return r < 0 ? CLI_EXIT_OK : r;
     struct drift_report rep;
     char *err = NULL;
-    r = drift_compare_files(f.reference, f.current, NULL, 0, &f.p, &rep, &err);
+    if (f.memory_budget)
+        r = drift_compare_files_isolated(f.reference, f.current, NULL, 0, &f.p,
+                                         f.memory_budget > 0 ? (uint64_t)f.memory_budget : 0,
+                                         &rep, &err);
+    else
+        r = drift_compare_files(f.reference, f.current, NULL, 0, &f.p, &rep, &err);
     if (r != 0) {
         fprintf(stderr, "selfheal %s: %s\n", CMD, err ? err : sh_strerror(r));
         free(err);

@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "base/clock.h"
 #include "data/datafix.h"
+#include "data/datafix_isolated.h"
 #include "base/errors.h"
 
 #define CMD "fix-data"
@@ -32,6 +33,7 @@ struct fix_flags {
     bool dry_run;
     bool quiet;
     bool has_iqr;
+    int64_t memory_budget; /* 0: in this process, no limit; -1: isolated, no limit */
     struct datafix_options o;
     char *tokens_buf;
     const char *tokens[MAX_TOKENS];
@@ -73,6 +75,10 @@ static void fix_help(FILE *out)
           "  --backup-keep N          backups kept (default 5; 0: no backup)\n"
           "  --config FILE            the brief's config (default " BRIEF_CONFIG_PATH ";\n"
           "                           a missing file is fine)\n"
+          "  --memory-budget SIZE     run the fix in a child process that may use at most\n"
+          "                           SIZE of memory (64Mi, 512M, 1Gi; 0: no limit); over\n"
+          "                           it the fix fails with \"out of memory\" (exit 1).\n"
+          "                           Default: in this process, no limit, with progress bar\n"
           "  -q, --quiet              no summary, no progress bar\n"
           "  -h, --help               this help\n"
           "\n"
@@ -172,6 +178,8 @@ static int parse_flags(int argc, char **argv, struct fix_flags *f)
          .must = "be a whole number from 0 to 10000"},
         {.name = "config", .kind = CLI_STRING, .dest = &f->config},
         {.name = "quiet", .short_name = 'q', .kind = CLI_BOOL, .dest = &f->quiet},
+        {.name = "memory-budget", .kind = CLI_CUSTOM, .dest = &f->memory_budget,
+         .parse = cli_parse_memory_budget, .must = CLI_MEMORY_BUDGET_MUST},
     };
     const struct cli_command cmd = {.name = CMD, .flags = flags, .nflags = CLI_NFLAGS(flags),
                                     .help = fix_help};
@@ -304,7 +312,11 @@ int cmd_fix_data(int argc, char **argv)
     }
     struct datafix_report rep;
     char *err = NULL;
-    r = datafix_run(f.path, &f.o, &rep, &err);
+    if (f.memory_budget)
+        r = datafix_run_isolated(f.path, &f.o, f.memory_budget > 0 ? (uint64_t)f.memory_budget : 0,
+                                 &rep, &err);
+    else
+        r = datafix_run(f.path, &f.o, &rep, &err);
     if (show_bar && bar.last >= 0)
         fputs("\r\033[K", stderr);
     const char *outcome;

@@ -29,6 +29,7 @@
 #include "cli/cli.h"
 #include "runtime/controller_metrics.h"
 #include "base/errors.h"
+#include "base/isolate.h"
 #include "server/httpserver.h"
 #include "kube/authz.h"
 #include "kube/kube_run.h"
@@ -66,6 +67,7 @@ struct run_flags {
     enum log_format format;
     struct cli_list allow_paths; /* --allow-path, repeatable */
     bool metrics_secure;         /* kube: /metrics needs a token too */
+    int64_t memory_budget;       /* bytes; -1: no limit */
 };
 
 static void run_help(FILE *out)
@@ -102,6 +104,10 @@ static void run_help(FILE *out)
           "                       the dashboard's data, needs a bearer token allowed to get\n"
           "                       it (TokenReview + SubjectAccessReview, docs/security.md);\n"
           "                       /healthz and /readyz stay open\n"
+          "  --memory-budget SIZE the most memory one pipeline's data work (the data fix,\n"
+          "                       the drift statistics) may use; it runs in a child process,\n"
+          "                       so a file too big fails that loop (\"out of memory\"), never\n"
+          "                       the controller (default 64Mi; e.g. 256Mi, 1Gi; 0: no limit)\n"
           "  --shutdown-timeout D on SIGTERM/SIGINT, how long in-flight reconciles may take\n"
           "                       to finish (default 25s; keep it below the pod's\n"
           "                       terminationGracePeriodSeconds, 30 s in the chart)\n"
@@ -164,6 +170,7 @@ static int parse_flags(int argc, char **argv, struct run_flags *f)
                             .namespace_ = "default",
                             .platform = "local",
                             .workers = 2,
+                            .memory_budget = (int64_t)ISOLATE_DEFAULT_BUDGET,
                             .shutdown_timeout_ms = DEFAULT_SHUTDOWN_TIMEOUT_MS,
                             .level = LOG_INFO,
                             .format = LOG_FORMAT_TEXT};
@@ -187,6 +194,8 @@ static int parse_flags(int argc, char **argv, struct run_flags *f)
          .must = "be debug, info, warn or error"},
         {.name = "allow-path", .kind = CLI_LIST, .dest = &f->allow_paths},
         {.name = "metrics-secure", .kind = CLI_BOOL, .dest = &f->metrics_secure},
+        {.name = "memory-budget", .kind = CLI_CUSTOM, .dest = &f->memory_budget,
+         .parse = cli_parse_memory_budget, .must = CLI_MEMORY_BUDGET_MUST},
         {.name = "shutdown-timeout", .kind = CLI_DURATION, .dest = &f->shutdown_timeout_ms,
          .min = 0, .max = 3600000, .must = "be a duration from 0s to 1h"},
     };
@@ -360,7 +369,7 @@ static int setup_manager(struct run *r)
     if (eventbus_new(EVENTS_RING, NULL, &r->bus) != 0)
         return -1;
     eventbus_tap_init(&r->tap, r->bus, r->pf); /* the manager's platform; set-up calls get pf itself */
-    if (reconcilers_all_new(r->pf, r->state, &r->recs, &r->err) != 0) {
+    if (reconcilers_all_new(r->pf, r->state, r->f.memory_budget, &r->recs, &r->err) != 0) {
         log_error(NULL, "%s", r->err ? r->err : "cannot set up the reconcilers");
         return -1;
     }

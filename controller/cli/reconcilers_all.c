@@ -26,8 +26,8 @@ struct reconcilers_all {
     struct service_actuators *service_local; /* the local platform's supervised processes */
 };
 
-int reconcilers_all_new(struct platform *pf, const char *state_dir, struct reconcilers_all **ret,
-                        char **ret_err)
+int reconcilers_all_new(struct platform *pf, const char *state_dir, int64_t memory_budget,
+                        struct reconcilers_all **ret, char **ret_err)
 {
     struct reconcilers_all *ra = calloc(1, sizeof *ra);
     if (!ra)
@@ -55,13 +55,15 @@ int reconcilers_all_new(struct platform *pf, const char *state_dir, struct recon
         goto fail;
     ra->free_fn[ra->count++] = model_reconciler_free;
 
-    struct data_reconciler_options dro = {.clock = NULL, .notify = &ra->notify};
+    struct data_reconciler_options dro = {.clock = NULL, .notify = &ra->notify,
+                                         .memory_budget = memory_budget};
     r = data_reconciler_new(&dro, &ra->list[ra->count], ret_err);
     if (r != 0)
         goto fail;
     ra->free_fn[ra->count++] = data_reconciler_free;
 
-    struct drift_reconciler_options dko = {.notify = &ra->notify, .state_dir = state_dir};
+    struct drift_reconciler_options dko = {.notify = &ra->notify, .state_dir = state_dir,
+                                           .memory_budget = memory_budget};
     r = drift_reconciler_new(&dko, &ra->list[ra->count], ret_err);
     if (r != 0)
         goto fail;

@@ -19,9 +19,11 @@
 struct reconcilers_all;
 
 /* Creates every reconciler for platform pf; `state_dir` holds their files
- * (process logs). Returns 0 and *ret, or an SH_E* code with *ret_err. */
-int reconcilers_all_new(struct platform *pf, const char *state_dir, struct reconcilers_all **ret,
-                        char **ret_err);
+ * (process logs); `memory_budget` bounds the data work of the data and drift
+ * loops (bytes; 0: the default 64 MiB; < 0: no limit). Returns 0 and *ret,
+ * or an SH_E* code with *ret_err. */
+int reconcilers_all_new(struct platform *pf, const char *state_dir, int64_t memory_budget,
+                        struct reconcilers_all **ret, char **ret_err);
 
 /* The reconcilers, in priority order (borrowed array). */
 const struct reconciler *reconcilers_all_list(const struct reconcilers_all *ra);

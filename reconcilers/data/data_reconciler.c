@@ -8,6 +8,7 @@
 
 #include "data/data_decide.h"
 #include "data/datafix.h"
+#include "data/datafix_isolated.h"
 #include "base/errors.h"
 #include "base/log.h"
 #include "runtime/status.h"
@@ -27,6 +28,7 @@ struct memo {
 
 struct data_reconciler {
     struct data_reconciler_options o;
+    uint64_t budget; /* the data work's memory budget (isolate.h); 0: none */
     pthread_mutex_t mu;
     struct strmap *memos;
 };
@@ -109,8 +111,8 @@ static void set_cond(struct reconcile_ctx *ctx, enum data_verdict v, const char 
 }
 
 /* The fix itself: backup, rewrite, status, history, event. */
-static int act(struct reconcile_ctx *ctx, cJSON *sec, const char *path, const char *trigger,
-               struct memo *memo)
+static int act(struct data_reconciler *dr, struct reconcile_ctx *ctx, cJSON *sec,
+               const char *path, const char *trigger, struct memo *memo)
 {
     const struct spec_data_quality *dq = &ctx->spec->data_quality;
     struct platform *pf = ctx->platform;
@@ -119,7 +121,8 @@ static int act(struct reconcile_ctx *ctx, cJSON *sec, const char *path, const ch
     struct datafix_report rep;
     char *err = NULL;
     int64_t t0 = clock_monotonic_ms();
-    int r = datafix_run(path, &o, &rep, &err);
+    /* in a child under the budget: a file too big fails this loop, not the controller */
+    int r = datafix_run_isolated(path, &o, dr->budget, &rep, &err);
     double secs = (double)(clock_monotonic_ms() - t0) / 1000.0;
     char msg[1024];
     struct history_entry h = {.time_ms = ctx->now_ms,
@@ -136,7 +139,8 @@ static int act(struct reconcile_ctx *ctx, cJSON *sec, const char *path, const ch
         status_history_add(ctx->status, &h);
         pf->record_event(pf, ctx->p, EVENT_WARNING, "DataFixFailed", msg);
         log_warn(ctx->p->key, "%s", msg);
-        enum data_verdict v = r == SH_EPARSE || r == SH_EREFUSED ? DATA_UNFIXABLE : DATA_UNAVAILABLE;
+        bool unfixable = r == SH_EPARSE || r == SH_EREFUSED || r == SH_ENOMEM;
+        enum data_verdict v = unfixable ? DATA_UNFIXABLE : DATA_UNAVAILABLE;
         set_cond(ctx, v, msg);
         ctx->phase_requests |= PHASE_REQ(PHASE_DEGRADED);
         memo->phase_requests = PHASE_REQ(PHASE_DEGRADED);
@@ -144,7 +148,7 @@ static int act(struct reconcile_ctx *ctx, cJSON *sec, const char *path, const ch
         datafix_report_free(&rep);
         free(err);
         /* a file that changed under us or an I/O error: the manager's backoff retries */
-        return r == SH_EPARSE || r == SH_EREFUSED ? 0 : (r ? r : SH_EIO);
+        return unfixable ? 0 : (r ? r : SH_EIO);
     }
     size_t missing, outliers, filled, capped;
     totals(&rep, &missing, &outliers, &filled, &capped);
@@ -176,8 +180,8 @@ static int act(struct reconcile_ctx *ctx, cJSON *sec, const char *path, const ch
 }
 
 /* One scan and what follows from it. */
-static int check(struct reconcile_ctx *ctx, cJSON *sec, struct memo *memo, const char *fp,
-                 bool have_fp)
+static int check(struct data_reconciler *dr, struct reconcile_ctx *ctx, cJSON *sec,
+                 struct memo *memo, const char *fp, bool have_fp)
 {
     const struct spec_data_quality *dq = &ctx->spec->data_quality;
     const char *path = dq->path;
@@ -197,8 +201,9 @@ static int check(struct reconcile_ctx *ctx, cJSON *sec, struct memo *memo, const
         struct datafix_options o;
         options_from_spec(dq, ctx->now_ms, &o);
         o.dry_run = true;
-        int r = datafix_run(path, &o, &rep, &err);
-        if (r == SH_EPARSE)
+        int r = datafix_run_isolated(path, &o, dr->budget, &rep, &err);
+        /* over the memory budget: unfixable here until the budget is raised */
+        if (r == SH_EPARSE || r == SH_ENOMEM)
             in.scan = DATA_SCAN_BROKEN;
         else if (r == SH_EREFUSED)
             in.scan = DATA_SCAN_TOO_DIRTY;
@@ -207,7 +212,8 @@ static int check(struct reconcile_ctx *ctx, cJSON *sec, struct memo *memo, const
         else
             in.scan = rep.cells_changed ? DATA_SCAN_DIRTY : DATA_SCAN_CLEAN;
         if (r != 0)
-            snprintf(msg, sizeof msg, "%s", err ? err : sh_strerror(r));
+            snprintf(msg, sizeof msg, "%s%s%s", r == SH_ENOMEM ? path : "",
+                     r == SH_ENOMEM ? ": " : "", err ? err : sh_strerror(r));
     }
     enum data_verdict v = data_decide(&in);
     int ret = 0;
@@ -259,7 +265,7 @@ static int check(struct reconcile_ctx *ctx, cJSON *sec, struct memo *memo, const
         memo->phase_requests = PHASE_REQ(PHASE_DEGRADED);
         break;
     case DATA_FIX:
-        ret = act(ctx, sec, path, what, memo);
+        ret = act(dr, ctx, sec, path, what, memo);
         break;
     }
     ctx->phase_requests |= memo->phase_requests;
@@ -303,7 +309,7 @@ static int dr_reconcile(void *self, struct reconcile_ctx *ctx)
     }
     memo.generation = p->generation;
     status_plan_clear(ctx->status, LOOP);
-    int r = check(ctx, sec, &memo, fp, have_fp);
+    int r = check(dr, ctx, sec, &memo, fp, have_fp);
     int64_t next = memo.settled ? interval : (interval < WAIT_RETRY_MS ? interval : WAIT_RETRY_MS);
     memo.next_check_ms = now + next;
     memo_put(dr, p->key, &memo);
@@ -347,6 +353,9 @@ int data_reconciler_new(const struct data_reconciler_options *o, struct reconcil
     }
     if (o)
         dr->o = *o;
+    dr->budget = dr->o.memory_budget > 0    ? (uint64_t)dr->o.memory_budget
+                 : dr->o.memory_budget == 0 ? ISOLATE_DEFAULT_BUDGET
+                                            : 0;
     pthread_mutex_init(&dr->mu, NULL);
     if (!(dr->memos = strmap_new())) {
         data_reconciler_free(dr);

@@ -30,6 +30,10 @@
 struct data_reconciler_options {
     const struct sh_clock *clock;           /* NULL: the real clock */
     const struct reconciler_notify *notify; /* kept; the data loop works synchronously */
+    /* The scan and the fix run in a forked child under this memory budget
+     * (base/isolate.h): over it, the loop is Unfixable ("out of memory: …")
+     * and the controller goes on. 0: ISOLATE_DEFAULT_BUDGET (64 MiB); < 0: no limit. */
+    int64_t memory_budget;
 };
 
 /* Builds the reconciler into *ret (name "dataQuality"). 0, or SH_ENOMEM with *ret_err. */

@@ -12,6 +12,7 @@
 #include "drift/drift_actions.h"
 #include "drift/drift_decide.h"
 #include "drift/drift_engine.h"
+#include "drift/drift_isolated.h"
 #include "drift/retrain_actuators.h"
 #include "drift/retrain_log.h"
 #include "base/errors.h"
@@ -113,9 +114,14 @@ static void observe_engine(struct drift_reconciler *dr, struct entry *e, const s
     bool tokens = dq->present && dq->missing_tokens;
     struct drift_report rep;
     char *err = NULL;
-    int r = drift_compare_files(sd->reference_path, sd->current_path,
-                                tokens ? (const char *const *)dq->missing_tokens : NULL,
-                                tokens ? dq->missing_token_count : 0, &p, &rep, &err);
+    /* in a child under the budget: two files too big fail this loop, not the controller */
+    uint64_t budget = dr->o.memory_budget > 0    ? (uint64_t)dr->o.memory_budget
+                      : dr->o.memory_budget == 0 ? ISOLATE_DEFAULT_BUDGET
+                                                 : 0;
+    int r = drift_compare_files_isolated(sd->reference_path, sd->current_path,
+                                         tokens ? (const char *const *)dq->missing_tokens : NULL,
+                                         tokens ? dq->missing_token_count : 0, &p, budget, &rep,
+                                         &err);
     if (r != 0) {
         e->obs.ok = false;
         snprintf(e->obs.message, sizeof e->obs.message, "cannot compute drift: %s",

@@ -53,6 +53,11 @@ struct drift_reconciler_options {
     const char *retrain_log;                /* NULL: RETRAIN_LOG_PATH (relative to the working folder) */
     int64_t score_timeout_ms;               /* score.source reads; 0: 5 s */
     int threads;                            /* drift engine threads; 0: one per CPU */
+    /* The statistics run in a forked child under this memory budget
+     * (base/isolate.h): over it, DriftDetected is Unknown with "cannot
+     * compute drift: out of memory: …" and the controller goes on.
+     * 0: ISOLATE_DEFAULT_BUDGET (64 MiB); < 0: no limit. */
+    int64_t memory_budget;
 };
 
 /* Builds the reconciler into *ret (name "drift"). Returns 0, or SH_ENOMEM

@@ -58,6 +58,7 @@ struct probe_target {
     bool cancel_pending;
     bool removed;                        /* out of the table; the thread frees it */
     bool again;                          /* probe_now while RUNNING */
+    int64_t fast_since_ms;               /* fast cadence since (prober_probe_fast), 0 off */
     int64_t last_start_ms;               /* injected clock, 0 never */
     struct probe_observation obs;
 };
@@ -247,11 +248,18 @@ static void record(struct prober *pr, struct probe_target *t, const struct probe
         if (secs <= latency_le_seconds[i])
             st->bucket_count[i]++;
 
-    ev->notify = !was_known || !out->ok || !was_ok;
+    /* fast cadence: a repeated failure is no news (the reconciler looks at
+     * the window's end anyway); the success that ends it always is */
+    bool fast = t->fast_since_ms > 0;
+    ev->notify = !was_known || (!out->ok && (!fast || was_ok)) || (out->ok && (!was_ok || fast));
     snprintf(ev->key, sizeof ev->key, "%s", t->key);
     ev->obs = *o;
 
     int64_t due = t->last_start_ms + t->interval_ms;
+    if (fast && !out->ok)
+        due = t->last_start_ms + prober_fast_step_ms(t->interval_ms, now - t->fast_since_ms);
+    if (out->ok)
+        t->fast_since_ms = 0;
     if (t->again || due < now)
         due = now;
     t->again = false;
@@ -623,6 +631,38 @@ int prober_probe_now(struct prober *pr, const char *key)
     if (t) {
         if (t->state == TARGET_IDLE)
             schedule(pr, t, clock_now_ms(pr->clock));
+        else if (t->state == TARGET_RUNNING)
+            t->again = true;
+    }
+    pthread_mutex_unlock(&pr->lock);
+    if (!t)
+        return SH_ENOTFOUND;
+    wake(pr);
+    return 0;
+}
+
+int64_t prober_fast_step_ms(int64_t interval_ms, int64_t elapsed_ms)
+{
+    int64_t step = interval_ms / 10;
+    if (step < PROBE_FAST_MIN_MS)
+        step = PROBE_FAST_MIN_MS;
+    if (step > PROBE_FAST_MAX_MS)
+        step = PROBE_FAST_MAX_MS;
+    step += (elapsed_ms > 0 ? elapsed_ms : 0) / 20;
+    return step < interval_ms ? step : interval_ms;
+}
+
+int prober_probe_fast(struct prober *pr, const char *key)
+{
+    if (!pr || !key)
+        return SH_EINVAL;
+    pthread_mutex_lock(&pr->lock);
+    struct probe_target *t = strmap_get(pr->targets, key);
+    if (t) {
+        int64_t now = clock_now_ms(pr->clock);
+        t->fast_since_ms = now > 0 ? now : 1;
+        if (t->state == TARGET_IDLE)
+            schedule(pr, t, now);
         else if (t->state == TARGET_RUNNING)
             t->again = true;
     }

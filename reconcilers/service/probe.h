@@ -134,6 +134,26 @@ int prober_remove(struct prober *pr, const char *key);
  * flight, the next one starts as soon as it completes. 0 or SH_ENOTFOUND. */
 int prober_probe_now(struct prober *pr, const char *key);
 
+/*
+ * Healing in a blink: makes the target due now (as prober_probe_now) and
+ * probes it at a fast cadence until its first success, instead of at the
+ * next regular interval — called after every recovery action and start.
+ * Each wait after a failed fast probe is prober_fast_step_ms(): a tenth of
+ * the interval (at least PROBE_FAST_MIN_MS, at most PROBE_FAST_MAX_MS) plus
+ * a twentieth of the time since the action, never more than the interval,
+ * so a restart that takes T is seen within about T/20 of it, and a long
+ * one costs only a logarithmic number of extra probes before the cadence
+ * is the regular one again. Repeated failures at the fast cadence do not
+ * call on_result (the reconciler watches the startup window itself); the
+ * success that ends it always does. 0 or SH_ENOTFOUND.
+ */
+#define PROBE_FAST_MIN_MS 10
+#define PROBE_FAST_MAX_MS 50
+int prober_probe_fast(struct prober *pr, const char *key);
+
+/* The wait before the next fast probe, elapsed_ms after the action. */
+int64_t prober_fast_step_ms(int64_t interval_ms, int64_t elapsed_ms);
+
 /* Copies the target's observation into *ret. 0, or SH_ENOTFOUND with *ret
  * cleared (known = false). */
 int prober_get(struct prober *pr, const char *key, struct probe_observation *ret);

@@ -258,6 +258,8 @@ static void do_recover(struct service_reconciler *r, struct reconcile_ctx *ctx,
         event(ctx, EVENT_WARNING, "RecoveryStarted", msg);
         log_info(ctx->p->key, "%s", msg);
         count_action(r, svc, "started");
+        /* healing in a blink: watch it closely until its first success */
+        (void)prober_probe_fast(r->prober, ctx->p->key);
     }
     audit(r, ctx, svc, &a);
     free(err);
@@ -288,8 +290,8 @@ static bool do_start(struct reconcile_ctx *ctx, const struct service_actuators *
 
 /* A running supervised process whose command, folder or env changed in the
  * spec is restarted with the new one (not a recovery attempt). */
-static void follow_spec_change(struct reconcile_ctx *ctx, const struct service_actuators *sa,
-                               const struct observed *o)
+static void follow_spec_change(struct service_reconciler *r, struct reconcile_ctx *ctx,
+                               const struct service_actuators *sa, const struct observed *o)
 {
     if (!o->obs.supervised || !o->obs.process_running)
         return;
@@ -298,9 +300,11 @@ static void follow_spec_change(struct reconcile_ctx *ctx, const struct service_a
     int rc = sa->ensure_process(sa, ctx->p->key, &ctx->spec->service, &started, &err);
     if (rc)
         event(ctx, EVENT_WARNING, "ProcessStartFailed", err ? err : sh_strerror(rc));
-    else if (started)
+    else if (started) {
         event(ctx, EVENT_NORMAL, "ProcessRestarted",
               "the process spec changed: restarted the service process with it");
+        (void)prober_probe_fast(r->prober, ctx->p->key);
+    }
     free(err);
 }
 
@@ -407,10 +411,11 @@ static void act(struct service_reconciler *r, struct reconcile_ctx *ctx,
         d->next.last_recovery_ms = ctx->now_ms;
         d->verdict = SERVICE_STARTING;
         d->action_in_flight = true;
+        (void)prober_probe_fast(r->prober, ctx->p->key);
     } else if (d->action == SERVICE_ACT_RECOVER) {
         do_recover(r, ctx, sa, o, prev, d, note, note_size);
     } else if (sa && o->can_act && !dry && !ctx->action_in_flight) {
-        follow_spec_change(ctx, sa, o);
+        follow_spec_change(r, ctx, sa, o);
     }
 }
 

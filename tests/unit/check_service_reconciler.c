@@ -554,17 +554,25 @@ END_TEST
 START_TEST(test_process_exit_recovers_at_once_and_heals_only_on_a_new_probe)
 {
     start_healthy();
+    server_mode("500"); /* the restarted service is not up yet */
     fake_clock_advance(&fc, 300);
     fsa.running = false; /* killed */
+    uint64_t n = observation().probes;
     ck_assert_int_eq(reconcile(), 0);
     ck_assert_int_eq(fsa.recovers, 1);
     ck_assert_ptr_nonnull(strstr(cond_message(), "was killed by signal 9"));
     int64_t failed_at = clock_now_ms(&fc.base);
-    /* the prober's newest result is the success from before the crash */
-    fake_clock_advance(&fc, 100);
+    /* the recovery probes at once (fast cadence): still failing; the
+     * success from before the crash does not heal it */
+    struct prober *pr = service_reconciler_prober(rec.self);
+    ck_assert_int_eq(prober_wait(pr, KEY, n + 1, WAIT_MS), 0);
+    ck_assert(!observation().last_ok);
+    fsa.running = true;
+    fake_clock_advance(&fc, 10);
     ck_assert_int_eq(reconcile(), 0);
     ck_assert_int_eq(status_condition_status(status, COND_SERVICE_HEALTHY), COND_FALSE);
     ck_assert_int_eq(fsa.recovers, 1);
+    server_mode("ok");
     struct probe_observation o = probe_after(600);
     ck_assert(o.last_ok);
     ck_assert_int_eq(reconcile(), 0);
@@ -572,6 +580,60 @@ START_TEST(test_process_exit_recovers_at_once_and_heals_only_on_a_new_probe)
     ck_assert_double_eq_tol(status_num(service_section(), "lastRecoverySeconds", -1),
                             (double)(o.last_success_ms - failed_at) / 1000.0, 1e-6);
     ck_assert_int_eq(history_count("succeeded"), 1);
+}
+END_TEST
+
+/* Healing in a blink: after a recovery action the service is probed at the
+ * fast cadence (prober_fast_step_ms, here 50 ms + 1/20 of the time since
+ * the action, by the fake clock) until its first success, then at the
+ * regular interval (1 s) again; the success is reported at once. */
+START_TEST(test_after_a_recovery_the_service_is_probed_fast_until_its_first_success)
+{
+    start_healthy();
+    struct prober *pr = service_reconciler_prober(rec.self);
+    server_mode("500");
+    fake_clock_advance(&fc, 300);
+    fsa.running = false;
+    uint64_t n = observation().probes;
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_int_eq(fsa.recovers, 1);
+    int64_t acted = clock_now_ms(&fc.base);
+    ck_assert_int_eq(prober_wait(pr, KEY, n + 1, WAIT_MS), 0); /* at once */
+    ck_assert_int_eq(observation().last_probe_ms, acted);
+    fsa.running = true;
+    int64_t step1 = prober_fast_step_ms(1000, 0);
+    ck_assert_int_eq(step1, 50);
+    fake_clock_advance(&fc, step1 - 1);
+    ck_assert_int_eq(prober_wait_idle(pr, WAIT_MS), 0);
+    ck_assert_uint_eq(observation().probes, n + 1); /* not due yet */
+    fake_clock_advance(&fc, 1);
+    ck_assert_int_eq(prober_wait(pr, KEY, n + 2, WAIT_MS), 0);
+    ck_assert(!observation().last_ok);
+    int64_t step2 = prober_fast_step_ms(1000, step1);
+    ck_assert_int_eq(step2, 52);
+    pthread_mutex_lock(&notify_mu);
+    int before = notified;
+    pthread_mutex_unlock(&notify_mu);
+    server_mode("ok");
+    fake_clock_advance(&fc, step2);
+    ck_assert_int_eq(prober_wait(pr, KEY, n + 3, WAIT_MS), 0);
+    struct probe_observation o = observation();
+    ck_assert(o.last_ok);
+    ck_assert_int_eq(o.last_success_ms, acted + step1 + step2);
+    ck_assert_int_eq(prober_wait_idle(pr, WAIT_MS), 0);
+    pthread_mutex_lock(&notify_mu);
+    ck_assert_int_gt(notified, before); /* the healing success is news */
+    pthread_mutex_unlock(&notify_mu);
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_int_eq(status_condition_status(status, COND_SERVICE_HEALTHY), COND_TRUE);
+    ck_assert_double_eq_tol(status_num(service_section(), "lastRecoverySeconds", -1),
+                            (double)(step1 + step2) / 1000.0, 1e-6);
+    /* back to the regular interval */
+    fake_clock_advance(&fc, 999);
+    ck_assert_int_eq(prober_wait_idle(pr, WAIT_MS), 0);
+    ck_assert_uint_eq(observation().probes, n + 3);
+    fake_clock_advance(&fc, 1);
+    ck_assert_int_eq(prober_wait(pr, KEY, n + 4, WAIT_MS), 0);
 }
 END_TEST
 
@@ -913,6 +975,7 @@ Suite *service_reconciler_suite(void)
     tcase_add_test(tc, test_failures_recover_then_heal_with_mttr_history_audit_and_metric);
     tcase_add_test(tc, test_never_healing_gets_exactly_max_attempts_then_needs_attention);
     tcase_add_test(tc, test_process_exit_recovers_at_once_and_heals_only_on_a_new_probe);
+    tcase_add_test(tc, test_after_a_recovery_the_service_is_probed_fast_until_its_first_success);
     tcase_add_test(tc, test_failures_while_starting_up_are_not_an_incident);
     tcase_add_test(tc, test_a_slow_start_is_starting_not_failing);
     tcase_add_test(tc, test_a_process_exiting_while_starting_is_restarted_at_once);
