@@ -296,6 +296,11 @@ void spec_free(struct spec *s)
     argv_free(&s->service.recovery.command);
     free(s->model.metric.name);
     source_free(&s->model.metric.source);
+    for (size_t i = 0; i < s->model.nmetrics; i++) {
+        free(s->model.metrics[i].name);
+        source_free(&s->model.metrics[i].source);
+    }
+    free(s->model.metrics);
     free(s->model.rollback.registry_path);
     free(s->model.rollback.deployment);
     free(s->model.rollback.version_from.annotation);
@@ -962,10 +967,110 @@ static void decode_version_from(struct dec *d, const cJSON *v, struct spec_model
     get_string(d, ep, e, "container", 0, &m->rollback.version_from.env_container);
 }
 
+/* A metric name: letters, digits, '_', '-', '.', at most 63 characters. */
+static int valid_metric_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= SPEC_METRIC_NAME_MAX)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
+            return 0;
+    return 1;
+}
+
+/* spec.model.metrics: one to SPEC_MODEL_METRICS_MAX metrics with bounds. */
+static void decode_metrics(struct dec *d, const cJSON *list, struct spec_model *m)
+{
+    static const char *const keys[] = {"name", "source", "interval", "min", "max",
+                                       "failureLimit", "inconclusiveLimit", NULL};
+    const char *path = "spec.model.metrics";
+    if (!cJSON_IsArray(list)) {
+        fail_type(d, path, "a list of metrics", list);
+        return;
+    }
+    int n = cJSON_GetArraySize(list);
+    if (n < 1 || n > SPEC_MODEL_METRICS_MAX) {
+        fail(d, path, "must list 1 to %d metrics, got %d", SPEC_MODEL_METRICS_MAX, n);
+        return;
+    }
+    m->metrics = calloc((size_t)n, sizeof *m->metrics);
+    if (!m->metrics) {
+        d->oom = 1;
+        return;
+    }
+    m->nmetrics = (size_t)n;
+    for (int i = 0; i < n; i++) {
+        const cJSON *it = cJSON_GetArrayItem(list, i);
+        struct spec_model_metric *mm = &m->metrics[i];
+        mm->interval_ms = 60000;
+        mm->failure_limit = 1;
+        mm->inconclusive_limit = 1;
+        char p[PATH_MAX_LEN], sp[PATH_MAX_LEN];
+        snprintf(p, sizeof p, "%s[%d]", path, i);
+        if (!check_object(d, p, it, keys))
+            continue;
+        if (!get_string(d, p, it, "name", 0, &mm->name)) {
+            require_sub(d, p, "name", " (shown in status, events and messages)");
+        } else if (mm->name && !valid_metric_name(mm->name)) {
+            join(sp, p, "name");
+            fail(d, sp, "must be 1-63 letters, digits, '_', '-' or '.', got \"%s\"", mm->name);
+        } else if (mm->name) {
+            for (int j = 0; j < i; j++)
+                if (m->metrics[j].name && strcmp(m->metrics[j].name, mm->name) == 0) {
+                    join(sp, p, "name");
+                    fail(d, sp, "must be unique, \"%s\" is also spec.model.metrics[%d]",
+                         mm->name, j);
+                    break;
+                }
+        }
+        get_duration(d, p, it, "interval", 1, &mm->interval_ms);
+        int given = 0;
+        get_number(d, p, it, "min", &mm->min, &given);
+        mm->has_min = given;
+        given = 0;
+        get_number(d, p, it, "max", &mm->max, &given);
+        mm->has_max = given;
+        if (!field(it, "min") && !field(it, "max"))
+            fail(d, p, "at least one of min or max is required (the metric's bounds)");
+        else if (mm->has_min && mm->has_max && mm->min > mm->max) {
+            join(sp, p, "max");
+            fail(d, sp, "must be at least min (%.15g), got %.15g", mm->min, mm->max);
+        }
+        get_int(d, p, it, "failureLimit", 1, 1000, &mm->failure_limit);
+        get_int(d, p, it, "inconclusiveLimit", 1, 1000, &mm->inconclusive_limit);
+        const cJSON *src = field(it, "source");
+        join(sp, p, "source");
+        if (!src)
+            require_sub(d, p, "source", " (one of prometheus, http or file)");
+        else
+            decode_source(d, sp, src, &mm->source);
+    }
+}
+
+size_t spec_model_metric_list(const struct spec_model *m, struct spec_model_metric *out)
+{
+    if (m->nmetrics > 0) {
+        size_t n = m->nmetrics < SPEC_MODEL_METRICS_MAX ? m->nmetrics : SPEC_MODEL_METRICS_MAX;
+        memcpy(out, m->metrics, n * sizeof *out);
+        return n;
+    }
+    out[0] = (struct spec_model_metric){
+        .name = m->metric.name && *m->metric.name ? m->metric.name : (char *)"accuracy",
+        .source = m->metric.source,
+        .interval_ms = m->metric.interval_ms > 0 ? m->metric.interval_ms : 60000,
+        .has_min = true,
+        .min = m->min_accuracy,
+        .failure_limit = m->failure_limit > 0 ? m->failure_limit : 1,
+        .inconclusive_limit = 1,
+    };
+    return 1;
+}
+
 static void decode_model(struct dec *d, const cJSON *v, struct spec_model *m)
 {
-    static const char *const keys[] = {"enabled",     "dryRun",       "metric", "minAccuracy",
-                                       "failureLimit", "rollback", NULL};
+    static const char *const keys[] = {"enabled",      "dryRun",   "metric", "metrics",
+                                       "minAccuracy",  "failureLimit", "rollback", NULL};
     static const char *const metric_keys[] = {"name", "source", "interval", NULL};
     static const char *const rb_keys[] = {"registry", "deployment", "versionFrom", "maxRollbacks",
                                           "window",   "reload",     NULL};
@@ -980,9 +1085,23 @@ static void decode_model(struct dec *d, const cJSON *v, struct spec_model *m)
     get_int(d, path, v, "failureLimit", 1, 1000, &m->failure_limit);
 
     const cJSON *metric = field(v, "metric");
+    const cJSON *metrics = field(v, "metrics");
     const char *mp = "spec.model.metric";
-    if (!metric) {
-        require_sub(d, path, "metric", " (where the live model metric is read)");
+    if (metrics) {
+        /* the list form; the shorthand's fields may only hold their defaults
+         * (what the API server fills in) */
+        if (metric)
+            fail(d, "spec.model.metrics",
+                 "use either metrics or the shorthand metric + minAccuracy, not both");
+        if (m->min_accuracy != 0.70)
+            fail(d, "spec.model.minAccuracy",
+                 "belongs to the shorthand metric; with metrics give each metric its min");
+        if (m->failure_limit != 1)
+            fail(d, "spec.model.failureLimit",
+                 "belongs to the shorthand metric; with metrics give each metric its failureLimit");
+        decode_metrics(d, metrics, m);
+    } else if (!metric) {
+        require_sub(d, path, "metric", " (where the live model metric is read; or metrics, a list)");
     } else if (check_object(d, mp, metric, metric_keys)) {
         get_string(d, mp, metric, "name", 0, &m->metric.name);
         get_duration(d, mp, metric, "interval", 1, &m->metric.interval_ms);

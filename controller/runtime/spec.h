@@ -84,6 +84,20 @@ struct spec_service {
     } recovery;
 };
 
+#define SPEC_MODEL_METRICS_MAX 8
+#define SPEC_METRIC_NAME_MAX 64
+
+/* One metric of spec.model.metrics (or the shorthand metric + minAccuracy). */
+struct spec_model_metric {
+    char *name;
+    struct spec_metric_source source;
+    int64_t interval_ms;    /* default 1m */
+    bool has_min, has_max;  /* at least one */
+    double min, max;        /* good: min <= value <= max */
+    int failure_limit;      /* consecutive failing readings before it counts; default 1 */
+    int inconclusive_limit; /* consecutive unreadable readings before MetricUnavailable; default 1 */
+};
+
 enum version_from_kind { VERSION_FROM_NONE = 0, VERSION_FROM_ANNOTATION, VERSION_FROM_ENV };
 enum reload_method { RELOAD_RESTART, RELOAD_SIGNAL, RELOAD_NONE };
 
@@ -98,6 +112,10 @@ struct spec_model {
     } metric;
     double min_accuracy; /* default 0.70 */
     int failure_limit;   /* default 1 */
+    /* The list form (spec.model.metrics); NULL/0 when the shorthand above
+     * (metric + minAccuracy: one metric with a min) is used. Never both. */
+    struct spec_model_metric *metrics;
+    size_t nmetrics;
     struct {
         char *registry_path; /* registry.path, default "models" */
         char *deployment;
@@ -225,6 +243,14 @@ int spec_parse_duration(const char *s, int64_t *ret_ms);
 
 /* Formats a duration the way users write it ("10s", "1h30m", "500ms"). */
 char *spec_format_duration(int64_t ms, char *buf, size_t size);
+
+/*
+ * The metrics a model section is judged by, in spec order, into out (room for
+ * SPEC_MODEL_METRICS_MAX): spec.model.metrics, or the shorthand as one metric
+ * (metric.name, default "accuracy", with min = minAccuracy and failureLimit,
+ * inconclusiveLimit 1). Shallow copies: the strings stay m's. Returns the count.
+ */
+size_t spec_model_metric_list(const struct spec_model *m, struct spec_model_metric *out);
 
 /* Names of enum values as spelled in YAML ("restart", "delete-pods", ...). */
 const char *spec_recovery_method_name(enum recovery_method m);

@@ -59,7 +59,7 @@ class CRDShape(unittest.TestCase):
         self.assertEqual(cols, [("Phase", "string", ".status.phase"),
                                 ("Ready", "string", '.status.conditions[?(@.type=="Ready")].status'),
                                 ("Model", "string", ".status.model.version"),
-                                ("Accuracy", "number", ".status.model.metric"),
+                                ("Metric", "string", ".status.model.deciding"),
                                 ("Drift", "number", ".status.drift.score"),
                                 ("Age", "date", ".metadata.creationTimestamp")])
 
