@@ -173,6 +173,25 @@ struct spec_data_quality {
     double max_fixed_fraction; /* default 0.2 */
 };
 
+#define SPEC_NOTIFY_MAX 8
+#define SPEC_NOTIFY_ON_MAX 32
+
+enum notify_format { NOTIFY_FORMAT_JSON, NOTIFY_FORMAT_SLACK };
+enum notify_url_from { NOTIFY_URL_NONE = 0, NOTIFY_URL_ENV, NOTIFY_URL_FILE, NOTIFY_URL_SECRET };
+
+/* One webhook of spec.notify. The URL itself is a secret and never in the
+ * spec: only where to read it. */
+struct spec_notify {
+    enum notify_url_from url_from;
+    char *env;                     /* urlFrom.env: a variable of the controller */
+    char *file;                    /* urlFrom.file: a file holding the URL */
+    char *secret_name, *secret_key; /* urlFrom.secretKeyRef (cluster) */
+    enum notify_format format;     /* default json */
+    char **on;                     /* phases or event reasons; NULL: the defaults */
+    size_t non;
+    int64_t window_ms;             /* at most one per (pipeline, reason) per window; default 1h */
+};
+
 struct spec {
     bool paused;
     struct spec_service service;
@@ -183,6 +202,8 @@ struct spec {
         int max_same_issue; /* default 3 */
         int64_t window_ms;  /* default 24h */
     } escalation;
+    struct spec_notify *notify; /* spec.notify, NULL/0 when none */
+    size_t nnotify;
 };
 
 /* One validation error: "spec.model.minAccuracy" + "must be between 0 and 1, got 1.5". */
