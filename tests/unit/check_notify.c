@@ -154,7 +154,7 @@ static void setup(void)
     receiver_start(&rx);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hooks/" SECRET, rx.port);
     setenv("SH_TEST_WEBHOOK", url, 1);
-    strcpy(logpath, "/tmp/check_notify_log_XXXXXX");
+    snprintf(logpath, sizeof logpath, "%s", "/tmp/check_notify_log_XXXXXX");
     int fd = mkstemp(logpath);
     ck_assert_int_ge(fd, 0);
     logfile = fdopen(fd, "w+");
