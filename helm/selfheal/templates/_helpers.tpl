@@ -96,4 +96,7 @@ every extraVolumeMounts mountPath, else the state folder (always confined). */}}
 - apiGroups: ["batch"]
   resources: ["jobs"]
   verbs: ["get", "create", "delete"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get"]
 {{- end }}
