@@ -1046,7 +1046,7 @@ static void decode_metrics(struct dec *d, const cJSON *list, struct spec_model *
             fail(d, p, "at least one of min or max is required (the metric's bounds)");
         else if (mm->has_min && mm->has_max && mm->min > mm->max) {
             join(sp, p, "max");
-            fail(d, sp, "must be at least min (%.15g), got %.15g", mm->min, mm->max);
+            fail(d, sp, "must be at least min");
         }
         get_int(d, p, it, "failureLimit", 1, 1000, &mm->failure_limit);
         get_int(d, p, it, "inconclusiveLimit", 1, 1000, &mm->inconclusive_limit);
