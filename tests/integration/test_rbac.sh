@@ -28,6 +28,10 @@ grep -q 'kube_get(kp->o.client, opath' "$kp" && grep -q 'kube_shp_path(opath' "$
     echo "selfheal.dev selfhealingpipelines get" >>"$branch"
 grep -q '/api/v1/namespaces/%s/events/%s' "$kp" && grep -q 'kube_patch_merge(kp->o.client, path, patch, NULL' "$kp" &&
     echo " events patch" >>"$branch"
+# the notifier's urlFrom.secretKeyRef (only when a pipeline's spec.notify names one)
+kr=$SH_ROOT/controller/kube/kube_run.c
+grep -q '/api/v1/namespaces/%s/secrets/%s' "$kr" && grep -q 'kube_get(kr->client, path' "$kr" &&
+    echo " secrets get" >>"$branch"
 
 "$PY" - "$TMP/requests.json" "$SH_ROOT/manifests/rbac.yaml" "$SH_ROOT/helm/selfheal/templates/_helpers.tpl" "$branch" <<'PYEOF'
 import json, re, sys
