@@ -47,7 +47,7 @@ kubectl get shp bad -n "$NS" >/dev/null 2>&1 && fail "the invalid pipeline was s
 # 2. kubectl get shp: the printer columns; the category
 out=$(kubectl get shp -n "$NS" 2>&1)
 header=$(head -1 <<<"$out")
-for col in NAME PHASE READY MODEL METRIC DRIFT AGE; do assert_contains "$header" "$col"; done
+for col in NAME PHASE READY MODEL ACCURACY DRIFT AGE; do assert_contains "$header" "$col"; done
 assert_contains "$out" "fraud-api"
 out=$(kubectl get mlops -n "$NS" 2>&1)
 assert_contains "$out" "fraud-api"
