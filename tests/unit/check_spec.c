@@ -258,6 +258,16 @@ static const struct {
     /* 38 the shorthand's threshold with the list */
     {HEAD "spec:\n  model:\n    minAccuracy: 0.8\n    metrics: [{name: a, source: {file: {path: m}}, min: 0}]\n",
      "spec.model.minAccuracy: belongs to the shorthand metric; with metrics give each metric its min"},
+    /* 39 a notification URL from two places */
+    {HEAD "spec:\n  notify: [{webhook: {urlFrom: {env: URL, file: u.txt}}}]\n",
+     "spec.notify[0].webhook.urlFrom: exactly one of env, file or secretKeyRef may be set, got 2"},
+    /* 40 a notification trigger that is no reason */
+    {HEAD "spec:\n  notify: [{webhook: {urlFrom: {secretKeyRef: {name: hooks, key: url}}}, format: teams, on: [needs-attention]}]\n",
+     "spec.notify[0].format: must be one of json, slack, got \"teams\"\n"
+     "spec.notify[0].on[0]: must be a phase or an event reason in CamelCase (like NeedsAttention, RolledBack), got \"needs-attention\""},
+    /* 41 a webhook without its URL */
+    {HEAD "spec:\n  notify: [{webhook: {}}]\n",
+     "spec.notify[0].webhook.urlFrom: is required (the URL is a secret: env, file or secretKeyRef)"},
 };
 
 START_TEST(test_broken_spec)
@@ -306,6 +316,32 @@ START_TEST(test_model_metrics_list)
     ck_assert_double_eq(m[0].min, 0.8);
     ck_assert_int_eq(m[0].failure_limit, 2);
     ck_assert_int_eq(m[0].source.kind, METRIC_SOURCE_FILE);
+    spec_free(&s);
+}
+END_TEST
+
+START_TEST(test_notify_decoded)
+{
+    struct spec s;
+    char *msg = validate_yaml(HEAD "spec:\n  notify:\n  - webhook: {urlFrom: {env: SLACK_URL}}\n    format: slack\n"
+                                   "    on: [NeedsAttention, RolledBack]\n    window: 30m\n"
+                                   "  - webhook: {urlFrom: {secretKeyRef: {name: hooks, key: url}}}\n",
+                              &s);
+    ck_assert_str_eq(msg, "");
+    free(msg);
+    ck_assert_uint_eq(s.nnotify, 2);
+    ck_assert_int_eq(s.notify[0].url_from, NOTIFY_URL_ENV);
+    ck_assert_str_eq(s.notify[0].env, "SLACK_URL");
+    ck_assert_int_eq(s.notify[0].format, NOTIFY_FORMAT_SLACK);
+    ck_assert_uint_eq(s.notify[0].non, 2);
+    ck_assert_str_eq(s.notify[0].on[1], "RolledBack");
+    ck_assert_int_eq(s.notify[0].window_ms, 1800000);
+    ck_assert_int_eq(s.notify[1].url_from, NOTIFY_URL_SECRET);
+    ck_assert_str_eq(s.notify[1].secret_name, "hooks");
+    ck_assert_str_eq(s.notify[1].secret_key, "url");
+    ck_assert_int_eq(s.notify[1].format, NOTIFY_FORMAT_JSON);
+    ck_assert_ptr_null(s.notify[1].on); /* the defaults */
+    ck_assert_int_eq(s.notify[1].window_ms, 3600000);
     spec_free(&s);
 }
 END_TEST
@@ -401,6 +437,7 @@ Suite *spec_suite(void)
     tcase_add_loop_test(tc, test_broken_spec, 0, (int)(sizeof broken / sizeof *broken));
     tcase_add_test(tc, test_json_input);
     tcase_add_test(tc, test_model_metrics_list);
+    tcase_add_test(tc, test_notify_decoded);
     tcase_add_test(tc, test_durations);
     tcase_add_test(tc, test_status_is_ignored_and_metadata_passes);
     tcase_add_test(tc, test_env_list_form);
