@@ -3,6 +3,7 @@
  * spec names, checked against the --allow-path roots (pathguard.h). Apart
  * from spec.c so that the decoder alone links without the guard.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,11 @@ int spec_check_paths(const struct spec *s, const struct pathguard *g, struct spe
     if (s->model.present) {
         r |= check_source_path(g, "spec.model.metric.source.file.path", &s->model.metric.source,
                                errs, &bad);
+        for (size_t i = 0; i < s->model.nmetrics; i++) {
+            char fp[96];
+            snprintf(fp, sizeof fp, "spec.model.metrics[%zu].source.file.path", i);
+            r |= check_source_path(g, fp, &s->model.metrics[i].source, errs, &bad);
+        }
         const char *reg = s->model.rollback.registry_path;
         if (reg && strcmp(reg, "models") != 0)
             r |= check_one_path(g, "spec.model.rollback.registry.path", reg, errs, &bad);

@@ -102,4 +102,7 @@ every extraVolumeMounts mountPath, else the state folder (always confined). */}}
 - apiGroups: ["authorization.k8s.io"]
   resources: ["subjectaccessreviews"]
   verbs: ["create"]
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get"]
 {{- end }}
