@@ -245,60 +245,68 @@ static void others(const struct model_state *s, const struct spec_model_metric *
         snprintf(buf + len, size - len, ")");
 }
 
-void model_decide(const struct spec_model *spec, const struct model_observation *obs,
-                  const struct model_state *prev, int64_t now, bool dry_run, bool reset,
-                  bool blocked, struct model_decision *out)
-{
-    memset(out, 0, sizeof *out);
-    out->next = *prev;
-    out->metric_index = -1;
-    struct model_state *s = &out->next;
+/* One decision's working set: the spec's metrics, this check's readings and
+ * which metric decides. */
+struct judging {
+    const struct spec_model *spec;
+    const struct model_observation *obs;
+    struct model_state *s;
     struct spec_model_metric defs[MODEL_METRICS_MAX];
-    size_t n = spec_model_metric_list(spec, defs);
+    size_t n;
+    int64_t now;
+    struct model_reading legacy; /* the shorthand's one reading */
+    int failed, unavailable, below; /* metric indexes, -1: none */
+};
+
+/* The state carried over, the metrics' names and the ledger's current
+ * version; returns the shortest metric interval. */
+static int64_t begin(struct judging *j, bool reset)
+{
+    struct model_state *s = j->s;
+    j->n = spec_model_metric_list(j->spec, j->defs);
     /* the first metric lives in the legacy fields too */
     s->ms[0].value = s->metric;
     s->ms[0].has_value = s->has_metric;
     s->ms[0].below_count = s->below_count;
-    s->nmetrics = n;
-    s->list_form = spec->nmetrics > 0;
-    for (size_t k = 0; k < n; k++)
-        snprintf(s->names[k], sizeof s->names[k], "%s", defs[k].name);
-    int64_t interval = defs[0].interval_ms;
-    for (size_t k = 1; k < n; k++)
-        if (defs[k].interval_ms < interval)
-            interval = defs[k].interval_ms;
-    out->requeue_after_ms = interval;
+    s->nmetrics = j->n;
+    s->list_form = j->spec->nmetrics > 0;
+    for (size_t k = 0; k < j->n; k++)
+        snprintf(s->names[k], sizeof s->names[k], "%s", j->defs[k].name);
+    int64_t interval = j->defs[0].interval_ms;
+    for (size_t k = 1; k < j->n; k++)
+        if (j->defs[k].interval_ms < interval)
+            interval = j->defs[k].interval_ms;
     if (reset) {
         s->nrollback_times = 0;
-        for (size_t k = 0; k < n; k++)
+        for (size_t k = 0; k < j->n; k++)
             s->ms[k].below_count = 0;
     }
-    note_version(s, obs, now);
-    if (obs->current[0])
-        snprintf(s->version, sizeof s->version, "%s", obs->current);
+    note_version(s, j->obs, j->now);
+    if (j->obs->current[0])
+        snprintf(s->version, sizeof s->version, "%s", j->obs->current);
+    return interval;
+}
 
-    if (blocked) {
-        out->verdict = MODEL_WAITING;
-        set_reason(out, "", "a higher-priority action is in flight");
-        goto mirror;
-    }
-    if (s->last_rollback_ms > 0 && now < s->last_rollback_ms + interval) {
-        out->verdict = MODEL_WAITING;
-        out->action_in_flight = true;
-        out->requeue_after_ms = s->last_rollback_ms + interval - now;
-        set_reason(out, "RolledBack", "rolled back to %s; verifying in %.1f s", s->version,
-                   (double)out->requeue_after_ms / 1000.0);
-        goto mirror;
-    }
+static const struct model_reading *reading_of(const struct judging *j, size_t k)
+{
+    if (j->obs->nreadings)
+        return k < j->obs->nreadings ? &j->obs->readings[k] : NULL;
+    return k == 0 ? &j->legacy : NULL;
+}
 
-    /* take this check's readings */
-    struct model_reading legacy = {.read = true, .ok = obs->metric_ok, .value = obs->metric};
+/* Takes this check's readings: counts, evidence for the serving version,
+ * and which metric failed (failureLimit readings out of bounds), is
+ * unavailable (inconclusiveLimit) or is below its bound. */
+static void take_readings(struct judging *j)
+{
+    const struct model_observation *obs = j->obs;
+    struct model_state *s = j->s;
+    j->legacy = (struct model_reading){.read = true, .ok = obs->metric_ok, .value = obs->metric};
     if (obs->nreadings == 0)
-        snprintf(legacy.error, sizeof legacy.error, "%s", obs->metric_error);
-    int failed = -1, unavailable = -1, below = -1;
-    for (size_t k = 0; k < n; k++) {
-        const struct model_reading *rd = obs->nreadings ? (k < obs->nreadings ? &obs->readings[k] : NULL)
-                                                        : (k == 0 ? &legacy : NULL);
+        snprintf(j->legacy.error, sizeof j->legacy.error, "%s", obs->metric_error);
+    j->failed = j->unavailable = j->below = -1;
+    for (size_t k = 0; k < j->n; k++) {
+        const struct model_reading *rd = reading_of(j, k);
         struct model_metric_state *m = &s->ms[k];
         if (rd && rd->read) {
             if (!rd->ok) {
@@ -309,114 +317,130 @@ void model_decide(const struct spec_model *spec, const struct model_observation 
                 m->has_value = true;
                 /* what the controller itself saw while this version served: evidence */
                 if (obs->current[0]) {
-                    model_ledger_note_active(s, obs->current, false, 0, now);
+                    model_ledger_note_active(s, obs->current, false, 0, j->now);
                     ledger_note_reading(s, k, rd->value);
                 }
-                if (model_within(&defs[k], rd->value)) {
+                if (model_within(&j->defs[k], rd->value)) {
                     m->below_count = 0;
                 } else {
                     m->below_count++;
-                    if (m->below_count >= defs[k].failure_limit && failed < 0)
-                        failed = (int)k;
+                    if (m->below_count >= j->defs[k].failure_limit && j->failed < 0)
+                        j->failed = (int)k;
                 }
             }
         }
-        if (m->unavailable_count >= defs[k].inconclusive_limit && unavailable < 0)
-            unavailable = (int)k;
-        if (m->below_count > 0 && below < 0 && !(rd && rd->read && !rd->ok))
-            below = (int)k;
+        if (m->unavailable_count >= j->defs[k].inconclusive_limit && j->unavailable < 0)
+            j->unavailable = (int)k;
+        if (m->below_count > 0 && j->below < 0 && !(rd && rd->read && !rd->ok))
+            j->below = (int)k;
     }
+}
 
-    char desc[200], rest[600];
-    if (failed < 0 && unavailable >= 0) {
-        const struct model_reading *rd = obs->nreadings ? &obs->readings[unavailable] : &legacy;
+/* A metric unreadable for inconclusiveLimit checks: MetricUnavailable. */
+static void judge_unavailable(const struct judging *j, struct model_decision *out)
+{
+    int u = j->unavailable;
+    const struct model_reading *rd = j->obs->nreadings ? &j->obs->readings[u] : &j->legacy;
+    bool named = j->n > 1 || j->spec->nmetrics;
+    out->verdict = MODEL_UNAVAILABLE;
+    out->metric_index = u;
+    snprintf(j->s->deciding, sizeof j->s->deciding, "%s unavailable", j->defs[u].name);
+    set_reason(out, "MetricUnavailable", "%s%s%s (inconclusive: no rollback on a missing reading)",
+               named ? j->defs[u].name : "", named ? ": " : "",
+               rd->error[0] ? rd->error : "no reading");
+}
+
+/* Every metric within its bounds (or not read yet). */
+static void judge_within(const struct judging *j, struct model_decision *out)
+{
+    struct model_state *s = j->s;
+    bool all = true;
+    for (size_t k = 0; k < j->n; k++)
+        all = all && s->ms[k].has_value;
+    if (all && j->obs->current[0])
+        snprintf(s->last_good_version, sizeof s->last_good_version, "%s", j->obs->current);
+    size_t k0 = 0;
+    while (k0 < j->n && !s->ms[k0].has_value)
+        k0++;
+    if (k0 == j->n || (!all && !s->ms[0].has_value && j->n == 1)) {
         out->verdict = MODEL_UNAVAILABLE;
-        out->metric_index = unavailable;
-        snprintf(s->deciding, sizeof s->deciding, "%s unavailable", defs[unavailable].name);
-        set_reason(out, "MetricUnavailable",
-                   "%s%s%s (inconclusive: no rollback on a missing reading)",
-                   n > 1 || spec->nmetrics ? defs[unavailable].name : "",
-                   n > 1 || spec->nmetrics ? ": " : "",
-                   rd->error[0] ? rd->error : "no reading");
-        goto mirror;
+        set_reason(out, "MetricUnavailable", "no reading yet");
+        return;
     }
-    if (failed < 0 && below < 0) {
-        bool all = true;
-        for (size_t k = 0; k < n; k++)
-            all = all && s->ms[k].has_value;
-        if (!all && !s->ms[0].has_value && n == 1) {
-            out->verdict = MODEL_UNAVAILABLE;
-            set_reason(out, "MetricUnavailable", "no reading yet");
-            goto mirror;
-        }
-        if (all && obs->current[0])
-            snprintf(s->last_good_version, sizeof s->last_good_version, "%s", obs->current);
-        size_t k0 = 0;
-        while (k0 < n && !s->ms[k0].has_value)
-            k0++;
-        if (k0 == n) {
-            out->verdict = MODEL_UNAVAILABLE;
-            set_reason(out, "MetricUnavailable", "no reading yet");
-            goto mirror;
-        }
-        out->verdict = MODEL_ABOVE;
-        out->metric_index = (int)k0;
-        describe(&defs[k0], s->ms[k0].value, desc, sizeof desc);
-        others(s, defs, n, k0, rest, sizeof rest);
-        snprintf(s->deciding, sizeof s->deciding, "%s", desc);
-        set_reason(out, "AboveThreshold", "%s%s%s%s", desc, obs->current[0] ? " with model " : "",
-                   obs->current, rest);
-        goto mirror;
+    char desc[200], rest[600];
+    out->verdict = MODEL_ABOVE;
+    out->metric_index = (int)k0;
+    describe(&j->defs[k0], s->ms[k0].value, desc, sizeof desc);
+    others(s, j->defs, j->n, k0, rest, sizeof rest);
+    snprintf(s->deciding, sizeof s->deciding, "%s", desc);
+    set_reason(out, "AboveThreshold", "%s%s%s%s", desc, j->obs->current[0] ? " with model " : "",
+               j->obs->current, rest);
+}
+
+/* A metric out of bounds, not yet failureLimit readings. */
+static void judge_below(const struct judging *j, struct model_decision *out)
+{
+    const struct model_metric_state *m = &j->s->ms[j->below];
+    char desc[200];
+    out->verdict = MODEL_BELOW;
+    out->metric_index = j->below;
+    describe(&j->defs[j->below], m->value, desc, sizeof desc);
+    snprintf(j->s->deciding, sizeof j->s->deciding, "%s", desc);
+    set_reason(out, "BelowThreshold", "%s (%d of %d readings before a rollback)", desc,
+               m->below_count, j->defs[j->below].failure_limit);
+}
+
+/* "accuracy ≥ 0.7, rmse in [0, 40000]": every metric's bounds. */
+static void bounds_text(const struct spec_model_metric *defs, size_t n, char *buf, size_t size)
+{
+    size_t bl = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < n && bl < size; k++) {
+        char a[40], b[40];
+        if (defs[k].has_min && defs[k].has_max)
+            bl += (size_t)snprintf(buf + bl, size - bl, "%s%s in [%s, %s]", k ? ", " : "",
+                                   defs[k].name, model_fmt(defs[k].min, a, sizeof a),
+                                   model_fmt(defs[k].max, b, sizeof b));
+        else if (defs[k].has_min)
+            bl += (size_t)snprintf(buf + bl, size - bl, "%s%s ≥ %s", k ? ", " : "", defs[k].name,
+                                   model_fmt(defs[k].min, a, sizeof a));
+        else
+            bl += (size_t)snprintf(buf + bl, size - bl, "%s%s ≤ %s", k ? ", " : "", defs[k].name,
+                                   model_fmt(defs[k].max, a, sizeof a));
     }
-    if (failed < 0) {
-        const struct model_metric_state *m = &s->ms[below];
-        out->verdict = MODEL_BELOW;
-        out->metric_index = below;
-        describe(&defs[below], m->value, desc, sizeof desc);
-        snprintf(s->deciding, sizeof s->deciding, "%s", desc);
-        set_reason(out, "BelowThreshold", "%s (%d of %d readings before a rollback)", desc,
-                   m->below_count, defs[below].failure_limit);
-        goto mirror;
-    }
-    const struct spec_model_metric *fm = &defs[failed];
-    double value = s->ms[failed].value;
-    out->metric_index = failed;
-    describe(fm, value, desc, sizeof desc);
+}
+
+/* A metric failed: the rollback limit, no good version, a dry-run plan or
+ * the rollback itself. */
+static void judge_failed(const struct judging *j, struct model_decision *out, bool dry_run)
+{
+    struct model_state *s = j->s;
+    const struct spec_model_metric *fm = &j->defs[j->failed];
+    char desc[200];
+    out->metric_index = j->failed;
+    describe(fm, s->ms[j->failed].value, desc, sizeof desc);
     snprintf(s->deciding, sizeof s->deciding, "%s", desc);
     snprintf(out->trigger, sizeof out->trigger, "%s", desc);
-    size_t recent = model_rollbacks_in_window(s, spec->rollback.window_ms, now);
-    if (recent >= (size_t)spec->rollback.max_rollbacks) {
+    size_t recent = model_rollbacks_in_window(s, j->spec->rollback.window_ms, j->now);
+    if (recent >= (size_t)j->spec->rollback.max_rollbacks) {
         out->verdict = MODEL_LIMIT;
         set_reason(out, "BelowThreshold",
                    "%s, but %zu rollbacks within the window already: a systemic "
                    "problem needs a person; set the annotation selfheal.dev/reset to resume",
                    desc, recent);
-        goto mirror;
+        return;
     }
     double target_metric = 0;
-    const struct model_version *target = pick_target(obs, s, defs, n, (size_t)failed, &target_metric);
+    const struct model_version *target =
+        pick_target(j->obs, s, j->defs, j->n, (size_t)j->failed, &target_metric);
     if (!target) {
         char bounds[300];
-        size_t bl = 0;
-        bounds[0] = '\0';
-        for (size_t k = 0; k < n && bl < sizeof bounds; k++) {
-            char a[40], b[40];
-            if (defs[k].has_min && defs[k].has_max)
-                bl += (size_t)snprintf(bounds + bl, sizeof bounds - bl, "%s%s in [%s, %s]",
-                                       k ? ", " : "", defs[k].name, model_fmt(defs[k].min, a, sizeof a),
-                                       model_fmt(defs[k].max, b, sizeof b));
-            else if (defs[k].has_min)
-                bl += (size_t)snprintf(bounds + bl, sizeof bounds - bl, "%s%s ≥ %s", k ? ", " : "",
-                                       defs[k].name, model_fmt(defs[k].min, a, sizeof a));
-            else
-                bl += (size_t)snprintf(bounds + bl, sizeof bounds - bl, "%s%s ≤ %s", k ? ", " : "",
-                                       defs[k].name, model_fmt(defs[k].max, a, sizeof a));
-        }
+        bounds_text(j->defs, j->n, bounds, sizeof bounds);
         out->verdict = MODEL_NO_GOOD_VERSION;
         set_reason(out, "NoGoodVersion",
                    "%s and no version older than %s has a recorded or observed %s", desc,
-                   obs->current[0] ? obs->current : "the current one", bounds);
-        goto mirror;
+                   j->obs->current[0] ? j->obs->current : "the current one", bounds);
+        return;
     }
     out->rollback = true;
     snprintf(out->target, sizeof out->target, "%s", target->name);
@@ -427,18 +451,51 @@ void model_decide(const struct spec_model *spec, const struct model_observation 
         out->planned_only = true;
         out->verdict = MODEL_BELOW;
         set_reason(out, "BelowThreshold", "%s; dry run: would roll back %s → %s (%s)", desc,
-                   obs->current, target->name, tm);
-        goto mirror;
+                   j->obs->current, target->name, tm);
+        return;
     }
-    for (size_t k = 0; k < n; k++)
+    for (size_t k = 0; k < j->n; k++)
         s->ms[k].below_count = 0;
-    s->last_rollback_ms = now;
-    add_rollback_time(s, now);
+    s->last_rollback_ms = j->now;
+    add_rollback_time(s, j->now);
     out->verdict = MODEL_ROLLING_BACK;
     out->action_in_flight = true;
     set_reason(out, "RolledBack", "%s: rolled back %s → %s (evidence %s%s%s)", desc,
-               obs->current, target->name, n > 1 ? fm->name : "", n > 1 ? " " : "", tm);
-mirror:
+               j->obs->current, target->name, j->n > 1 ? fm->name : "", j->n > 1 ? " " : "", tm);
+}
+
+void model_decide(const struct spec_model *spec, const struct model_observation *obs,
+                  const struct model_state *prev, int64_t now, bool dry_run, bool reset,
+                  bool blocked, struct model_decision *out)
+{
+    memset(out, 0, sizeof *out);
+    out->next = *prev;
+    out->metric_index = -1;
+    struct model_state *s = &out->next;
+    struct judging j = {.spec = spec, .obs = obs, .s = s, .now = now};
+    int64_t interval = begin(&j, reset);
+    out->requeue_after_ms = interval;
+    if (blocked) {
+        out->verdict = MODEL_WAITING;
+        set_reason(out, "", "a higher-priority action is in flight");
+    } else if (s->last_rollback_ms > 0 && now < s->last_rollback_ms + interval) {
+        out->verdict = MODEL_WAITING;
+        out->action_in_flight = true;
+        out->requeue_after_ms = s->last_rollback_ms + interval - now;
+        set_reason(out, "RolledBack", "rolled back to %s; verifying in %.1f s", s->version,
+                   (double)out->requeue_after_ms / 1000.0);
+    } else {
+        take_readings(&j);
+        if (j.failed < 0 && j.unavailable >= 0)
+            judge_unavailable(&j, out);
+        else if (j.failed < 0 && j.below < 0)
+            judge_within(&j, out);
+        else if (j.failed < 0)
+            judge_below(&j, out);
+        else
+            judge_failed(&j, out, dry_run);
+    }
+    /* the first metric's state mirrored in the legacy fields */
     s->metric = s->ms[0].value;
     s->has_metric = s->ms[0].has_value;
     s->below_count = s->ms[0].below_count;
