@@ -219,22 +219,55 @@ static void trigger_of(const struct observed *o, char *buf, size_t size)
                  o->obs.last_error[0] ? o->obs.last_error : "no healthy probe");
 }
 
+/* The cluster methods found no Deployment to act on: a configuration error,
+ * not an attempt. The count and timing stay as they were, the condition says
+ * what is missing, and the next look tries again (it heals by itself when the
+ * Deployment appears). */
+static void workload_missing(struct reconcile_ctx *ctx, const struct service_state *prev,
+                             struct service_decision *d, const char *why)
+{
+    const struct spec_service *svc = &ctx->spec->service;
+    d->next.recovery_attempts = prev->recovery_attempts;
+    d->next.last_recovery_ms = prev->last_recovery_ms;
+    d->verdict = SERVICE_UNHEALTHY;
+    d->action = SERVICE_ACT_NONE;
+    d->action_in_flight = false;
+    snprintf(d->reason, sizeof d->reason, "DeploymentNotFound");
+    snprintf(d->message, sizeof d->message,
+             "%s: no recovery attempt can be made until it exists (%d of %d made); "
+             "checking again every %.1f s",
+             why, prev->recovery_attempts, svc->recovery.max_attempts,
+             (double)svc->health_check.interval_ms / 1000.0);
+    d->requeue_after_ms = svc->health_check.interval_ms;
+}
+
+static bool cluster_method(const struct spec_service *svc)
+{
+    return svc->recovery.method == RECOVERY_RESTART || svc->recovery.method == RECOVERY_DELETE_PODS;
+}
+
 /* A recovery attempt (d->next already counts it). Returns the message to
- * add to the condition when it failed ("" otherwise) in note. */
-static void do_recover(struct service_reconciler *r, struct reconcile_ctx *ctx,
+ * add to the condition when it failed ("" otherwise) in note. Returns
+ * false when no attempt was made (the Deployment does not exist). */
+static bool do_recover(struct service_reconciler *r, struct reconcile_ctx *ctx,
                        const struct service_actuators *sa, const struct observed *o,
-                       const struct service_state *prev, const struct service_decision *d,
+                       const struct service_state *prev, struct service_decision *d,
                        char *note, size_t note_size)
 {
     const struct spec_service *svc = &ctx->spec->service;
     char trigger[400];
     trigger_of(o, trigger, sizeof trigger);
+    char *err = NULL;
+    int rc = act_recover(ctx, sa, &err);
+    if (rc == SH_ENOTFOUND && cluster_method(svc)) {
+        workload_missing(ctx, prev, d, err ? err : "the deployment does not exist");
+        free(err);
+        return false;
+    }
     /* the previous attempt was not verified healthy: it failed */
     if (prev->last_recovery_ms > 0)
         status_history_finish(ctx->status, LOOP, "failed",
                               (double)(ctx->now_ms - prev->last_recovery_ms) / 1000.0);
-    char *err = NULL;
-    int rc = act_recover(ctx, sa, &err);
     int attempt = d->next.recovery_attempts;
     struct history_entry h = {.time_ms = ctx->now_ms, .loop = LOOP, .action = action_name(svc),
                               .trigger = trigger, .outcome = rc ? "failed" : "started",
@@ -263,6 +296,7 @@ static void do_recover(struct service_reconciler *r, struct reconcile_ctx *ctx,
     }
     audit(r, ctx, svc, &a);
     free(err);
+    return true;
 }
 
 /* Starts the supervised process; true when one was started. */
@@ -397,8 +431,9 @@ static bool hold_action(struct reconcile_ctx *ctx, const struct observed *o,
 }
 
 /* Carries out the decision: a plan (dry run), a start, a recovery attempt,
- * or following a changed process spec. */
-static void act(struct service_reconciler *r, struct reconcile_ctx *ctx,
+ * or following a changed process spec. Returns true when it needs a human
+ * (the Deployment to act on does not exist). */
+static bool act(struct service_reconciler *r, struct reconcile_ctx *ctx,
                 const struct service_actuators *sa, const struct observed *o,
                 const struct service_state *prev, struct service_decision *d, bool dry, char *note,
                 size_t note_size)
@@ -413,10 +448,12 @@ static void act(struct service_reconciler *r, struct reconcile_ctx *ctx,
         d->action_in_flight = true;
         (void)prober_probe_fast(r->prober, ctx->p->key);
     } else if (d->action == SERVICE_ACT_RECOVER) {
-        do_recover(r, ctx, sa, o, prev, d, note, note_size);
+        if (!do_recover(r, ctx, sa, o, prev, d, note, note_size))
+            return true;
     } else if (sa && o->can_act && !dry && !ctx->action_in_flight) {
         follow_spec_change(r, ctx, sa, o);
     }
+    return false;
 }
 
 /* An incident this look closed after recovery attempts: history, audit,
@@ -525,7 +562,8 @@ static int sr_reconcile(void *self, struct reconcile_ctx *ctx)
     char note[600] = "";
     status_plan_clear(ctx->status, LOOP);
     bool needs_attention = hold_action(ctx, &o, &prev, &d, note, sizeof note);
-    act(r, ctx, sa, &o, &prev, &d, dry, note, sizeof note);
+    if (act(r, ctx, sa, &o, &prev, &d, dry, note, sizeof note))
+        needs_attention = true;
     if (d.healed && prev.last_recovery_ms > 0 && prev.recovery_attempts > 0)
         report_healed(r, ctx, &prev, &d);
     if (d.gave_up)

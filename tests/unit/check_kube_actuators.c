@@ -198,7 +198,27 @@ START_TEST(restart_patches_annotation_from_clock)
     p = make_pipeline("{\"service\":{\"healthCheck\":{\"url\":\"http://127.0.0.1:1/\"},\"recovery\":"
                       "{\"method\":\"restart\",\"deployment\":\"nope\"}}}");
     ck_assert_int_eq(sa.restart_workload(&sa, p, &p->spec.service, &err), SH_ENOTFOUND);
+    ck_assert_str_eq(err, "deployment nope not found in namespace default "
+                          "(spec.service.recovery.deployment)");
     free(err);
+    err = NULL;
+    ck_assert_int_eq(sa.delete_pods(&sa, p, &p->spec.service, &err), SH_ENOTFOUND);
+    ck_assert_str_eq(err, "deployment nope not found in namespace default "
+                          "(spec.service.recovery.deployment)");
+    free(err);
+    pipeline_unref(p);
+    /* the model actuators say the same, and flag it as a missing workload */
+    p = make_pipeline(
+        "{\"model\":{\"metric\":{\"source\":{\"file\":{\"path\":\"/x\",\"jsonPointer\":\"/a\"}}},"
+        "\"rollback\":{\"deployment\":\"local-api\"}}}");
+    struct model_actuators ma;
+    kube_model_actuators_init(&ma, &ctx);
+    struct model_registry_view v;
+    ck_assert_int_eq(ma.observe(&ma, p, &v), SH_ENOTFOUND);
+    ck_assert(v.workload_missing);
+    ck_assert_str_eq(v.error, "deployment local-api not found in namespace default "
+                              "(spec.model.rollback.deployment)");
+    model_registry_view_free(&v);
     pipeline_unref(p);
     stop_emulator();
 }
