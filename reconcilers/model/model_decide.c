@@ -169,6 +169,11 @@ void model_decide(const struct spec_model *spec, const struct model_observation 
     memset(out, 0, sizeof *out);
     out->next = *prev;
     struct model_state *s = &out->next;
+    /* status.model.metric is this check's reading of status.model.version:
+     * none (unavailable, grace after a rollback) is shown as none, never the
+     * previous reading beside another version (the versions ledger keeps
+     * every version's evidence) */
+    s->has_metric = false;
     out->requeue_after_ms = spec->metric.interval_ms;
     if (reset) {
         s->nrollback_times = 0;

@@ -356,7 +356,8 @@ START_TEST(test_below_threshold_rolls_back_and_reloads)
     /* status.model */
     ck_assert_str_eq(status_str(model(), "version"), "v2");
     ck_assert_double_eq(status_num(model(), "rollbacksInWindow", 0), 1);
-    ck_assert_double_eq(status_num(model(), "metric", 0), 0.65);
+    /* 0.65 was v3's reading: never shown beside v2 (issue 22 item 11) */
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(model(), "metric"));
     const cJSON *vers = cJSON_GetObjectItemCaseSensitive(model(), "versions");
     ck_assert_int_eq(cJSON_GetArraySize(vers), 2);
     ck_assert_str_eq(status_str(cJSON_GetArrayItem(vers, 0), "version"), "v3");
@@ -557,6 +558,23 @@ START_TEST(test_no_service_section_nothing_to_reload)
     ck_assert_str_eq(current(), "v2");
     ck_assert_int_eq(fp.restarts, 0);
     ck_assert_ptr_nonnull(strstr(cond_message(), "not reloaded: the pipeline has no service section"));
+}
+END_TEST
+
+START_TEST(test_a_stale_reading_is_cleared)
+{
+    run();
+    ck_assert_double_eq(status_num(model(), "metric", 0), 0.85);
+    fake_clock_advance(&fc, INTERVAL);
+    unlink(live);
+    run();
+    ck_assert_str_eq(reason(), "MetricUnavailable");
+    ck_assert_str_eq(status_str(model(), "version"), "v3");
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(model(), "metric"));
+    /* v3's evidence stays in the ledger */
+    const cJSON *vers = cJSON_GetObjectItemCaseSensitive(model(), "versions");
+    ck_assert_double_eq(status_num(cJSON_GetArrayItem(vers, cJSON_GetArraySize(vers) - 1), "metric", 0),
+                        0.85);
 }
 END_TEST
 
@@ -820,6 +838,7 @@ Suite *model_reconciler_suite(void)
     tcase_add_test(tc, test_a_reset_during_the_grace_period_is_kept);
     tcase_add_test(tc, test_no_good_version_does_nothing);
     tcase_add_test(tc, test_a_missing_deployment_is_a_configuration_error);
+    tcase_add_test(tc, test_a_stale_reading_is_cleared);
     tcase_add_test(tc, test_a_registry_error_is_not_appended_to_unrelated_messages);
     tcase_add_test(tc, test_no_service_section_nothing_to_reload);
     tcase_add_test(tc, test_unavailable_metric_never_rolls_back);
