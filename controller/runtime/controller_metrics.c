@@ -20,10 +20,11 @@ static const char *const builtin_phase_names[PHASE__COUNT] = {
     [PHASE_ROLLING_BACK] = "RollingBack",
     [PHASE_FIXING_DATA] = "FixingData",
     [PHASE_RETRAINING] = "Retraining",
+    [PHASE_PENDING] = "Pending",
     [PHASE_DEGRADED] = "Degraded",
     [PHASE_HEALTHY] = "Healthy",
 };
-_Static_assert(PHASE__COUNT == 9, "update builtin_phase_names");
+_Static_assert(PHASE__COUNT == 10, "update builtin_phase_names");
 
 struct controller_metrics {
     struct metrics *reg;

@@ -200,6 +200,7 @@ static int act(struct model_reconciler *mr, struct reconcile_ctx *ctx,
         return r;
     }
     snprintf(d->next.version, sizeof d->next.version, "%s", d->target);
+    d->next.has_metric = false; /* the reading was of the version rolled back from */
     model_ledger_note_active(&d->next, d->target, false, 0, ctx->now_ms);
     model_ledger_note_records(&d->next, obs);
     status_history_add(ctx->status, &h);

@@ -229,6 +229,7 @@ static void workload_missing(struct reconcile_ctx *ctx, const struct service_sta
     const struct spec_service *svc = &ctx->spec->service;
     d->next.recovery_attempts = prev->recovery_attempts;
     d->next.last_recovery_ms = prev->last_recovery_ms;
+    d->next.last_action_start = prev->last_action_start;
     d->verdict = SERVICE_UNHEALTHY;
     d->action = SERVICE_ACT_NONE;
     d->action_in_flight = false;
@@ -412,6 +413,7 @@ static bool hold_action(struct reconcile_ctx *ctx, const struct observed *o,
     bool needs_attention = false;
     d->next.recovery_attempts = prev->recovery_attempts;
     d->next.last_recovery_ms = prev->last_recovery_ms;
+    d->next.last_action_start = prev->last_action_start;
     if (!o->can_act) {
         snprintf(note, note_size, "; cannot recover: %s", o->cannot);
         needs_attention = true;
@@ -444,6 +446,7 @@ static bool act(struct service_reconciler *r, struct reconcile_ctx *ctx,
         /* a start is an action too: the service is starting until its first
          * healthy probe or the startup window's end */
         d->next.last_recovery_ms = ctx->now_ms;
+        d->next.last_action_start = true;
         d->verdict = SERVICE_STARTING;
         d->action_in_flight = true;
         (void)prober_probe_fast(r->prober, ctx->p->key);
@@ -523,6 +526,10 @@ static void request_phase_and_requeue(struct reconcile_ctx *ctx, const struct se
     if (!dry) {
         if (d->verdict == SERVICE_EXHAUSTED || needs_attention)
             ctx->phase_requests |= PHASE_REQ(PHASE_NEEDS_ATTENTION);
+        else if (d->verdict == SERVICE_UNKNOWN ||
+                 (d->verdict == SERVICE_STARTING && d->next.recovery_attempts == 0))
+            /* not observed yet, or the first start (no recovery): pending */
+            ctx->phase_requests |= PHASE_REQ(PHASE_PENDING);
         else if (d->verdict == SERVICE_RECOVERING || d->verdict == SERVICE_UNHEALTHY ||
                  d->verdict == SERVICE_STARTING)
             ctx->phase_requests |= PHASE_REQ(PHASE_RECOVERING);

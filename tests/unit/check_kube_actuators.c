@@ -528,6 +528,7 @@ START_TEST(retrain_follows_conditions_and_deletes_on_timeout)
     ck_assert_int_eq(ra.poll(&ra, p, run[2], 1000 + 60000, &res, &err), 0);
     ck_assert_int_eq(res.state, RETRAIN_JOB_TIMED_OUT);
     ck_assert_ptr_nonnull(strstr(res.message, "deleted"));
+    ck_assert(res.log_gone); /* `kubectl logs job/p-retrain-u1-3` leads nowhere now */
     cJSON *o = NULL;
     ck_assert_int_eq(kube_get(client, J "/p-retrain-u1-3", &o, &err), SH_ENOTFOUND);
     free(err);
@@ -535,6 +536,7 @@ START_TEST(retrain_follows_conditions_and_deletes_on_timeout)
     /* a Job deleted by someone else: failed, not running for ever */
     ck_assert_int_eq(ra.poll(&ra, p, run[2], 1000 + 61000, &res, &err), 0);
     ck_assert_int_eq(res.state, RETRAIN_JOB_FAILED);
+    ck_assert(res.log_gone);
     for (int i = 0; i < 3; i++)
         ra.release(&ra, run[i]);
     pipeline_unref(p);

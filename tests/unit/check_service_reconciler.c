@@ -692,7 +692,7 @@ static void start_slow(int64_t startup_timeout_ms)
     ck_assert_int_eq(fsa.ensures, 1);
     ck_assert_int_eq(status_condition_status(status, COND_SERVICE_HEALTHY), COND_UNKNOWN);
     ck_assert_str_eq(cond_reason(), "Starting");
-    ck_assert(last_ctx.phase_requests & PHASE_REQ(PHASE_RECOVERING));
+    ck_assert(last_ctx.phase_requests & PHASE_REQ(PHASE_PENDING)); /* the first start: no recovery */
     ck_assert(last_ctx.action_in_flight);
     ck_assert_int_eq(prober_wait(service_reconciler_prober(rec.self), KEY, 1, WAIT_MS), 0);
 }
@@ -707,7 +707,7 @@ START_TEST(test_a_slow_start_is_starting_not_failing)
         ck_assert_int_eq(fsa.recovers, 0);
         ck_assert_int_eq(status_condition_status(status, COND_SERVICE_HEALTHY), COND_UNKNOWN);
         ck_assert_str_eq(cond_reason(), "Starting");
-        ck_assert(last_ctx.phase_requests & PHASE_REQ(PHASE_RECOVERING));
+        ck_assert(last_ctx.phase_requests & PHASE_REQ(PHASE_PENDING));
         ck_assert(last_ctx.action_in_flight); /* the loops after this one wait */
     }
     ck_assert_ptr_nonnull(strstr(cond_message(), "starting: waiting up to 5m for the first healthy probe"));
@@ -876,6 +876,43 @@ START_TEST(test_a_missing_deployment_is_a_configuration_error_not_an_attempt)
 }
 END_TEST
 
+START_TEST(test_before_the_first_probe_and_during_the_first_start_it_is_pending)
+{
+    /* the first start is no recovery: Pending, lastStartTime */
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_int_eq(fsa.ensures, 1);
+    ck_assert_uint_eq(last_ctx.phase_requests, PHASE_REQ(PHASE_PENDING));
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(service_section(), "lastRecoveryTime"));
+    ck_assert_ptr_nonnull(cJSON_GetObjectItemCaseSensitive(service_section(), "lastStartTime"));
+    /* read back, it is still a start: the grace applies, still no recovery */
+    ck_assert_int_eq(prober_wait(service_reconciler_prober(rec.self), KEY, 1, WAIT_MS), 0);
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(service_section(), "lastRecoveryTime"));
+    /* a recovery is one */
+    probe_after(2000);
+    ck_assert_int_eq(reconcile(), 0);
+    fsa.running = false;
+    fake_clock_advance(&fc, 100);
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_int_eq(fsa.recovers, 1);
+    ck_assert_ptr_nonnull(cJSON_GetObjectItemCaseSensitive(service_section(), "lastRecoveryTime"));
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(service_section(), "lastStartTime"));
+    ck_assert(last_ctx.phase_requests & PHASE_REQ(PHASE_RECOVERING));
+}
+END_TEST
+
+START_TEST(test_a_cluster_service_before_its_first_probe_is_pending)
+{
+    fsa.base.restart_workload = f_restart_workload;
+    pl.spec.service.recovery.method = RECOVERY_RESTART;
+    pl.spec.service.recovery.deployment = "api";
+    server_mode("hang"); /* the first probe is under way (timeout 2 s) */
+    ck_assert_int_eq(reconcile(), 0); /* no probe has completed yet */
+    ck_assert_int_eq(status_condition_status(status, COND_SERVICE_HEALTHY), COND_UNKNOWN);
+    ck_assert_uint_eq(last_ctx.phase_requests, PHASE_REQ(PHASE_PENDING));
+}
+END_TEST
+
 START_TEST(test_command_method_waits_for_a_running_command)
 {
     pl.spec.service.recovery.method = RECOVERY_COMMAND;
@@ -1037,6 +1074,8 @@ Suite *service_reconciler_suite(void)
     tcase_add_test(tc, test_a_method_the_platform_lacks_is_reported_not_attempted);
     tcase_add_test(tc, test_command_method_waits_for_a_running_command);
     tcase_add_test(tc, test_a_missing_deployment_is_a_configuration_error_not_an_attempt);
+    tcase_add_test(tc, test_before_the_first_probe_and_during_the_first_start_it_is_pending);
+    tcase_add_test(tc, test_a_cluster_service_before_its_first_probe_is_pending);
     tcase_add_test(tc, test_a_failed_attempt_counts_and_is_recorded_as_failed);
     tcase_add_test(tc, test_forget_disable_and_shutdown_release_everything);
     tcase_add_test(tc, test_real_supervised_server_is_restarted_after_sigkill);
