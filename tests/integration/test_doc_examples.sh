@@ -28,6 +28,8 @@ command -v kubectl >/dev/null || fail "kubectl is not installed"
 declare -A ALLOW=(
     ["make run"]="runs in the foreground until Ctrl-C: this test starts what it runs (examples/run-demo.sh: prepare.sh, then selfheal run --specs manifests/local) in the background"
     ["make test"]="the whole suite, this test included (it would run itself)"
+    ["helm uninstall selfheal"]="uninstalls a release this test did not install; test_helm_chart.sh installs the chart, uninstalls it with this command and checks the CRD stays"
+    ["kubectl delete crd selfhealingpipelines.selfheal.dev"]="would delete the CRD (and every pipeline) of the control plane the other tests share; test_helm_chart.sh checks what helm uninstall leaves"
     ["kubectl -n selfheal-system port-forward deploy/selfheal 8080:8080 &"]="needs a running controller pod: the test control plane has no kubelet (test_api_auth.sh checks the token flow against the controller)"
     ["kubectl create token my-viewer -n my-team"]="part of the port-forward example above (a ServiceAccount my-viewer in my-team is the reader's)"
     ["curl -H \"Authorization: Bearer \$(kubectl create token my-viewer -n my-team)\" http://127.0.0.1:8080/api/v1/pipelines/my-team/housing"]="part of the port-forward example above"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A Deployment named by the spec that does not exist, on a real kube-apiserver
-# (envtest; issue 22 items 6 and 7): a configuration error, said as one.
+# (envtest; issue 22 items 6 and 7; item 13: the audit files of kube mode go
+# to its state folder): a configuration error, said as one.
 #   svc    service.recovery.deployment local-api is missing, the probe fails:
 #          ServiceHealthy says DeploymentNotFound with the name and namespace,
 #          no recovery attempt is counted (no "3 recovery attempts did not heal
@@ -65,8 +66,8 @@ spec:
 YAML
 
 port=$(free_port)
-"$SELFHEAL" run --kubeconfig "$TMP/sa.kubeconfig" --namespace "$NS" --listen "127.0.0.1:$port" \
-    --log-format json >"$TMP/ctl.log" 2>&1 &
+(cd "$TMP" && exec "$SELFHEAL" run --kubeconfig "$TMP/sa.kubeconfig" --namespace "$NS" \
+    --listen "127.0.0.1:$port" --log-format json >"$TMP/ctl.log" 2>&1) &
 ctl=$!
 track $ctl
 wait_for 30 "/readyz" curl -fsS "http://127.0.0.1:$port/readyz"
@@ -126,6 +127,10 @@ wait_for 20 "svc: a recovery attempt once local-api exists" attempted
 restarted=$(kadm get deployment local-api -n "$NS" -o json |
     jq -r '.spec.template.metadata.annotations["selfheal.dev/restartedAt"] // ""')
 [ -n "$restarted" ] || fail "local-api was not restarted"
+# kube mode: the brief's audit files go to the state folder (.selfheal in the
+# working folder without --state), never among a local controller's
+wait_for 10 "the recovery log in the state folder" test -s "$TMP/.selfheal/monitoring/recovery_log.json"
+[ ! -e "$TMP/monitoring" ] || fail "kube mode wrote the recovery log into the working folder"
 judged() { ! reason_is model ModelValid DeploymentNotFound && [ -n "$(cond model ModelValid reason)" ]; }
 wait_for 20 "model: judged once local-api exists" judged
 assert_eq "$(kadm get shp model -n "$NS" -o jsonpath='{.status.model.version}')" v1 "model version"

@@ -58,7 +58,7 @@ stop_prometheus() {
 }
 
 specs=$TMP/specs
-state=$TMP/.selfheal
+state=$specs/.selfheal
 mkdir -p "$specs"
 cat >"$specs/housing.yaml" <<YAML
 apiVersion: selfheal.dev/v1alpha1
