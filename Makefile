@@ -38,7 +38,7 @@ UNIT_OBJ  := $(UNIT_SRC:%.c=build/obj/%.o) $(UNIT_HELP:%.c=build/obj/%.o)
 UNIT_SOBJ := $(UNIT_SRC:%.c=build/san/%.o) $(UNIT_HELP:%.c=build/san/%.o)
 UNIT_TOBJ := $(UNIT_SRC:%.c=build/tsan/%.o) $(UNIT_HELP:%.c=build/tsan/%.o)
 
-.PHONY: install all deps test-deps test unit unit-san unit-tsan integration valgrind run demo bench clean lint chart-crds chart-monitoring chart-readme install-manifests fuzz fuzz-ci
+.PHONY: install all deps test-deps test unit unit-san unit-tsan integration valgrind run demo bench clean clean-demo lint chart-crds chart-monitoring chart-readme install-manifests fuzz fuzz-ci
 all: deps bin/selfheal examples
 
 deps:
@@ -205,5 +205,12 @@ install: bin/selfheal
 
 clean:
 	rm -rf build bin
+
+# What `make run` creates in the checkout (docs/operations.md, "Cleaning up"):
+# the demo workload (demo/), the state folder of manifests/local, and the
+# brief's audit files the local controller writes in the working folder.
+clean-demo:
+	rm -rf demo manifests/local/.selfheal monitoring/recovery_log.json .github/triggers/retraining_log.json
+	-rmdir monitoring .github/triggers .github 2>/dev/null || true
 
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -369,7 +369,7 @@ static struct child *get_child(struct metric_family *f, const char *const *value
     return c;
 }
 
-enum update_op { OP_ADD, OP_SET, OP_OBSERVE };
+enum update_op { OP_ADD, OP_SET, OP_OBSERVE, OP_TOUCH };
 
 static int update(struct metric_family *f, const char *const *values, double v, enum update_op op)
 {
@@ -387,6 +387,8 @@ static int update(struct metric_family *f, const char *const *values, double v, 
     case OP_OBSERVE:
         if (f->type != METRIC_HISTOGRAM)
             return SH_EINVAL;
+        break;
+    case OP_TOUCH:
         break;
     }
     for (size_t i = 0; i < f->nlabels; i++)
@@ -415,6 +417,8 @@ static int update(struct metric_family *f, const char *const *values, double v, 
             }
         }
         break;
+    case OP_TOUCH:
+        break;
     }
     pthread_mutex_unlock(&f->reg->lock);
     return 0;
@@ -433,6 +437,11 @@ int metrics_set(struct metric_family *f, const char *const *values, double v)
 int metrics_observe(struct metric_family *f, const char *const *values, double v)
 {
     return update(f, values, v, OP_OBSERVE);
+}
+
+int metrics_touch(struct metric_family *f, const char *const *values)
+{
+    return update(f, values, 0, OP_TOUCH);
 }
 
 /* ---- collectors ------------------------------------------------------------------- */

@@ -62,6 +62,11 @@ int metrics_add(struct metric_family *f, const char *const *values, double v);  
 int metrics_set(struct metric_family *f, const char *const *values, double v);     /* gauge */
 int metrics_observe(struct metric_family *f, const char *const *values, double v); /* histogram */
 
+/* Creates the child with the given label values at zero when it does not
+ * exist yet (any type): a series exported before its first event, so that
+ * rate() and increase() see that first event. 0, SH_EINVAL or SH_ENOMEM. */
+int metrics_touch(struct metric_family *f, const char *const *values);
+
 /*
  * A collector fills `scratch` (a fresh registry, freed after the render) with
  * the families it reports. A non-zero return drops its output for this

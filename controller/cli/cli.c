@@ -369,25 +369,15 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv)
 
 char *cli_state_dir_for(const char *specs_dir)
 {
-    char buf[PATH_MAX];
+    /* DIR/.selfheal: derived from the specs folder itself, so two specs
+     * folders never share a state (not even two with the same parent) */
     size_t len = strlen(specs_dir);
     while (len > 1 && specs_dir[len - 1] == '/')
         len--;
-    if (len >= sizeof buf)
-        return NULL;
-    memcpy(buf, specs_dir, len);
-    buf[len] = '\0';
-    char *slash = strrchr(buf, '/');
     char *out = NULL;
-    if (!slash) {
-        out = strdup(".selfheal");
-    } else if (slash == buf) {
-        out = strdup("/.selfheal");
-    } else {
-        *slash = '\0';
-        if (asprintf(&out, "%s/.selfheal", buf) < 0)
-            out = NULL;
-    }
+    if (asprintf(&out, "%.*s%s.selfheal", (int)len, specs_dir,
+                 len == 1 && specs_dir[0] == '/' ? "" : "/") < 0)
+        return NULL;
     return out;
 }
 

@@ -122,6 +122,10 @@ size_t cli_edit_distance(const char *a, const char *b);
  * parent ("manifests/local" → "manifests/.selfheal"). Owned, or NULL. */
 char *cli_state_dir_for(const char *specs_dir);
 
+/* The state folder of kube mode without --state: .selfheal in the working
+ * folder (the chart passes --state /var/lib/selfheal). */
+#define CLI_DEFAULT_KUBE_STATE_DIR ".selfheal"
+
 /* Parses a whole decimal integer in [min, max]. 0 or -1. */
 int cli_parse_int(const char *s, long min, long max, long *ret);
 

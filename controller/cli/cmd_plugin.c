@@ -7,7 +7,7 @@
  *            the kubeconfig's current context and namespace (--kubeconfig,
  *            --context, -n, -A), the way kubectl does;
  *   local    the folders of `selfheal run`: status, history and why read the
- *            state folder (--state, or .selfheal beside --specs); pause,
+ *            state folder (--state, or DIR/.selfheal of --specs DIR); pause,
  *            resume and reset edit the pipeline's spec file in --specs
  *            (plugin_edit.h), which the running controller picks up.
  * --specs/--state choose local, --kubeconfig/--context the cluster; without

@@ -82,7 +82,9 @@ static void run_help(FILE *out)
           "\n"
           "  --specs DIR          the specs folder (default " CLI_DEFAULT_SPECS_DIR ")\n"
           "  --state DIR          where status, events and process logs go\n"
-          "                       (default: .selfheal beside the specs folder)\n"
+          "                       (default: DIR/.selfheal, inside the specs folder; kube:\n"
+          "                       .selfheal in the working folder, where the brief's audit\n"
+          "                       logs go too)\n"
           "  --listen ADDR:PORT   HTTP server for /healthz, /readyz, /metrics, the JSON API,\n"
           "                       the event stream and the dashboard at /\n"
           "                       (default " CLI_DEFAULT_LISTEN "; port 0 picks a free one)\n"
@@ -431,8 +433,14 @@ static int setup_server(struct run *r)
                          : "");
         return -1;
     }
-    log_info(NULL, "selfheal %s: specs %s, state %s, listening on http://%s:%d", SELFHEAL_VERSION,
-             r->f.specs, r->state, http_server_host(r->srv), http_server_port(r->srv));
+    if (r->kube) /* no specs folder in kube mode: only what it uses */
+        log_info(NULL, "selfheal %s: kube, state %s (audit logs, retrain output), listening on "
+                       "http://%s:%d",
+                 SELFHEAL_VERSION, r->state, http_server_host(r->srv), http_server_port(r->srv));
+    else
+        log_info(NULL, "selfheal %s: specs %s, state %s, listening on http://%s:%d",
+                 SELFHEAL_VERSION, r->f.specs, r->state, http_server_host(r->srv),
+                 http_server_port(r->srv));
     return 0;
 }
 
@@ -518,7 +526,9 @@ int cmd_run(int argc, char **argv)
     block_signals();
     rc = CLI_EXIT_FAIL;
     r.kube = strcmp(r.f.platform, "kube") == 0;
-    r.state = r.f.state ? strdup(r.f.state) : cli_state_dir_for(r.f.specs);
+    r.state = r.f.state ? strdup(r.f.state)
+              : r.kube  ? strdup(CLI_DEFAULT_KUBE_STATE_DIR)
+                        : cli_state_dir_for(r.f.specs);
     if (r.state && setup_platform(&r) == 0 && setup_manager(&r) == 0 && setup_server(&r) == 0
         && start_manager(&r) == 0) {
         wait_for_signals(r.src, !r.kube);

@@ -89,7 +89,7 @@ static void status_help(FILE *out)
           "\n"
           "  --specs DIR        the specs folder given to `selfheal run` (default " CLI_DEFAULT_SPECS_DIR
           ");\n"
-          "                     its state folder is .selfheal beside it\n"
+          "                     its state folder is DIR/.selfheal\n"
           "  --state DIR        the state folder itself (overrides --specs)\n"
           "  -n, --namespace NS only pipelines of this namespace\n"
           "  -o, --output FMT   table (default) or json\n"

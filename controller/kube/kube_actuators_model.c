@@ -21,6 +21,12 @@ static const char *deployment_of(const struct pipeline *p)
     return d && *d ? d : NULL;
 }
 
+static const char *deployment_field(const struct pipeline *p)
+{
+    const char *d = p->spec.model.rollback.deployment;
+    return d && *d ? "spec.model.rollback.deployment" : "spec.service.recovery.deployment";
+}
+
 /* The model version a pod template carries, or NULL. */
 static const char *template_version(const struct spec_model *sm, const cJSON *tmpl)
 {
@@ -83,7 +89,7 @@ static int load(const struct kube_actuators_ctx *ctx, const struct pipeline *p, 
         return SH_EINVAL;
     int r = kube_get(ctx->client, path, ret_dep, ret_err);
     if (r != 0)
-        return r;
+        return kube_act_deployment_missing(r, p->namespace_, name, deployment_field(p), ret_err);
     const char *uid = kube_act_str(*ret_dep, "metadata.uid");
     const cJSON *ml = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(*ret_dep, "spec"),
@@ -171,6 +177,7 @@ static int observe(const struct model_actuators *ma, const struct pipeline *p,
     int r = load(ma->impl, p, &dep, &list, &revs, &n, &err);
     if (r != 0) {
         snprintf(ret->error, sizeof ret->error, "%s", err ? err : sh_strerror(r));
+        ret->workload_missing = r == SH_ENOTFOUND && !list;
         goto out;
     }
     if (!(ret->versions = calloc(n > 0 ? n : 1, sizeof *ret->versions))) {
@@ -273,7 +280,8 @@ static int activate(const struct model_actuators *ma, const struct pipeline *p, 
         r = SH_EINVAL;
         goto out;
     }
-    r = kube_patch_merge(ctx->client, path, patch, NULL, ret_err);
+    r = kube_act_deployment_missing(kube_patch_merge(ctx->client, path, patch, NULL, ret_err),
+                                    p->namespace_, deployment_of(p), deployment_field(p), ret_err);
 out:
     cJSON_Delete(patch);
     cJSON_Delete(target);

@@ -384,6 +384,7 @@ static int poll_run(const struct retrain_actuators *ra, const struct pipeline *p
     if (r == SH_ENOTFOUND) {
         finished(ret, RETRAIN_JOB_FAILED, NULL, now_ms);
         snprintf(ret->message, sizeof ret->message, "Job %s was deleted before it finished", run->name);
+        ret->log_gone = true;
         return 0;
     }
     if (r != 0)
@@ -416,7 +417,9 @@ static int poll_run(const struct retrain_actuators *ra, const struct pipeline *p
         snprintf(limit, sizeof limit, "%.0f s", (double)timeout / 1000.0);
         finished(ret, RETRAIN_JOB_TIMED_OUT, NULL, now_ms);
         snprintf(ret->message, sizeof ret->message,
-                 "timed out after %s; Job %s deleted (propagation Background)", limit, run->name);
+                 "timed out after %s; Job %s deleted (propagation Background) with its logs",
+                 limit, run->name);
+        ret->log_gone = true;
     }
     return 0;
 }

@@ -43,7 +43,9 @@ static int restart_workload(const struct service_actuators *sa, const struct pip
         cJSON_Delete(patch);
         return SH_ENOMEM;
     }
-    r = kube_patch_merge(ctx->client, path, patch, NULL, ret_err);
+    r = kube_act_deployment_missing(kube_patch_merge(ctx->client, path, patch, NULL, ret_err),
+                                    p->namespace_, svc->recovery.deployment,
+                                    "spec.service.recovery.deployment", ret_err);
     cJSON_Delete(patch);
     return r;
 }
@@ -61,7 +63,8 @@ static int delete_pods(const struct service_actuators *sa, const struct pipeline
         return SH_EINVAL;
     cJSON *dep = NULL;
     if ((r = kube_get(ctx->client, path, &dep, ret_err)) != 0)
-        return r;
+        return kube_act_deployment_missing(r, p->namespace_, svc->recovery.deployment,
+                                           "spec.service.recovery.deployment", ret_err);
     const cJSON *ml = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(dep, "spec"), "selector"),
         "matchLabels");

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/errors.h"
@@ -76,4 +77,17 @@ const char *kube_act_str(const cJSON *o, const char *dotted)
         p = dot ? dot + 1 : p + n;
     }
     return cJSON_IsString(o) ? o->valuestring : NULL;
+}
+
+int kube_act_deployment_missing(int r, const char *ns, const char *name, const char *field,
+                                char **ret_err)
+{
+    if (r != SH_ENOTFOUND || !ret_err)
+        return r;
+    char *msg = NULL;
+    if (asprintf(&msg, "deployment %s not found in namespace %s (%s)", name, ns, field) < 0)
+        return r;
+    free(*ret_err);
+    *ret_err = msg;
+    return r;
 }

@@ -18,6 +18,12 @@ int kube_act_path(char *buf, size_t size, const char *group_version, const char 
  * buf. SH_EINVAL when there are none or it does not fit. */
 int kube_act_selector_query(char *buf, size_t size, const cJSON *match_labels);
 
+/* After a request on Deployment `name` returned r: when r is SH_ENOTFOUND
+ * (404), replaces *ret_err (may be NULL) with "deployment NAME not found in
+ * namespace NS (FIELD)": a configuration error, said as one. Returns r. */
+int kube_act_deployment_missing(int r, const char *ns, const char *name, const char *field,
+                                char **ret_err);
+
 /* The string member at a dotted path of objects ("metadata.name"), or NULL. */
 const char *kube_act_str(const cJSON *o, const char *dotted);
 

@@ -20,10 +20,11 @@ static const char *const builtin_phase_names[PHASE__COUNT] = {
     [PHASE_ROLLING_BACK] = "RollingBack",
     [PHASE_FIXING_DATA] = "FixingData",
     [PHASE_RETRAINING] = "Retraining",
+    [PHASE_PENDING] = "Pending",
     [PHASE_DEGRADED] = "Degraded",
     [PHASE_HEALTHY] = "Healthy",
 };
-_Static_assert(PHASE__COUNT == 9, "update builtin_phase_names");
+_Static_assert(PHASE__COUNT == 10, "update builtin_phase_names");
 
 struct controller_metrics {
     struct metrics *reg;
@@ -131,6 +132,16 @@ int controller_metrics_new(struct metrics *reg, const char *version, const char 
                       "Healing actions recorded in the pipelines' history ledgers, by loop, action "
                       "and outcome (started, succeeded, failed, ...).",
                       action_labels, &cm->actions_total);
+        /* the known actions exported at 0 from the start: increase() sees
+         * their first occurrence (a series that appears at 1 increased by 0) */
+        static const char *const known[][2] = {{"service", "restart"},    {"service", "run-command"},
+                                               {"service", "delete-pods"}, {"model", "rollback"},
+                                               {"drift", "retrain"},       {"dataQuality", "fix-data"}};
+        static const char *const outcomes[] = {"started", "succeeded", "failed"};
+        for (size_t i = 0; !err && i < sizeof known / sizeof known[0]; i++)
+            for (size_t j = 0; !err && j < sizeof outcomes / sizeof outcomes[0]; j++)
+                err = metrics_touch(cm->actions_total,
+                                    (const char *const[]){known[i][0], known[i][1], outcomes[j]});
     }
     if (!err) {
         struct metric_opts o = {.type = METRIC_HISTOGRAM,

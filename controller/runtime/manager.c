@@ -133,6 +133,11 @@ static enum phase pick_phase(const cJSON *st, unsigned requests, bool paused)
 /* Events for every condition whose status changed. */
 /* Counts history entries that are new or changed (an action started, or its
  * outcome recorded) in selfheal_actions_total. */
+static bool same_str(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
 static void count_actions(struct manager *m, const cJSON *old, const cJSON *cur)
 {
     if (!m->opts.metrics)
@@ -150,9 +155,25 @@ static void count_actions(struct manager *m, const cJSON *old, const cJSON *cur)
                 break;
             }
         }
-        if (!seen)
+        if (seen)
+            continue;
+        /* an action that appears already finished (a data fix is made and
+         * verified in one look) was started too: every action counts once
+         * as started, so succeeded/started is a success rate */
+        const char *outcome = status_str(e, "outcome");
+        bool known = false;
+        cJSON_ArrayForEach(o, oh)
+        {
+            if (same_str(status_str(o, "time"), status_str(e, "time")) &&
+                same_str(status_str(o, "loop"), status_str(e, "loop")) &&
+                same_str(status_str(o, "action"), status_str(e, "action")))
+                known = true;
+        }
+        if (!known && outcome && strcmp(outcome, "started") != 0)
             controller_metrics_action(m->opts.metrics, status_str(e, "loop"), status_str(e, "action"),
-                                      status_str(e, "outcome"));
+                                      "started");
+        controller_metrics_action(m->opts.metrics, status_str(e, "loop"), status_str(e, "action"),
+                                  outcome);
     }
 }
 

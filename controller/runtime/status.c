@@ -16,6 +16,7 @@ static const char *const phase_names[PHASE__COUNT] = {
     [PHASE_ROLLING_BACK] = "RollingBack",
     [PHASE_FIXING_DATA] = "FixingData",
     [PHASE_RETRAINING] = "Retraining",
+    [PHASE_PENDING] = "Pending",
     [PHASE_DEGRADED] = "Degraded",
     [PHASE_HEALTHY] = "Healthy",
 };

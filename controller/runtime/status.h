@@ -44,6 +44,7 @@ enum phase {
     PHASE_ROLLING_BACK,
     PHASE_FIXING_DATA,
     PHASE_RETRAINING,
+    PHASE_PENDING, /* a loop has not observed its target yet (no probe, the first start) */
     PHASE_DEGRADED,
     PHASE_HEALTHY,
     PHASE__COUNT

@@ -301,6 +301,8 @@ static void finish_retrain(struct drift_reconciler *dr, struct reconcile_ctx *ct
         secs = 0;
     drift_state_finished(st, ok, retrain_job_state_name(res->state), res->exit_code, res->message,
                          res->end_ms);
+    if (res->log_gone) /* `kubectl logs job/X` of a deleted Job leads nowhere */
+        st->job.log[0] = '\0';
     struct retrain_event ev;
     retrain_event_init(&ev);
     ev.time_ms = res->end_ms;

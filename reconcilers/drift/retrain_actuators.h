@@ -49,6 +49,8 @@ struct retrain_job_result {
     int64_t start_ms;   /* on the run's clock */
     int64_t end_ms;     /* 0 while running */
     char message[256];  /* "exit status 3", "killed by signal 9", "timed out after 1h" */
+    bool log_gone;      /* the output went with the run (kube: the Job was deleted, its
+                           pods and their logs with it): the started log pointer is void */
 };
 
 /* "Running" | "Succeeded" | "Failed" | "TimedOut" | "Stopped" (status.drift's words). */

@@ -26,6 +26,8 @@ struct model_registry_view {
     size_t count;
     char current[MODEL_VERSION_MAX]; /* the active version, "" when unknown */
     char error[512];                 /* what could not be read; "" when everything was */
+    bool workload_missing;           /* kube: the Deployment the spec names does not exist (a
+                                        configuration error, said in error) */
 };
 
 struct model_actuators {

@@ -255,6 +255,7 @@ struct judging {
     size_t n;
     int64_t now;
     struct model_reading legacy; /* the shorthand's one reading */
+    bool read0;                  /* the first metric was read this check */
     int failed, unavailable, below; /* metric indexes, -1: none */
 };
 
@@ -308,6 +309,8 @@ static void take_readings(struct judging *j)
     for (size_t k = 0; k < j->n; k++) {
         const struct model_reading *rd = reading_of(j, k);
         struct model_metric_state *m = &s->ms[k];
+        if (k == 0)
+            j->read0 = rd && rd->read && rd->ok;
         if (rd && rd->read) {
             if (!rd->ok) {
                 m->unavailable_count++;
@@ -495,8 +498,12 @@ void model_decide(const struct spec_model *spec, const struct model_observation 
         else
             judge_failed(&j, out, dry_run);
     }
-    /* the first metric's state mirrored in the legacy fields */
+    /* the first metric's state mirrored in the legacy fields; status.model.
+     * metric is this check's reading of status.model.version: none
+     * (unavailable, the grace after a rollback) is shown as none, and a
+     * reading is never shown beside the version rolled back to (the versions
+     * ledger keeps every version's evidence) */
     s->metric = s->ms[0].value;
-    s->has_metric = s->ms[0].has_value;
+    s->has_metric = s->ms[0].has_value && j.read0 && out->verdict != MODEL_ROLLING_BACK;
     s->below_count = s->ms[0].below_count;
 }

@@ -203,6 +203,7 @@ static int act(struct model_reconciler *mr, struct reconcile_ctx *ctx,
         return r;
     }
     snprintf(d->next.version, sizeof d->next.version, "%s", d->target);
+    d->next.has_metric = false; /* the reading was of the version rolled back from */
     model_ledger_note_active(&d->next, d->target, false, 0, ctx->now_ms);
     model_ledger_note_records(&d->next, obs);
     status_history_add(ctx->status, &h);
@@ -312,6 +313,23 @@ static int check(struct model_reconciler *mr, struct reconcile_ctx *ctx, cJSON *
         snprintf(view.error, sizeof view.error, "the %s platform has no model actuators",
                  pf->name ? pf->name : "");
 
+    if (view.workload_missing) {
+        /* a configuration error, not a verdict on the model: no reading is
+         * judged, nothing is counted; the next check finds it when it appears */
+        char msg[700];
+        snprintf(msg, sizeof msg, "%s: nothing to roll back until it exists; checking again every %.0f s",
+                 view.error, (double)interval / 1000.0);
+        status_plan_clear(ctx->status, LOOP);
+        status_set_condition(ctx->status, COND_MODEL_VALID, COND_UNKNOWN, "DeploymentNotFound",
+                             msg, ctx->p->generation, ctx->now_ms);
+        memo->phase_requests = PHASE_REQ(PHASE_NEEDS_ATTENTION);
+        ctx->phase_requests |= memo->phase_requests;
+        memo->next_check_ms = ctx->now_ms + interval;
+        reconcile_requeue_after(ctx, interval);
+        model_registry_view_free(&view);
+        return 0;
+    }
+
     struct model_observation obs;
     memset(&obs, 0, sizeof obs);
     obs.versions = view.versions;
@@ -362,9 +380,13 @@ static int check(struct model_reconciler *mr, struct reconcile_ctx *ctx, cJSON *
         plan(ctx, &obs, d);
     else if (d->rollback)
         err = act(mr, ctx, ma, &obs, prev, d, msg, sizeof msg);
-    if (view.error[0] && (d->verdict == MODEL_NO_GOOD_VERSION || !view.current[0])) {
-        size_t len = strlen(msg);
-        snprintf(msg + len, sizeof msg - len, " (%s)", view.error);
+    /* what could not be read explains a verdict that needed it (which
+     * version to roll back to), never a passing or missing reading */
+    if (view.error[0] &&
+        (d->verdict == MODEL_NO_GOOD_VERSION ||
+         (!view.current[0] && (d->verdict == MODEL_BELOW || d->verdict == MODEL_LIMIT)))) {
+        size_t n = strlen(msg);
+        snprintf(msg + n, sizeof msg - n, " (%s)", view.error);
     }
     report(ctx, d, msg, &memo->phase_requests);
     if (d->action_in_flight)

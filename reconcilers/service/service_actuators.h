@@ -67,7 +67,9 @@ struct service_actuators {
                           struct service_command_state *ret);
 
     /* Cluster methods (the Kubernetes platform): restart the deployment's
-     * rollout, delete its pods. NULL on the local platform. */
+     * rollout, delete its pods. NULL on the local platform. SH_ENOTFOUND
+     * (with *ret_err naming it) when the Deployment does not exist: no
+     * attempt was made. */
     int (*restart_workload)(const struct service_actuators *sa, const struct pipeline *p,
                             const struct spec_service *svc, char **ret_err);
     int (*delete_pods)(const struct service_actuators *sa, const struct pipeline *p,

@@ -208,6 +208,7 @@ static void decide_attempt(const struct spec_service *spec, int64_t now, bool dr
     }
     s->recovery_attempts++;
     s->last_recovery_ms = now;
+    s->last_action_start = false;
     out->verdict = SERVICE_RECOVERING;
     out->action_in_flight = true;
     out->requeue_after_ms = spec->health_check.interval_ms; /* it starts again: watch it */

@@ -55,6 +55,8 @@ struct service_state {
     int recovery_attempts;
     int64_t last_recovery_ms;      /* time of the newest action: a recovery, or the start of
                                       the supervised process (its grace applies too) */
+    bool last_action_start;        /* that action was a start, no recovery: written as
+                                      lastStartTime, never lastRecoveryTime */
     double last_recovery_seconds;  /* MTTR of the newest healed incident, <0 none */
     int64_t failing_since_ms;      /* first failed probe of the open incident, 0 none */
     int64_t healthy_since_ms;      /* start of the current healthy streak, 0 none */

@@ -6,6 +6,7 @@
  */
 #include "service/service_reconciler.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "base/errors.h"
 #include "base/log.h"
+#include "base/strmap.h"
 #include "service/recovery_log.h"
 #include "service/service_actuators.h"
 #include "service/service_decide.h"
@@ -31,6 +33,10 @@ struct service_reconciler {
     _Atomic(struct metric_family *) mttr;
     _Atomic(struct metric_family *) actions;
     _Atomic(struct metric_family *) probe_latency;
+    _Atomic(struct metric_family *) up;           /* selfheal_service_up{pipeline} */
+    _Atomic(struct metric_family *) down_seconds; /* selfheal_service_down_seconds_total{pipeline} */
+    pthread_mutex_t down_mu;
+    struct strmap *down_since; /* key → int64_t ms: down since then, not yet counted */
 };
 
 static const struct service_actuators *actuators_of(struct platform *pf)
@@ -112,6 +118,60 @@ static void event(const struct reconcile_ctx *ctx, enum event_type t, const char
 {
     if (ctx->platform && ctx->platform->record_event)
         ctx->platform->record_event(ctx->platform, ctx->p, t, reason, msg);
+}
+
+/* Whether the service serves now, however that is known: for a supervised
+ * process, it runs and a probe succeeded since it started; otherwise the
+ * newest probe succeeded. -1: not known yet (no probe). */
+static int serving(const struct service_observation *ob)
+{
+    if (ob->supervised) {
+        if (!ob->process_running)
+            return 0;
+        if (!ob->probe_known || ob->last_success_ms < ob->process_started_ms)
+            return ob->process_ever_started && ob->probe_known ? 0 : -1;
+        return ob->consecutive_failures == 0;
+    }
+    if (!ob->probe_known)
+        return -1;
+    return ob->consecutive_failures == 0;
+}
+
+/* selfheal_service_up and selfheal_service_down_seconds_total: the time the
+ * service did not serve is counted up to now at every look, so an outage
+ * shorter than a scrape interval (a crash the loop restarts within
+ * milliseconds) still counts. */
+static void account_uptime(struct service_reconciler *r, const char *key,
+                           const struct service_observation *ob, int64_t now)
+{
+    struct metric_family *up = atomic_load(&r->up), *down = atomic_load(&r->down_seconds);
+    int s = serving(ob);
+    if (!up || !down || s < 0)
+        return;
+    const char *labels[] = {key};
+    metrics_set(up, labels, s);
+    double add = 0;
+    pthread_mutex_lock(&r->down_mu);
+    int64_t *since = strmap_get(r->down_since, key);
+    if (since) {
+        add = now > *since ? (double)(now - *since) / 1000.0 : 0;
+        *since = now;
+        if (s)
+            free(strmap_remove(r->down_since, key));
+    } else if (!s && (since = malloc(sizeof *since)) != NULL) {
+        *since = now;
+        if (strmap_put(r->down_since, key, since, NULL) != 0)
+            free(since);
+    }
+    pthread_mutex_unlock(&r->down_mu);
+    metrics_add(down, labels, add); /* 0 creates the series */
+}
+
+static void forget_uptime(struct service_reconciler *r, const char *key)
+{
+    pthread_mutex_lock(&r->down_mu);
+    free(strmap_remove(r->down_since, key));
+    pthread_mutex_unlock(&r->down_mu);
 }
 
 /* ---- observation ---- */
@@ -219,22 +279,56 @@ static void trigger_of(const struct observed *o, char *buf, size_t size)
                  o->obs.last_error[0] ? o->obs.last_error : "no healthy probe");
 }
 
+/* The cluster methods found no Deployment to act on: a configuration error,
+ * not an attempt. The count and timing stay as they were, the condition says
+ * what is missing, and the next look tries again (it heals by itself when the
+ * Deployment appears). */
+static void workload_missing(struct reconcile_ctx *ctx, const struct service_state *prev,
+                             struct service_decision *d, const char *why)
+{
+    const struct spec_service *svc = &ctx->spec->service;
+    d->next.recovery_attempts = prev->recovery_attempts;
+    d->next.last_recovery_ms = prev->last_recovery_ms;
+    d->next.last_action_start = prev->last_action_start;
+    d->verdict = SERVICE_UNHEALTHY;
+    d->action = SERVICE_ACT_NONE;
+    d->action_in_flight = false;
+    snprintf(d->reason, sizeof d->reason, "DeploymentNotFound");
+    snprintf(d->message, sizeof d->message,
+             "%s: no recovery attempt can be made until it exists (%d of %d made); "
+             "checking again every %.1f s",
+             why, prev->recovery_attempts, svc->recovery.max_attempts,
+             (double)svc->health_check.interval_ms / 1000.0);
+    d->requeue_after_ms = svc->health_check.interval_ms;
+}
+
+static bool cluster_method(const struct spec_service *svc)
+{
+    return svc->recovery.method == RECOVERY_RESTART || svc->recovery.method == RECOVERY_DELETE_PODS;
+}
+
 /* A recovery attempt (d->next already counts it). Returns the message to
- * add to the condition when it failed ("" otherwise) in note. */
-static void do_recover(struct service_reconciler *r, struct reconcile_ctx *ctx,
+ * add to the condition when it failed ("" otherwise) in note. Returns
+ * false when no attempt was made (the Deployment does not exist). */
+static bool do_recover(struct service_reconciler *r, struct reconcile_ctx *ctx,
                        const struct service_actuators *sa, const struct observed *o,
-                       const struct service_state *prev, const struct service_decision *d,
+                       const struct service_state *prev, struct service_decision *d,
                        char *note, size_t note_size)
 {
     const struct spec_service *svc = &ctx->spec->service;
     char trigger[400];
     trigger_of(o, trigger, sizeof trigger);
+    char *err = NULL;
+    int rc = act_recover(ctx, sa, &err);
+    if (rc == SH_ENOTFOUND && cluster_method(svc)) {
+        workload_missing(ctx, prev, d, err ? err : "the deployment does not exist");
+        free(err);
+        return false;
+    }
     /* the previous attempt was not verified healthy: it failed */
     if (prev->last_recovery_ms > 0)
         status_history_finish(ctx->status, LOOP, "failed",
                               (double)(ctx->now_ms - prev->last_recovery_ms) / 1000.0);
-    char *err = NULL;
-    int rc = act_recover(ctx, sa, &err);
     int attempt = d->next.recovery_attempts;
     struct history_entry h = {.time_ms = ctx->now_ms, .loop = LOOP, .action = action_name(svc),
                               .trigger = trigger, .outcome = rc ? "failed" : "started",
@@ -263,6 +357,7 @@ static void do_recover(struct service_reconciler *r, struct reconcile_ctx *ctx,
     }
     audit(r, ctx, svc, &a);
     free(err);
+    return true;
 }
 
 /* Starts the supervised process; true when one was started. */
@@ -378,6 +473,7 @@ static bool hold_action(struct reconcile_ctx *ctx, const struct observed *o,
     bool needs_attention = false;
     d->next.recovery_attempts = prev->recovery_attempts;
     d->next.last_recovery_ms = prev->last_recovery_ms;
+    d->next.last_action_start = prev->last_action_start;
     if (!o->can_act) {
         snprintf(note, note_size, "; cannot recover: %s", o->cannot);
         needs_attention = true;
@@ -397,8 +493,9 @@ static bool hold_action(struct reconcile_ctx *ctx, const struct observed *o,
 }
 
 /* Carries out the decision: a plan (dry run), a start, a recovery attempt,
- * or following a changed process spec. */
-static void act(struct service_reconciler *r, struct reconcile_ctx *ctx,
+ * or following a changed process spec. Returns true when it needs a human
+ * (the Deployment to act on does not exist). */
+static bool act(struct service_reconciler *r, struct reconcile_ctx *ctx,
                 const struct service_actuators *sa, const struct observed *o,
                 const struct service_state *prev, struct service_decision *d, bool dry, char *note,
                 size_t note_size)
@@ -409,14 +506,17 @@ static void act(struct service_reconciler *r, struct reconcile_ctx *ctx,
         /* a start is an action too: the service is starting until its first
          * healthy probe or the startup window's end */
         d->next.last_recovery_ms = ctx->now_ms;
+        d->next.last_action_start = true;
         d->verdict = SERVICE_STARTING;
         d->action_in_flight = true;
         (void)prober_probe_fast(r->prober, ctx->p->key);
     } else if (d->action == SERVICE_ACT_RECOVER) {
-        do_recover(r, ctx, sa, o, prev, d, note, note_size);
+        if (!do_recover(r, ctx, sa, o, prev, d, note, note_size))
+            return true;
     } else if (sa && o->can_act && !dry && !ctx->action_in_flight) {
         follow_spec_change(r, ctx, sa, o);
     }
+    return false;
 }
 
 /* An incident this look closed after recovery attempts: history, audit,
@@ -486,6 +586,10 @@ static void request_phase_and_requeue(struct reconcile_ctx *ctx, const struct se
     if (!dry) {
         if (d->verdict == SERVICE_EXHAUSTED || needs_attention)
             ctx->phase_requests |= PHASE_REQ(PHASE_NEEDS_ATTENTION);
+        else if (d->verdict == SERVICE_UNKNOWN ||
+                 (d->verdict == SERVICE_STARTING && d->next.recovery_attempts == 0))
+            /* not observed yet, or the first start (no recovery): pending */
+            ctx->phase_requests |= PHASE_REQ(PHASE_PENDING);
         else if (d->verdict == SERVICE_RECOVERING || d->verdict == SERVICE_UNHEALTHY ||
                  d->verdict == SERVICE_STARTING)
             ctx->phase_requests |= PHASE_REQ(PHASE_RECOVERING);
@@ -513,6 +617,7 @@ static int sr_reconcile(void *self, struct reconcile_ctx *ctx)
 
     struct observed o;
     observe(r, ctx, sa, &o);
+    account_uptime(r, ctx->p->key, &o.obs, ctx->now_ms);
     cJSON *sec = status_section(ctx->status, LOOP);
     if (!sec)
         return SH_ENOMEM;
@@ -525,7 +630,8 @@ static int sr_reconcile(void *self, struct reconcile_ctx *ctx)
     char note[600] = "";
     status_plan_clear(ctx->status, LOOP);
     bool needs_attention = hold_action(ctx, &o, &prev, &d, note, sizeof note);
-    act(r, ctx, sa, &o, &prev, &d, dry, note, sizeof note);
+    if (act(r, ctx, sa, &o, &prev, &d, dry, note, sizeof note))
+        needs_attention = true;
     if (d.healed && prev.last_recovery_ms > 0 && prev.recovery_attempts > 0)
         report_healed(r, ctx, &prev, &d);
     if (d.gave_up)
@@ -540,6 +646,7 @@ static int sr_reconcile(void *self, struct reconcile_ctx *ctx)
 static void sr_forget(void *self, const char *key)
 {
     struct service_reconciler *r = self;
+    forget_uptime(r, key);
     prober_remove(r->prober, key);
     const struct service_actuators *sa = actuators_of(r->platform);
     if (sa && sa->forget)
@@ -563,6 +670,11 @@ int service_reconciler_new(const struct service_reconciler_options *o, struct re
     struct service_reconciler *r = calloc(1, sizeof *r);
     if (!r)
         return SH_ENOMEM;
+    if (!(r->down_since = strmap_new())) {
+        free(r);
+        return SH_ENOMEM;
+    }
+    pthread_mutex_init(&r->down_mu, NULL);
     r->clock = o && o->clock ? o->clock : clock_real();
     r->notify = o ? o->notify : NULL;
     r->platform = o ? o->platform : NULL;
@@ -578,6 +690,8 @@ int service_reconciler_new(const struct service_reconciler_options *o, struct re
         if (ret_err)
             *ret_err = strdup("cannot start the HTTP prober");
         free(r->audit_path);
+        strmap_free(r->down_since);
+        pthread_mutex_destroy(&r->down_mu);
         free(r);
         return err;
     }
@@ -626,7 +740,18 @@ int service_reconciler_register_metrics(void *self, struct metrics *reg)
     static const double probe_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                            0.25,  0.5,    1,     2.5,  5,     10};
     static const char *const action_labels[] = {"method", "outcome", NULL};
-    struct metric_family *mttr = NULL, *actions = NULL, *lat = NULL;
+    static const char *const pipeline_label[] = {"pipeline", NULL};
+    struct metric_family *mttr = NULL, *actions = NULL, *lat = NULL, *up = NULL, *down = NULL;
+    struct metric_opts o4 = {.type = METRIC_GAUGE,
+                             .name = "selfheal_service_up",
+                             .help = "1 while the service serves (its process runs and its newest "
+                                     "probe succeeded), 0 while it does not.",
+                             .labels = pipeline_label};
+    struct metric_opts o5 = {.type = METRIC_COUNTER,
+                             .name = "selfheal_service_down_seconds_total",
+                             .help = "Seconds the service did not serve, however it was detected "
+                                     "(a failed probe, an exited process).",
+                             .labels = pipeline_label};
     struct metric_opts o1 = {.type = METRIC_HISTOGRAM,
                              .name = "selfheal_service_recovery_seconds",
                              .help = "Time to recovery (first failed probe to first healthy "
@@ -649,6 +774,17 @@ int service_reconciler_register_metrics(void *self, struct metrics *reg)
     if (!err)
         err = metrics_register(reg, &o3, &lat);
     if (!err)
+        err = metrics_register(reg, &o4, &up);
+    if (!err)
+        err = metrics_register(reg, &o5, &down);
+    if (!err) /* exported before the first incident: rate() sees the first one */
+        err = metrics_touch(mttr, NULL);
+    static const char *const methods[] = {"process", "command", "restart", "delete-pods"};
+    static const char *const outcomes[] = {"started", "failed", "succeeded", "exhausted"};
+    for (size_t i = 0; !err && i < sizeof methods / sizeof methods[0]; i++)
+        for (size_t j = 0; !err && j < sizeof outcomes / sizeof outcomes[0]; j++)
+            err = metrics_touch(actions, (const char *const[]){methods[i], outcomes[j]});
+    if (!err)
         err = metrics_add_collector(reg, collect_probes, r);
     if (err)
         return err;
@@ -656,12 +792,21 @@ int service_reconciler_register_metrics(void *self, struct metrics *reg)
     atomic_store(&r->mttr, mttr);
     atomic_store(&r->actions, actions);
     atomic_store(&r->probe_latency, lat);
+    atomic_store(&r->up, up);
+    atomic_store(&r->down_seconds, down);
     return 0;
 }
 
 struct prober *service_reconciler_prober(void *self)
 {
     return ((struct service_reconciler *)self)->prober;
+}
+
+static void free_value(void *ctx, const char *key, void *value)
+{
+    (void)ctx;
+    (void)key;
+    free(value);
 }
 
 void service_reconciler_free(void *self)
@@ -673,5 +818,8 @@ void service_reconciler_free(void *self)
         metrics_remove_collector(r->reg, collect_probes, r);
     prober_free(r->prober);
     free(r->audit_path);
+    strmap_foreach(r->down_since, free_value, NULL);
+    strmap_free(r->down_since);
+    pthread_mutex_destroy(&r->down_mu);
     free(r);
 }

@@ -14,6 +14,10 @@ void service_state_read(const cJSON *sec, struct service_state *s)
     s->consecutive_failures = (int)status_num(sec, "consecutiveFailures", 0);
     s->recovery_attempts = (int)status_num(sec, "recoveryAttempts", 0);
     s->last_recovery_ms = status_time(sec, "lastRecoveryTime", 0);
+    if (s->last_recovery_ms == 0) {
+        s->last_recovery_ms = status_time(sec, "lastStartTime", 0);
+        s->last_action_start = s->last_recovery_ms != 0;
+    }
     s->last_recovery_seconds = status_num(sec, "lastRecoverySeconds", -1);
     s->failing_since_ms = status_time(sec, "failingSince", 0);
     s->healthy_since_ms = status_time(sec, "healthySince", 0);
@@ -31,7 +35,8 @@ int service_state_write(const struct service_state *s, cJSON *sec)
         r |= status_put_num(sec, "consecutiveFailures", s->consecutive_failures);
     if (s->recovery_attempts)
         r |= status_put_num(sec, "recoveryAttempts", s->recovery_attempts);
-    r |= status_put_time_ms(sec, "lastRecoveryTime", s->last_recovery_ms);
+    r |= status_put_time_ms(sec, s->last_action_start ? "lastStartTime" : "lastRecoveryTime",
+                            s->last_recovery_ms);
     if (s->last_recovery_seconds >= 0)
         r |= status_put_num(sec, "lastRecoverySeconds",
                             (double)(int64_t)(s->last_recovery_seconds * 1000 + 0.5) / 1000);

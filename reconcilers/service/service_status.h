@@ -1,7 +1,8 @@
 /*
  * service_status.h — status.service as JSON <-> struct service_state.
  *
- *   healthy, consecutiveFailures, recoveryAttempts, lastRecoveryTime,
+ *   healthy, consecutiveFailures, recoveryAttempts, lastRecoveryTime (the newest
+ *   recovery; lastStartTime instead when the newest action was a start),
  *   lastRecoverySeconds (the MTTR of the newest healed incident),
  *   failingSince, healthySince, exhausted, exhaustedGeneration, incidents
  *

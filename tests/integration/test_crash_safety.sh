@@ -301,7 +301,7 @@ for k in 1 2 3; do # the window is a few milliseconds: three tries
     n=$(count_lines $rx/started.txt)
     [ "$n" -eq 1 ] ||
         retrain_violation "try $k: a retrain killed right after its start was started again after the restart, within its 1h cooldown ($n starts)"
-    attempts=$(jq -r '.status.drift.retrainJob.attempts // 0' $rx/.selfheal/pipelines/default/r.json)
+    attempts=$(jq -r '.status.drift.retrainJob.attempts // 0' $rx/specs/.selfheal/pipelines/default/r.json)
     [ "$attempts" = 1 ] || fail "try $k: the adopted retrain is one recorded attempt, status says $attempts"
 done
 echo "ok"

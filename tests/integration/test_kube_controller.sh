@@ -41,6 +41,10 @@ port=$(free_port)
 ctl=$!
 track $ctl
 wait_for 20 "/readyz after the informer synced" curl -fsS "http://127.0.0.1:$port/readyz"
+# the start-up line names only what kube mode uses: no specs folder
+start_line=$(grep -m1 'listening on' "$TMP/ctl.log")
+assert_contains "$start_line" "kube, state .selfheal"
+assert_not_contains "$start_line" "manifests"
 
 # status through the subresource; kubectl wait and get shp show it
 kubectl wait --for=condition=Ready shp/watched -n "$NS" --timeout=20s >/dev/null 2>&1 ||

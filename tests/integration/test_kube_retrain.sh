@@ -171,6 +171,8 @@ wait_for 60 "the slow Job's pod garbage-collected" pod_gone
 slow_failed() { [ "$(reason slow)" = RetrainFailed ]; }
 wait_for 30 "slow RetrainFailed" slow_failed
 assert_eq "$(doc slow .status.drift.retrainJob.state)" TimedOut
+# its logs went with it: no `kubectl logs … job/X` pointing at nothing
+assert_eq "$(doc slow '.status.drift.retrainJob.log // ""')" "" "retrainJob.log of a deleted Job"
 
 # a controller killed while a Job runs: the next one follows the Job named in status
 crash_job=$(jobs_of crash)

@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib/common.sh"
 
 specs=$TMP/specs
-state=$TMP/.selfheal
+state=$specs/.selfheal # the default: inside the specs folder
 mkdir -p "$specs"
 port=$(free_port)
 "$SELFHEAL" run --specs "$specs" --listen "127.0.0.1:$port" --log-level debug >"$TMP/run.log" 2>&1 &
@@ -14,6 +14,10 @@ pid=$!
 track $pid
 
 doc() { jq -r "$2" "$state/pipelines/default/$1.json" 2>/dev/null; }
+# the state folder is derived from the specs folder itself: nothing beside it
+wait_for 10 "the state folder inside the specs folder" test -d "$state"
+[ ! -e "$TMP/.selfheal" ] || fail "run --specs $specs wrote $TMP/.selfheal (shared by every folder in $TMP)"
+assert_contains "$(cat "$TMP/run.log")" "state $specs/.selfheal"
 # doc_is NAME JQ VALUE: re-reads the status file each time wait_for polls it
 doc_is() { [ "$(doc "$1" "$2")" = "$3" ]; }
 

@@ -58,7 +58,7 @@ stop_prometheus() {
 }
 
 specs=$TMP/specs
-state=$TMP/.selfheal
+state=$specs/.selfheal
 mkdir -p "$specs"
 cat >"$specs/housing.yaml" <<YAML
 apiVersion: selfheal.dev/v1alpha1
@@ -117,6 +117,13 @@ jq -e '.[0] | .from_version == "v10" and .to_version == "v9" and .current_metric
         and .to_version_metric == 0.91 and .pipeline == "default/housing" and .trigger == "controller"' \
     "$models/rollback_log.json" >/dev/null || fail "rollback log entry: $(cat "$models/rollback_log.json")"
 wait_for 3 "status shows the rollback" doc_is '.status.history[-1].to' v9
+# during the grace: v9 served, and v10's 0.65 is not shown beside it (issue 22 item 11)
+if [ "$(doc '.status.history[-1].outcome')" = started ]; then
+    row=$("$SELFHEAL" status --specs "$specs" | awk '$1 == "housing"')
+    assert_contains "$row" "v9"
+    assert_not_contains "$row" "0.65"
+    [ "$(doc '.status.model.metric // "none"')" != 0.65 ] || fail "v10's 0.65 shown beside v9"
+fi
 assert_eq "$(doc '.status.history[-1].from')" v10
 assert_eq "$(doc '.status.history[-1].loop')" model
 grep -q '"reason":"RolledBack"' "$state/events.jsonl" || fail "a RolledBack event"
@@ -138,6 +145,9 @@ assert_eq "$(current)" v9 "no rollback during the metric outage"
 assert_eq "$(log_len)" 1 "nothing logged during the outage"
 assert_eq "$(cond reason)" MetricUnavailable
 assert_eq "$(doc .status.phase)" Degraded
+# no stale reading: v9's 0.91 is not shown as today's accuracy
+assert_eq "$(doc '.status.model.metric // "none"')" none "status.model.metric while unavailable"
+assert_contains "$("$SELFHEAL" status --specs "$specs" | awk '$1 == "housing"')" "<none>"
 
 # 5. Prometheus is back: the low reading is conclusive, v9 → v2
 start_prometheus

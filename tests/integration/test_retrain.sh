@@ -123,7 +123,7 @@ spec:
       command: [sh, retrain.sh]
       timeout: 1m
 YAML
-state=.selfheal
+state=specs/.selfheal
 doc() { jq -r "$1" "$state/pipelines/default/housing.json" 2>/dev/null; }
 doc_is() { [ "$(doc "$1")" = "$2" ]; }
 fresh() { doc '.status.conditions[] | select(.type=="ModelFresh") | .reason'; }

@@ -61,7 +61,7 @@ sleep 2 # 10 probes, 5 × failureThreshold, all refused
 assert_eq "$(cond status)" Unknown "ServiceHealthy while starting"
 assert_eq "$(cond reason)" Starting "reason while starting"
 assert_contains "$(cond message)" "starting: waiting up to 5m for the first healthy probe"
-assert_eq "$(doc .status.phase)" Recovering "phase while starting"
+assert_eq "$(doc .status.phase)" Pending "phase while starting (the first start is no recovery)"
 assert_eq "$(starts)" 1 "starts after 2 s"
 wait_for 15 "the slow service is ServiceHealthy" cond_is status True
 echo "healthy $((($(date +%s%N) - t0) / 1000000)) ms after the start was seen"

@@ -117,6 +117,26 @@ static void setup(void)
     err[0] = '\0';
 }
 
+static void state_for(const char *specs, const char *want)
+{
+    char *got = cli_state_dir_for(specs);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_str_eq(got, want);
+    free(got);
+}
+
+START_TEST(test_the_state_folder_is_derived_from_the_specs_folder_itself)
+{
+    /* two specs folders with one parent never share a state (issue 22 item 13) */
+    state_for("/tmp/a", "/tmp/a/.selfheal");
+    state_for("/tmp/b/", "/tmp/b/.selfheal");
+    state_for("manifests/local", "manifests/local/.selfheal");
+    state_for("specs", "specs/.selfheal");
+    state_for(".", "./.selfheal");
+    state_for("/", "/.selfheal");
+}
+END_TEST
+
 START_TEST(test_cli_parse_reads_every_kind_with_a_space_or_an_equals_sign)
 {
     struct opts o = {0};
@@ -352,6 +372,7 @@ Suite *cli_suite(void)
     TCase *tc = tcase_create("parse");
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, test_cli_parse_reads_every_kind_with_a_space_or_an_equals_sign);
+    tcase_add_test(tc, test_the_state_folder_is_derived_from_the_specs_folder_itself);
     tcase_add_test(tc, test_cli_parse_leaves_unseen_flags_alone);
     tcase_add_test(tc, test_cli_parse_reads_short_flags_clusters_and_attached_values);
     tcase_add_test(tc, test_cli_parse_takes_the_next_word_as_a_value_whatever_it_looks_like);

@@ -198,7 +198,27 @@ START_TEST(restart_patches_annotation_from_clock)
     p = make_pipeline("{\"service\":{\"healthCheck\":{\"url\":\"http://127.0.0.1:1/\"},\"recovery\":"
                       "{\"method\":\"restart\",\"deployment\":\"nope\"}}}");
     ck_assert_int_eq(sa.restart_workload(&sa, p, &p->spec.service, &err), SH_ENOTFOUND);
+    ck_assert_str_eq(err, "deployment nope not found in namespace default "
+                          "(spec.service.recovery.deployment)");
     free(err);
+    err = NULL;
+    ck_assert_int_eq(sa.delete_pods(&sa, p, &p->spec.service, &err), SH_ENOTFOUND);
+    ck_assert_str_eq(err, "deployment nope not found in namespace default "
+                          "(spec.service.recovery.deployment)");
+    free(err);
+    pipeline_unref(p);
+    /* the model actuators say the same, and flag it as a missing workload */
+    p = make_pipeline(
+        "{\"model\":{\"metric\":{\"source\":{\"file\":{\"path\":\"/x\",\"jsonPointer\":\"/a\"}}},"
+        "\"rollback\":{\"deployment\":\"local-api\"}}}");
+    struct model_actuators ma;
+    kube_model_actuators_init(&ma, &ctx);
+    struct model_registry_view v;
+    ck_assert_int_eq(ma.observe(&ma, p, &v), SH_ENOTFOUND);
+    ck_assert(v.workload_missing);
+    ck_assert_str_eq(v.error, "deployment local-api not found in namespace default "
+                              "(spec.model.rollback.deployment)");
+    model_registry_view_free(&v);
     pipeline_unref(p);
     stop_emulator();
 }
@@ -508,6 +528,7 @@ START_TEST(retrain_follows_conditions_and_deletes_on_timeout)
     ck_assert_int_eq(ra.poll(&ra, p, run[2], 1000 + 60000, &res, &err), 0);
     ck_assert_int_eq(res.state, RETRAIN_JOB_TIMED_OUT);
     ck_assert_ptr_nonnull(strstr(res.message, "deleted"));
+    ck_assert(res.log_gone); /* `kubectl logs job/p-retrain-u1-3` leads nowhere now */
     cJSON *o = NULL;
     ck_assert_int_eq(kube_get(client, J "/p-retrain-u1-3", &o, &err), SH_ENOTFOUND);
     free(err);
@@ -515,6 +536,7 @@ START_TEST(retrain_follows_conditions_and_deletes_on_timeout)
     /* a Job deleted by someone else: failed, not running for ever */
     ck_assert_int_eq(ra.poll(&ra, p, run[2], 1000 + 61000, &res, &err), 0);
     ck_assert_int_eq(res.state, RETRAIN_JOB_FAILED);
+    ck_assert(res.log_gone);
     for (int i = 0; i < 3; i++)
         ra.release(&ra, run[i]);
     pipeline_unref(p);

@@ -38,6 +38,32 @@ START_TEST(test_counter_renders_help_type_and_value)
 }
 END_TEST
 
+START_TEST(test_touch_exports_a_series_at_zero_and_keeps_its_value)
+{
+    struct metrics *reg = metrics_new();
+    static const char *const l[] = {"outcome", NULL};
+    struct metric_family *c = reg_family(reg, METRIC_COUNTER, "acts_total", "Acts.", l);
+    ck_assert_int_eq(metrics_touch(c, (const char *const[]){"started"}), 0);
+    char *out = metrics_render(reg);
+    ck_assert_ptr_nonnull(strstr(out, "acts_total{outcome=\"started\"} 0\n"));
+    free(out);
+    ck_assert_int_eq(metrics_add(c, (const char *const[]){"started"}, 1), 0);
+    ck_assert_int_eq(metrics_touch(c, (const char *const[]){"started"}), 0);
+    out = metrics_render(reg);
+    ck_assert_ptr_nonnull(strstr(out, "acts_total{outcome=\"started\"} 1\n"));
+    free(out);
+    struct metric_opts ho = {.type = METRIC_HISTOGRAM, .name = "t_seconds", .help = "T.",
+                             .buckets = (const double[]){1}, .nbuckets = 1};
+    struct metric_family *h = NULL;
+    ck_assert_int_eq(metrics_register(reg, &ho, &h), 0);
+    ck_assert_int_eq(metrics_touch(h, NULL), 0);
+    out = metrics_render(reg);
+    ck_assert_ptr_nonnull(strstr(out, "t_seconds_count 0\n"));
+    free(out);
+    metrics_free(reg);
+}
+END_TEST
+
 START_TEST(test_register_rejects_bad_families_and_updates)
 {
     struct metrics *reg = metrics_new();
@@ -370,6 +396,7 @@ Suite *metrics_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_counter_renders_help_type_and_value);
+    tcase_add_test(tc, test_touch_exports_a_series_at_zero_and_keeps_its_value);
     tcase_add_test(tc, test_register_rejects_bad_families_and_updates);
     tcase_add_test(tc, test_labels_are_sorted_and_escaped);
     tcase_add_test(tc, test_gauge_set_add_and_special_values);

@@ -55,6 +55,8 @@ static struct {
     int observes;
     const char *move_to_on_observe; /* a deployment moving while the metric is read */
     int move_on;                    /* ... at this observe call */
+    bool deployment_missing;        /* observe: the kube actuators' 404 */
+    const char *view_error;         /* observe: an error reading the active version */
 } fp;
 
 static int fake_signal(const struct service_actuators *sa, const char *key, int sig)
@@ -87,7 +89,20 @@ static int wrap_observe(const struct model_actuators *ma, const struct pipeline 
     const struct model_actuators *real = registry_model_actuators();
     if (++fp.observes == fp.move_on && fp.move_to_on_observe)
         set_current(fp.move_to_on_observe);
-    return real->observe(real, p, ret);
+    if (fp.deployment_missing) {
+        memset(ret, 0, sizeof *ret);
+        snprintf(ret->error, sizeof ret->error,
+                 "deployment local-api not found in namespace %s (spec.model.rollback.deployment)",
+                 p->namespace_);
+        ret->workload_missing = true;
+        return SH_ENOTFOUND;
+    }
+    int r = real->observe(real, p, ret);
+    if (fp.view_error) {
+        ret->current[0] = '\0';
+        snprintf(ret->error, sizeof ret->error, "%s", fp.view_error);
+    }
+    return r;
 }
 
 static int wrap_activate(const struct model_actuators *ma, const struct pipeline *p,
@@ -341,7 +356,8 @@ START_TEST(test_below_threshold_rolls_back_and_reloads)
     /* status.model */
     ck_assert_str_eq(status_str(model(), "version"), "v2");
     ck_assert_double_eq(status_num(model(), "rollbacksInWindow", 0), 1);
-    ck_assert_double_eq(status_num(model(), "metric", 0), 0.65);
+    /* 0.65 was v3's reading: never shown beside v2 (issue 22 item 11) */
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(model(), "metric"));
     const cJSON *vers = cJSON_GetObjectItemCaseSensitive(model(), "versions");
     ck_assert_int_eq(cJSON_GetArraySize(vers), 2);
     ck_assert_str_eq(status_str(cJSON_GetArrayItem(vers, 0), "version"), "v3");
@@ -489,6 +505,51 @@ START_TEST(test_no_good_version_does_nothing)
 }
 END_TEST
 
+START_TEST(test_a_missing_deployment_is_a_configuration_error)
+{
+    fp.deployment_missing = true;
+    set_live(0.6); /* below: would be NoGoodVersion/BelowThreshold if judged */
+    for (int i = 0; i < 4; i++) {
+        struct run r = run();
+        ck_assert_int_eq(r.rc, 0);
+        ck_assert_str_eq(reason(), "DeploymentNotFound");
+        ck_assert_int_eq(status_condition_status(status, COND_MODEL_VALID), COND_UNKNOWN);
+        ck_assert_uint_eq(r.phases, PHASE_REQ(PHASE_NEEDS_ATTENTION));
+        fake_clock_advance(&fc, INTERVAL);
+    }
+    ck_assert_ptr_nonnull(strstr(cond_message(), "deployment local-api not found in namespace default"));
+    ck_assert_ptr_null(strstr(cond_message(), "NoGoodVersion"));
+    ck_assert_int_eq(history_len(), 0);
+    ck_assert_double_eq(status_num(model(), "belowCount", 0), 0);
+    ck_assert_str_eq(fp.events, "");
+    /* it appears: the next check judges the model by itself */
+    fp.deployment_missing = false;
+    run();
+    ck_assert_str_eq(reason(), "RolledBack");
+    ck_assert_str_eq(current(), "v2");
+}
+END_TEST
+
+START_TEST(test_a_registry_error_is_not_appended_to_unrelated_messages)
+{
+    fp.view_error = "GET /apis/apps/v1/namespaces/default/deployments/x: 403 Forbidden";
+    run(); /* above the threshold */
+    ck_assert_str_eq(reason(), "AboveThreshold");
+    ck_assert_ptr_null(strstr(cond_message(), "403"));
+    fake_clock_advance(&fc, INTERVAL);
+    unlink(live);
+    run();
+    ck_assert_str_eq(reason(), "MetricUnavailable");
+    ck_assert_ptr_null(strstr(cond_message(), "403"));
+    /* where it explains the verdict (no version to roll back to), it stays */
+    fake_clock_advance(&fc, INTERVAL);
+    set_live(0.6);
+    run();
+    ck_assert_str_eq(reason(), "NoGoodVersion");
+    ck_assert_ptr_nonnull(strstr(cond_message(), "403 Forbidden"));
+}
+END_TEST
+
 START_TEST(test_no_service_section_nothing_to_reload)
 {
     pl.spec.service.present = false;
@@ -497,6 +558,23 @@ START_TEST(test_no_service_section_nothing_to_reload)
     ck_assert_str_eq(current(), "v2");
     ck_assert_int_eq(fp.restarts, 0);
     ck_assert_ptr_nonnull(strstr(cond_message(), "not reloaded: the pipeline has no service section"));
+}
+END_TEST
+
+START_TEST(test_a_stale_reading_is_cleared)
+{
+    run();
+    ck_assert_double_eq(status_num(model(), "metric", 0), 0.85);
+    fake_clock_advance(&fc, INTERVAL);
+    unlink(live);
+    run();
+    ck_assert_str_eq(reason(), "MetricUnavailable");
+    ck_assert_str_eq(status_str(model(), "version"), "v3");
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(model(), "metric"));
+    /* v3's evidence stays in the ledger */
+    const cJSON *vers = cJSON_GetObjectItemCaseSensitive(model(), "versions");
+    ck_assert_double_eq(status_num(cJSON_GetArrayItem(vers, cJSON_GetArraySize(vers) - 1), "metric", 0),
+                        0.85);
 }
 END_TEST
 
@@ -759,6 +837,9 @@ Suite *model_reconciler_suite(void)
     tcase_add_test(tc, test_ineffective_rollbacks_then_limit_then_reset);
     tcase_add_test(tc, test_a_reset_during_the_grace_period_is_kept);
     tcase_add_test(tc, test_no_good_version_does_nothing);
+    tcase_add_test(tc, test_a_missing_deployment_is_a_configuration_error);
+    tcase_add_test(tc, test_a_stale_reading_is_cleared);
+    tcase_add_test(tc, test_a_registry_error_is_not_appended_to_unrelated_messages);
     tcase_add_test(tc, test_no_service_section_nothing_to_reload);
     tcase_add_test(tc, test_unavailable_metric_never_rolls_back);
     tcase_add_test(tc, test_dry_run_plans_and_never_acts);

@@ -116,6 +116,8 @@ struct fake_sa {
     int ensures, recovers, commands, forgets, stop_alls;
     int recover_rc;
     bool command_running;
+    int restarts;
+    bool deployment_missing; /* restart_workload: 404 */
 };
 
 static struct fake_sa *fake_of(const struct service_actuators *sa)
@@ -192,6 +194,20 @@ static void f_command_state(const struct service_actuators *sa, const char *key,
     ret->running = f->command_running;
     if (ret->known && !ret->running)
         snprintf(ret->exit_text, sizeof ret->exit_text, "exited with status 1");
+}
+
+static int f_restart_workload(const struct service_actuators *sa, const struct pipeline *p,
+                              const struct spec_service *svc, char **err)
+{
+    struct fake_sa *f = fake_of(sa);
+    if (f->deployment_missing) {
+        if (asprintf(err, "deployment %s not found in namespace %s (spec.service.recovery.deployment)",
+                     svc->recovery.deployment, p->namespace_) < 0)
+            *err = NULL;
+        return SH_ENOTFOUND;
+    }
+    f->restarts++;
+    return 0;
 }
 
 static void f_forget(const struct service_actuators *sa, const char *key)
@@ -683,7 +699,7 @@ static void start_slow(int64_t startup_timeout_ms)
     ck_assert_int_eq(fsa.ensures, 1);
     ck_assert_int_eq(status_condition_status(status, COND_SERVICE_HEALTHY), COND_UNKNOWN);
     ck_assert_str_eq(cond_reason(), "Starting");
-    ck_assert(last_ctx.phase_requests & PHASE_REQ(PHASE_RECOVERING));
+    ck_assert(last_ctx.phase_requests & PHASE_REQ(PHASE_PENDING)); /* the first start: no recovery */
     ck_assert(last_ctx.action_in_flight);
     ck_assert_int_eq(prober_wait(service_reconciler_prober(rec.self), KEY, 1, WAIT_MS), 0);
 }
@@ -698,7 +714,7 @@ START_TEST(test_a_slow_start_is_starting_not_failing)
         ck_assert_int_eq(fsa.recovers, 0);
         ck_assert_int_eq(status_condition_status(status, COND_SERVICE_HEALTHY), COND_UNKNOWN);
         ck_assert_str_eq(cond_reason(), "Starting");
-        ck_assert(last_ctx.phase_requests & PHASE_REQ(PHASE_RECOVERING));
+        ck_assert(last_ctx.phase_requests & PHASE_REQ(PHASE_PENDING));
         ck_assert(last_ctx.action_in_flight); /* the loops after this one wait */
     }
     ck_assert_ptr_nonnull(strstr(cond_message(), "starting: waiting up to 5m for the first healthy probe"));
@@ -827,6 +843,80 @@ START_TEST(test_a_method_the_platform_lacks_is_reported_not_attempted)
     pl.spec.service.recovery.method = RECOVERY_PROCESS;
     ck_assert_int_eq(reconcile(), 0);
     ck_assert_ptr_nonnull(strstr(cond_message(), "recovery method process is not available"));
+}
+END_TEST
+
+START_TEST(test_a_missing_deployment_is_a_configuration_error_not_an_attempt)
+{
+    fsa.base.restart_workload = f_restart_workload;
+    fsa.deployment_missing = true;
+    pl.spec.service.recovery.method = RECOVERY_RESTART;
+    pl.spec.service.recovery.deployment = "local-api";
+    server_mode("500");
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_int_eq(prober_wait(service_reconciler_prober(rec.self), KEY, 1, WAIT_MS), 0);
+    /* far more looks than maxAttempts (3), backoff and grace included */
+    for (int i = 0; i < 12; i++) {
+        probe_after(4000);
+        ck_assert_int_eq(reconcile(), 0);
+        ck_assert_str_eq(cond_reason(), "DeploymentNotFound");
+    }
+    ck_assert_ptr_nonnull(strstr(cond_message(), "deployment local-api not found in namespace ns"));
+    ck_assert_ptr_nonnull(strstr(cond_message(), "0 of 3 made"));
+    ck_assert_ptr_null(strstr(cond_message(), "did not heal"));
+    ck_assert_double_eq(status_num(service_section(), "recoveryAttempts", 0), 0);
+    ck_assert(last_ctx.phase_requests & PHASE_REQ(PHASE_NEEDS_ATTENTION));
+    ck_assert_int_eq(history_count(NULL), 0);
+    ck_assert_ptr_null(strstr(fpf.events, "RecoveryExhausted"));
+    ck_assert_ptr_null(strstr(fpf.events, "RecoveryFailed"));
+    /* the Deployment appears: the next look makes attempt 1 by itself */
+    fsa.deployment_missing = false;
+    probe_after(4000);
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_int_eq(fsa.restarts, 1);
+    ck_assert_double_eq(status_num(service_section(), "recoveryAttempts", 0), 1);
+    ck_assert_str_ne(cond_reason(), "DeploymentNotFound");
+    server_mode("ok");
+    probe_after(1000);
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_str_eq(cond_reason(), "ProbeSucceeded");
+}
+END_TEST
+
+START_TEST(test_before_the_first_probe_and_during_the_first_start_it_is_pending)
+{
+    /* the first start is no recovery: Pending, lastStartTime */
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_int_eq(fsa.ensures, 1);
+    ck_assert_uint_eq(last_ctx.phase_requests, PHASE_REQ(PHASE_PENDING));
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(service_section(), "lastRecoveryTime"));
+    ck_assert_ptr_nonnull(cJSON_GetObjectItemCaseSensitive(service_section(), "lastStartTime"));
+    /* read back, it is still a start: the grace applies, still no recovery */
+    ck_assert_int_eq(prober_wait(service_reconciler_prober(rec.self), KEY, 1, WAIT_MS), 0);
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(service_section(), "lastRecoveryTime"));
+    /* a recovery is one */
+    probe_after(2000);
+    ck_assert_int_eq(reconcile(), 0);
+    fsa.running = false;
+    fake_clock_advance(&fc, 100);
+    ck_assert_int_eq(reconcile(), 0);
+    ck_assert_int_eq(fsa.recovers, 1);
+    ck_assert_ptr_nonnull(cJSON_GetObjectItemCaseSensitive(service_section(), "lastRecoveryTime"));
+    ck_assert_ptr_null(cJSON_GetObjectItemCaseSensitive(service_section(), "lastStartTime"));
+    ck_assert(last_ctx.phase_requests & PHASE_REQ(PHASE_RECOVERING));
+}
+END_TEST
+
+START_TEST(test_a_cluster_service_before_its_first_probe_is_pending)
+{
+    fsa.base.restart_workload = f_restart_workload;
+    pl.spec.service.recovery.method = RECOVERY_RESTART;
+    pl.spec.service.recovery.deployment = "api";
+    server_mode("hang"); /* the first probe is under way (timeout 2 s) */
+    ck_assert_int_eq(reconcile(), 0); /* no probe has completed yet */
+    ck_assert_int_eq(status_condition_status(status, COND_SERVICE_HEALTHY), COND_UNKNOWN);
+    ck_assert_uint_eq(last_ctx.phase_requests, PHASE_REQ(PHASE_PENDING));
 }
 END_TEST
 
@@ -990,6 +1080,9 @@ Suite *service_reconciler_suite(void)
     tcase_add_test(tc, test_dry_run_and_pause_plan_without_acting);
     tcase_add_test(tc, test_a_method_the_platform_lacks_is_reported_not_attempted);
     tcase_add_test(tc, test_command_method_waits_for_a_running_command);
+    tcase_add_test(tc, test_a_missing_deployment_is_a_configuration_error_not_an_attempt);
+    tcase_add_test(tc, test_before_the_first_probe_and_during_the_first_start_it_is_pending);
+    tcase_add_test(tc, test_a_cluster_service_before_its_first_probe_is_pending);
     tcase_add_test(tc, test_a_failed_attempt_counts_and_is_recorded_as_failed);
     tcase_add_test(tc, test_forget_disable_and_shutdown_release_everything);
     tcase_add_test(tc, test_real_supervised_server_is_restarted_after_sigkill);

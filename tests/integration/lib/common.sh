@@ -50,3 +50,4 @@ free_port() {
 
 assert_eq() { [ "$1" = "$2" ] || fail "${3:-values differ}: expected '$2', got '$1'"; }
 assert_contains() { grep -qF -- "$2" <<<"$1" || fail "${3:-missing text}: expected to find '$2' in: $1"; }
+assert_not_contains() { ! grep -qF -- "$2" <<<"$1" || fail "${3:-unexpected text}: did not expect '$2' in: $1"; }
