@@ -385,8 +385,8 @@ static int check(struct model_reconciler *mr, struct reconcile_ctx *ctx, cJSON *
     if (view.error[0] &&
         (d->verdict == MODEL_NO_GOOD_VERSION ||
          (!view.current[0] && (d->verdict == MODEL_BELOW || d->verdict == MODEL_LIMIT)))) {
-        size_t n = strlen(msg);
-        snprintf(msg + n, sizeof msg - n, " (%s)", view.error);
+        size_t len = strlen(msg);
+        snprintf(msg + len, sizeof msg - len, " (%s)", view.error);
     }
     report(ctx, d, msg, &memo->phase_requests);
     if (d->action_in_flight)

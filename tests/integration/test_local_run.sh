@@ -17,7 +17,7 @@ doc() { jq -r "$2" "$state/pipelines/default/$1.json" 2>/dev/null; }
 # the state folder is derived from the specs folder itself: nothing beside it
 wait_for 10 "the state folder inside the specs folder" test -d "$state"
 [ ! -e "$TMP/.selfheal" ] || fail "run --specs $specs wrote $TMP/.selfheal (shared by every folder in $TMP)"
-assert_contains "$(cat "$TMP/run.log")" "state $specs/.selfheal"
+wait_for 10 "the start-up line naming it" grep -qF "state $specs/.selfheal" "$TMP/run.log"
 # doc_is NAME JQ VALUE: re-reads the status file each time wait_for polls it
 doc_is() { [ "$(doc "$1" "$2")" = "$3" ]; }
 

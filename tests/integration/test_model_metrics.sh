@@ -21,7 +21,7 @@ echo '{"r2": 0.82}' >"$TMP/acc.json"
 echo '{"rmse": 35000}' >"$TMP/rmse.json"
 
 specs=$TMP/specs
-state=$TMP/.selfheal
+state=$specs/.selfheal # the default: inside the specs folder
 mkdir -p "$specs"
 cat >"$specs/housing.yaml" <<YAML
 apiVersion: selfheal.dev/v1alpha1

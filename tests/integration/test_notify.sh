@@ -46,7 +46,7 @@ echo '{"accuracy": 0.50}' >"$TMP/metric.json"
 echo "http://127.0.0.1:$rport/slack/$SECRET" >"$TMP/slack.url"
 
 specs=$TMP/specs
-state=$TMP/.selfheal
+state=$specs/.selfheal # the default: inside the specs folder
 mkdir -p "$specs"
 cat >"$specs/housing.yaml" <<YAML
 apiVersion: selfheal.dev/v1alpha1
