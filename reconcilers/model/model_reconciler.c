@@ -296,8 +296,10 @@ static int check(struct model_reconciler *mr, struct reconcile_ctx *ctx, cJSON *
     if (timeout > interval)
         timeout = interval;
     double value = 0;
-    if (metric_source_read(&sm->metric.source, timeout, &value, obs.metric_error,
-                           sizeof obs.metric_error) == 0) {
+    struct metric_source_env menv = {.ns = ctx->p->namespace_, .secrets = pf->secrets,
+                                     .field = "spec.model.metric.source"};
+    if (metric_source_read_in(&sm->metric.source, &menv, timeout, &value, obs.metric_error,
+                              sizeof obs.metric_error) == 0) {
         obs.metric_ok = true;
         obs.metric = value;
         same_version_after_reading(ma, ctx->p, &obs);
