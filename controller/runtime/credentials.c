@@ -24,6 +24,12 @@ static int read_ref(const struct spec_secret_ref *r, const char *ns,
     *ret_len = 0;
     char detail[256] = "";
     int rc = 0;
+    if (sr && sr->secrets_only && (r->kind == SECRET_REF_ENV || r->kind == SECRET_REF_FILE)) {
+        snprintf(err, errsize,
+                 "%s: %s references are not read on a cluster (use secretKeyRef)", what,
+                 r->kind == SECRET_REF_ENV ? "env" : "file");
+        return SH_EFORBIDDEN;
+    }
     switch (r->kind) {
     case SECRET_REF_ENV: {
         const char *v = getenv(r->name);

@@ -19,6 +19,7 @@
 #ifndef SH_CREDENTIALS_H
 #define SH_CREDENTIALS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/httpcred.h"
@@ -32,6 +33,10 @@ struct secret_reader {
     int (*read)(void *ctx, const char *ns, const char *name, const char *key, char **ret,
                 size_t *ret_len, char *err, size_t errsize);
     void *ctx;
+    /* On a cluster: env and file references are refused, so that whoever
+     * may create a pipeline cannot send the controller's environment or
+     * files (its service account token) to a URL of their choice. */
+    bool secrets_only;
 };
 
 /*

@@ -87,6 +87,12 @@ grep -q '/apis/authentication.k8s.io/v1/tokenreviews' "$az" &&
 grep -q '/apis/authorization.k8s.io/v1/subjectaccessreviews' "$az" &&
     echo "authorization.k8s.io subjectaccessreviews create" >>"$branch"
 
+# Secrets for the specs' secretKeyRef (controller/kube/secrets.c), read only
+# when a pipeline names one
+sc=$SH_ROOT/controller/kube/secrets.c
+grep -q '/api/v1/namespaces/%s/secrets/%s' "$sc" && grep -q 'kube_call(ks->client, "GET", path' "$sc" &&
+    echo " secrets get" >>"$branch"
+
 "$PY" - "$TMP/calls.json" "$branch" "$TMP/users.manifest" "$SH_ROOT/manifests/rbac.yaml" \
     "$TMP/users.chart" "$TMP/chart.yaml" <<'PYEOF'
 import json, sys, yaml
