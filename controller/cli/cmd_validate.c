@@ -143,6 +143,21 @@ static void warn_inline_credentials(const char *file, const struct spec *s)
     for (size_t i = 0; i < sizeof urls / sizeof *urls; i++)
         if (urls[i].url && redact_url_has_credentials(urls[i].url))
             fprintf(stdout, "%s: %s: %s\n", file, urls[i].path, why);
+    const struct {
+        const char *path;
+        const struct spec_http_auth *a;
+    } tls[] = {
+        {"spec.service.healthCheck.tls.insecureSkipVerify", &s->service.health_check.auth},
+        {"spec.model.metric.source.tls.insecureSkipVerify", &s->model.metric.source.auth},
+        {"spec.drift.score.source.tls.insecureSkipVerify", &s->drift.score_source.auth},
+    };
+    for (size_t i = 0; i < sizeof tls / sizeof *tls; i++)
+        if (tls[i].a->insecure_skip_verify)
+            fprintf(stdout,
+                    "%s: %s: warning: the server's certificate is not verified (anyone on the "
+                    "path can read the credentials and forge the answers); prefer tls.caFile or "
+                    "tls.caSecretKeyRef\n",
+                    file, tls[i].path);
 }
 
 static void validate_file(struct validate_run *vr, const char *file, int in_folder)

@@ -2,12 +2,47 @@
 #include "runtime/credentials.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/errors.h"
 #include "base/fsutil.h"
+#include "base/log.h"
+#include "base/strmap.h"
+
+#define WARNED_MAX 4096
+
+static pthread_mutex_t warned_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct strmap *warned; /* "key field" -> generation + 1 (as a pointer-sized integer) */
+
+void credentials_warn_insecure(const struct spec_http_auth *a, const char *key,
+                               const char *field, int64_t generation)
+{
+    if (!a || !a->insecure_skip_verify || !key || !field)
+        return;
+    char id[700];
+    snprintf(id, sizeof id, "%s %s", key, field);
+    void *mark = (void *)(intptr_t)(generation + 1);
+    pthread_mutex_lock(&warned_lock);
+    if (warned && strmap_count(warned) >= WARNED_MAX) {
+        strmap_free(warned);
+        warned = NULL;
+    }
+    if (!warned)
+        warned = strmap_new();
+    bool said = warned && strmap_get(warned, id) == mark;
+    if (warned && !said)
+        strmap_put(warned, id, mark, NULL);
+    pthread_mutex_unlock(&warned_lock);
+    if (!said)
+        log_warn(key,
+                 "%s.tls.insecureSkipVerify is true: the server's certificate is not verified "
+                 "(anyone on the path can read the credentials and forge the answers)",
+                 field);
+}
 
 bool credentials_configured(const struct spec_http_auth *a)
 {

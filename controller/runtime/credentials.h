@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/httpcred.h"
 #include "runtime/spec.h"
@@ -49,6 +50,15 @@ struct secret_reader {
 int credentials_resolve(const struct spec_http_auth *a, const char *ns,
                         const struct secret_reader *sr, const char *field,
                         struct http_credentials *ret, char *err, size_t errsize);
+
+/*
+ * Logs a warning that `field`.tls.insecureSkipVerify is true for pipeline
+ * `key`, once per key, field and generation (a bounded table of what was
+ * said: the one piece of process state here). No-op when a does not skip
+ * verification. Any thread.
+ */
+void credentials_warn_insecure(const struct spec_http_auth *a, const char *key,
+                               const char *field, int64_t generation);
 
 /* True when a names any credential or TLS setting. */
 bool credentials_configured(const struct spec_http_auth *a);

@@ -481,6 +481,8 @@ static void observe_if_due(struct drift_reconciler *dr, struct reconcile_ctx *ct
         struct metric_source_env menv = {.ns = ctx->p->namespace_,
                                          .secrets = ctx->platform ? ctx->platform->secrets : NULL,
                                          .field = "spec.drift.score.source"};
+        credentials_warn_insecure(&ctx->spec->drift.score_source.auth, ctx->p->key,
+                                  "spec.drift.score.source", ctx->p->generation);
         observe(dr, e, ctx->spec, now, &menv);
     }
     if (!e->have_obs) { /* running since before this process knew the data: nothing observed yet */

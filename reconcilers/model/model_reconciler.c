@@ -296,6 +296,8 @@ static int check(struct model_reconciler *mr, struct reconcile_ctx *ctx, cJSON *
     if (timeout > interval)
         timeout = interval;
     double value = 0;
+    credentials_warn_insecure(&sm->metric.source.auth, ctx->p->key, "spec.model.metric.source",
+                              ctx->p->generation);
     struct metric_source_env menv = {.ns = ctx->p->namespace_, .secrets = pf->secrets,
                                      .field = "spec.model.metric.source"};
     if (metric_source_read_in(&sm->metric.source, &menv, timeout, &value, obs.metric_error,

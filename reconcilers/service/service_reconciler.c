@@ -366,6 +366,8 @@ static int set_probe_target(struct service_reconciler *r, struct reconcile_ctx *
         reconcile_requeue_after(ctx, svc->health_check.interval_ms);
         return err == SH_ENOMEM ? err : SH_EINVAL;
     }
+    credentials_warn_insecure(&svc->health_check.auth, ctx->p->key, "spec.service.healthCheck",
+                              ctx->p->generation);
     err = prober_set_target_auth(r->prober, ctx->p->key, svc->health_check.url, &cred,
                                  svc->health_check.interval_ms, (long)svc->health_check.timeout_ms);
     http_credentials_free(&cred);

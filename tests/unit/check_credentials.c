@@ -15,6 +15,7 @@
 #include "base/clock.h"
 #include "base/errors.h"
 #include "base/httpcred.h"
+#include "base/pathguard.h"
 #include "base/yamljson.h"
 #include "kube/client.h"
 #include "kube/kubeconfig.h"
@@ -259,6 +260,37 @@ START_TEST(test_spec_auth_errors_name_the_field)
 }
 END_TEST
 
+START_TEST(test_credential_files_must_be_inside_the_allowed_paths)
+{
+    struct spec s;
+    struct spec_errors errs = {0};
+    ck_assert_int_eq(decode_yaml("  service:\n"
+                                 "    healthCheck:\n"
+                                 "      url: https://svc/health\n"
+                                 "      auth: {bearerToken: {file: /var/run/secrets/kubernetes.io/serviceaccount/token}}\n"
+                                 "      tls: {caFile: /tmp/ca.pem}\n"
+                                 "    recovery: {method: command, command: [\"true\"]}\n"
+                                 "  model:\n"
+                                 "    metric:\n"
+                                 "      source:\n"
+                                 "        http:\n"
+                                 "          url: http://m/x\n"
+                                 "          auth: {basic: {username: u, password: {file: /etc/shadow}}}\n",
+                                 &s, &errs),
+                     0);
+    struct pathguard *g = NULL;
+    ck_assert_int_eq(pathguard_new(&g), 0);
+    ck_assert_int_eq(pathguard_add_root(g, "/tmp", NULL), 0);
+    ck_assert_int_eq(spec_check_paths(&s, g, &errs), SH_EINVAL);
+    ck_assert_uint_eq(errs.count, 2);
+    ck_assert_str_eq(errs.items[0].path, "spec.service.healthCheck.auth.bearerToken.file");
+    ck_assert_str_eq(errs.items[1].path, "spec.model.metric.source.http.auth.basic.password.file");
+    pathguard_free(g);
+    spec_free(&s);
+    spec_errors_free(&errs);
+}
+END_TEST
+
 /* ---- resolving ---- */
 
 static int fake_read(void *ctx, const char *ns, const char *name, const char *key, char **ret,
@@ -484,6 +516,7 @@ Suite *credentials_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_spec_decodes_auth_and_tls_of_sources_and_health_checks);
     tcase_add_test(tc, test_spec_auth_errors_name_the_field);
+    tcase_add_test(tc, test_credential_files_must_be_inside_the_allowed_paths);
     tcase_add_test(tc, test_resolve_env_file_and_secret_and_never_quote_values);
     tcase_add_test(tc, test_metric_sources_send_a_bearer_token_and_basic_auth);
     tcase_add_test(tc, test_probes_send_a_bearer_token_and_basic_auth);
