@@ -247,6 +247,19 @@ struct pathguard;
  */
 int spec_check_paths(const struct spec *s, const struct pathguard *g, struct spec_errors *errs);
 
+struct urlguard;
+
+/*
+ * Checks every URL the spec names against the --allow-url patterns
+ * (base/urlguard.h): spec.service.healthCheck.url and the prometheus/http
+ * metric sources (model metric, drift score). Each refused URL is appended
+ * to errs with its field path ("spec.model.metric.source.http.url: host
+ * 169.254.169.254 is a link-local address (the cloud metadata service);
+ * specs may not call it"). Returns 0 (always with a NULL or empty guard),
+ * SH_EINVAL or SH_ENOMEM. Defined in spec_urls.c.
+ */
+int spec_check_urls(const struct spec *s, const struct urlguard *g, struct spec_errors *errs);
+
 /* Releases what *s owns (not s itself). NULL is a no-op. */
 void spec_free(struct spec *s);
 
