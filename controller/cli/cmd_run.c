@@ -38,6 +38,7 @@
 #include "local/folder_source.h"
 #include "server/dashboard/dashboard.h"
 #include "server/eventbus.h"
+#include "server/notify.h"
 #include "local/local_platform.h"
 #include "base/log.h"
 #include "runtime/manager.h"
@@ -357,6 +358,8 @@ struct run {
     struct kube_run *kr; /* kube: owns src and pf */
     struct eventbus *bus;
     struct eventbus_tap tap; /* pf, also publishing its events to bus */
+    struct notifier *notifier;
+    struct notifier_tap ntap; /* tap, also offering events and phases to notifier */
     struct reconcilers_all *recs;
     struct metrics *reg;
     struct controller_metrics *cm;
@@ -449,9 +452,16 @@ static int setup_manager(struct run *r)
     if (!r->reg || controller_metrics_new(r->reg, SELFHEAL_VERSION, selfheal_commit(), &r->cm) != 0
         || reconcilers_all_register_metrics(r->recs, r->reg) != 0)
         return -1;
+    /* notifications (spec.notify): a sender thread of their own */
+    struct notifier_options no = {.metrics = r->reg,
+                                  .resolve_secret = r->kr ? kube_run_read_secret : NULL,
+                                  .secret_ctx = r->kr};
+    if (notifier_new(&no, &r->notifier) != 0)
+        return -1;
+    notifier_tap_init(&r->ntap, r->notifier, &r->tap.base);
     struct manager_options mo = {.workers = (int)r->f.workers,
                                  .source = r->src,
-                                 .platform = &r->tap.base,
+                                 .platform = &r->ntap.base,
                                  .reconcilers = reconcilers_all_list(r->recs),
                                  .nreconcilers = reconcilers_all_count(r->recs),
                                  .metrics = r->cm};
@@ -546,6 +556,7 @@ static void run_free(struct run *r)
         http_server_free(r->srv);
     kube_authz_free(r->authz);
     manager_free(r->m);
+    notifier_free(r->notifier); /* after the workers: nothing offers any more */
     reconcilers_all_free(r->recs);
     controller_metrics_free(r->cm);
     metrics_free(r->reg);

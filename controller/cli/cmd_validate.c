@@ -157,13 +157,20 @@ static void warn_inline_credentials(const char *file, const struct spec *s)
         {"spec.model.metric.source.tls.insecureSkipVerify", &s->model.metric.source.auth},
         {"spec.drift.score.source.tls.insecureSkipVerify", &s->drift.score_source.auth},
     };
+    static const char insecure[] = "warning: the server's certificate is not verified (anyone "
+                                   "on the path can read the credentials and forge the answers); "
+                                   "prefer tls.caFile or tls.caSecretKeyRef";
     for (size_t i = 0; i < sizeof tls / sizeof *tls; i++)
         if (tls[i].a->insecure_skip_verify)
-            fprintf(stdout,
-                    "%s: %s: warning: the server's certificate is not verified (anyone on the "
-                    "path can read the credentials and forge the answers); prefer tls.caFile or "
-                    "tls.caSecretKeyRef\n",
-                    file, tls[i].path);
+            fprintf(stdout, "%s: %s: %s\n", file, tls[i].path, insecure);
+    for (size_t i = 0; i < s->model.nmetrics; i++) {
+        const struct spec_metric_source *src = &s->model.metrics[i].source;
+        if (src->url && redact_url_has_credentials(src->url))
+            fprintf(stdout, "%s: spec.model.metrics[%zu].source.url: %s\n", file, i, why);
+        if (src->auth.insecure_skip_verify)
+            fprintf(stdout, "%s: spec.model.metrics[%zu].source.tls.insecureSkipVerify: %s\n", file,
+                    i, insecure);
+    }
 }
 
 static void validate_file(struct validate_run *vr, const char *file, int in_folder)

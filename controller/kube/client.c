@@ -362,6 +362,25 @@ static bool idempotent(const char *method)
     return strcmp(method, "POST") != 0;
 }
 
+/* An answer outside 2xx: its SH_E* code and message from the Status body,
+ * and the Retry-After a 429's Status carries when the header had none. */
+static int status_error(const char *method, const char *path, long code, struct xfer *x,
+                        char **ret_msg)
+{
+    const char *reason = NULL;
+    cJSON *st_obj = x->body.len ? cJSON_ParseWithLength(x->body.data, x->body.len) : NULL;
+    struct kube_status st;
+    if (kube_status_parse(st_obj, &st)) {
+        reason = st.reason;
+        if (!x->retry_after_s && st.retry_after_seconds && code == 429)
+            x->retry_after_s = st.retry_after_seconds;
+    }
+    int r = kube_http_error(code, reason);
+    cJSON_Delete(st_obj);
+    *ret_msg = kube_error_message(method, path, code, x->body.data, x->body.len);
+    return r;
+}
+
 int kube_call(struct kube_client *c, const char *method, const char *path, const cJSON *body,
               const char *content_type, cJSON **ret_body, long *ret_code, char **ret_err)
 {
@@ -422,17 +441,7 @@ int kube_call(struct kube_client *c, const char *method, const char *path, const
                              (int)strcspn(path, "?"), path, code);
             }
         } else {
-            const char *reason = NULL;
-            cJSON *st_obj = x.body.len ? cJSON_ParseWithLength(x.body.data, x.body.len) : NULL;
-            struct kube_status st;
-            if (kube_status_parse(st_obj, &st)) {
-                reason = st.reason;
-                if (!x.retry_after_s && st.retry_after_seconds && code == 429)
-                    x.retry_after_s = st.retry_after_seconds;
-            }
-            r = kube_http_error(code, reason);
-            cJSON_Delete(st_obj);
-            msg = kube_error_message(method, path, code, x.body.data, x.body.len);
+            r = status_error(method, path, code, &x, &msg);
             retry = code == 429 || code >= 500;
         }
         free(x.body.data);

@@ -137,11 +137,19 @@ static int load(const struct kube_actuators_ctx *ctx, const struct pipeline *p, 
     return 0;
 }
 
-static bool rs_metric(const cJSON *rs, double *ret)
+/* The ReplicaSet's record of metric `name` (list form: the annotation
+ * selfheal.dev/metric.<name>), or with name NULL the shorthand's
+ * selfheal.dev/metric. */
+static bool rs_metric(const cJSON *rs, const char *name, double *ret)
 {
     const cJSON *ann = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(rs, "metadata"), "annotations");
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(ann, KUBE_METRIC_ANNOTATION);
+    char key[128];
+    if (name)
+        snprintf(key, sizeof key, "%s.%s", KUBE_METRIC_ANNOTATION, name);
+    else
+        snprintf(key, sizeof key, "%s", KUBE_METRIC_ANNOTATION);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(ann, key);
     if (!cJSON_IsString(m))
         return false;
     char *end = NULL;
@@ -181,12 +189,16 @@ static int observe(const struct model_actuators *ma, const struct pipeline *p,
             continue;
         struct model_version *v = &ret->versions[ret->count++];
         snprintf(v->name, sizeof v->name, "%s", revs[i].version);
-        for (size_t j = i + 1; j-- > 0;) /* the newest recorded metric of that version */
-            if (revs[j].version && strcmp(revs[j].version, revs[i].version) == 0 &&
-                rs_metric(revs[j].rs, &v->metric)) {
-                v->has_metric = true;
-                break;
-            }
+        struct spec_model_metric defs[SPEC_MODEL_METRICS_MAX];
+        size_t nm = spec_model_metric_list(&p->spec.model, defs);
+        bool listed = p->spec.model.nmetrics > 0;
+        for (size_t k = 0; k < nm; k++)
+            for (size_t j = i + 1; j-- > 0;) /* the newest recorded metric of that version */
+                if (revs[j].version && strcmp(revs[j].version, revs[i].version) == 0 &&
+                    rs_metric(revs[j].rs, listed ? defs[k].name : NULL, &v->values[k].metric)) {
+                    v->values[k].has_metric = true;
+                    break;
+                }
     }
     const char *cur = template_version(
         &p->spec.model,

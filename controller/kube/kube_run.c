@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "kube/base64.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 #include "kube/kube_actuators.h"
@@ -186,4 +187,42 @@ void kube_run_free(struct kube_run *kr)
 struct kube_client *kube_run_client(struct kube_run *kr)
 {
     return kr ? kr->client : NULL;
+}
+
+static bool secret_name_ok(const char *s)
+{
+    if (!s || !*s || strlen(s) > 253)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '.'))
+            return false;
+    return true;
+}
+
+int kube_run_read_secret(void *ctx, const char *namespace_, const char *name, const char *key,
+                         char **ret_value, char **ret_err)
+{
+    struct kube_run *kr = ctx;
+    *ret_value = NULL;
+    if (!secret_name_ok(namespace_) || !secret_name_ok(name))
+        return sh_errf(ret_err, SH_EINVAL, "not a valid Secret name");
+    char path[600];
+    snprintf(path, sizeof path, "/api/v1/namespaces/%s/secrets/%s", namespace_, name);
+    cJSON *body = NULL;
+    int r = kube_get(kr->client, path, &body, ret_err);
+    if (r != 0)
+        return r;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(body, "data"), key);
+    if (!cJSON_IsString(v)) {
+        cJSON_Delete(body);
+        return sh_errf(ret_err, SH_ENOTFOUND, "the Secret has no key %s", key);
+    }
+    char *out = NULL;
+    size_t len = 0;
+    r = kube_base64_decode(v->valuestring, &out, &len);
+    cJSON_Delete(body);
+    if (r != 0)
+        return sh_errf(ret_err, SH_EPARSE, "the Secret's %s is not base64", key);
+    *ret_value = out;
+    return 0;
 }

@@ -62,6 +62,13 @@ const char *kube_run_describe(const struct kube_run *kr);
 /* True when this replica may act (leader, or no leader election). */
 bool kube_run_is_leader(struct kube_run *kr);
 
+/* Reads data[key] of the Secret namespace_/name (GET, base64-decoded): the
+ * notifier's secretKeyRef (server/notify.h notify_secret_fn; ctx is the
+ * kube_run). Returns 0 and *ret_value (owned), or an SH_E* code with
+ * *ret_err (owned), which never holds the value. */
+int kube_run_read_secret(void *kr, const char *namespace_, const char *name, const char *key,
+                         char **ret_value, char **ret_err);
+
 /* Frees everything (stops first). NULL is a no-op. */
 /* The API client (borrowed, lives as long as kr): for the HTTP API's
  * TokenReviews and SubjectAccessReviews (authz.h). */

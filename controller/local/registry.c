@@ -95,6 +95,29 @@ static void read_metric(const char *dir, const char *name, const char *metric_na
     cJSON_Delete(doc);
 }
 
+/* Reads every metric of a list-form spec from <dir>/<name>/metrics.json into
+ * v->values (spec order, by name; absent or not a finite number: none). */
+static void read_metrics(const char *dir, const char *name, const struct spec_model_metric *defs,
+                         size_t n, struct model_version *v)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s/%s", dir, name, REGISTRY_METRICS_FILE);
+    char *data = NULL;
+    size_t len = 0;
+    for (size_t k = 0; k < n; k++)
+        v->values[k] = (struct model_value){0};
+    if (fs_read_file(path, METRICS_FILE_MAX, &data, &len) != 0)
+        return;
+    cJSON *doc = cJSON_ParseWithLength(data, len);
+    free(data);
+    for (size_t k = 0; k < n; k++) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, defs[k].name);
+        if (cJSON_IsNumber(m) && isfinite(m->valuedouble))
+            v->values[k] = (struct model_value){.metric = m->valuedouble, .has_metric = true};
+    }
+    cJSON_Delete(doc);
+}
+
 int registry_list(const char *dir, const char *metric_name, struct model_version **ret,
                   size_t *ret_count, char **ret_err)
 {
@@ -246,6 +269,12 @@ static int la_observe(const struct model_actuators *ma, const struct pipeline *p
         snprintf(ret->error, sizeof ret->error, "%s", err ? err : sh_strerror(r));
         free(err);
         return r;
+    }
+    if (m->nmetrics > 0) { /* the list form: every metric, by its name */
+        struct spec_model_metric defs[SPEC_MODEL_METRICS_MAX];
+        size_t n = spec_model_metric_list(m, defs);
+        for (size_t i = 0; i < ret->count; i++)
+            read_metrics(dir, ret->versions[i].name, defs, n, &ret->versions[i]);
     }
     if (registry_current(dir, ret->current, sizeof ret->current, &err) != 0) {
         snprintf(ret->error, sizeof ret->error, "%s", err ? err : "no active version");

@@ -303,6 +303,11 @@ void spec_free(struct spec *s)
     argv_free(&s->service.recovery.command);
     free(s->model.metric.name);
     source_free(&s->model.metric.source);
+    for (size_t i = 0; i < s->model.nmetrics; i++) {
+        free(s->model.metrics[i].name);
+        source_free(&s->model.metrics[i].source);
+    }
+    free(s->model.metrics);
     free(s->model.rollback.registry_path);
     free(s->model.rollback.deployment);
     free(s->model.rollback.version_from.annotation);
@@ -313,6 +318,17 @@ void spec_free(struct spec *s)
     source_free(&s->drift.score_source);
     argv_free(&s->drift.retrain.command);
     cJSON_Delete(s->drift.retrain.job_template);
+    for (size_t i = 0; i < s->nnotify; i++) {
+        struct spec_notify *n = &s->notify[i];
+        free(n->env);
+        free(n->file);
+        free(n->secret_name);
+        free(n->secret_key);
+        for (size_t j = 0; j < n->non; j++)
+            free(n->on[j]);
+        free(n->on);
+    }
+    free(s->notify);
     free(s->data_quality.path);
     if (s->data_quality.missing_tokens)
         for (size_t i = 0; i < s->data_quality.missing_token_count; i++)
@@ -1115,10 +1131,110 @@ static void decode_version_from(struct dec *d, const cJSON *v, struct spec_model
     get_string(d, ep, e, "container", 0, &m->rollback.version_from.env_container);
 }
 
+/* A metric name: letters, digits, '_', '-', '.', at most 63 characters. */
+static int valid_metric_name(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= SPEC_METRIC_NAME_MAX)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
+            return 0;
+    return 1;
+}
+
+/* spec.model.metrics: one to SPEC_MODEL_METRICS_MAX metrics with bounds. */
+static void decode_metrics(struct dec *d, const cJSON *list, struct spec_model *m)
+{
+    static const char *const keys[] = {"name", "source", "interval", "min", "max",
+                                       "failureLimit", "inconclusiveLimit", NULL};
+    const char *path = "spec.model.metrics";
+    if (!cJSON_IsArray(list)) {
+        fail_type(d, path, "a list of metrics", list);
+        return;
+    }
+    int n = cJSON_GetArraySize(list);
+    if (n < 1 || n > SPEC_MODEL_METRICS_MAX) {
+        fail(d, path, "must list 1 to %d metrics, got %d", SPEC_MODEL_METRICS_MAX, n);
+        return;
+    }
+    m->metrics = calloc((size_t)n, sizeof *m->metrics);
+    if (!m->metrics) {
+        d->oom = 1;
+        return;
+    }
+    m->nmetrics = (size_t)n;
+    for (int i = 0; i < n; i++) {
+        const cJSON *it = cJSON_GetArrayItem(list, i);
+        struct spec_model_metric *mm = &m->metrics[i];
+        mm->interval_ms = 60000;
+        mm->failure_limit = 1;
+        mm->inconclusive_limit = 1;
+        char p[PATH_MAX_LEN], sp[PATH_MAX_LEN];
+        snprintf(p, sizeof p, "%s[%d]", path, i);
+        if (!check_object(d, p, it, keys))
+            continue;
+        if (!get_string(d, p, it, "name", 0, &mm->name)) {
+            require_sub(d, p, "name", " (shown in status, events and messages)");
+        } else if (mm->name && !valid_metric_name(mm->name)) {
+            join(sp, p, "name");
+            fail(d, sp, "must be 1-63 letters, digits, '_', '-' or '.', got \"%s\"", mm->name);
+        } else if (mm->name) {
+            for (int j = 0; j < i; j++)
+                if (m->metrics[j].name && strcmp(m->metrics[j].name, mm->name) == 0) {
+                    join(sp, p, "name");
+                    fail(d, sp, "must be unique, \"%s\" is also spec.model.metrics[%d]",
+                         mm->name, j);
+                    break;
+                }
+        }
+        get_duration(d, p, it, "interval", 1, &mm->interval_ms);
+        int given = 0;
+        get_number(d, p, it, "min", &mm->min, &given);
+        mm->has_min = given;
+        given = 0;
+        get_number(d, p, it, "max", &mm->max, &given);
+        mm->has_max = given;
+        if (!field(it, "min") && !field(it, "max"))
+            fail(d, p, "at least one of min or max is required (the metric's bounds)");
+        else if (mm->has_min && mm->has_max && mm->min > mm->max) {
+            join(sp, p, "max");
+            fail(d, sp, "must be at least min");
+        }
+        get_int(d, p, it, "failureLimit", 1, 1000, &mm->failure_limit);
+        get_int(d, p, it, "inconclusiveLimit", 1, 1000, &mm->inconclusive_limit);
+        const cJSON *src = field(it, "source");
+        join(sp, p, "source");
+        if (!src)
+            require_sub(d, p, "source", " (one of prometheus, http or file)");
+        else
+            decode_source(d, sp, src, &mm->source);
+    }
+}
+
+size_t spec_model_metric_list(const struct spec_model *m, struct spec_model_metric *out)
+{
+    if (m->nmetrics > 0) {
+        size_t n = m->nmetrics < SPEC_MODEL_METRICS_MAX ? m->nmetrics : SPEC_MODEL_METRICS_MAX;
+        memcpy(out, m->metrics, n * sizeof *out);
+        return n;
+    }
+    out[0] = (struct spec_model_metric){
+        .name = m->metric.name && *m->metric.name ? m->metric.name : (char *)"accuracy",
+        .source = m->metric.source,
+        .interval_ms = m->metric.interval_ms > 0 ? m->metric.interval_ms : 60000,
+        .has_min = true,
+        .min = m->min_accuracy,
+        .failure_limit = m->failure_limit > 0 ? m->failure_limit : 1,
+        .inconclusive_limit = 1,
+    };
+    return 1;
+}
+
 static void decode_model(struct dec *d, const cJSON *v, struct spec_model *m)
 {
-    static const char *const keys[] = {"enabled",     "dryRun",       "metric", "minAccuracy",
-                                       "failureLimit", "rollback", NULL};
+    static const char *const keys[] = {"enabled",      "dryRun",   "metric", "metrics",
+                                       "minAccuracy",  "failureLimit", "rollback", NULL};
     static const char *const metric_keys[] = {"name", "source", "interval", NULL};
     static const char *const rb_keys[] = {"registry", "deployment", "versionFrom", "maxRollbacks",
                                           "window",   "reload",     NULL};
@@ -1133,9 +1249,23 @@ static void decode_model(struct dec *d, const cJSON *v, struct spec_model *m)
     get_int(d, path, v, "failureLimit", 1, 1000, &m->failure_limit);
 
     const cJSON *metric = field(v, "metric");
+    const cJSON *metrics = field(v, "metrics");
     const char *mp = "spec.model.metric";
-    if (!metric) {
-        require_sub(d, path, "metric", " (where the live model metric is read)");
+    if (metrics) {
+        /* the list form; the shorthand's fields may only hold their defaults
+         * (what the API server fills in) */
+        if (metric)
+            fail(d, "spec.model.metrics",
+                 "use either metrics or the shorthand metric + minAccuracy, not both");
+        if (m->min_accuracy != 0.70)
+            fail(d, "spec.model.minAccuracy",
+                 "belongs to the shorthand metric; with metrics give each metric its min");
+        if (m->failure_limit != 1)
+            fail(d, "spec.model.failureLimit",
+                 "belongs to the shorthand metric; with metrics give each metric its failureLimit");
+        decode_metrics(d, metrics, m);
+    } else if (!metric) {
+        require_sub(d, path, "metric", " (where the live model metric is read; or metrics, a list)");
     } else if (check_object(d, mp, metric, metric_keys)) {
         get_string(d, mp, metric, "name", 0, &m->metric.name);
         get_duration(d, mp, metric, "interval", 1, &m->metric.interval_ms);
@@ -1316,10 +1446,143 @@ static void decode_data_quality(struct dec *d, const cJSON *v, struct spec_data_
     get_fraction(d, path, v, "maxFixedFraction", &s->max_fixed_fraction);
 }
 
+static const char *const NOTIFY_FORMATS[] = {"json", "slack", NULL};
+
+/* An event reason or a phase: CamelCase letters. */
+static int valid_reason(const char *s)
+{
+    if (!isupper((unsigned char)*s) || strlen(s) > 63)
+        return 0;
+    for (; *s; s++)
+        if (!isalpha((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+static void decode_url_from(struct dec *d, const char *path, const cJSON *v, struct spec_notify *n)
+{
+    static const char *const keys[] = {"env", "file", "secretKeyRef", NULL};
+    static const char *const ref_keys[] = {"name", "key", NULL};
+    if (!check_object(d, path, v, keys))
+        return;
+    int count = !!field(v, "env") + !!field(v, "file") + !!field(v, "secretKeyRef");
+    if (count == 0) {
+        fail(d, path, "one of env, file or secretKeyRef is required");
+        return;
+    }
+    if (count > 1) {
+        fail(d, path, "exactly one of env, file or secretKeyRef may be set, got %d", count);
+        return;
+    }
+    char p[PATH_MAX_LEN];
+    if (get_string(d, path, v, "env", 0, &n->env)) {
+        n->url_from = NOTIFY_URL_ENV;
+        if (n->env && !valid_env_name(n->env)) {
+            join(p, path, "env");
+            fail(d, p, "must be an environment variable name (letters, digits, _), got \"%s\"",
+                 n->env);
+        }
+    } else if (get_string(d, path, v, "file", 0, &n->file)) {
+        n->url_from = NOTIFY_URL_FILE;
+    } else {
+        const cJSON *ref = field(v, "secretKeyRef");
+        join(p, path, "secretKeyRef");
+        n->url_from = NOTIFY_URL_SECRET;
+        if (!check_object(d, p, ref, ref_keys))
+            return;
+        if (!get_string(d, p, ref, "name", 0, &n->secret_name))
+            require_sub(d, p, "name", " (the Secret, in the pipeline's namespace)");
+        if (!get_string(d, p, ref, "key", 0, &n->secret_key))
+            require_sub(d, p, "key", " (the Secret's key holding the URL)");
+    }
+}
+
+/* spec.notify: a list of webhooks. */
+static void decode_notify(struct dec *d, const cJSON *list, struct spec *s)
+{
+    static const char *const keys[] = {"webhook", "format", "on", "window", NULL};
+    static const char *const wh_keys[] = {"urlFrom", NULL};
+    const char *path = "spec.notify";
+    if (!cJSON_IsArray(list)) {
+        fail_type(d, path, "a list of notification targets", list);
+        return;
+    }
+    int n = cJSON_GetArraySize(list);
+    if (n > SPEC_NOTIFY_MAX) {
+        fail(d, path, "must list at most %d targets, got %d", SPEC_NOTIFY_MAX, n);
+        return;
+    }
+    if (n == 0)
+        return;
+    if (!(s->notify = calloc((size_t)n, sizeof *s->notify))) {
+        d->oom = 1;
+        return;
+    }
+    s->nnotify = (size_t)n;
+    for (int i = 0; i < n; i++) {
+        struct spec_notify *t = &s->notify[i];
+        t->window_ms = 3600000;
+        const cJSON *it = cJSON_GetArrayItem(list, i);
+        char p[PATH_MAX_LEN], sp[PATH_MAX_LEN];
+        snprintf(p, sizeof p, "%s[%d]", path, i);
+        if (!check_object(d, p, it, keys))
+            continue;
+        const cJSON *wh = field(it, "webhook");
+        join(sp, p, "webhook");
+        if (!wh) {
+            require_sub(d, p, "webhook", " (where to send: {urlFrom: {env|file|secretKeyRef}})");
+        } else if (check_object(d, sp, wh, wh_keys)) {
+            const cJSON *uf = field(wh, "urlFrom");
+            char up[PATH_MAX_LEN];
+            join(up, sp, "urlFrom");
+            if (!uf)
+                require_sub(d, sp, "urlFrom", " (the URL is a secret: env, file or secretKeyRef)");
+            else
+                decode_url_from(d, up, uf, t);
+        }
+        int format = (int)t->format;
+        get_enum(d, p, it, "format", NOTIFY_FORMATS, &format);
+        t->format = (enum notify_format)format;
+        get_duration(d, p, it, "window", 0, &t->window_ms);
+        const cJSON *on = field(it, "on");
+        join(sp, p, "on");
+        if (on && !cJSON_IsArray(on)) {
+            fail_type(d, sp, "a list of phases or event reasons", on);
+        } else if (on) {
+            int k = cJSON_GetArraySize(on);
+            if (k < 1 || k > SPEC_NOTIFY_ON_MAX) {
+                fail(d, sp, "must list 1 to %d phases or event reasons, got %d", SPEC_NOTIFY_ON_MAX, k);
+                continue;
+            }
+            if (!(t->on = calloc((size_t)k, sizeof *t->on))) {
+                d->oom = 1;
+                return;
+            }
+            for (int j = 0; j < k; j++) {
+                const cJSON *r = cJSON_GetArrayItem(on, j);
+                char rp[PATH_MAX_LEN];
+                snprintf(rp, sizeof rp, "%s[%d]", sp, j);
+                if (!cJSON_IsString(r) || !valid_reason(r->valuestring)) {
+                    if (cJSON_IsString(r))
+                        fail(d, rp, "must be a phase or an event reason in CamelCase (like NeedsAttention, RolledBack), got \"%s\"",
+                             r->valuestring);
+                    else
+                        fail_type(d, rp, "a string", r);
+                    continue;
+                }
+                if (!(t->on[t->non++] = strdup(r->valuestring))) {
+                    d->oom = 1;
+                    return;
+                }
+            }
+        }
+    }
+}
+
 static void decode_spec(struct dec *d, const cJSON *v, struct spec *s)
 {
     static const char *const keys[] = {"paused", "service",     "model",      "drift",
-                                       "dataQuality", "escalation", NULL};
+                                       "dataQuality", "escalation", "notify", NULL};
     static const char *const esc_keys[] = {"maxSameIssue", "window", NULL};
     if (!check_object(d, "spec", v, keys))
         return;
@@ -1333,6 +1596,8 @@ static void decode_spec(struct dec *d, const cJSON *v, struct spec *s)
         decode_drift(d, sec, &s->drift);
     if ((sec = field(v, "dataQuality")))
         decode_data_quality(d, sec, &s->data_quality);
+    if ((sec = field(v, "notify")))
+        decode_notify(d, sec, s);
     if ((sec = field(v, "escalation")) && check_object(d, "spec.escalation", sec, esc_keys)) {
         get_int(d, "spec.escalation", sec, "maxSameIssue", 1, 1000, &s->escalation.max_same_issue);
         get_duration(d, "spec.escalation", sec, "window", 1, &s->escalation.window_ms);

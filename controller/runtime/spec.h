@@ -117,6 +117,20 @@ struct spec_service {
     } recovery;
 };
 
+#define SPEC_MODEL_METRICS_MAX 8
+#define SPEC_METRIC_NAME_MAX 64
+
+/* One metric of spec.model.metrics (or the shorthand metric + minAccuracy). */
+struct spec_model_metric {
+    char *name;
+    struct spec_metric_source source;
+    int64_t interval_ms;    /* default 1m */
+    bool has_min, has_max;  /* at least one */
+    double min, max;        /* good: min <= value <= max */
+    int failure_limit;      /* consecutive failing readings before it counts; default 1 */
+    int inconclusive_limit; /* consecutive unreadable readings before MetricUnavailable; default 1 */
+};
+
 enum version_from_kind { VERSION_FROM_NONE = 0, VERSION_FROM_ANNOTATION, VERSION_FROM_ENV };
 enum reload_method { RELOAD_RESTART, RELOAD_SIGNAL, RELOAD_NONE };
 
@@ -131,6 +145,10 @@ struct spec_model {
     } metric;
     double min_accuracy; /* default 0.70 */
     int failure_limit;   /* default 1 */
+    /* The list form (spec.model.metrics); NULL/0 when the shorthand above
+     * (metric + minAccuracy: one metric with a min) is used. Never both. */
+    struct spec_model_metric *metrics;
+    size_t nmetrics;
     struct {
         char *registry_path; /* registry.path, default "models" */
         char *deployment;
@@ -188,6 +206,25 @@ struct spec_data_quality {
     double max_fixed_fraction; /* default 0.2 */
 };
 
+#define SPEC_NOTIFY_MAX 8
+#define SPEC_NOTIFY_ON_MAX 32
+
+enum notify_format { NOTIFY_FORMAT_JSON, NOTIFY_FORMAT_SLACK };
+enum notify_url_from { NOTIFY_URL_NONE = 0, NOTIFY_URL_ENV, NOTIFY_URL_FILE, NOTIFY_URL_SECRET };
+
+/* One webhook of spec.notify. The URL itself is a secret and never in the
+ * spec: only where to read it. */
+struct spec_notify {
+    enum notify_url_from url_from;
+    char *env;                     /* urlFrom.env: a variable of the controller */
+    char *file;                    /* urlFrom.file: a file holding the URL */
+    char *secret_name, *secret_key; /* urlFrom.secretKeyRef (cluster) */
+    enum notify_format format;     /* default json */
+    char **on;                     /* phases or event reasons; NULL: the defaults */
+    size_t non;
+    int64_t window_ms;             /* at most one per (pipeline, reason) per window; default 1h */
+};
+
 struct spec {
     bool paused;
     struct spec_service service;
@@ -198,6 +235,8 @@ struct spec {
         int max_same_issue; /* default 3 */
         int64_t window_ms;  /* default 24h */
     } escalation;
+    struct spec_notify *notify; /* spec.notify, NULL/0 when none */
+    size_t nnotify;
 };
 
 /* One validation error: "spec.model.minAccuracy" + "must be between 0 and 1, got 1.5". */
@@ -252,7 +291,8 @@ struct urlguard;
 /*
  * Checks every URL the spec names against the --allow-url patterns
  * (base/urlguard.h): spec.service.healthCheck.url and the prometheus/http
- * metric sources (model metric, drift score). Each refused URL is appended
+ * metric sources (model metric and metrics[], drift score). Notification
+ * webhook URLs are secrets read at send time, not checked here. Each refused URL is appended
  * to errs with its field path ("spec.model.metric.source.http.url: host
  * 169.254.169.254 is a link-local address (the cloud metadata service);
  * specs may not call it"). Returns 0 (always with a NULL or empty guard),
@@ -271,6 +311,14 @@ int spec_parse_duration(const char *s, int64_t *ret_ms);
 
 /* Formats a duration the way users write it ("10s", "1h30m", "500ms"). */
 char *spec_format_duration(int64_t ms, char *buf, size_t size);
+
+/*
+ * The metrics a model section is judged by, in spec order, into out (room for
+ * SPEC_MODEL_METRICS_MAX): spec.model.metrics, or the shorthand as one metric
+ * (metric.name, default "accuracy", with min = minAccuracy and failureLimit,
+ * inconclusiveLimit 1). Shallow copies: the strings stay m's. Returns the count.
+ */
+size_t spec_model_metric_list(const struct spec_model *m, struct spec_model_metric *out);
 
 /* Names of enum values as spelled in YAML ("restart", "delete-pods", ...). */
 const char *spec_recovery_method_name(enum recovery_method m);

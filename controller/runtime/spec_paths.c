@@ -81,6 +81,13 @@ int spec_check_paths(const struct spec *s, const struct pathguard *g, struct spe
                                errs, &bad);
         r |= check_source_auth_paths(g, "spec.model.metric.source", &s->model.metric.source, errs,
                                      &bad);
+        for (size_t i = 0; i < s->model.nmetrics; i++) {
+            char fp[96];
+            snprintf(fp, sizeof fp, "spec.model.metrics[%zu].source.file.path", i);
+            r |= check_source_path(g, fp, &s->model.metrics[i].source, errs, &bad);
+            snprintf(fp, sizeof fp, "spec.model.metrics[%zu].source", i);
+            r |= check_source_auth_paths(g, fp, &s->model.metrics[i].source, errs, &bad);
+        }
         const char *reg = s->model.rollback.registry_path;
         if (reg && strcmp(reg, "models") != 0)
             r |= check_one_path(g, "spec.model.rollback.registry.path", reg, errs, &bad);

@@ -48,8 +48,14 @@ int spec_check_urls(const struct spec *s, const struct urlguard *g, struct spec_
     if (s->service.present)
         r |= check_one_url(g, "spec.service.healthCheck.url", s->service.health_check.url, errs,
                            &bad);
-    if (s->model.present)
+    if (s->model.present) {
         r |= check_source_url(g, "spec.model.metric.source", &s->model.metric.source, errs, &bad);
+        for (size_t i = 0; i < s->model.nmetrics; i++) {
+            char fp[64];
+            snprintf(fp, sizeof fp, "spec.model.metrics[%zu].source", i);
+            r |= check_source_url(g, fp, &s->model.metrics[i].source, errs, &bad);
+        }
+    }
     if (s->drift.present)
         r |= check_source_url(g, "spec.drift.score.source", &s->drift.score_source, errs, &bad);
     if (r != 0)

@@ -36,12 +36,14 @@ static void usage(FILE *f)
           "                        (400 with a message on bad input)\n"
           "  GET  /metrics         Prometheus text: model_accuracy{version=V}, model_accuracy,\n"
           "                        model_version_info{version=V}, http_requests_total, ...\n"
-          "  GET  /metrics.json    {\"model_accuracy\":A,\"model_version\":V,\"requests\":N}\n"
-          "  model_accuracy is the \"accuracy\" recorded in the served version's metrics.json.\n"
+          "  GET  /metrics.json    {\"model_accuracy\":A,\"model_rmse\":R,\"model_version\":V,\"requests\":N}\n"
+          "  model_accuracy and model_rmse are the \"accuracy\" (R2) and \"rmse\" recorded in\n"
+          "  the served version's metrics.json.\n"
           "\n"
           "Fault knobs for demos:\n"
           "  POST /admin/accuracy {\"accuracy\": 0.65}  report this accuracy instead, until the\n"
           "                        next reload ({\"accuracy\": null} or DELETE clears it)\n"
+          "  POST /admin/rmse {\"rmse\": 90000}         the same for model_rmse\n"
           "  POST /admin/health {\"fail\": true}        make /health answer 500 (false: heal)\n"
           "  --fail-health         start with /health answering 500\n"
           "  SIGUSR1               toggle /health between 200 and 500\n"
@@ -77,6 +79,10 @@ struct served {
     double accuracy;
     int overridden;
     double override;
+    int has_rmse; /* metrics.json's "rmse" (held-out RMSE), and its override */
+    double rmse;
+    int rmse_overridden;
+    double rmse_override;
     char last_error[512];
 };
 
@@ -169,8 +175,8 @@ static int load_model(struct served *s)
         snprintf(err, sizeof err, "%s: %s", path, why);
         goto fail;
     }
-    int has_acc = 0;
-    double acc = 0.0;
+    int has_acc = 0, has_rmse = 0;
+    double acc = 0.0, rmse = 0.0;
     snprintf(path, sizeof path, "%s/metrics.json", dir);
     if (fs_read_file(path, 1u << 20, &text, &len) == 0) {
         cJSON *mt = cJSON_Parse(text);
@@ -180,6 +186,11 @@ static int load_model(struct served *s)
             acc = a->valuedouble;
         } else {
             logf_("%s: no number under \"accuracy\"; model_accuracy is not reported", path);
+        }
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(mt, "rmse");
+        if (cJSON_IsNumber(e) && isfinite(e->valuedouble)) {
+            has_rmse = 1;
+            rmse = e->valuedouble;
         }
         cJSON_Delete(mt);
         free(text);
@@ -199,6 +210,9 @@ static int load_model(struct served *s)
     s->has_accuracy = has_acc;
     s->accuracy = acc;
     s->overridden = 0;
+    s->has_rmse = has_rmse;
+    s->rmse = rmse;
+    s->rmse_overridden = 0;
     s->last_error[0] = '\0';
     return 0;
 fail:
@@ -227,6 +241,12 @@ static double reported_accuracy(int *ok)
 {
     *ok = g.s.loaded && (g.s.overridden || g.s.has_accuracy);
     return g.s.overridden ? g.s.override : g.s.accuracy;
+}
+
+static double reported_rmse(int *ok)
+{
+    *ok = g.s.loaded && (g.s.rmse_overridden || g.s.has_rmse);
+    return g.s.rmse_overridden ? g.s.rmse_override : g.s.rmse;
 }
 
 static void count(const char *route, int code)
@@ -331,10 +351,16 @@ static void h_metrics_json(struct httpd_conn *c, int head)
         cJSON_AddNumberToObject(o, "model_accuracy", acc);
     else
         cJSON_AddNullToObject(o, "model_accuracy");
+    double rmse = reported_rmse(&ok);
+    if (ok)
+        cJSON_AddNumberToObject(o, "model_rmse", rmse);
+    else
+        cJSON_AddNullToObject(o, "model_rmse");
     add_version(o);
     cJSON_AddNumberToObject(o, "requests", (double)(g.requests + 1));
     cJSON_AddNumberToObject(o, "predictions", (double)g.predictions);
     cJSON_AddBoolToObject(o, "accuracy_overridden", g.s.loaded && g.s.overridden);
+    cJSON_AddBoolToObject(o, "rmse_overridden", g.s.loaded && g.s.rmse_overridden);
     cJSON_AddBoolToObject(o, "health_failing", g.fail_health);
     respond_json(c, "/metrics.json", 200, o, head, NULL);
 }
@@ -439,6 +465,43 @@ static void h_admin_accuracy(struct httpd_conn *c, const char *method, const cha
     respond_json(c, route, 200, o, 0, NULL);
 }
 
+static void h_admin_rmse(struct httpd_conn *c, const char *method, const char *body)
+{
+    const char *route = "/admin/rmse";
+    if (!g.s.loaded) {
+        respond_error(c, route, 503, "no model loaded");
+        return;
+    }
+    if (strcmp(method, "DELETE") == 0) {
+        g.s.rmse_overridden = 0;
+    } else {
+        cJSON *in = cJSON_Parse(body);
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(in, "rmse");
+        if (cJSON_IsNull(a)) {
+            g.s.rmse_overridden = 0;
+        } else if (cJSON_IsNumber(a) && isfinite(a->valuedouble)) {
+            g.s.rmse_overridden = 1;
+            g.s.rmse_override = a->valuedouble;
+        } else {
+            cJSON_Delete(in);
+            respond_error(c, route, 400, "expected {\"rmse\": <number>} or {\"rmse\": null}");
+            return;
+        }
+        cJSON_Delete(in);
+    }
+    logf_("model_rmse %s", g.s.rmse_overridden ? "overridden through /admin/rmse" : "override cleared");
+    int ok;
+    double v = reported_rmse(&ok);
+    cJSON *o = cJSON_CreateObject();
+    if (ok)
+        cJSON_AddNumberToObject(o, "model_rmse", v);
+    else
+        cJSON_AddNullToObject(o, "model_rmse");
+    add_version(o);
+    cJSON_AddBoolToObject(o, "overridden", g.s.rmse_overridden);
+    respond_json(c, route, 200, o, 0, NULL);
+}
+
 static void h_admin_health(struct httpd_conn *c, const char *body)
 {
     cJSON *in = cJSON_Parse(body);
@@ -463,6 +526,7 @@ static void route(struct httpd_conn *c, const char *method, const char *path, co
         const char *path, *allow;
     } routes[] = {{"/health", "GET, HEAD"},       {"/metrics", "GET, HEAD"},       {"/metrics.json", "GET, HEAD"},
                   {"/predict", "POST"},           {"/admin/accuracy", "POST, DELETE"}, {"/admin/health", "POST"},
+                  {"/admin/rmse", "POST, DELETE"},
                   {"/", "GET, HEAD"}};
     if (strcmp(path, "/health") == 0 && (get || head))
         h_health(c, head);
@@ -474,6 +538,8 @@ static void route(struct httpd_conn *c, const char *method, const char *path, co
         h_predict(c, body);
     else if (strcmp(path, "/admin/accuracy") == 0 && (post || strcmp(method, "DELETE") == 0))
         h_admin_accuracy(c, method, body);
+    else if (strcmp(path, "/admin/rmse") == 0 && (post || strcmp(method, "DELETE") == 0))
+        h_admin_rmse(c, method, body);
     else if (strcmp(path, "/admin/health") == 0 && post)
         h_admin_health(c, body);
     else if (strcmp(path, "/") == 0 && (get || head)) {

@@ -14,6 +14,7 @@
 #include "data/missing.h"
 #include "data/modecount.h"
 #include "data/numtext.h"
+#include "data/rankselect.h"
 #include "data/backup.h"
 #include "base/atomicfile.h"
 #include "base/errors.h"
@@ -669,6 +670,587 @@ static int rewrite(struct fixer *f)
     return 0;
 }
 
+/*
+ * The streaming fix (missing median | mean, outliers cap | none: the
+ * defaults): nothing per row is kept, so memory does not grow with the file.
+ *  pass 1    types, counts, mean, min, max, up to DATAFIX_MIN_DISTINCT distinct
+ *            values, text counts, and a radix histogram per numeric column
+ *            (rankselect.h);
+ *  passes 2+ the ranks of the median, Q1, Q3 of the original values and the
+ *            ranks of the imputed column's Q1 and Q3, found exactly; the
+ *            imputed column is the original values with the fill inserted
+ *            `missing` times at a place where it sorts (after rank
+ *            (n−1)/2 for the median; after the values below the mean), so
+ *            its ranks are ranks of the original values (or the fill);
+ *  last      the new file (the changed cells counted on the way: too many
+ *            abandons it, refused), or, with nothing to fill or a dry run,
+ *            a counting pass first.
+ * Text columns keep an exact count of their distinct texts (modecount.h):
+ * that memory grows with the distinct texts, not with the rows.
+ */
+struct scol {
+    bool numeric, seen_number, recount;
+    size_t n, miss;
+    double s, c, mn, mx;
+    double dist[DATAFIX_MIN_DISTINCT];
+    size_t ndist;
+    struct rsel *rs;
+    struct modecount *mc;
+    bool need_p;      /* mean fill: the values below it are being counted */
+    bool active;      /* fed in this rank pass */
+    size_t p, below;  /* where the fill goes among the sorted values */
+    char fill_txt[40], lo_txt[40], hi_txt[40];
+    char *fill_quoted;
+};
+
+enum scan_mode { SCAN_RANKS, SCAN_COUNT, SCAN_WRITE };
+
+struct sfix {
+    struct fixer *f;
+    struct scol *sc;
+    struct stat st0;
+};
+
+static void sfix_free(struct sfix *s)
+{
+    if (s->sc)
+        for (size_t c = 0; c < s->f->ncols; c++) {
+            rsel_free(s->sc[c].rs);
+            modecount_free(s->sc[c].mc);
+            free(s->sc[c].fill_quoted);
+        }
+    free(s->sc);
+}
+
+/* Pass 1 on one non-missing numeric cell. */
+static void s_number(struct scol *c, double x)
+{
+    c->n++;
+    double t = c->s + x;
+    c->c += fabs(c->s) >= fabs(x) ? (c->s - t) + x : (x - t) + c->s;
+    c->s = t;
+    c->mn = x < c->mn ? x : c->mn;
+    c->mx = x > c->mx ? x : c->mx;
+    if (c->ndist < DATAFIX_MIN_DISTINCT) {
+        size_t j = 0;
+        while (j < c->ndist && c->dist[j] != x)
+            j++;
+        if (j == c->ndist)
+            c->dist[c->ndist++] = x;
+    }
+    rsel_count(c->rs, x);
+}
+
+static int s_analyse(struct sfix *s)
+{
+    struct fixer *f = s->f;
+    struct csv_record rec;
+    int k = csv_reader_header(f->rd, &rec, f->ret_err);
+    if (k != 0)
+        return k;
+    f->ncols = rec.nfields;
+    s->sc = calloc(f->ncols, sizeof *s->sc);
+    f->rep->cols = calloc(f->ncols, sizeof *f->rep->cols);
+    if (!s->sc || !f->rep->cols)
+        return nomem(f);
+    f->rep->ncols = f->ncols;
+    /* the first histogram: 256 KiB a column, less for wide files */
+    unsigned bits = f->ncols <= 64 ? 16 : f->ncols <= 1024 ? 12 : 8;
+    for (size_t c = 0; c < f->ncols; c++) {
+        struct scol *cl = &s->sc[c];
+        cl->numeric = true;
+        cl->mn = INFINITY;
+        cl->mx = -INFINITY;
+        if (!(cl->rs = rsel_new(bits)))
+            return nomem(f);
+        if (!(f->rep->cols[c].name = strndup(rec.fields[c].val, rec.fields[c].len)))
+            return nomem(f);
+    }
+    size_t row = 0;
+    while ((k = csv_reader_next(f->rd, &rec, f->ret_err)) == 1) {
+        if (rec.nfields == 0)
+            continue;
+        for (size_t c = 0; c < f->ncols; c++) {
+            struct scol *cl = &s->sc[c];
+            const struct csv_field *fd = &rec.fields[c];
+            if (missing_is(&f->ms, fd->val, fd->len)) {
+                cl->miss++;
+                continue;
+            }
+            if (cl->numeric) {
+                double x;
+                if (num_parse(fd->val, fd->len, &x)) {
+                    cl->seen_number = true;
+                    s_number(cl, x);
+                    continue;
+                }
+                cl->numeric = false;
+                cl->recount = cl->seen_number;
+                rsel_free(cl->rs);
+                cl->rs = NULL;
+                if (!(cl->mc = modecount_new()))
+                    return nomem(f);
+            }
+            if (!cl->recount && modecount_add(cl->mc, fd->val, fd->len) != 0)
+                return nomem(f);
+        }
+        row++;
+        if (row % PROGRESS_ROWS == 0)
+            progress(f, csv_reader_offset(f->rd));
+    }
+    if (k < 0)
+        return k;
+    f->nrows = f->rep->rows = row;
+    bool again = false;
+    for (size_t c = 0; c < f->ncols; c++)
+        again |= s->sc[c].recount;
+    if (!again)
+        return 0;
+    if ((k = csv_reader_rewind(f->rd, f->ret_err)) != 0 ||
+        (k = csv_reader_header(f->rd, &rec, f->ret_err)) != 0)
+        return k;
+    while ((k = csv_reader_next(f->rd, &rec, f->ret_err)) == 1) {
+        if (rec.nfields == 0)
+            continue;
+        for (size_t c = 0; c < f->ncols; c++) {
+            const struct csv_field *fd = &rec.fields[c];
+            if (s->sc[c].recount && !missing_is(&f->ms, fd->val, fd->len) &&
+                modecount_add(s->sc[c].mc, fd->val, fd->len) != 0)
+                return nomem(f);
+        }
+    }
+    return k < 0 ? k : 0;
+}
+
+static int s_conflict(struct fixer *f)
+{
+    return sh_errf(f->ret_err, SH_ECONFLICT, "%s: the file changed while it was being fixed; nothing changed",
+                   f->path);
+}
+
+/* The imputed column's sorted value of rank k: the original values with
+ * `miss` copies of the fill after position p. */
+static size_t imp_rank(const struct scol *cl, size_t k, bool *is_fill)
+{
+    *is_fill = k >= cl->p && k < cl->p + cl->miss;
+    return k < cl->p ? k : k - cl->miss;
+}
+
+static int want_quant(struct scol *cl, size_t n, double q, bool imputed)
+{
+    size_t lo = (size_t)floor((double)(n - 1) * q);
+    for (size_t k = lo; k <= lo + 1 && k < n; k++) {
+        bool fill = false;
+        size_t r = imputed ? imp_rank(cl, k, &fill) : k;
+        int e = fill ? 0 : rsel_want(cl->rs, r);
+        if (e != 0)
+            return e;
+    }
+    return 0;
+}
+
+static int want_imputed(struct scol *cl)
+{
+    size_t big = cl->n + cl->miss;
+    int k = want_quant(cl, big, 0.25, true);
+    return k ? k : want_quant(cl, big, 0.75, true);
+}
+
+/* The ranks wanted after pass 1. */
+static int s_wants(struct sfix *s)
+{
+    struct fixer *f = s->f;
+    for (size_t c = 0; c < f->ncols; c++) {
+        struct scol *cl = &s->sc[c];
+        if (!cl->numeric || cl->n == 0)
+            continue;
+        size_t n = cl->n;
+        if (want_quant(cl, n, 0.25, false) || want_quant(cl, n, 0.75, false) ||
+            rsel_want(cl->rs, (n - 1) / 2) || rsel_want(cl->rs, n / 2))
+            return nomem(f);
+        if (f->o->missing == MISSING_MEAN && cl->miss > 0) {
+            cl->need_p = true;
+            continue;
+        }
+        cl->p = (n - 1) / 2 + 1;
+        if (want_imputed(cl) != 0)
+            return nomem(f);
+    }
+    return 0;
+}
+
+/* Splits the next data record (plain files: by commas). 1, 0 at the end, or an error. */
+static int s_next(struct fixer *f, bool plain, struct csv_record *rec, struct csv_field *pf)
+{
+    int k = plain ? csv_reader_next_line(f->rd, rec, f->ret_err) : csv_reader_next(f->rd, rec, f->ret_err);
+    if (k == 1 && plain && rec->nfields > 0 && split_plain(rec, pf, f->ncols) != 0)
+        return SH_ECONFLICT;
+    return k;
+}
+
+/* One changed row, field by field (s_scan decided it changes). */
+static void s_write_row(struct sfix *s, struct atomic_file *w, const struct csv_record *rec)
+{
+    struct fixer *f = s->f;
+    bool cap = f->o->outliers == OUTLIER_CAP;
+    for (size_t c = 0; c < f->ncols; c++) {
+        if (c)
+            put(w, ",", 1);
+        const struct scol *cl = &s->sc[c];
+        const struct datafix_column *rc = &f->rep->cols[c];
+        const struct csv_field *fd = &rec->fields[c];
+        const char *t = NULL;
+        bool miss = missing_is(&f->ms, fd->val, fd->len);
+        if (!cl->numeric) {
+            if (rc->has_fill && miss)
+                t = cl->fill_quoted;
+        } else if (miss) {
+            if (rc->has_fill)
+                t = cl->fill_txt;
+        } else if (cap && rc->has_bounds) {
+            double v = 0;
+            num_parse(fd->val, fd->len, &v);
+            if (v < rc->lower)
+                t = cl->lo_txt;
+            else if (v > rc->upper)
+                t = cl->hi_txt;
+        }
+        if (t)
+            put(w, t, strlen(t));
+        else
+            put(w, fd->raw, fd->raw_len);
+    }
+    put(w, rec->raw + rec->raw_len - rec->eol_len, rec->eol_len);
+}
+
+/* A later pass: ranks (feeding the selections), counting the changes, or
+ * writing the new file to w while counting them. */
+static int s_scan(struct sfix *s, enum scan_mode mode, struct atomic_file *w)
+{
+    struct fixer *f = s->f;
+    struct csv_record rec;
+    int k;
+    if ((k = csv_reader_rewind(f->rd, f->ret_err)) != 0 ||
+        (k = csv_reader_header(f->rd, &rec, f->ret_err)) != 0)
+        return k;
+    if (w)
+        put(w, rec.raw, rec.raw_len);
+    bool plain = csv_reader_plain(f->rd);
+    struct csv_field *pf = plain ? calloc(f->ncols, sizeof *pf) : NULL;
+    if (plain && !pf)
+        return nomem(f);
+    bool cap = f->o->outliers == OUTLIER_CAP;
+    size_t row = 0;
+    while ((k = s_next(f, plain, &rec, pf)) == 1) {
+        if (rec.nfields == 0) {
+            if (w)
+                put(w, rec.raw, rec.raw_len);
+            continue;
+        }
+        bool change = false;
+        for (size_t c = 0; c < f->ncols; c++) {
+            struct scol *cl = &s->sc[c];
+            struct datafix_column *rc = &f->rep->cols[c];
+            const struct csv_field *fd = &rec.fields[c];
+            if (!cl->numeric) {
+                change |= mode == SCAN_WRITE && rc->has_fill && missing_is(&f->ms, fd->val, fd->len);
+                continue;
+            }
+            if (mode == SCAN_RANKS ? !cl->active : !rc->has_bounds && !rc->has_fill)
+                continue;
+            if (missing_is(&f->ms, fd->val, fd->len)) {
+                change |= rc->has_fill;
+                continue;
+            }
+            double x;
+            if (!num_parse(fd->val, fd->len, &x)) {
+                k = SH_ECONFLICT;
+                goto out;
+            }
+            if (mode == SCAN_RANKS) {
+                cl->below += cl->need_p && x < (cl->s + cl->c) / (double)cl->n;
+                rsel_feed(cl->rs, x);
+            } else if (rc->has_bounds && (x < rc->lower || x > rc->upper)) {
+                rc->outliers++;
+                if (cap) {
+                    rc->capped++;
+                    change = true;
+                }
+            }
+        }
+        row++;
+        if (w) {
+            if (!change)
+                put(w, rec.raw, rec.raw_len);
+            else
+                s_write_row(s, w, &rec);
+        }
+        if (row % PROGRESS_ROWS == 0)
+            progress(f, f->size + csv_reader_offset(f->rd));
+    }
+out:
+    free(pf);
+    if (k == SH_ECONFLICT || (k == 0 && row != f->nrows))
+        return s_conflict(f);
+    return k;
+}
+
+/* The rank passes, until every wanted rank is known. */
+static int s_ranks(struct sfix *s)
+{
+    struct fixer *f = s->f;
+    for (int pass = 0;; pass++) {
+        bool any = false;
+        for (size_t c = 0; c < f->ncols; c++) {
+            struct scol *cl = &s->sc[c];
+            cl->active = cl->numeric && cl->rs && (cl->need_p || rsel_pending(cl->rs));
+            if (cl->active && rsel_begin_pass(cl->rs) != 0)
+                return nomem(f);
+            any |= cl->active;
+        }
+        if (!any)
+            return 0;
+        if (pass > 8) /* 5 suffice for any data: the file changes under us */
+            return s_conflict(f);
+        int k = s_scan(s, SCAN_RANKS, NULL);
+        if (k != 0)
+            return k;
+        for (size_t c = 0; c < f->ncols; c++) {
+            struct scol *cl = &s->sc[c];
+            if (!cl->active)
+                continue;
+            rsel_end_pass(cl->rs);
+            if (cl->need_p) {
+                cl->need_p = false;
+                cl->p = cl->below;
+                if (want_imputed(cl) != 0)
+                    return nomem(f);
+            }
+        }
+    }
+}
+
+/* numpy's _lerp */
+static double s_lerp(double a, double b, double t)
+{
+    double d = b - a;
+    return t >= 0.5 ? b - d * (1 - t) : a + d * t;
+}
+
+/* numpy's linear quantile q of n sorted values given by at(k). */
+static double s_quant(const struct scol *cl, size_t n, double q, bool imputed, double fill)
+{
+    double h = (double)(n - 1) * q;
+    size_t lo = (size_t)floor(h);
+    double a, b;
+    bool is_fill;
+    size_t r = imputed ? imp_rank(cl, lo, &is_fill) : (is_fill = false, lo);
+    a = is_fill ? fill : rsel_value(cl->rs, r);
+    if (lo >= n - 1)
+        return a;
+    r = imputed ? imp_rank(cl, lo + 1, &is_fill) : (is_fill = false, lo + 1);
+    b = is_fill ? fill : rsel_value(cl->rs, r);
+    return s_lerp(a, b, h - (double)lo);
+}
+
+static double s_at(const struct scol *cl, size_t k, bool imputed, double fill)
+{
+    bool is_fill = false;
+    size_t r = imputed ? imp_rank(cl, k, &is_fill) : k;
+    return is_fill ? fill : rsel_value(cl->rs, r);
+}
+
+/* Steps 1–2 for a numeric column from the ranks: the statistics of the
+ * original values, the fill, the imputed column's quartiles and the bounds. */
+static void s_bounds(struct fixer *f, struct scol *cl, struct datafix_column *rc)
+{
+    struct num_stats *st = &rc->stats;
+    size_t n = cl->n;
+    rc->missing = cl->miss;
+    st->n = n;
+    if (n == 0) {
+        stats_numeric(NULL, 0, st);
+        rc->q1 = rc->q3 = NAN;
+        return;
+    }
+    st->mean = (cl->s + cl->c) / (double)n;
+    st->min = cl->mn;
+    st->max = cl->mx;
+    st->q1 = s_quant(cl, n, 0.25, false, 0);
+    st->q3 = s_quant(cl, n, 0.75, false, 0);
+    st->median = n % 2 ? rsel_value(cl->rs, n / 2)
+                       : (rsel_value(cl->rs, n / 2 - 1) + rsel_value(cl->rs, n / 2)) / 2.0;
+    st->q1_below = rsel_value(cl->rs, (size_t)floor((double)(n - 1) * 0.25));
+    double h3 = (double)(n - 1) * 0.75;
+    size_t l3 = (size_t)floor(h3);
+    st->q3_above = rsel_value(cl->rs, h3 > (double)l3 && l3 + 1 < n ? l3 + 1 : l3);
+    double fill = f->o->missing == MISSING_MEAN ? st->mean : st->median;
+    rc->has_fill = true;
+    rc->fill_num = fill;
+    size_t big = n + cl->miss;
+    rc->q1 = s_quant(cl, big, 0.25, true, fill);
+    rc->q3 = s_quant(cl, big, 0.75, true, fill);
+    double iqr = rc->q3 - rc->q1;
+    if (!(iqr > 0)) {
+        rc->capping_skipped = "IQR is 0";
+        return;
+    }
+    size_t nd = cl->ndist;
+    if (nd < DATAFIX_MIN_DISTINCT && cl->miss > 0) {
+        size_t j = 0;
+        while (j < nd && cl->dist[j] != fill)
+            j++;
+        nd += j == nd;
+    }
+    if (nd < DATAFIX_MIN_DISTINCT) {
+        rc->capping_skipped = "fewer than " STR(DATAFIX_MIN_DISTINCT) " distinct values";
+        return;
+    }
+    rc->has_bounds = true;
+    rc->lower = rc->q1 - f->o->iqr_multiplier * iqr;
+    rc->upper = rc->q3 + f->o->iqr_multiplier * iqr;
+    double below = s_at(cl, (size_t)floor((double)(big - 1) * 0.25), true, fill);
+    double hb = (double)(big - 1) * 0.75;
+    size_t lb = (size_t)floor(hb);
+    double above = s_at(cl, hb > (double)lb && lb + 1 < big ? lb + 1 : lb, true, fill);
+    if (below < rc->lower)
+        rc->lower = below;
+    if (above > rc->upper)
+        rc->upper = above;
+}
+
+/* The fills and bounds as written; the filled cells. */
+static int s_decide(struct sfix *s)
+{
+    struct fixer *f = s->f;
+    for (size_t c = 0; c < f->ncols; c++) {
+        struct scol *cl = &s->sc[c];
+        struct datafix_column *rc = &f->rep->cols[c];
+        rc->numeric = cl->numeric;
+        if (!cl->numeric) {
+            rc->missing = cl->miss;
+            const char *m;
+            size_t mlen;
+            if (modecount_mode(cl->mc, &m, &mlen, NULL)) {
+                rc->has_fill = true;
+                if (!(rc->fill_text = strndup(m, mlen)) || !(cl->fill_quoted = csv_quote(m, mlen)))
+                    return nomem(f);
+                rc->filled = cl->miss;
+            }
+            continue;
+        }
+        s_bounds(f, cl, rc);
+        bool cap = f->o->outliers == OUTLIER_CAP && rc->has_bounds;
+        if (rc->has_bounds) {
+            num_format(rc->lower, cl->lo_txt, sizeof cl->lo_txt);
+            num_format(rc->upper, cl->hi_txt, sizeof cl->hi_txt);
+        }
+        if (rc->has_fill) {
+            if (cap)
+                rc->fill_num = clip(rc->fill_num, rc->lower, rc->upper);
+            num_format(rc->fill_num, cl->fill_txt, sizeof cl->fill_txt);
+            rc->filled = cl->miss;
+        }
+    }
+    return 0;
+}
+
+static size_t s_tally(struct fixer *f)
+{
+    size_t changed = 0;
+    for (size_t c = 0; c < f->ncols; c++)
+        changed += f->rep->cols[c].filled + f->rep->cols[c].capped;
+    f->rep->cells_changed = changed;
+    double total = (double)f->nrows * (double)f->ncols;
+    f->rep->fixed_fraction = total > 0 ? (double)changed / total : 0;
+    return changed;
+}
+
+static int s_refuse(struct fixer *f)
+{
+    f->rep->refused = true;
+    return sh_errf(f->ret_err, SH_EREFUSED,
+                   "%s: %zu of %zu cells (%.1f%%) would change, more than maxFixedFraction %g; "
+                   "nothing changed",
+                   f->path, f->rep->cells_changed, f->nrows * f->ncols, 100.0 * f->rep->fixed_fraction,
+                   f->o->max_fixed_fraction);
+}
+
+static bool s_same_file(struct sfix *s)
+{
+    struct stat after, now_st;
+    const struct stat *b = &s->st0;
+    return fstat(csv_reader_fd(s->f->rd), &after) == 0 && after.st_size == b->st_size &&
+           after.st_mtim.tv_sec == b->st_mtim.tv_sec && after.st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           stat(s->f->path, &now_st) == 0 && now_st.st_ino == b->st_ino && now_st.st_dev == b->st_dev;
+}
+
+/* The count pass when it is needed, then the new file. */
+static int s_output(struct sfix *s)
+{
+    struct fixer *f = s->f;
+    const struct datafix_options *o = f->o;
+    size_t certain = s_tally(f); /* the fills; the capped cells are counted by a pass */
+    int k;
+    if (o->dry_run || certain == 0) {
+        if ((k = s_scan(s, SCAN_COUNT, NULL)) != 0)
+            return k;
+        progress(f, f->size);
+        if (s_tally(f) > 0 && f->rep->fixed_fraction > o->max_fixed_fraction)
+            return s_refuse(f);
+        if (o->dry_run || f->rep->cells_changed == 0)
+            return 0;
+        for (size_t c = 0; c < f->ncols; c++)
+            f->rep->cols[c].outliers = f->rep->cols[c].capped = 0; /* counted again */
+    } else if (f->rep->fixed_fraction > o->max_fixed_fraction) {
+        if ((k = s_scan(s, SCAN_COUNT, NULL)) != 0)
+            return k;
+        s_tally(f);
+        return s_refuse(f);
+    }
+    struct atomic_file *w = NULL;
+    if ((k = out_begin(f, &w)) != 0)
+        return k;
+    if ((k = s_scan(s, SCAN_WRITE, w)) != 0) {
+        out_abort(f, w);
+        return k;
+    }
+    s_tally(f);
+    if (f->rep->fixed_fraction > o->max_fixed_fraction) {
+        out_abort(f, w);
+        return s_refuse(f);
+    }
+    if (!s_same_file(s)) {
+        out_abort(f, w);
+        return s_conflict(f);
+    }
+    f->rep->bytes_out = atomic_file_bytes(w);
+    if ((k = out_commit(f, w)) != 0)
+        return k;
+    f->rep->written = true;
+    progress(f, 2 * f->size);
+    return 0;
+}
+
+/* datafix_run for the options the streaming fix covers. */
+static int s_run(struct fixer *f)
+{
+    struct sfix s = {.f = f};
+    int k = fstat(csv_reader_fd(f->rd), &s.st0) != 0 ? sh_errf(f->ret_err, SH_EIO, "%s: %s", f->path, strerror(errno)) : 0;
+    if (k == 0)
+        k = s_analyse(&s);
+    if (k == 0)
+        k = s_wants(&s);
+    if (k == 0)
+        k = s_ranks(&s);
+    if (k == 0)
+        k = s_decide(&s);
+    if (k == 0)
+        k = s_output(&s);
+    sfix_free(&s);
+    return k;
+}
+
 static void fixer_free(struct fixer *f)
 {
     if (f->cols)
@@ -700,6 +1282,12 @@ int datafix_run(const char *path, const struct datafix_options *o, struct datafi
         return k;
     f.size = csv_reader_size(f.rd);
     rep->bytes_in = f.size;
+    if ((o->missing == MISSING_MEDIAN || o->missing == MISSING_MEAN) &&
+        (o->outliers == OUTLIER_CAP || o->outliers == OUTLIER_NONE) && csv_reader_fd(f.rd) >= 0) {
+        k = s_run(&f);
+        fixer_free(&f);
+        return k;
+    }
     k = analyse(&f);
     if (k == 0)
         k = decide(&f);

@@ -25,7 +25,8 @@
 
 /* When to read the metric of a pipeline next (the only in-memory state). */
 struct memo {
-    int64_t next_check_ms;
+    int64_t next_check_ms;                 /* the soonest of next_ms */
+    int64_t next_ms[MODEL_METRICS_MAX];    /* per metric (spec order) */
     int64_t generation;
     unsigned phase_requests; /* of the last decision, repeated between checks */
 };
@@ -65,11 +66,6 @@ static void memo_forget(struct model_reconciler *mr, const char *key)
     pthread_mutex_lock(&mr->mu);
     free(strmap_remove(mr->memos, key));
     pthread_mutex_unlock(&mr->mu);
-}
-
-static const char *metric_name(const struct spec_model *sm)
-{
-    return sm->metric.name && *sm->metric.name ? sm->metric.name : "accuracy";
 }
 
 static const char *registry_path(const struct spec_model *sm)
@@ -167,9 +163,14 @@ static int act(struct model_reconciler *mr, struct reconcile_ctx *ctx,
 {
     const struct spec_model *sm = &ctx->spec->model;
     struct platform *pf = ctx->platform;
-    char trigger[300];
-    snprintf(trigger, sizeof trigger, "BelowThreshold: %s %.3f < %.3f", metric_name(sm),
-             obs->metric, sm->min_accuracy);
+    char trigger[340];
+    snprintf(trigger, sizeof trigger, "BelowThreshold: %s", d->trigger);
+    struct spec_model_metric defs[MODEL_METRICS_MAX];
+    size_t n = spec_model_metric_list(sm, defs);
+    const struct spec_model_metric *fm = &defs[d->metric_index >= 0 && (size_t)d->metric_index < n
+                                                   ? (size_t)d->metric_index : 0];
+    double value = d->next.ms[fm - defs].value;
+    bool over = fm->has_max && value > fm->max;
     struct history_entry h = {.time_ms = ctx->now_ms,
                               .loop = LOOP,
                               .action = "rollback",
@@ -181,8 +182,7 @@ static int act(struct model_reconciler *mr, struct reconcile_ctx *ctx,
     char *err = NULL;
     int r = ma ? ma->activate(ma, ctx->p, d->target, &err) : SH_EUNAVAIL;
     if (r != 0) {
-        snprintf(msg, size, "%s %.3f < %.3f: rollback %s → %s failed: %s", metric_name(sm),
-                 obs->metric, sm->min_accuracy, obs->current, d->target,
+        snprintf(msg, size, "%s: rollback %s → %s failed: %s", d->trigger, obs->current, d->target,
                  err ? err : (ma ? sh_strerror(r) : "the platform has no model actuators"));
         free(err);
         h.outcome = "failed";
@@ -193,7 +193,10 @@ static int act(struct model_reconciler *mr, struct reconcile_ctx *ctx,
         s->last_rollback_ms = prev->last_rollback_ms;
         s->nrollback_times = prev->nrollback_times;
         memcpy(s->rollback_times, prev->rollback_times, sizeof s->rollback_times);
-        s->below_count = prev->below_count + 1;
+        for (size_t k = 0; k < n; k++)
+            s->ms[k].below_count = d->next.ms[k].below_count;
+        s->ms[fm - defs].below_count = fm->failure_limit;
+        s->below_count = s->ms[0].below_count;
         d->verdict = MODEL_BELOW;
         d->action_in_flight = false;
         snprintf(d->reason, sizeof d->reason, "BelowThreshold");
@@ -213,9 +216,9 @@ static int act(struct model_reconciler *mr, struct reconcile_ctx *ctx,
     struct rollback_record rec = {.time_ms = ctx->now_ms,
                                   .trigger = "controller",
                                   .pipeline = ctx->p->key,
-                                  .metric_name = metric_name(sm),
-                                  .current_metric = obs->metric,
-                                  .threshold = sm->min_accuracy,
+                                  .metric_name = fm->name,
+                                  .current_metric = value,
+                                  .threshold = over ? fm->max : fm->min,
                                   .from_version = obs->current,
                                   .to_version = d->target,
                                   .to_metric = d->target_metric,
@@ -245,37 +248,59 @@ static void plan(struct reconcile_ctx *ctx, const struct model_observation *obs,
 {
     char text[400];
     snprintf(text, sizeof text, "roll back %s → %s (recorded %s %.3f)",
-             obs->current[0] ? obs->current : "?", d->target, metric_name(&ctx->spec->model),
-             d->target_metric);
+             obs->current[0] ? obs->current : "?", d->target,
+             d->metric_index >= 0 ? d->next.names[d->metric_index] : "metric", d->target_metric);
     status_plan(ctx->status, LOOP, text);
 }
 
 /* A reading belongs to a version only if that version served before and
  * after it: a deployment that moved meanwhile (a CD system, a rollout) makes
- * the reading inconclusive, never evidence for the wrong version. */
+ * the readings inconclusive, never evidence for the wrong version. */
 static void same_version_after_reading(const struct model_actuators *ma, const struct pipeline *p,
                                        struct model_observation *obs)
 {
-    if (!ma || !obs->current[0])
+    bool any = false;
+    for (size_t k = 0; k < obs->nreadings; k++)
+        any = any || (obs->readings[k].read && obs->readings[k].ok);
+    if (!ma || !obs->current[0] || !any)
         return;
     struct model_registry_view after;
     memset(&after, 0, sizeof after);
     ma->observe(ma, p, &after);
     if (strcmp(after.current, obs->current) != 0) {
-        obs->metric_ok = false;
-        snprintf(obs->metric_error, sizeof obs->metric_error,
-                 "the model version changed during the reading (%s → %s): reading discarded",
-                 obs->current, after.current[0] ? after.current : "unknown");
+        for (size_t k = 0; k < obs->nreadings; k++) {
+            struct model_reading *rd = &obs->readings[k];
+            if (!rd->read || !rd->ok)
+                continue;
+            rd->ok = false;
+            snprintf(rd->error, sizeof rd->error,
+                     "the model version changed during the reading (%s → %s): reading discarded",
+                     obs->current, after.current[0] ? after.current : "unknown");
+        }
     }
     model_registry_view_free(&after);
 }
 
+/* The shortest interval of the spec's metrics (the grace after a rollback). */
+static int64_t min_interval(const struct spec_model *sm)
+{
+    struct spec_model_metric defs[MODEL_METRICS_MAX];
+    size_t n = spec_model_metric_list(sm, defs);
+    int64_t iv = defs[0].interval_ms;
+    for (size_t k = 1; k < n; k++)
+        if (defs[k].interval_ms < iv)
+            iv = defs[k].interval_ms;
+    return iv > 0 ? iv : 60000;
+}
+
 static int check(struct model_reconciler *mr, struct reconcile_ctx *ctx, cJSON *sec,
-                 const struct model_state *prev, struct memo *memo)
+                 const struct model_state *prev, struct memo *memo, bool all_due)
 {
     const struct spec_model *sm = &ctx->spec->model;
     struct platform *pf = ctx->platform;
-    int64_t interval = sm->metric.interval_ms > 0 ? sm->metric.interval_ms : 60000;
+    int64_t interval = min_interval(sm);
+    struct spec_model_metric defs[MODEL_METRICS_MAX];
+    size_t n = spec_model_metric_list(sm, defs);
 
     const struct model_actuators *ma =
         pf->actuators ? (const struct model_actuators *)pf->actuators(pf, LOOP) : NULL;
@@ -292,20 +317,32 @@ static int check(struct model_reconciler *mr, struct reconcile_ctx *ctx, cJSON *
     obs.versions = view.versions;
     obs.nversions = view.count;
     snprintf(obs.current, sizeof obs.current, "%s", view.current);
-    int64_t timeout = mr->o.metric_timeout_ms > 0 ? mr->o.metric_timeout_ms : DEFAULT_TIMEOUT_MS;
-    if (timeout > interval)
-        timeout = interval;
-    double value = 0;
-    credentials_warn_insecure(&sm->metric.source.auth, ctx->p->key, "spec.model.metric.source",
-                              ctx->p->generation);
-    struct metric_source_env menv = {.ns = ctx->p->namespace_, .secrets = pf->secrets,
-                                     .field = "spec.model.metric.source"};
-    if (metric_source_read_in(&sm->metric.source, &menv, timeout, &value, obs.metric_error,
-                              sizeof obs.metric_error) == 0) {
-        obs.metric_ok = true;
-        obs.metric = value;
-        same_version_after_reading(ma, ctx->p, &obs);
+    obs.nreadings = n;
+    for (size_t k = 0; k < n; k++) {
+        if (!all_due && ctx->now_ms < memo->next_ms[k])
+            continue;
+        int64_t iv = defs[k].interval_ms > 0 ? defs[k].interval_ms : 60000;
+        int64_t timeout = mr->o.metric_timeout_ms > 0 ? mr->o.metric_timeout_ms : DEFAULT_TIMEOUT_MS;
+        if (timeout > iv)
+            timeout = iv;
+        struct model_reading *rd = &obs.readings[k];
+        char field[64];
+        if (sm->nmetrics > 0)
+            snprintf(field, sizeof field, "spec.model.metrics[%zu].source", k);
+        else
+            snprintf(field, sizeof field, "spec.model.metric.source");
+        credentials_warn_insecure(&defs[k].source.auth, ctx->p->key, field, ctx->p->generation);
+        struct metric_source_env menv = {.ns = ctx->p->namespace_, .secrets = pf->secrets,
+                                         .field = field};
+        rd->read = true;
+        rd->ok = metric_source_read_in(&defs[k].source, &menv, timeout, &rd->value, rd->error,
+                                       sizeof rd->error) == 0;
+        memo->next_ms[k] = ctx->now_ms + iv;
     }
+    same_version_after_reading(ma, ctx->p, &obs);
+    obs.metric_ok = obs.readings[0].read && obs.readings[0].ok;
+    obs.metric = obs.readings[0].value;
+    snprintf(obs.metric_error, sizeof obs.metric_error, "%s", obs.readings[0].error);
 
     struct model_decision *d = malloc(sizeof *d);
     if (!d) {
@@ -316,8 +353,13 @@ static int check(struct model_reconciler *mr, struct reconcile_ctx *ctx, cJSON *
     /* a count past failureLimit means the same as failureLimit; capping it
      * keeps a pipeline stuck below the threshold from rewriting its status
      * at every reading */
-    if (d->next.below_count > sm->failure_limit)
-        d->next.below_count = sm->failure_limit;
+    for (size_t k = 0; k < n; k++) {
+        if (d->next.ms[k].below_count > defs[k].failure_limit)
+            d->next.ms[k].below_count = defs[k].failure_limit;
+        if (d->next.ms[k].unavailable_count > defs[k].inconclusive_limit)
+            d->next.ms[k].unavailable_count = defs[k].inconclusive_limit;
+    }
+    d->next.below_count = d->next.ms[0].below_count;
     verify_previous(ctx, prev, d);
     status_plan_clear(ctx->status, LOOP);
 
@@ -329,16 +371,25 @@ static int check(struct model_reconciler *mr, struct reconcile_ctx *ctx, cJSON *
     else if (d->rollback)
         err = act(mr, ctx, ma, &obs, prev, d, msg, sizeof msg);
     if (view.error[0] && (d->verdict == MODEL_NO_GOOD_VERSION || !view.current[0])) {
-        size_t n = strlen(msg);
-        snprintf(msg + n, sizeof msg - n, " (%s)", view.error);
+        size_t len = strlen(msg);
+        snprintf(msg + len, sizeof msg - len, " (%s)", view.error);
     }
     report(ctx, d, msg, &memo->phase_requests);
     if (d->action_in_flight)
         ctx->action_in_flight = true;
     int wr = model_state_write(&d->next, sm->rollback.window_ms, ctx->now_ms, sec);
     /* a failed swap is retried on the manager's backoff, not a whole interval later */
-    memo->next_check_ms = err ? ctx->now_ms : ctx->now_ms + interval;
-    reconcile_requeue_after(ctx, d->requeue_after_ms > 0 ? d->requeue_after_ms : interval);
+    memo->next_check_ms = memo->next_ms[0];
+    for (size_t k = 1; k < n; k++)
+        if (memo->next_ms[k] < memo->next_check_ms)
+            memo->next_check_ms = memo->next_ms[k];
+    if (err) /* a failed swap is retried on the manager's backoff */
+        for (size_t k = 0; k < n; k++)
+            memo->next_check_ms = memo->next_ms[k] = ctx->now_ms;
+    int64_t after = memo->next_check_ms - ctx->now_ms;
+    if (d->requeue_after_ms > 0 && (d->action_in_flight || d->requeue_after_ms < after))
+        after = d->requeue_after_ms;
+    reconcile_requeue_after(ctx, after > 0 ? after : interval);
     free(d);
     model_registry_view_free(&view);
     return err ? err : wr;
@@ -362,13 +413,22 @@ static int mr_reconcile(void *self, struct reconcile_ctx *ctx)
         return SH_ENOMEM;
     struct model_state prev;
     model_state_read(sec, &prev);
+    struct spec_model_metric defs[MODEL_METRICS_MAX];
+    size_t nm = spec_model_metric_list(sm, defs);
+    model_state_read_metrics(sec, defs, nm, &prev);
+    prev.list_form = sm->nmetrics > 0;
     int64_t now = ctx->now_ms;
-    int64_t interval = sm->metric.interval_ms > 0 ? sm->metric.interval_ms : 60000;
-    if (ctx->reset && (prev.nrollback_times || prev.below_count)) {
+    int64_t interval = min_interval(sm);
+    bool any_below = prev.below_count;
+    for (size_t k = 0; k < nm; k++)
+        any_below = any_below || prev.ms[k].below_count;
+    if (ctx->reset && (prev.nrollback_times || any_below)) {
         /* the reset is seen in this reconcile only: apply it now, whichever
          * path is taken below (grace, blocked, not due) */
         prev.nrollback_times = 0;
         prev.below_count = 0;
+        for (size_t k = 0; k < nm; k++)
+            prev.ms[k].below_count = 0;
         int r = model_state_write(&prev, sm->rollback.window_ms, now, sec);
         if (r != 0)
             return r;
@@ -395,9 +455,10 @@ static int mr_reconcile(void *self, struct reconcile_ctx *ctx)
         reconcile_requeue_after(ctx, memo.next_check_ms - now);
         return 0;
     }
+    bool all_due = !known || ctx->reset || memo.generation != p->generation;
     memo.generation = p->generation;
     memo.phase_requests = 0;
-    int r = check(mr, ctx, sec, &prev, &memo);
+    int r = check(mr, ctx, sec, &prev, &memo, all_due);
     memo_put(mr, p->key, &memo);
     return r;
 }

@@ -47,10 +47,9 @@ spec:
       resetAfter: 5s
       process: {command: ["$root/bin/housing-api", --port, "$api_port", --models, "$d/models", --watch, "1"]}
   model:
-    metric:
-      source: {http: {url: "http://127.0.0.1:$api_port/metrics.json", jsonPointer: /model_accuracy}}
-      interval: 1s
-    minAccuracy: 0.70
+    metrics: # the housing model is a regression: judged by its R² and its RMSE
+      - {name: accuracy, source: {http: {url: "http://127.0.0.1:$api_port/metrics.json", jsonPointer: /model_accuracy}}, interval: 1s, min: 0.70}
+      - {name: rmse, source: {http: {url: "http://127.0.0.1:$api_port/metrics.json", jsonPointer: /model_rmse}}, interval: 1s, max: 40000}
     rollback: {registry: {path: "$d/models"}, reload: signal}
   drift:
     reference: {path: "$d/data/reference.csv"}
@@ -126,13 +125,14 @@ healed_missing() { [ "$(hist_ok dataQuality)" -gt "$h0" ] && [ "$(num .dataQuali
 scenario "missing values" "5% of cells blanked" "imputed (median)" det_missing healed_missing \
     bin/housing-data --seed 1 --missing 0.05 --out "$d/data/raw/housing.csv"
 
-# 2. accuracy 0.65 → rolled back
+# 2. the model degrades: its RMSE goes over its max (R² still fine) → rolled back
 h0=$(hist_ok model)
 v0=$(st .model.version)
 det_acc() { [ "$(cond ModelValid status)" = False ] || [ "$(hist_ok model)" -gt "$h0" ]; }
-healed_acc() { [ "$(hist_ok model)" -gt "$h0" ] && [ "$(cond ModelValid status)" = True ]; }
-scenario "accuracy 0.65" "model $v0 reports 0.65 < 0.70" "rolled back" det_acc healed_acc \
-    curl -fsS -X POST -d '{"accuracy":0.65}' "http://127.0.0.1:$api_port/admin/accuracy"
+healed_acc() { [ "$(hist_ok model)" -gt "$h0" ] && [ "$(cond ModelValid status)" = True ] &&
+    st '| [(.history // [])[] | select(.loop == "model")] | last | .trigger' | grep -q 'rmse 52000 > 40000'; }
+scenario "model degraded" "model $v0: RMSE 52000 > 40000" "rolled back" det_acc healed_acc \
+    curl -fsS -X POST -d '{"rmse":52000}' "http://127.0.0.1:$api_port/admin/rmse"
 
 # 3. drift → retrained
 h0=$(hist_ok drift)

@@ -2,19 +2,24 @@
 # A big dataset never takes the controller down (issue 15, item 4): the data
 # work of a pipeline (the data fix, the drift statistics) runs in a forked
 # child under --memory-budget. With a 16 MiB budget:
-#  1. a pipeline whose CSV needs more (200k rows) fails its data loop with
+#  1. a pipeline whose CSV needs more (a text column of 400k distinct
+#     values: their exact counts are kept) fails its data loop with
 #     DataValid False, reason Unfixable, "out of memory: … budget of 16 MiB;
 #     raise --memory-budget", its file untouched; its drift loop says
 #     "cannot compute drift: out of memory"; the controller stays up
 #     (/healthz) and a pipeline with a small file is fixed meanwhile;
 #  2. `selfheal fix-data --memory-budget` fails the same way (exit 1), and
-#     without the flag fixes the file exactly as the controller would.
+#     without the flag fixes the file exactly as the controller would;
+#  3. the numeric fix streams (issue 15, item 3): an 800k-row housing file,
+#     whose columns alone would take 4x the budget in memory, is fixed under
+#     16 MiB with the same bytes as without a budget.
 source "$(dirname "$0")/lib/common.sh"
 cd "$TMP"
 gen() { /usr/bin/python3 "$SH_ROOT/bench/datafix/gen_housing.py" "$1" 3 0.05 0.01; }
 mkdir -p specs data
-gen 200000 >data/big.csv
+awk 'BEGIN { print "id,x"; for (i = 0; i < 400000; i++) printf "row-%040d,%s\n", i, (i % 50 ? i % 997 : "") }' >data/big.csv
 gen 5000 >data/small.csv
+gen 200000 >drift.csv
 cp data/big.csv big.orig
 sum() { sha256sum "$1" | cut -d' ' -f1; }
 for name in big small; do
@@ -31,8 +36,8 @@ YAML
 done
 cat >>specs/big.yaml <<YAML
   drift:
-    reference: {path: $TMP/big.orig}
-    current: {path: $TMP/big.orig}
+    reference: {path: $TMP/drift.csv}
+    current: {path: $TMP/drift.csv}
     interval: 1s
 YAML
 state=$TMP/state
@@ -70,4 +75,12 @@ cp big.orig iso.csv
 "$SELFHEAL" fix-data --data-path cli.csv --backup-keep 0 --quiet
 "$SELFHEAL" fix-data --data-path iso.csv --backup-keep 0 --quiet --memory-budget 0
 assert_eq "$(sum iso.csv)" "$(sum cli.csv)" "the isolated fix and the in-process fix"
+
+# --- 3. streaming: 4x the budget in columns, fixed within it ---------------
+gen 800000 >s1.csv
+cp s1.csv s2.csv
+"$SELFHEAL" fix-data --data-path s1.csv --backup-keep 0 --quiet
+"$SELFHEAL" fix-data --data-path s2.csv --backup-keep 0 --quiet --memory-budget 16Mi ||
+    fail "fix-data of 800k rows under a 16 MiB budget"
+assert_eq "$(sum s2.csv)" "$(sum s1.csv)" "the fix under 16 MiB and the fix without a budget"
 echo ok

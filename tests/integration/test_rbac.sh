@@ -86,6 +86,10 @@ grep -q '/apis/authentication.k8s.io/v1/tokenreviews' "$az" &&
     echo "authentication.k8s.io tokenreviews create" >>"$branch"
 grep -q '/apis/authorization.k8s.io/v1/subjectaccessreviews' "$az" &&
     echo "authorization.k8s.io subjectaccessreviews create" >>"$branch"
+# the notifier's urlFrom.secretKeyRef (only when a pipeline's spec.notify names one)
+kr=$SH_ROOT/controller/kube/kube_run.c
+grep -q '/api/v1/namespaces/%s/secrets/%s' "$kr" && grep -q 'kube_get(kr->client, path' "$kr" &&
+    echo " secrets get" >>"$branch"
 
 # Secrets for the specs' secretKeyRef (controller/kube/secrets.c), read only
 # when a pipeline names one

@@ -59,6 +59,7 @@ class CRDShape(unittest.TestCase):
         self.assertEqual(cols, [("Phase", "string", ".status.phase"),
                                 ("Ready", "string", '.status.conditions[?(@.type=="Ready")].status'),
                                 ("Model", "string", ".status.model.version"),
+                                ("Metric", "string", ".status.model.deciding"),
                                 ("Accuracy", "number", ".status.model.metric"),
                                 ("Drift", "number", ".status.drift.score"),
                                 ("Age", "date", ".metadata.creationTimestamp")])

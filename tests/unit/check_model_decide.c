@@ -277,6 +277,85 @@ START_TEST(test_newest_evidence_of_a_version_wins)
 }
 END_TEST
 
+/* accuracy min 0.7 and rmse max 40000: rmse alone fails → a rollback to the
+ * newest older version whose evidence passes both. */
+static struct spec_model_metric two[2];
+
+static void use_two_metrics(void)
+{
+    memset(two, 0, sizeof two);
+    two[0] = (struct spec_model_metric){.name = "accuracy", .interval_ms = 60 * SEC,
+                                        .has_min = true, .min = 0.70, .failure_limit = 1,
+                                        .inconclusive_limit = 1};
+    two[1] = (struct spec_model_metric){.name = "rmse", .interval_ms = 60 * SEC, .has_max = true,
+                                        .max = 40000, .failure_limit = 1, .inconclusive_limit = 2};
+    spec.metrics = two;
+    spec.nmetrics = 2;
+    /* v1: both good; v2: accuracy good, rmse bad; v3 current */
+    versions[0].values[1] = (struct model_value){30000, true};
+    versions[1].values[1] = (struct model_value){52000, true};
+    versions[2].values[1] = (struct model_value){45000, true};
+    obs.nreadings = 2;
+    obs.readings[0] = (struct model_reading){.read = true, .ok = true, .value = 0.82};
+    obs.readings[1] = (struct model_reading){.read = true, .ok = true, .value = 45210.5};
+}
+
+START_TEST(test_one_metric_over_its_max_rolls_back_to_a_version_good_on_every_metric)
+{
+    use_two_metrics();
+    struct model_state prev = {0};
+    struct model_decision d;
+    model_decide(&spec, &obs, &prev, T0, false, false, false, &d);
+    ck_assert(d.rollback);
+    ck_assert_str_eq(d.target, "v1"); /* v2's rmse record fails */
+    ck_assert_int_eq(d.metric_index, 1);
+    ck_assert_double_eq(d.target_metric, 30000);
+    ck_assert_str_eq(d.trigger, "rmse 45210.5 > 40000");
+    ck_assert_msg(strstr(d.message, "rmse 45210.5 > 40000: rolled back v3 → v1") != NULL, "%s",
+                  d.message);
+    ck_assert_str_eq(d.next.deciding, "rmse 45210.5 > 40000");
+    /* the reading is v3's evidence for both metrics */
+    ck_assert_uint_eq(d.next.nversions, 1);
+    ck_assert(d.next.versions[0].ev[1].observed);
+    ck_assert_double_eq(d.next.versions[0].ev[1].metric, 45210.5);
+    ck_assert_double_eq(d.next.metric, 0.82);
+}
+END_TEST
+
+START_TEST(test_every_metric_within_is_above_and_inconclusive_has_its_limit)
+{
+    use_two_metrics();
+    obs.readings[1].value = 35000;
+    struct model_state s = {0};
+    struct model_decision d;
+    model_decide(&spec, &obs, &s, T0, false, false, false, &d);
+    ck_assert_int_eq(d.verdict, MODEL_ABOVE);
+    ck_assert_msg(strstr(d.message, "accuracy 0.820 ≥ 0.700 with model v3 (rmse 35000 ≤ 40000)") != NULL,
+                  "%s", d.message);
+    ck_assert_str_eq(d.next.last_good_version, "v3");
+    s = d.next;
+    /* rmse NaN once: tolerated (inconclusiveLimit 2), twice: MetricUnavailable */
+    obs.readings[1] = (struct model_reading){.read = true, .ok = false, .error = "not a finite number"};
+    model_decide(&spec, &obs, &s, T0 + 60 * SEC, false, false, false, &d);
+    ck_assert_int_eq(d.verdict, MODEL_ABOVE);
+    s = d.next;
+    model_decide(&spec, &obs, &s, T0 + 120 * SEC, false, false, false, &d);
+    ck_assert_int_eq(d.verdict, MODEL_UNAVAILABLE);
+    ck_assert_str_eq(d.reason, "MetricUnavailable");
+    ck_assert_msg(strstr(d.message, "rmse: not a finite number") != NULL, "%s", d.message);
+    ck_assert(!d.rollback);
+    s = d.next;
+    /* a metric not due keeps its state; accuracy below alone rolls back */
+    obs.readings[1].read = false;
+    obs.readings[0].value = 0.5;
+    model_decide(&spec, &obs, &s, T0 + 180 * SEC, false, false, false, &d);
+    ck_assert(d.rollback); /* v2's rmse fails; v1: accuracy 0.82, rmse 30000 */
+    ck_assert_str_eq(d.target, "v1");
+    ck_assert_int_eq(d.metric_index, 0);
+    ck_assert_str_eq(d.trigger, "accuracy 0.500 < 0.700");
+}
+END_TEST
+
 Suite *model_decide_suite(void)
 {
     Suite *s = suite_create("model_decide");
@@ -294,6 +373,8 @@ Suite *model_decide_suite(void)
     tcase_add_test(tc, test_grace_after_rollback_and_blocking_by_a_higher_loop);
     tcase_add_test(tc, test_dry_run_plans_without_counting_a_rollback);
     tcase_add_test(tc, test_version_ledger_records_each_change_of_current);
+    tcase_add_test(tc, test_one_metric_over_its_max_rolls_back_to_a_version_good_on_every_metric);
+    tcase_add_test(tc, test_every_metric_within_is_above_and_inconclusive_has_its_limit);
     suite_add_tcase(s, tc);
     return s;
 }

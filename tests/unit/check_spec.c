@@ -271,6 +271,31 @@ static const struct {
     /* 35 startupTimeout is a duration */
     {HEAD "spec:\n  service:\n    healthCheck: {url: 'http://x', startupTimeout: 300}\n",
      "spec.service.healthCheck.startupTimeout: must be a duration string like \"30s\", \"5m\" or \"24h\", got 300"},
+    /* 36 both forms of the model's metrics */
+    {HEAD "spec:\n  model:\n    metric: {source: {file: {path: m}}}\n    metrics: [{name: rmse, source: {file: {path: m}}, max: 1}]\n",
+     "spec.model.metrics: use either metrics or the shorthand metric + minAccuracy, not both"},
+    /* 37 a metric without bounds */
+    {HEAD "spec:\n  model:\n    metrics: [{name: rmse, source: {file: {path: m}}}]\n",
+     "spec.model.metrics[0]: at least one of min or max is required (the metric's bounds)"},
+    /* 38 min above max */
+    {HEAD "spec:\n  model:\n    metrics: [{name: r2, source: {file: {path: m}}, min: 0.9, max: 0.5}]\n",
+     "spec.model.metrics[0].max: must be at least min"},
+    /* 39 the same name twice */
+    {HEAD "spec:\n  model:\n    metrics:\n    - {name: a, source: {file: {path: m}}, min: 0}\n    - {name: a, source: {file: {path: m}}, max: 1}\n",
+     "spec.model.metrics[1].name: must be unique, \"a\" is also spec.model.metrics[0]"},
+    /* 40 the shorthand's threshold with the list */
+    {HEAD "spec:\n  model:\n    minAccuracy: 0.8\n    metrics: [{name: a, source: {file: {path: m}}, min: 0}]\n",
+     "spec.model.minAccuracy: belongs to the shorthand metric; with metrics give each metric its min"},
+    /* 41 a notification URL from two places */
+    {HEAD "spec:\n  notify: [{webhook: {urlFrom: {env: URL, file: u.txt}}}]\n",
+     "spec.notify[0].webhook.urlFrom: exactly one of env, file or secretKeyRef may be set, got 2"},
+    /* 42 a notification trigger that is no reason */
+    {HEAD "spec:\n  notify: [{webhook: {urlFrom: {secretKeyRef: {name: hooks, key: url}}}, format: teams, on: [needs-attention]}]\n",
+     "spec.notify[0].format: must be one of json, slack, got \"teams\"\n"
+     "spec.notify[0].on[0]: must be a phase or an event reason in CamelCase (like NeedsAttention, RolledBack), got \"needs-attention\""},
+    /* 43 a webhook without its URL */
+    {HEAD "spec:\n  notify: [{webhook: {}}]\n",
+     "spec.notify[0].webhook.urlFrom: is required (the URL is a secret: env, file or secretKeyRef)"},
 };
 
 START_TEST(test_broken_spec)
@@ -279,6 +304,73 @@ START_TEST(test_broken_spec)
     ck_assert_msg(strcmp(msg, broken[_i].expect) == 0, "case %d:\n got: %s\nwant: %s", _i, msg,
                   broken[_i].expect);
     free(msg);
+}
+END_TEST
+
+START_TEST(test_model_metrics_list)
+{
+    struct spec s;
+    char *msg = validate_yaml(
+        HEAD "spec:\n  model:\n    metrics:\n"
+             "    - {name: accuracy, source: {http: {url: 'http://api/metrics.json', jsonPointer: /r2}}, interval: 30s, min: 0.7}\n"
+             "    - {name: rmse, source: {prometheus: {url: 'http://prom:9090', query: housing_rmse}}, max: 40000, failureLimit: 2, inconclusiveLimit: 3}\n"
+             "    rollback: {registry: {path: models}}\n",
+        &s);
+    ck_assert_str_eq(msg, "");
+    free(msg);
+    ck_assert_uint_eq(s.model.nmetrics, 2);
+    struct spec_model_metric m[SPEC_MODEL_METRICS_MAX];
+    ck_assert_uint_eq(spec_model_metric_list(&s.model, m), 2);
+    ck_assert_str_eq(m[0].name, "accuracy");
+    ck_assert_int_eq(m[0].interval_ms, 30000);
+    ck_assert(m[0].has_min && !m[0].has_max);
+    ck_assert_int_eq(m[0].failure_limit, 1);
+    ck_assert_int_eq(m[0].inconclusive_limit, 1);
+    ck_assert_str_eq(m[1].name, "rmse");
+    ck_assert_int_eq(m[1].interval_ms, 60000);
+    ck_assert(m[1].has_max && !m[1].has_min);
+    ck_assert_double_eq(m[1].max, 40000);
+    ck_assert_int_eq(m[1].failure_limit, 2);
+    ck_assert_int_eq(m[1].inconclusive_limit, 3);
+    ck_assert_int_eq(m[1].source.kind, METRIC_SOURCE_PROMETHEUS);
+    spec_free(&s);
+    /* the shorthand is one metric: accuracy with min = minAccuracy */
+    msg = validate_yaml(HEAD "spec:\n  model: {metric: {source: {file: {path: m}}}, minAccuracy: 0.8, failureLimit: 2}\n", &s);
+    ck_assert_str_eq(msg, "");
+    free(msg);
+    ck_assert_uint_eq(spec_model_metric_list(&s.model, m), 1);
+    ck_assert_str_eq(m[0].name, "accuracy");
+    ck_assert(m[0].has_min && !m[0].has_max);
+    ck_assert_double_eq(m[0].min, 0.8);
+    ck_assert_int_eq(m[0].failure_limit, 2);
+    ck_assert_int_eq(m[0].source.kind, METRIC_SOURCE_FILE);
+    spec_free(&s);
+}
+END_TEST
+
+START_TEST(test_notify_decoded)
+{
+    struct spec s;
+    char *msg = validate_yaml(HEAD "spec:\n  notify:\n  - webhook: {urlFrom: {env: SLACK_URL}}\n    format: slack\n"
+                                   "    on: [NeedsAttention, RolledBack]\n    window: 30m\n"
+                                   "  - webhook: {urlFrom: {secretKeyRef: {name: hooks, key: url}}}\n",
+                              &s);
+    ck_assert_str_eq(msg, "");
+    free(msg);
+    ck_assert_uint_eq(s.nnotify, 2);
+    ck_assert_int_eq(s.notify[0].url_from, NOTIFY_URL_ENV);
+    ck_assert_str_eq(s.notify[0].env, "SLACK_URL");
+    ck_assert_int_eq(s.notify[0].format, NOTIFY_FORMAT_SLACK);
+    ck_assert_uint_eq(s.notify[0].non, 2);
+    ck_assert_str_eq(s.notify[0].on[1], "RolledBack");
+    ck_assert_int_eq(s.notify[0].window_ms, 1800000);
+    ck_assert_int_eq(s.notify[1].url_from, NOTIFY_URL_SECRET);
+    ck_assert_str_eq(s.notify[1].secret_name, "hooks");
+    ck_assert_str_eq(s.notify[1].secret_key, "url");
+    ck_assert_int_eq(s.notify[1].format, NOTIFY_FORMAT_JSON);
+    ck_assert_ptr_null(s.notify[1].on); /* the defaults */
+    ck_assert_int_eq(s.notify[1].window_ms, 3600000);
+    spec_free(&s);
 }
 END_TEST
 
@@ -373,6 +465,8 @@ Suite *spec_suite(void)
     tcase_add_test(tc, test_full_spec_decodes);
     tcase_add_loop_test(tc, test_broken_spec, 0, (int)(sizeof broken / sizeof *broken));
     tcase_add_test(tc, test_json_input);
+    tcase_add_test(tc, test_model_metrics_list);
+    tcase_add_test(tc, test_notify_decoded);
     tcase_add_test(tc, test_durations);
     tcase_add_test(tc, test_status_is_ignored_and_metadata_passes);
     tcase_add_test(tc, test_env_list_form);

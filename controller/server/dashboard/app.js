@@ -55,7 +55,11 @@ function renderTable(pipelines) {
     }
     tr.appendChild(conds);
     tr.appendChild(el('td', {}, fmt(get(st, 'model.version'))));
-    tr.appendChild(el('td', {}, fmt(get(st, 'model.metric'), 3)));
+    // the deciding metric ("rmse 41250.5 > 40000"); every metric in the tooltip
+    const ms = get(st, 'model.metrics');
+    const all = ms && typeof ms === 'object' ? Object.keys(ms).map(k => k + ' ' + ms[k]).join(', ') : '';
+    tr.appendChild(el('td', all ? {title: all} : {},
+      get(st, 'model.deciding') || fmt(get(st, 'model.metric'), 3)));
     tr.appendChild(el('td', {}, fmt(get(st, 'drift.score'), 3)));
     tr.appendChild(el('td', {}, fmt(get(st, 'service.recoveryAttempts'))));
     tr.addEventListener('click', () => { selected = p.key; renderTable(pipelines); drawCharts(); });

@@ -1,0 +1,55 @@
+/*
+ * rankselect.h — exact order statistics of a stream of doubles read several
+ * times (a column of a file too big to hold), in memory independent of the
+ * number of values: a radix select over the order-preserving 64-bit key of
+ * each value's IEEE-754 bits.
+ *
+ *   pass 1   rsel_count every value: a histogram of the top `first_bits`
+ *            bits of the key (16 bits: 256 KiB);
+ *   then     rsel_want the ranks wanted (0-based, < rsel_n), and while
+ *            rsel_pending: rsel_begin_pass, rsel_feed every value again (in
+ *            any order), rsel_end_pass. Each pass, the values of each bucket
+ *            holding a wanted rank are both counted by their next 12 key
+ *            bits and gathered as distinct (value, count) pairs up to
+ *            RSEL_GATHER; a bucket of at most that many distinct values
+ *            resolves its ranks exactly, else the ranks go down one level.
+ *            Ties cost nothing (one pair); the worst case is 5 passes
+ *            (16 + 4·12 bits); housing-like columns take one.
+ *   rsel_value the value of a resolved rank.
+ *
+ * Order: that of the keys, i.e. of the values with −0 before +0 (as the
+ * in-memory selection of stats.c, whose buckets use the same keys). NaN must
+ * not be fed. Memory: the first histogram, and per distinct bucket being
+ * refined 16 KiB + RSEL_GATHER pairs, for one pass. One thread per rsel.
+ */
+#ifndef SH_RANKSELECT_H
+#define SH_RANKSELECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RSEL_GATHER 768
+
+struct rsel;
+
+/* first_bits: 8..16. NULL on ENOMEM. */
+struct rsel *rsel_new(unsigned first_bits);
+void rsel_free(struct rsel *r);
+
+/* Pass 1: one value. */
+void rsel_count(struct rsel *r, double v);
+size_t rsel_n(const struct rsel *r);
+
+/* A rank wanted (< rsel_n); after pass 1, any time. 0 or SH_ENOMEM. */
+int rsel_want(struct rsel *r, size_t rank);
+/* True while a wanted rank is not known. */
+bool rsel_pending(const struct rsel *r);
+/* A refinement pass: begin, feed every value, end. 0 or SH_ENOMEM. */
+int rsel_begin_pass(struct rsel *r);
+void rsel_feed(struct rsel *r, double v);
+void rsel_end_pass(struct rsel *r);
+/* The value of a wanted, resolved rank (NaN otherwise). */
+double rsel_value(const struct rsel *r, size_t rank);
+
+#endif
