@@ -205,6 +205,29 @@ START_TEST(test_spec_decodes_auth_and_tls_of_sources_and_health_checks)
     ck_assert_str_eq(s.drift.score_source.auth.bearer_token.name, "DRIFT_TOKEN");
     spec_free(&s);
     spec_errors_free(&errs);
+
+    /* the list form: each metric's source takes them too */
+    struct spec_errors e2 = {0};
+    r = decode_yaml("  model:\n"
+                    "    metrics:\n"
+                    "    - name: rmse\n"
+                    "      max: 40000\n"
+                    "      source:\n"
+                    "        prometheus:\n"
+                    "          url: https://prom:9090\n"
+                    "          query: rmse\n"
+                    "          auth: {basic: {username: u, password: {secretKeyRef: {name: p, key: k}}}}\n"
+                    "          tls: {insecureSkipVerify: true}\n",
+                    &s, &e2);
+    all = spec_errors_join(&e2, "\n");
+    ck_assert_msg(r == 0, "%s", all);
+    free(all);
+    ck_assert_uint_eq(s.model.nmetrics, 1);
+    ck_assert_str_eq(s.model.metrics[0].source.auth.basic_username, "u");
+    ck_assert_int_eq(s.model.metrics[0].source.auth.basic_password.kind, SECRET_REF_SECRET);
+    ck_assert(s.model.metrics[0].source.auth.insecure_skip_verify);
+    spec_free(&s);
+    spec_errors_free(&e2);
 }
 END_TEST
 
