@@ -32,6 +32,8 @@
 #include "base/isolate.h"
 #include "server/httpserver.h"
 #include "kube/authz.h"
+#include "kube/client.h"
+#include "kube/kubeconfig.h"
 #include "kube/kube_run.h"
 #include "local/folder_source.h"
 #include "server/dashboard/dashboard.h"
@@ -42,6 +44,7 @@
 #include "runtime/manager.h"
 #include "base/metrics.h"
 #include "base/pathguard.h"
+#include "base/urlguard.h"
 #include "runtime/pipeline.h"
 #include "cli/reconcilers_all.h"
 #include "base/version.h"
@@ -67,6 +70,7 @@ struct run_flags {
     enum log_level level;
     enum log_format format;
     struct cli_list allow_paths; /* --allow-path, repeatable */
+    struct cli_list allow_urls;  /* --allow-url, repeatable */
     bool metrics_secure;         /* kube: /metrics needs a token too */
     int64_t memory_budget;       /* bytes; -1: no limit */
 };
@@ -103,6 +107,14 @@ static void run_help(FILE *out)
           "                       (after resolving .. and symbolic links); repeatable.\n"
           "                       A pipeline naming a path outside is Invalid. Default:\n"
           "                       unconfined, with a warning at start-up\n"
+          "  --allow-url PATTERN  URLs named by specs (health checks, metric sources, the\n"
+          "                       drift score) must have a host matching PATTERN: a name,\n"
+          "                       *.domain, an address or a network (10.0.0.0/8, fd00::/8),\n"
+          "                       optionally :PORT; repeatable. Link-local addresses (the\n"
+          "                       cloud metadata service) and, on a cluster, the API\n"
+          "                       server are then refused whatever the patterns. A\n"
+          "                       pipeline naming another host is Invalid. Default:\n"
+          "                       unconfined\n"
           "  --metrics-secure     kube: /metrics, like the JSON API, the event stream and\n"
           "                       the dashboard's data, needs a bearer token allowed to get\n"
           "                       it (TokenReview + SubjectAccessReview, docs/security.md);\n"
@@ -196,6 +208,7 @@ static int parse_flags(int argc, char **argv, struct run_flags *f)
         {.name = "log-level", .kind = CLI_CUSTOM, .dest = &f->level, .parse = set_log_level,
          .must = "be debug, info, warn or error"},
         {.name = "allow-path", .kind = CLI_LIST, .dest = &f->allow_paths},
+        {.name = "allow-url", .kind = CLI_LIST, .dest = &f->allow_urls},
         {.name = "metrics-secure", .kind = CLI_BOOL, .dest = &f->metrics_secure},
         {.name = "memory-budget", .kind = CLI_CUSTOM, .dest = &f->memory_budget,
          .parse = cli_parse_memory_budget, .must = CLI_MEMORY_BUDGET_MUST},
@@ -274,14 +287,48 @@ static void block_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static int check_spec_paths(const struct spec *s, const void *guard, struct spec_errors *errs)
+/* What pipeline_new checks every spec against: --allow-path, --allow-url. */
+struct spec_guards {
+    struct pathguard *paths;
+    struct urlguard *urls;
+};
+
+static int check_spec_guards(const struct spec *s, const void *ctx, struct spec_errors *errs)
 {
-    return spec_check_paths(s, guard, errs);
+    const struct spec_guards *g = ctx;
+    int r = spec_check_paths(s, g->paths, errs);
+    int u = spec_check_urls(s, g->urls, errs);
+    if (r == SH_ENOMEM || u == SH_ENOMEM)
+        return SH_ENOMEM;
+    return r ? r : u;
 }
 
-/* The allowed roots of --allow-path (an empty guard: unconfined, said once). */
-static int setup_path_guard(const struct run_flags *f, struct pathguard **ret)
+/* The patterns of --allow-url (an empty guard: unconfined). */
+static int setup_url_guard(const struct run_flags *f, struct urlguard **ret)
 {
+    if (urlguard_new(ret) != 0)
+        return CLI_EXIT_FAIL;
+    for (size_t i = 0; i < f->allow_urls.count; i++) {
+        char *err = NULL;
+        if (urlguard_add(*ret, f->allow_urls.items[i], &err) != 0) {
+            int rc = cli_usage_error("run", "%s", err ? err : "out of memory");
+            free(err);
+            return rc;
+        }
+    }
+    if (urlguard_count(*ret) > 0)
+        log_info(NULL, "URLs in specs are confined to %s", urlguard_describe(*ret));
+    return 0;
+}
+
+/* The allowed roots of --allow-path (an empty guard: unconfined, said once),
+ * and the URL patterns; installs the check of every spec. */
+static int setup_path_guard(const struct run_flags *f, struct spec_guards *guards)
+{
+    struct pathguard **ret = &guards->paths;
+    int urc = setup_url_guard(f, &guards->urls);
+    if (urc != 0)
+        return urc;
     if (pathguard_new(ret) != 0)
         return CLI_EXIT_FAIL;
     for (size_t i = 0; i < f->allow_paths.count; i++) {
@@ -297,7 +344,7 @@ static int setup_path_guard(const struct run_flags *f, struct pathguard **ret)
                        "can write; confine them with --allow-path DIR (repeatable)");
     else
         log_info(NULL, "paths in specs are confined to %s", pathguard_describe(*ret));
-    pipeline_set_spec_check(check_spec_paths, *ret);
+    pipeline_set_spec_check(check_spec_guards, guards);
     return 0;
 }
 
@@ -307,7 +354,7 @@ struct run {
     struct run_flags f;
     bool kube;
     char *state;
-    struct pathguard *guard;
+    struct spec_guards guards; /* --allow-path, --allow-url */
     struct platform *pf;
     struct source *src;
     struct kube_run *kr; /* kube: owns src and pf */
@@ -331,6 +378,31 @@ static void resync_manager(void *ctx)
     manager_resync(ctx);
 }
 
+/* With --allow-url, specs may not call the API server (by its kubeconfig
+ * host or its in-cluster names), whatever the patterns. */
+static int deny_api_server(struct run *r)
+{
+    if (urlguard_count(r->guards.urls) == 0)
+        return 0;
+    static const char why[] = "the Kubernetes API server";
+    const struct kube_config *cfg = kube_client_config(kube_run_client(r->kr));
+    char host[300] = "";
+    if (cfg && cfg->server) {
+        const char *h = strstr(cfg->server, "://");
+        h = h ? h + 3 : cfg->server;
+        snprintf(host, sizeof host, "%.*s", (int)strcspn(h, "/"), h);
+    }
+    const char *names[] = {host, "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                           "kubernetes.default.svc.cluster.local"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (names[i][0] && urlguard_deny(r->guards.urls, names[i], why) != 0)
+            return -1;
+    const char *svc = getenv("KUBERNETES_SERVICE_HOST");
+    if (svc && *svc && urlguard_deny(r->guards.urls, svc, why) != 0)
+        return -1;
+    return 0;
+}
+
 /* The platform and the spec source: the API server's, or the specs folder's. */
 static int setup_platform(struct run *r)
 {
@@ -346,7 +418,7 @@ static int setup_platform(struct run *r)
             return -1;
         }
         log_info(NULL, "kube: %s", kube_run_describe(r->kr));
-        return 0;
+        return deny_api_server(r);
     }
     /* the specs folder is read first: nothing starts (no "listening on")
      * for a folder that is not there */
@@ -505,8 +577,10 @@ static void run_free(struct run *r)
     }
     eventbus_free(r->bus);
     pipeline_set_spec_check(NULL, NULL);
-    pathguard_free(r->guard);
+    pathguard_free(r->guards.paths);
+    urlguard_free(r->guards.urls);
     cli_list_free(&r->f.allow_paths);
+    cli_list_free(&r->f.allow_urls);
     free(r->state);
     free(r->err);
 }
@@ -517,7 +591,7 @@ int cmd_run(int argc, char **argv)
     int rc = parse_flags(argc, argv, &r.f);
     if (rc == 0) {
         log_configure(r.f.level, r.f.format, NULL);
-        rc = setup_path_guard(&r.f, &r.guard);
+        rc = setup_path_guard(&r.f, &r.guards);
     }
     if (rc != 0) {
         run_free(&r);

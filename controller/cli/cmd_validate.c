@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "base/errors.h"
 #include "base/pathguard.h"
+#include "base/urlguard.h"
 #include "base/redact.h"
 #include "runtime/spec.h"
 #include "base/strmap.h"
@@ -34,6 +35,7 @@ struct validate_run {
     size_t skipped_files; /* in folders: files that are no pipelines at all */
     struct strmap *seen; /* "ns/name" → owned "file" */
     struct pathguard *guard; /* --allow-path roots (none: unconfined) */
+    struct urlguard *urls;   /* --allow-url patterns (none: unconfined) */
 };
 
 static void validate_help(FILE *out)
@@ -53,6 +55,10 @@ static void validate_help(FILE *out)
           "  -f, --filename PATH  a file or folder to check (repeatable; bare arguments too)\n"
           "  --allow-path DIR     paths the specs name must lie under DIR, as with\n"
           "                       `selfheal run --allow-path` (repeatable)\n"
+          "  --allow-url PATTERN  URLs the specs name must have a host matching PATTERN (a\n"
+          "                       name, *.domain, an address or a network like 10.0.0.0/8,\n"
+          "                       optionally :PORT), as with `selfheal run --allow-url`\n"
+          "                       (repeatable)\n"
           "  -q, --quiet          print only problems\n"
           "  -h, --help           this help\n"
           "\n"
@@ -143,6 +149,28 @@ static void warn_inline_credentials(const char *file, const struct spec *s)
     for (size_t i = 0; i < sizeof urls / sizeof *urls; i++)
         if (urls[i].url && redact_url_has_credentials(urls[i].url))
             fprintf(stdout, "%s: %s: %s\n", file, urls[i].path, why);
+    const struct {
+        const char *path;
+        const struct spec_http_auth *a;
+    } tls[] = {
+        {"spec.service.healthCheck.tls.insecureSkipVerify", &s->service.health_check.auth},
+        {"spec.model.metric.source.tls.insecureSkipVerify", &s->model.metric.source.auth},
+        {"spec.drift.score.source.tls.insecureSkipVerify", &s->drift.score_source.auth},
+    };
+    static const char insecure[] = "warning: the server's certificate is not verified (anyone "
+                                   "on the path can read the credentials and forge the answers); "
+                                   "prefer tls.caFile or tls.caSecretKeyRef";
+    for (size_t i = 0; i < sizeof tls / sizeof *tls; i++)
+        if (tls[i].a->insecure_skip_verify)
+            fprintf(stdout, "%s: %s: %s\n", file, tls[i].path, insecure);
+    for (size_t i = 0; i < s->model.nmetrics; i++) {
+        const struct spec_metric_source *src = &s->model.metrics[i].source;
+        if (src->url && redact_url_has_credentials(src->url))
+            fprintf(stdout, "%s: spec.model.metrics[%zu].source.url: %s\n", file, i, why);
+        if (src->auth.insecure_skip_verify)
+            fprintf(stdout, "%s: spec.model.metrics[%zu].source.tls.insecureSkipVerify: %s\n", file,
+                    i, insecure);
+    }
 }
 
 static void validate_file(struct validate_run *vr, const char *file, int in_folder)
@@ -176,6 +204,9 @@ static void validate_file(struct validate_run *vr, const char *file, int in_fold
             int pr = spec_check_paths(&s, vr->guard, &errs);
             if (pr != 0)
                 r = pr == SH_ENOMEM ? pr : SH_EINVAL;
+            int ur = spec_check_urls(&s, vr->urls, &errs);
+            if (ur != 0 && r != SH_ENOMEM)
+                r = ur == SH_ENOMEM ? ur : SH_EINVAL;
         }
         for (size_t i = 0; i < errs.count; i++)
             fprintf(stdout, "%s: %s: %s\n", file, errs.items[i].path[0] ? errs.items[i].path : "document",
@@ -284,6 +315,14 @@ static int add_root(const char *dir, void *dest, char **ret_err)
     return r ? -1 : 0;
 }
 
+static int add_url(const char *pattern, void *dest, char **ret_err)
+{
+    int r = urlguard_add(dest, pattern, ret_err);
+    if (r != 0 && !*ret_err)
+        *ret_err = strdup("out of memory");
+    return r ? -1 : 0;
+}
+
 static void validate_all(struct validate_run *vr, const struct cli_list *paths)
 {
     for (size_t i = 0; i < paths->count; i++)
@@ -296,11 +335,16 @@ int cmd_validate(int argc, char **argv)
     struct cli_list files = {0}, args = {0};
     if (pathguard_new(&vr.guard) != 0)
         return CLI_EXIT_FAIL;
+    if (urlguard_new(&vr.urls) != 0) {
+        pathguard_free(vr.guard);
+        return CLI_EXIT_FAIL;
+    }
     bool quiet = false;
     const struct cli_flag flags[] = {
         {.name = "filename", .short_name = 'f', .kind = CLI_LIST, .dest = &files},
         {.name = "quiet", .short_name = 'q', .kind = CLI_BOOL, .dest = &quiet},
         {.name = "allow-path", .kind = CLI_CUSTOM, .dest = vr.guard, .parse = add_root},
+        {.name = "allow-url", .kind = CLI_CUSTOM, .dest = vr.urls, .parse = add_url},
     };
     const struct cli_command cmd = {.name = "validate", .flags = flags,
                                     .nflags = CLI_NFLAGS(flags), .help = validate_help,
@@ -323,6 +367,7 @@ int cmd_validate(int argc, char **argv)
         strmap_foreach(vr.seen, free_seen, NULL);
     strmap_free(vr.seen);
     pathguard_free(vr.guard);
+    urlguard_free(vr.urls);
     cli_list_free(&files);
     cli_list_free(&args);
     return rc < 0 ? CLI_EXIT_OK : rc;

@@ -16,11 +16,12 @@
 #include <unistd.h>
 
 #include "base/errors.h"
+#include "base/log.h"
 #include "base/redact.h"
+#include "base/strmap.h"
 #include "kube/informer.h"
 #include "kube/mergepatch.h"
-#include "base/log.h"
-#include "base/strmap.h"
+#include "kube/secrets.h"
 
 #define MAX_LOOPS 8
 #define EVENTS_MAX 4096
@@ -45,6 +46,7 @@ struct kube_platform {
     struct strmap *bases;
     struct strmap *events;
     struct kube_platform_stats stats;
+    struct kube_secrets *secrets; /* secretKeyRef of the specs (kube/secrets.h) */
     unsigned seq;
     struct {
         const char *loop;
@@ -447,6 +449,7 @@ void kube_platform_free(struct platform *pf)
         strmap_foreach(kp->events, event_rec_free, NULL);
     strmap_free(kp->bases);
     strmap_free(kp->events);
+    kube_secrets_free(kp->secrets);
     pthread_mutex_destroy(&kp->mu);
     free(kp);
 }
@@ -466,7 +469,8 @@ int kube_platform_new(const struct kube_platform_options *o, struct platform **r
     pthread_mutex_init(&kp->mu, NULL);
     kp->bases = strmap_new();
     kp->events = strmap_new();
-    if (!kp->bases || !kp->events) {
+    kp->secrets = kube_secrets_new(o->client, o->clock, 0);
+    if (!kp->bases || !kp->events || !kp->secrets) {
         kp->base.impl = kp;
         kube_platform_free(&kp->base);
         return SH_ENOMEM;
@@ -478,6 +482,7 @@ int kube_platform_new(const struct kube_platform_options *o, struct platform **r
     kp->base.record_event = kp_record_event;
     kp->base.actuators = kp_actuators;
     kp->base.resync = kp_resync;
+    kp->base.secrets = kube_secrets_reader(kp->secrets);
     kp->base.impl = kp;
     *ret = &kp->base;
     return 0;

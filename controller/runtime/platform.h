@@ -19,6 +19,8 @@
 
 #include "runtime/pipeline.h"
 
+struct secret_reader;
+
 enum event_type { EVENT_NORMAL, EVENT_WARNING };
 
 struct platform {
@@ -50,6 +52,10 @@ struct platform {
      * the next write diffs against what the source shows now. Called when
      * this replica (re)gains leadership: another one may have written since. */
     void (*resync)(struct platform *pf);
+
+    /* Optional: reads Secrets for the specs' secretKeyRef references
+     * (runtime/credentials.h; kube: kube/secrets.h). NULL locally. */
+    const struct secret_reader *secrets;
 
     void *impl;
 };

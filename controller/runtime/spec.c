@@ -278,8 +278,11 @@ static void env_free(struct spec_env *e)
     *e = (struct spec_env){0};
 }
 
+static void http_auth_free(struct spec_http_auth *a);
+
 static void source_free(struct spec_metric_source *m)
 {
+    http_auth_free(&m->auth);
     free(m->url);
     free(m->query);
     free(m->json_pointer);
@@ -292,6 +295,7 @@ void spec_free(struct spec *s)
     if (!s)
         return;
     free(s->service.health_check.url);
+    http_auth_free(&s->service.health_check.auth);
     free(s->service.recovery.deployment);
     argv_free(&s->service.recovery.process.command);
     free(s->service.recovery.process.working_dir);
@@ -795,13 +799,134 @@ static void check_pointer(struct dec *d, const char *path, const char *ptr)
         }
 }
 
+static int valid_name(const char *s);
+static void require_sub(struct dec *d, const char *path, const char *key, const char *why);
+
+/* ---- credentials by reference ------------------------------------------------ */
+
+static void secret_ref_free(struct spec_secret_ref *r)
+{
+    free(r->name);
+    free(r->key);
+    *r = (struct spec_secret_ref){0};
+}
+
+static void http_auth_free(struct spec_http_auth *a)
+{
+    secret_ref_free(&a->bearer_token);
+    free(a->basic_username);
+    secret_ref_free(&a->basic_password);
+    free(a->ca_file);
+    secret_ref_free(&a->ca_secret);
+    *a = (struct spec_http_auth){0};
+}
+
+/* {name, key} of a Secret in the pipeline's namespace. */
+static void decode_secret_key_ref(struct dec *d, const char *path, const cJSON *v,
+                                  struct spec_secret_ref *out)
+{
+    static const char *const keys[] = {"name", "key", NULL};
+    if (!check_object(d, path, v, keys))
+        return;
+    out->kind = SECRET_REF_SECRET;
+    if (!get_string(d, path, v, "name", 0, &out->name))
+        require_sub(d, path, "name", "");
+    else if (out->name[0] && !valid_name(out->name))
+        fail(d, path, "name must be a lowercase RFC 1123 name, got \"%s\"", out->name);
+    if (!get_string(d, path, v, "key", 0, &out->key))
+        require_sub(d, path, "key", "");
+}
+
+/* A secret value: exactly one of env, file, secretKeyRef. The value itself
+ * is never written in a spec (DESIGN.md "Secrets"). */
+static void decode_secret_ref(struct dec *d, const char *path, const cJSON *v,
+                              struct spec_secret_ref *out)
+{
+    static const char *const keys[] = {"env", "file", "secretKeyRef", NULL};
+    if (cJSON_IsString(v)) {
+        fail(d, path,
+             "must be a reference ({env: NAME}, {file: PATH} or {secretKeyRef: {name, key}}), "
+             "not the value itself");
+        return;
+    }
+    if (!check_object(d, path, v, keys))
+        return;
+    int n = !!field(v, "env") + !!field(v, "file") + !!field(v, "secretKeyRef");
+    if (n != 1) {
+        fail(d, path, "exactly one of env, file or secretKeyRef is required, got %d", n);
+        return;
+    }
+    char p[PATH_MAX_LEN];
+    if (field(v, "env")) {
+        out->kind = SECRET_REF_ENV;
+        if (get_string(d, path, v, "env", 0, &out->name) && out->name &&
+            !valid_env_name(out->name)) {
+            join(p, path, "env");
+            fail(d, p, "not a valid environment variable name, got \"%s\"", out->name);
+        }
+    } else if (field(v, "file")) {
+        out->kind = SECRET_REF_FILE;
+        get_string(d, path, v, "file", 0, &out->name);
+    } else {
+        join(p, path, "secretKeyRef");
+        decode_secret_key_ref(d, p, field(v, "secretKeyRef"), out);
+    }
+}
+
+/* `auth` (bearerToken or basic) and `tls` of an HTTP request, from obj. */
+static void decode_http_auth(struct dec *d, const char *path, const cJSON *obj,
+                             struct spec_http_auth *out)
+{
+    static const char *const auth_keys[] = {"bearerToken", "basic", NULL};
+    static const char *const basic_keys[] = {"username", "password", NULL};
+    static const char *const tls_keys[] = {"caFile", "caSecretKeyRef", "insecureSkipVerify",
+                                           NULL};
+    char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
+    const cJSON *auth = field(obj, "auth"), *tls = field(obj, "tls");
+    join(p, path, "auth");
+    if (auth && check_object(d, p, auth, auth_keys)) {
+        const cJSON *bt = field(auth, "bearerToken"), *basic = field(auth, "basic");
+        if (bt && basic) {
+            fail(d, p, "exactly one of bearerToken or basic may be set, got both");
+        } else if (!bt && !basic) {
+            fail(d, p, "one of bearerToken or basic is required");
+        } else if (bt) {
+            join(q, p, "bearerToken");
+            decode_secret_ref(d, q, bt, &out->bearer_token);
+        } else {
+            join(q, p, "basic");
+            if (check_object(d, q, basic, basic_keys)) {
+                if (!get_string(d, q, basic, "username", 0, &out->basic_username))
+                    require_sub(d, q, "username", "");
+                const cJSON *pw = field(basic, "password");
+                join(p, q, "password");
+                if (!pw)
+                    require_sub(d, q, "password", "");
+                else
+                    decode_secret_ref(d, p, pw, &out->basic_password);
+            }
+        }
+    }
+    join(p, path, "tls");
+    if (tls && check_object(d, p, tls, tls_keys)) {
+        get_string(d, p, tls, "caFile", 0, &out->ca_file);
+        const cJSON *ref = field(tls, "caSecretKeyRef");
+        join(q, p, "caSecretKeyRef");
+        if (ref)
+            decode_secret_key_ref(d, q, ref, &out->ca_secret);
+        if (ref && field(tls, "caFile"))
+            fail(d, p, "exactly one of caFile or caSecretKeyRef may be set, got both");
+        get_bool(d, p, tls, "insecureSkipVerify", &out->insecure_skip_verify);
+    }
+}
+
 /* A metric source: exactly one of prometheus, http, file. */
 static void decode_source(struct dec *d, const char *path, const cJSON *v,
                           struct spec_metric_source *out)
 {
     static const char *const keys[] = {"prometheus", "http", "file", NULL};
-    static const char *const prom_keys[] = {"url", "query", NULL};
-    static const char *const http_keys[] = {"url", "jsonPointer", NULL};
+    static const char *const prom_keys[] = {"url", "query", "auth", "tls", NULL};
+    static const char *const http_keys[] = {"url", "jsonPointer", "auth", "tls", NULL};
     static const char *const file_keys[] = {"path", "jsonPointer", NULL};
     if (!check_object(d, path, v, keys))
         return;
@@ -835,6 +960,8 @@ static void decode_source(struct dec *d, const char *path, const cJSON *v,
         join(p, path, "prometheus");
         if (!get_string(d, p, s, "query", 0, &out->query))
             fail(d, strcat(p, ".query"), "is required");
+        join(p, path, "prometheus");
+        decode_http_auth(d, p, s, &out->auth);
     } else if ((s = field(v, "http"))) {
         out->kind = METRIC_SOURCE_HTTP;
         join(p, path, "http");
@@ -847,6 +974,7 @@ static void decode_source(struct dec *d, const char *path, const cJSON *v,
         join(p, path, "http");
         get_string(d, p, s, "jsonPointer", 1, &out->json_pointer);
         check_pointer(d, p, out->json_pointer);
+        decode_http_auth(d, p, s, &out->auth);
     } else {
         s = field(v, "file");
         out->kind = METRIC_SOURCE_FILE;
@@ -893,7 +1021,7 @@ static void decode_service(struct dec *d, const cJSON *v, struct spec_service *s
 {
     static const char *const keys[] = {"enabled", "dryRun", "healthCheck", "recovery", NULL};
     static const char *const hc_keys[] = {"url",           "interval", "timeout", "failureThreshold",
-                                          "startupTimeout", NULL};
+                                          "startupTimeout", "auth",    "tls",     NULL};
     static const char *const rec_keys[] = {"method",     "maxAttempts", "backoff", "resetAfter",
                                            "timeout",    "deployment",  "process", "command", NULL};
     static const char *const proc_keys[] = {"command", "workingDir", "env", NULL};
@@ -913,6 +1041,7 @@ static void decode_service(struct dec *d, const cJSON *v, struct spec_service *s
             require_sub(d, hp, "url", "");
         else
             check_url(d, hp, "url", s->health_check.url);
+        decode_http_auth(d, hp, hc, &s->health_check.auth);
         get_duration(d, hp, hc, "interval", 1, &s->health_check.interval_ms);
         get_duration(d, hp, hc, "timeout", 1, &s->health_check.timeout_ms);
         get_int(d, hp, hc, "failureThreshold", 1, 1000, &s->health_check.failure_threshold);

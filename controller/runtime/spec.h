@@ -43,8 +43,35 @@ enum metric_source_kind {
     METRIC_SOURCE_FILE,       /* path + json_pointer */
 };
 
+/* Where a secret value comes from (DESIGN.md "Secrets": by reference only). */
+enum secret_ref_kind {
+    SECRET_REF_NONE = 0,
+    SECRET_REF_ENV,    /* {env: NAME}: the controller's environment variable */
+    SECRET_REF_FILE,   /* {file: PATH}: the file's content, trailing newline trimmed */
+    SECRET_REF_SECRET, /* {secretKeyRef: {name, key}}: a Secret in the pipeline's namespace */
+};
+
+struct spec_secret_ref {
+    enum secret_ref_kind kind;
+    char *name; /* env: the variable; file: the path; secret: the Secret's name */
+    char *key;  /* secret: the key in its data */
+};
+
+/* `auth` and `tls` of an outbound HTTP request (metric sources, health
+ * checks). Everything unset (zero) is a plain request verified against the
+ * system's CAs. */
+struct spec_http_auth {
+    struct spec_secret_ref bearer_token;  /* auth.bearerToken */
+    char *basic_username;                 /* auth.basic.username: basic auth when set */
+    struct spec_secret_ref basic_password; /* auth.basic.password */
+    char *ca_file;                        /* tls.caFile */
+    struct spec_secret_ref ca_secret;     /* tls.caSecretKeyRef (SECRET_REF_SECRET) */
+    bool insecure_skip_verify;            /* tls.insecureSkipVerify, default false */
+};
+
 struct spec_metric_source {
     enum metric_source_kind kind;
+    struct spec_http_auth auth; /* prometheus, http: auth + tls */
     char *url;          /* prometheus, http */
     char *query;        /* prometheus */
     char *json_pointer; /* http, file (RFC 6901; default "" = whole doc) */
@@ -64,6 +91,7 @@ struct spec_service {
     bool dry_run; /* default false */
     struct {
         char *url;
+        struct spec_http_auth auth; /* auth + tls */
         int64_t interval_ms;   /* default 10s */
         int64_t timeout_ms;    /* default 2s */
         int failure_threshold; /* default 3 */
@@ -257,6 +285,20 @@ struct pathguard;
  * spec_paths.c, so the decoder alone links without pathguard.c.
  */
 int spec_check_paths(const struct spec *s, const struct pathguard *g, struct spec_errors *errs);
+
+struct urlguard;
+
+/*
+ * Checks every URL the spec names against the --allow-url patterns
+ * (base/urlguard.h): spec.service.healthCheck.url and the prometheus/http
+ * metric sources (model metric and metrics[], drift score). Notification
+ * webhook URLs are secrets read at send time, not checked here. Each refused URL is appended
+ * to errs with its field path ("spec.model.metric.source.http.url: host
+ * 169.254.169.254 is a link-local address (the cloud metadata service);
+ * specs may not call it"). Returns 0 (always with a NULL or empty guard),
+ * SH_EINVAL or SH_ENOMEM. Defined in spec_urls.c.
+ */
+int spec_check_urls(const struct spec *s, const struct urlguard *g, struct spec_errors *errs);
 
 /* Releases what *s owns (not s itself). NULL is a no-op. */
 void spec_free(struct spec *s);

@@ -232,6 +232,13 @@ static const void *tap_actuators(struct platform *pf, const char *loop)
     return in->actuators ? in->actuators(in, loop) : NULL;
 }
 
+static void tap_resync(struct platform *pf)
+{
+    struct platform *in = inner_of(pf);
+    if (in->resync)
+        in->resync(in);
+}
+
 void eventbus_tap_init(struct eventbus_tap *t, struct eventbus *bus, struct platform *inner)
 {
     memset(t, 0, sizeof *t);
@@ -243,5 +250,7 @@ void eventbus_tap_init(struct eventbus_tap *t, struct eventbus *bus, struct plat
     t->base.delete_status = tap_delete_status;
     t->base.record_event = tap_record_event;
     t->base.actuators = tap_actuators;
+    t->base.resync = tap_resync;
+    t->base.secrets = inner->secrets;
     t->base.impl = t;
 }

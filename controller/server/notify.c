@@ -789,5 +789,6 @@ void notifier_tap_init(struct notifier_tap *t, struct notifier *n, struct platfo
     t->base.record_event = tap_record_event;
     t->base.actuators = tap_actuators;
     t->base.resync = inner->resync ? tap_resync : NULL;
+    t->base.secrets = inner->secrets; /* the specs' secretKeyRef credentials */
     t->base.impl = t;
 }

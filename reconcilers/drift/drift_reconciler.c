@@ -139,14 +139,15 @@ static void observe_engine(struct drift_reconciler *dr, struct entry *e, const s
     drift_report_free(&rep);
 }
 
-static void observe_score(struct drift_reconciler *dr, struct entry *e, const struct spec_drift *sd)
+static void observe_score(struct drift_reconciler *dr, struct entry *e, const struct spec_drift *sd,
+                          const struct metric_source_env *menv)
 {
     int64_t timeout = dr->o.score_timeout_ms > 0 ? dr->o.score_timeout_ms : DEFAULT_SCORE_TIMEOUT_MS;
     if (sd->interval_ms > 0 && timeout > sd->interval_ms)
         timeout = sd->interval_ms;
     double v = 0;
     char err[256] = "";
-    if (metric_source_read(&sd->score_source, timeout, &v, err, sizeof err) != 0) {
+    if (metric_source_read_in(&sd->score_source, menv, timeout, &v, err, sizeof err) != 0) {
         e->obs.ok = false;
         snprintf(e->obs.message, sizeof e->obs.message, "cannot read the drift score: %s", err);
         return;
@@ -159,14 +160,15 @@ static void observe_score(struct drift_reconciler *dr, struct entry *e, const st
              e->obs.verdict == DRIFT_VERDICT_DRIFT ? "≥" : "<", sd->threshold);
 }
 
-static void observe(struct drift_reconciler *dr, struct entry *e, const struct spec *spec, int64_t now)
+static void observe(struct drift_reconciler *dr, struct entry *e, const struct spec *spec, int64_t now,
+                    const struct metric_source_env *menv)
 {
     const struct spec_drift *sd = &spec->drift;
     memset(&e->obs, 0, sizeof e->obs);
     e->obs.score = NAN;
     e->ndrifted = 0;
     if (sd->score_source.kind != METRIC_SOURCE_NONE)
-        observe_score(dr, e, sd);
+        observe_score(dr, e, sd, menv);
     else
         observe_engine(dr, e, spec);
     e->have_obs = true;
@@ -478,7 +480,12 @@ static void observe_if_due(struct drift_reconciler *dr, struct reconcile_ctx *ct
                now >= e->next_check_ms;
     if (due && !running) {
         e->generation = ctx->p->generation;
-        observe(dr, e, ctx->spec, now);
+        struct metric_source_env menv = {.ns = ctx->p->namespace_,
+                                         .secrets = ctx->platform ? ctx->platform->secrets : NULL,
+                                         .field = "spec.drift.score.source"};
+        credentials_warn_insecure(&ctx->spec->drift.score_source.auth, ctx->p->key,
+                                  "spec.drift.score.source", ctx->p->generation);
+        observe(dr, e, ctx->spec, now, &menv);
     }
     if (!e->have_obs) { /* running since before this process knew the data: nothing observed yet */
         e->obs.ok = true;

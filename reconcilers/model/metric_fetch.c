@@ -98,6 +98,12 @@ static int describe(CURL *c, CURLcode rc, const struct sink *s, const char *ebuf
 int metric_fetch(const char *url, int64_t timeout_ms, size_t max_body, struct metric_response *ret,
                  char *err, size_t errsize)
 {
+    return metric_fetch_auth(url, NULL, timeout_ms, max_body, ret, err, errsize);
+}
+
+int metric_fetch_auth(const char *url, const struct http_credentials *cred, int64_t timeout_ms,
+                      size_t max_body, struct metric_response *ret, char *err, size_t errsize)
+{
     memset(ret, 0, sizeof *ret);
     if (err && errsize)
         err[0] = '\0';
@@ -133,7 +139,7 @@ int metric_fetch(const char *url, int64_t timeout_ms, size_t max_body, struct me
 #else
     curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = http_credentials_apply(cred, c) == 0 ? curl_easy_perform(c) : CURLE_UNKNOWN_OPTION;
     int r = 0;
     if (rc != CURLE_OK) {
         r = describe(c, rc, &s, ebuf, timeout_ms, err, errsize);

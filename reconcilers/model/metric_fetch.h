@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/httpcred.h"
+
 #define METRIC_BODY_MAX (1u << 20)
 
 struct metric_response {
@@ -33,6 +35,11 @@ struct metric_response {
  */
 int metric_fetch(const char *url, int64_t timeout_ms, size_t max_body, struct metric_response *ret,
                  char *err, size_t errsize);
+
+/* Like metric_fetch, sending cred's credentials and TLS settings (NULL:
+ * none). A 401 or 403 is an answer like any other (the caller judges it). */
+int metric_fetch_auth(const char *url, const struct http_credentials *cred, int64_t timeout_ms,
+                      size_t max_body, struct metric_response *ret, char *err, size_t errsize);
 
 void metric_response_free(struct metric_response *r);
 

@@ -147,7 +147,8 @@ static void display_get(const char *url, char *out, size_t size)
     redact_inplace(out);
 }
 
-static int read_prometheus(const struct spec_metric_source *src, int64_t timeout_ms, double *ret,
+static int read_prometheus(const struct spec_metric_source *src,
+                           const struct http_credentials *cred, int64_t timeout_ms, double *ret,
                            char *err, size_t errsize)
 {
     if (!src->url || !src->query) {
@@ -162,7 +163,7 @@ static int read_prometheus(const struct spec_metric_source *src, int64_t timeout
     struct metric_response resp;
     char pre[1024];
     display_get(url, pre, sizeof pre);
-    int r = metric_fetch(url, timeout_ms, 0, &resp, err, errsize);
+    int r = metric_fetch_auth(url, cred, timeout_ms, 0, &resp, err, errsize);
     if (r != 0) {
         prefix_err(err, errsize, pre);
         free(url);
@@ -180,15 +181,15 @@ static int read_prometheus(const struct spec_metric_source *src, int64_t timeout
     return r;
 }
 
-static int read_http(const struct spec_metric_source *src, int64_t timeout_ms, double *ret,
-                     char *err, size_t errsize)
+static int read_http(const struct spec_metric_source *src, const struct http_credentials *cred,
+                     int64_t timeout_ms, double *ret, char *err, size_t errsize)
 {
     if (!src->url) {
         snprintf(err, errsize, "http source needs url");
         return SH_EINVAL;
     }
     struct metric_response resp;
-    int r = metric_fetch(src->url, timeout_ms, 0, &resp, err, errsize);
+    int r = metric_fetch_auth(src->url, cred, timeout_ms, 0, &resp, err, errsize);
     char pre[1024];
     display_get(src->url, pre, sizeof pre);
     if (r != 0) {
@@ -234,6 +235,12 @@ static int read_file(const struct spec_metric_source *src, double *ret, char *er
 int metric_source_read(const struct spec_metric_source *src, int64_t timeout_ms, double *ret,
                        char *err, size_t errsize)
 {
+    return metric_source_read_in(src, NULL, timeout_ms, ret, err, errsize);
+}
+
+int metric_source_read_in(const struct spec_metric_source *src, const struct metric_source_env *env,
+                          int64_t timeout_ms, double *ret, char *err, size_t errsize)
+{
     char ignore[8];
     if (!err || !errsize) {
         err = ignore;
@@ -241,12 +248,22 @@ int metric_source_read(const struct spec_metric_source *src, int64_t timeout_ms,
     }
     err[0] = '\0';
     int r = SH_EINVAL;
+    struct http_credentials cred = {0};
+    if (src->kind == METRIC_SOURCE_PROMETHEUS || src->kind == METRIC_SOURCE_HTTP) {
+        r = credentials_resolve(&src->auth, env ? env->ns : NULL, env ? env->secrets : NULL,
+                                env && env->field ? env->field : "source", &cred, err, errsize);
+        if (r != 0) {
+            http_credentials_free(&cred);
+            redact_inplace(err);
+            return r;
+        }
+    }
     switch (src->kind) {
     case METRIC_SOURCE_PROMETHEUS:
-        r = read_prometheus(src, timeout_ms, ret, err, errsize);
+        r = read_prometheus(src, &cred, timeout_ms, ret, err, errsize);
         break;
     case METRIC_SOURCE_HTTP:
-        r = read_http(src, timeout_ms, ret, err, errsize);
+        r = read_http(src, &cred, timeout_ms, ret, err, errsize);
         break;
     case METRIC_SOURCE_FILE:
         r = read_file(src, ret, err, errsize);
@@ -256,6 +273,7 @@ int metric_source_read(const struct spec_metric_source *src, int64_t timeout_ms,
         snprintf(err, errsize, "no metric source configured");
         break;
     }
+    http_credentials_free(&cred);
     redact_inplace(err); /* curl's messages may quote the URL */
     return r;
 }

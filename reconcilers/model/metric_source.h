@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runtime/credentials.h"
 #include "runtime/spec.h"
 
 #define METRIC_FILE_MAX (1u << 20)
@@ -33,6 +34,19 @@
  */
 int metric_source_read(const struct spec_metric_source *src, int64_t timeout_ms, double *ret,
                        char *err, size_t errsize);
+
+/* Where a source's credentials are looked up (runtime/credentials.h). */
+struct metric_source_env {
+    const char *ns;                       /* the pipeline's namespace */
+    const struct secret_reader *secrets;  /* NULL: no secretKeyRef (locally) */
+    const char *field;                    /* the source's spec path, for messages */
+};
+
+/* Like metric_source_read, resolving the source's `auth`/`tls` in env (NULL:
+ * env and file references only). A credential that cannot be resolved is an
+ * inconclusive reading naming the reference, never its value. */
+int metric_source_read_in(const struct spec_metric_source *src, const struct metric_source_env *env,
+                          int64_t timeout_ms, double *ret, char *err, size_t errsize);
 
 /* Parses a Prometheus /api/v1/query answer (the body, any HTTP status):
  * the first sample of a vector or a scalar. Same returns. */

@@ -344,9 +344,17 @@ static int check(struct model_reconciler *mr, struct reconcile_ctx *ctx, cJSON *
         if (timeout > iv)
             timeout = iv;
         struct model_reading *rd = &obs.readings[k];
+        char field[64];
+        if (sm->nmetrics > 0)
+            snprintf(field, sizeof field, "spec.model.metrics[%zu].source", k);
+        else
+            snprintf(field, sizeof field, "spec.model.metric.source");
+        credentials_warn_insecure(&defs[k].source.auth, ctx->p->key, field, ctx->p->generation);
+        struct metric_source_env menv = {.ns = ctx->p->namespace_, .secrets = pf->secrets,
+                                         .field = field};
         rd->read = true;
-        rd->ok = metric_source_read(&defs[k].source, timeout, &rd->value, rd->error,
-                                    sizeof rd->error) == 0;
+        rd->ok = metric_source_read_in(&defs[k].source, &menv, timeout, &rd->value, rd->error,
+                                       sizeof rd->error) == 0;
         memo->next_ms[k] = ctx->now_ms + iv;
     }
     same_version_after_reading(ma, ctx->p, &obs);

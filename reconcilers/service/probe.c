@@ -47,6 +47,7 @@ struct probe_target {
     char *url;
     char *display_url;  /* for messages: no credentials */
     char *host;
+    struct http_credentials cred; /* sent with every probe */
     int64_t interval_ms;
     long timeout_ms;
     enum target_state state;
@@ -115,6 +116,7 @@ static void target_free(struct probe_target *t)
     free(t->url);
     free(t->display_url);
     free(t->host);
+    http_credentials_free(&t->cred);
     free(t);
 }
 
@@ -273,7 +275,7 @@ static void start_one(struct prober *pr, struct probe_target *t, int64_t now, in
 {
     struct probe_xfer *x = pr->free_slots[--pr->nfree];
     t->last_start_ms = now;
-    int err = probe_xfer_prepare(x, t->url, t->timeout_ms, pr->max_body);
+    int err = probe_xfer_prepare(x, t->url, t->timeout_ms, pr->max_body, &t->cred);
     if (!err && curl_multi_add_handle(pr->multi, x->easy) != CURLM_OK)
         err = SH_EIO;
     if (err) {
@@ -561,24 +563,45 @@ static int change_url(struct prober *pr, struct probe_target *t, const char *url
 int prober_set_target(struct prober *pr, const char *key, const char *url, int64_t interval_ms,
                       long timeout_ms)
 {
+    return prober_set_target_auth(pr, key, url, NULL, interval_ms, timeout_ms);
+}
+
+int prober_set_target_auth(struct prober *pr, const char *key, const char *url,
+                           const struct http_credentials *cred, int64_t interval_ms,
+                           long timeout_ms)
+{
     if (!pr || !key_ok(key) || interval_ms <= 0 || timeout_ms <= 0)
         return SH_EINVAL;
     char *display = NULL, *host = NULL;
     int err = probe_url_check(url, &display, &host);
     if (err)
         return err;
+    struct http_credentials copy;
+    if (http_credentials_copy(cred, &copy) != 0) {
+        free(display);
+        free(host);
+        return SH_ENOMEM;
+    }
     pthread_mutex_lock(&pr->lock);
     int64_t now = clock_now_ms(pr->clock);
     struct probe_target *t = strmap_get(pr->targets, key);
     if (!t) {
         err = add_target(pr, key, url, display, host, interval_ms, timeout_ms, now);
-        if (!err)
+        if (!err) {
             display = host = NULL;
+            t = strmap_get(pr->targets, key);
+            t->cred = copy;
+            memset(&copy, 0, sizeof copy);
+        }
     } else {
-        if (strcmp(t->url, url) != 0) {
+        if (strcmp(t->url, url) != 0 || !http_credentials_equal(&t->cred, &copy)) {
             err = change_url(pr, t, url, display, host, now);
-            if (!err)
+            if (!err) {
                 display = host = NULL;
+                http_credentials_free(&t->cred);
+                t->cred = copy;
+                memset(&copy, 0, sizeof copy);
+            }
         } else if (t->interval_ms != interval_ms && t->state == TARGET_IDLE) {
             int64_t due = t->last_start_ms ? t->last_start_ms + interval_ms : now;
             schedule(pr, t, due < now ? now : due);
@@ -589,6 +612,7 @@ int prober_set_target(struct prober *pr, const char *key, const char *url, int64
         }
     }
     pthread_mutex_unlock(&pr->lock);
+    http_credentials_free(&copy);
     free(display);
     free(host);
     if (!err)

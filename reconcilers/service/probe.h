@@ -51,6 +51,7 @@
 #include <stdint.h>
 
 #include "base/clock.h"
+#include "base/httpcred.h"
 
 #define PROBE_KEY_MAX 512      /* longest key, terminator included */
 #define PROBE_URL_MAX 2048     /* longest URL, terminator included */
@@ -126,6 +127,15 @@ int prober_new(const struct sh_clock *clock, const struct prober_options *opts,
  */
 int prober_set_target(struct prober *pr, const char *key, const char *url, int64_t interval_ms,
                       long timeout_ms);
+
+/*
+ * Like prober_set_target, sending cred's credentials and TLS settings with
+ * every probe (copied; NULL: none). Changed credentials start the target
+ * over like a changed URL; the same ones keep its schedule.
+ */
+int prober_set_target_auth(struct prober *pr, const char *key, const char *url,
+                           const struct http_credentials *cred, int64_t interval_ms,
+                           long timeout_ms);
 
 /* Removes the target; an in-flight probe is cancelled. 0 or SH_ENOTFOUND. */
 int prober_remove(struct prober *pr, const char *key);

@@ -28,7 +28,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
             return SH_EIO;                                                                    \
     } while (0)
 
-int probe_xfer_prepare(struct probe_xfer *x, const char *url, long timeout_ms, size_t body_cap)
+int probe_xfer_prepare(struct probe_xfer *x, const char *url, long timeout_ms, size_t body_cap,
+                       const struct http_credentials *cred)
 {
     if (x->easy) {
         curl_easy_reset(x->easy);
@@ -59,6 +60,8 @@ int probe_xfer_prepare(struct probe_xfer *x, const char *url, long timeout_ms, s
     SETOPT_(h, CURLOPT_ERRORBUFFER, x->errbuf);
     SETOPT_(h, CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT_(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (http_credentials_apply(cred, h) != 0)
+        return SH_EIO;
     return 0;
 }
 

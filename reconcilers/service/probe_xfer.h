@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/httpcred.h"
 #include "service/probe.h"
 
 struct probe_xfer {
@@ -38,10 +39,12 @@ struct probe_outcome {
 /*
  * Prepares the slot's easy handle for a GET of `url` (copied by curl) that
  * must finish within timeout_ms and reads at most body_cap body bytes. The
- * handle's CURLOPT_PRIVATE is the slot. Returns 0, SH_ENOMEM or SH_EIO (an
+ * handle's CURLOPT_PRIVATE is the slot. cred (NULL: none) sets the
+ * credentials and TLS settings (copied by curl). Returns 0, SH_ENOMEM or SH_EIO (an
  * option libcurl refused); the slot stays usable either way.
  */
-int probe_xfer_prepare(struct probe_xfer *x, const char *url, long timeout_ms, size_t body_cap);
+int probe_xfer_prepare(struct probe_xfer *x, const char *url, long timeout_ms, size_t body_cap,
+                       const struct http_credentials *cred);
 
 /* Judges a finished transfer (`code` from curl_multi_info_read). */
 void probe_xfer_outcome(struct probe_xfer *x, CURLcode code, const char *display_url,

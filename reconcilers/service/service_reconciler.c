@@ -19,6 +19,7 @@
 #include "service/service_actuators.h"
 #include "service/service_decide.h"
 #include "service/service_status.h"
+#include "runtime/credentials.h"
 #include "runtime/status.h"
 
 #define LOOP "service"
@@ -447,8 +448,24 @@ static void plan(struct reconcile_ctx *ctx, const struct service_decision *d)
 static int set_probe_target(struct service_reconciler *r, struct reconcile_ctx *ctx)
 {
     const struct spec_service *svc = &ctx->spec->service;
-    int err = prober_set_target(r->prober, ctx->p->key, svc->health_check.url,
-                                svc->health_check.interval_ms, (long)svc->health_check.timeout_ms);
+    struct http_credentials cred;
+    char why[400];
+    int err = credentials_resolve(&svc->health_check.auth, ctx->p->namespace_,
+                                  ctx->platform ? ctx->platform->secrets : NULL,
+                                  "spec.service.healthCheck", &cred, why, sizeof why);
+    if (err) {
+        /* a missing Secret or variable may appear: look again at the next interval */
+        http_credentials_free(&cred);
+        status_set_condition(ctx->status, COND_SERVICE_HEALTHY, COND_FALSE, "ProbeFailed", why,
+                             ctx->p->generation, ctx->now_ms);
+        reconcile_requeue_after(ctx, svc->health_check.interval_ms);
+        return err == SH_ENOMEM ? err : SH_EINVAL;
+    }
+    credentials_warn_insecure(&svc->health_check.auth, ctx->p->key, "spec.service.healthCheck",
+                              ctx->p->generation);
+    err = prober_set_target_auth(r->prober, ctx->p->key, svc->health_check.url, &cred,
+                                 svc->health_check.interval_ms, (long)svc->health_check.timeout_ms);
+    http_credentials_free(&cred);
     if (err == SH_EINVAL) {
         char msg[PROBE_URL_MAX + 80];
         snprintf(msg, sizeof msg, "spec.service.healthCheck.url: cannot probe '%s'",

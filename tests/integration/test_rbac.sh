@@ -91,6 +91,12 @@ kr=$SH_ROOT/controller/kube/kube_run.c
 grep -q '/api/v1/namespaces/%s/secrets/%s' "$kr" && grep -q 'kube_get(kr->client, path' "$kr" &&
     echo " secrets get" >>"$branch"
 
+# Secrets for the specs' secretKeyRef (controller/kube/secrets.c), read only
+# when a pipeline names one
+sc=$SH_ROOT/controller/kube/secrets.c
+grep -q '/api/v1/namespaces/%s/secrets/%s' "$sc" && grep -q 'kube_call(ks->client, "GET", path' "$sc" &&
+    echo " secrets get" >>"$branch"
+
 "$PY" - "$TMP/calls.json" "$branch" "$TMP/users.manifest" "$SH_ROOT/manifests/rbac.yaml" \
     "$TMP/users.chart" "$TMP/chart.yaml" <<'PYEOF'
 import json, sys, yaml
