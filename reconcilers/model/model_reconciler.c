@@ -294,6 +294,49 @@ static int64_t min_interval(const struct spec_model *sm)
     return iv > 0 ? iv : 60000;
 }
 
+/* The deployment the spec names does not exist: a configuration error, not
+ * a verdict on the model — no reading is judged, nothing is counted; the
+ * next check finds it when it appears. */
+static void report_missing_workload(struct reconcile_ctx *ctx, const struct model_registry_view *view,
+                                    struct memo *memo, int64_t interval)
+{
+    char msg[700];
+    snprintf(msg, sizeof msg, "%s: nothing to roll back until it exists; checking again every %.0f s",
+             view->error, (double)interval / 1000.0);
+    status_plan_clear(ctx->status, LOOP);
+    status_set_condition(ctx->status, COND_MODEL_VALID, COND_UNKNOWN, "DeploymentNotFound", msg,
+                         ctx->p->generation, ctx->now_ms);
+    memo->phase_requests = PHASE_REQ(PHASE_NEEDS_ATTENTION);
+    ctx->phase_requests |= memo->phase_requests;
+    memo->next_check_ms = ctx->now_ms + interval;
+    reconcile_requeue_after(ctx, interval);
+}
+
+/* Reads metric k (due now) into rd, within its interval, with its
+ * credentials; its next reading is due one interval later. */
+static void read_metric(struct model_reconciler *mr, struct reconcile_ctx *ctx,
+                        const struct spec_model_metric *defs, size_t k, struct model_reading *rd,
+                        struct memo *memo)
+{
+    const struct spec_model *sm = &ctx->spec->model;
+    int64_t iv = defs[k].interval_ms > 0 ? defs[k].interval_ms : 60000;
+    int64_t timeout = mr->o.metric_timeout_ms > 0 ? mr->o.metric_timeout_ms : DEFAULT_TIMEOUT_MS;
+    if (timeout > iv)
+        timeout = iv;
+    char field[64];
+    if (sm->nmetrics > 0)
+        snprintf(field, sizeof field, "spec.model.metrics[%zu].source", k);
+    else
+        snprintf(field, sizeof field, "spec.model.metric.source");
+    credentials_warn_insecure(&defs[k].source.auth, ctx->p->key, field, ctx->p->generation);
+    struct metric_source_env menv = {.ns = ctx->p->namespace_, .secrets = ctx->platform->secrets,
+                                     .field = field};
+    rd->read = true;
+    rd->ok = metric_source_read_in(&defs[k].source, &menv, timeout, &rd->value, rd->error,
+                                   sizeof rd->error) == 0;
+    memo->next_ms[k] = ctx->now_ms + iv;
+}
+
 static int check(struct model_reconciler *mr, struct reconcile_ctx *ctx, cJSON *sec,
                  const struct model_state *prev, struct memo *memo, bool all_due)
 {
@@ -314,18 +357,7 @@ static int check(struct model_reconciler *mr, struct reconcile_ctx *ctx, cJSON *
                  pf->name ? pf->name : "");
 
     if (view.workload_missing) {
-        /* a configuration error, not a verdict on the model: no reading is
-         * judged, nothing is counted; the next check finds it when it appears */
-        char msg[700];
-        snprintf(msg, sizeof msg, "%s: nothing to roll back until it exists; checking again every %.0f s",
-                 view.error, (double)interval / 1000.0);
-        status_plan_clear(ctx->status, LOOP);
-        status_set_condition(ctx->status, COND_MODEL_VALID, COND_UNKNOWN, "DeploymentNotFound",
-                             msg, ctx->p->generation, ctx->now_ms);
-        memo->phase_requests = PHASE_REQ(PHASE_NEEDS_ATTENTION);
-        ctx->phase_requests |= memo->phase_requests;
-        memo->next_check_ms = ctx->now_ms + interval;
-        reconcile_requeue_after(ctx, interval);
+        report_missing_workload(ctx, &view, memo, interval);
         model_registry_view_free(&view);
         return 0;
     }
@@ -336,27 +368,9 @@ static int check(struct model_reconciler *mr, struct reconcile_ctx *ctx, cJSON *
     obs.nversions = view.count;
     snprintf(obs.current, sizeof obs.current, "%s", view.current);
     obs.nreadings = n;
-    for (size_t k = 0; k < n; k++) {
-        if (!all_due && ctx->now_ms < memo->next_ms[k])
-            continue;
-        int64_t iv = defs[k].interval_ms > 0 ? defs[k].interval_ms : 60000;
-        int64_t timeout = mr->o.metric_timeout_ms > 0 ? mr->o.metric_timeout_ms : DEFAULT_TIMEOUT_MS;
-        if (timeout > iv)
-            timeout = iv;
-        struct model_reading *rd = &obs.readings[k];
-        char field[64];
-        if (sm->nmetrics > 0)
-            snprintf(field, sizeof field, "spec.model.metrics[%zu].source", k);
-        else
-            snprintf(field, sizeof field, "spec.model.metric.source");
-        credentials_warn_insecure(&defs[k].source.auth, ctx->p->key, field, ctx->p->generation);
-        struct metric_source_env menv = {.ns = ctx->p->namespace_, .secrets = pf->secrets,
-                                         .field = field};
-        rd->read = true;
-        rd->ok = metric_source_read_in(&defs[k].source, &menv, timeout, &rd->value, rd->error,
-                                       sizeof rd->error) == 0;
-        memo->next_ms[k] = ctx->now_ms + iv;
-    }
+    for (size_t k = 0; k < n; k++)
+        if (all_due || ctx->now_ms >= memo->next_ms[k])
+            read_metric(mr, ctx, defs, k, &obs.readings[k], memo);
     same_version_after_reading(ma, ctx->p, &obs);
     obs.metric_ok = obs.readings[0].read && obs.readings[0].ok;
     obs.metric = obs.readings[0].value;
