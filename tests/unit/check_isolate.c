@@ -18,8 +18,8 @@ Suite *isolate_suite(void);
 
 /* Under AddressSanitizer a failed allocation or a SIGSEGV in the child is
  * ASan's report and exit status 1: the child still fails alone (SH_EIO). */
-#ifdef __SANITIZE_ADDRESS__
-#define UNDER_ASAN 1
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define UNDER_ASAN 1 /* (or ThreadSanitizer: its shadow memory meets the budget too) */
 #else
 #define UNDER_ASAN 0
 #endif

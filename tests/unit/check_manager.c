@@ -237,12 +237,15 @@ static int script_reconcile(void *self, struct reconcile_ctx *ctx)
     pthread_cond_broadcast(&s->cv);
     while (s->hold)
         pthread_cond_wait(&s->cv, &s->mu);
-    pthread_mutex_unlock(&s->mu);
-    s->calls++;
+    s->calls++; /* workers on other keys share the script: counted under its lock */
     const char *marker = status_str(ctx->status, "marker");
     snprintf(s->seen_marker, sizeof s->seen_marker, "%s", marker ? marker : "");
     if (ctx->reset)
         s->resets++;
+    bool fail = s->fail > 0;
+    if (fail)
+        s->fail--;
+    pthread_mutex_unlock(&s->mu);
     status_set_condition(ctx->status, COND_SERVICE_HEALTHY, s->healthy,
                          s->healthy == COND_TRUE ? "ProbeSucceeded" : "ProbeFailed",
                          s->healthy == COND_TRUE ? "" : "GET http://x/health: connection refused",
@@ -252,11 +255,7 @@ static int script_reconcile(void *self, struct reconcile_ctx *ctx)
     pthread_mutex_lock(&s->mu);
     s->finished++;
     pthread_mutex_unlock(&s->mu);
-    if (s->fail > 0) {
-        s->fail--;
-        return SH_EIO;
-    }
-    return 0;
+    return fail ? SH_EIO : 0;
 }
 
 static void script_forget(void *self, const char *key)
