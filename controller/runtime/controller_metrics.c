@@ -11,20 +11,6 @@
 
 #include "base/errors.h"
 
-/* Pre-attach names of the phases (attach passes status_phase_name). */
-static const char *const builtin_phase_names[PHASE__COUNT] = {
-    [PHASE_INVALID] = "Invalid",
-    [PHASE_PAUSED] = "Paused",
-    [PHASE_NEEDS_ATTENTION] = "NeedsAttention",
-    [PHASE_RECOVERING] = "Recovering",
-    [PHASE_ROLLING_BACK] = "RollingBack",
-    [PHASE_FIXING_DATA] = "FixingData",
-    [PHASE_RETRAINING] = "Retraining",
-    [PHASE_PENDING] = "Pending",
-    [PHASE_DEGRADED] = "Degraded",
-    [PHASE_HEALTHY] = "Healthy",
-};
-_Static_assert(PHASE__COUNT == 10, "update builtin_phase_names");
 
 struct controller_metrics {
     struct metrics *reg;
@@ -94,8 +80,8 @@ static int collect(void *ctx, struct metrics *s)
     if (!err)
         err = metrics_set(in_flight, NULL, (double)q.processing);
     for (int p = 0; !err && p < PHASE__COUNT; p++) {
-        const char *name = phase_name ? phase_name((enum phase)p) : builtin_phase_names[p];
-        err = metrics_set(pipelines, (const char *const[]){name ? name : builtin_phase_names[p]},
+        const char *name = phase_name ? phase_name((enum phase)p) : NULL;
+        err = metrics_set(pipelines, (const char *const[]){name ? name : status_phase_name((enum phase)p)},
                           (double)phases[p]);
     }
     return err;
