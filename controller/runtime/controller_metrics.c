@@ -11,7 +11,6 @@
 
 #include "base/errors.h"
 
-
 struct controller_metrics {
     struct metrics *reg;
     struct metric_family *reconcile_total;
