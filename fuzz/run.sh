@@ -20,14 +20,14 @@ HARNESSES=(
     "spec:controller/runtime/spec.c controller/base/yamljson.c controller/base/fsutil.c"
     "duration:controller/runtime/spec.c"
     "json_pointer:reconcilers/model/json_pointer.c"
-    "metric:reconcilers/model/metric_source.c reconcilers/model/json_pointer.c reconcilers/model/metric_fetch.c controller/base/fsutil.c"
+    "metric:reconcilers/model/metric_source.c reconcilers/model/json_pointer.c reconcilers/model/metric_fetch.c controller/base/fsutil.c controller/runtime/credentials.c controller/base/httpcred.c controller/base/strmap.c"
     "apistatus:controller/kube/apistatus.c"
     "watch:controller/kube/watch.c"
     "csv:reconcilers/data/csv.c"
     "kubeconfig:controller/kube/kubeconfig.c controller/kube/base64.c controller/base/yamljson.c controller/base/fsutil.c"
-    "datafix:reconcilers/data/datafix.c reconcilers/data/csv.c reconcilers/data/missing.c reconcilers/data/modecount.c reconcilers/data/numtext.c reconcilers/data/backup.c reconcilers/data/stats.c controller/base/atomicfile.c controller/base/fsutil.c"
+    "datafix:reconcilers/data/datafix.c reconcilers/data/csv.c reconcilers/data/missing.c reconcilers/data/modecount.c reconcilers/data/numtext.c reconcilers/data/backup.c reconcilers/data/stats.c reconcilers/data/rankselect.c controller/base/atomicfile.c controller/base/fsutil.c"
 )
-COMMON_SRC="controller/base/errors.c controller/base/clock.c controller/base/log.c"
+COMMON_SRC="controller/base/errors.c controller/base/clock.c controller/base/log.c controller/base/redact.c"
 
 mode=normal
 names=()
