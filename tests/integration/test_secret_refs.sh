@@ -55,6 +55,8 @@ wait_for 10 "the test server listens" sh -c "curl -s -o /dev/null http://127.0.0
 
 kadm create secret generic prom -n "$NS" --from-literal=token="$TOKEN" >/dev/null
 kadm create secret generic svc-basic -n "$NS" --from-literal=password="$PASSWORD" >/dev/null
+# the Deployment the pipeline's recovery names (a missing one is DeploymentNotFound)
+kadm create deployment svc -n "$NS" --image=svc:v1 >/dev/null
 kadm apply -n "$NS" -f - >"$TMP/apply.log" 2>&1 <<YAML || fail "apply: $(cat "$TMP/apply.log")"
 apiVersion: selfheal.dev/v1alpha1
 kind: SelfHealingPipeline
