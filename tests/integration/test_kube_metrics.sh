@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Several model metrics on a real kube-apiserver and kube-controller-manager
 # (envtest; issue 16, acceptance 1): a CD system moves Deployment model-api
-# v1 → v2 → v3 and a live metrics endpoint (tests/fixtures/version_metrics_server.py)
+# v1 → v2 → v3 and a live metrics endpoint (tests/fixtures/version_metric_server.py)
 # follows the running version with two metrics:
 #   v1 accuracy 0.80, rmse 30000 — good on both
 #   v2 accuracy 0.85, rmse 52000 — good accuracy, RMSE over its max
@@ -39,7 +39,7 @@ deploy() {
 }
 version() { kadm get deployment model-api -n "$NS" -o json | jq -r '.spec.template.metadata.annotations["selfheal.dev/model-version"]'; }
 
-/usr/bin/python3 "$SH_ROOT/tests/fixtures/version_metrics_server.py" --port-file "$TMP/metric.port" \
+/usr/bin/python3 "$SH_ROOT/tests/fixtures/version_metric_server.py" --port-file "$TMP/metric.port" \
     --namespace "$NS" --deployment model-api --annotation selfheal.dev/model-version \
     --metric v1:accuracy=0.80,rmse=30000 --metric v2:accuracy=0.85,rmse=52000 \
     --metric v3:accuracy=0.82,rmse=45000 2>"$TMP/metric.log" &
