@@ -501,7 +501,8 @@ static void deliver(struct notifier *n, struct item *it)
         if (st < 0)
             snprintf(what, sizeof what, "%s", terr ? terr : "transport error");
         else
-            snprintf(what, sizeof what, "HTTP %ld", st);
+            snprintf(what, sizeof what, "HTTP %ld%s", st,
+                     st >= 300 && st <= 399 ? " (redirects are not followed)" : "");
         bool retry = st < 0 || st >= 500 || st == 429;
         if (!retry || attempt >= n->o.max_attempts) {
             count(n, O_FAILED, key, "notification %s to notify[%d] given up after %d attempt(s): %s",
