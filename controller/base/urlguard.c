@@ -241,8 +241,8 @@ static int deny_one(struct urlguard *g, const char *host, const char *why)
 /* An address as text: IPv4 dotted (also when mapped), else IPv6. */
 static void addr_text(const unsigned char a[16], char *buf, size_t size)
 {
-    if (!inet_ntop(is_v4(a) ? AF_INET : AF_INET6, is_v4(a) ? (const void *)(a + 12) : (const void *)a,
-                   buf, (socklen_t)size))
+    const void *bytes = is_v4(a) ? (const void *)(a + 12) : (const void *)a;
+    if (!inet_ntop(is_v4(a) ? AF_INET : AF_INET6, bytes, buf, (socklen_t)size))
         snprintf(buf, size, "?");
 }
 
@@ -368,7 +368,8 @@ static const char *always_forbidden(const struct urlguard *g, const unsigned cha
 {
     static const unsigned char ll4[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 169, 254};
     static const unsigned char ll6[16] = {0xfe, 0x80};
-    static const unsigned char ec2[16] = {0xfd, 0, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54}; /* fd00:ec2::254 */
+    /* fd00:ec2::254, the metadata service's IPv6 address */
+    static const unsigned char ec2[16] = {0xfd, 0, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54};
     if (in_net(a, ll4, 112) || in_net(a, ll6, 10))
         return "a link-local address (the cloud metadata service)";
     if (memcmp(a, ec2, 16) == 0)
