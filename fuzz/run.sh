@@ -20,7 +20,7 @@ HARNESSES=(
     "spec:controller/runtime/spec.c controller/base/yamljson.c controller/base/fsutil.c"
     "duration:controller/runtime/spec.c"
     "json_pointer:reconcilers/model/json_pointer.c"
-    "metric:reconcilers/model/metric_source.c reconcilers/model/json_pointer.c reconcilers/model/metric_fetch.c controller/base/fsutil.c controller/runtime/credentials.c controller/base/httpcred.c controller/base/strmap.c"
+    "metric:reconcilers/model/metric_source.c reconcilers/model/json_pointer.c reconcilers/model/metric_fetch.c controller/base/fsutil.c controller/runtime/credentials.c controller/base/httpcred.c controller/base/strmap.c controller/base/urlguard.c"
     "apistatus:controller/kube/apistatus.c"
     "watch:controller/kube/watch.c"
     "csv:reconcilers/data/csv.c"

@@ -1,9 +1,12 @@
-/* urlguard.c — host/CIDR patterns for the URLs specs name (urlguard.h). */
+/* urlguard.c — host/CIDR patterns for the URLs specs name, checked on the
+ * URL and on each address connected to (urlguard.h). */
 #include "base/urlguard.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <ctype.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,24 +223,79 @@ int urlguard_add(struct urlguard *g, const char *pattern, char **ret_err)
     return 0;
 }
 
-int urlguard_deny(struct urlguard *g, const char *host, const char *why)
+static int deny_one(struct urlguard *g, const char *host, const char *why)
 {
     struct denied *nd = realloc(g->denied, (g->ndenied + 1) * sizeof *nd);
     if (!nd)
         return SH_ENOMEM;
     g->denied = nd;
     struct denied *d = &g->denied[g->ndenied];
-    char h[HOST_MAX];
-    int port = 0;
-    if (!split_port(host, h, sizeof h, &port))
-        snprintf(h, sizeof h, "%s", host);
-    norm_host(h);
-    snprintf(d->host, sizeof d->host, "%s", h);
+    snprintf(d->host, sizeof d->host, "%s", host);
     d->why = strdup(why ? why : "refused");
     if (!d->why)
         return SH_ENOMEM;
     g->ndenied++;
     return 0;
+}
+
+/* An address as text: IPv4 dotted (also when mapped), else IPv6. */
+static void addr_text(const unsigned char a[16], char *buf, size_t size)
+{
+    const void *bytes = is_v4(a) ? (const void *)(a + 12) : (const void *)a;
+    if (!inet_ntop(is_v4(a) ? AF_INET : AF_INET6, bytes, buf, (socklen_t)size))
+        snprintf(buf, size, "?");
+}
+
+/* A socket address as 16 bytes (IPv4 mapped) and its port. */
+static bool sockaddr_addr(const struct sockaddr *sa, socklen_t len, unsigned char out[16],
+                          int *port)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    memcpy(&ss, sa, len < sizeof ss ? len : sizeof ss);
+    if (ss.ss_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+        memset(out, 0, 10);
+        out[10] = out[11] = 0xff;
+        memcpy(out + 12, &in->sin_addr, 4);
+        *port = ntohs(in->sin_port);
+        return true;
+    }
+    if (ss.ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+        memcpy(out, &in6->sin6_addr, 16);
+        *port = ntohs(in6->sin6_port);
+        return true;
+    }
+    return false;
+}
+
+int urlguard_deny(struct urlguard *g, const char *host, const char *why)
+{
+    char h[HOST_MAX];
+    int port = 0;
+    if (!split_port(host, h, sizeof h, &port))
+        snprintf(h, sizeof h, "%s", host);
+    norm_host(h);
+    int r = deny_one(g, h, why);
+    unsigned char a[16];
+    if (r != 0 || parse_addr(h, a))
+        return r;
+    /* a name: the addresses it has now are refused at connect time too */
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *res = NULL;
+    if (getaddrinfo(h, NULL, &hints, &res) != 0)
+        return 0;
+    for (struct addrinfo *ai = res; ai && r == 0; ai = ai->ai_next) {
+        int ignored = 0;
+        char text[INET6_ADDRSTRLEN];
+        if (!sockaddr_addr(ai->ai_addr, ai->ai_addrlen, a, &ignored))
+            continue;
+        addr_text(a, text, sizeof text);
+        r = deny_one(g, text, why);
+    }
+    freeaddrinfo(res);
+    return r;
 }
 
 /* The URL's host (lowercased, brackets removed) and port, as libcurl itself
@@ -305,6 +363,34 @@ static int refuse(char **ret_err, int n, char **msg)
     return SH_EINVAL;
 }
 
+/* Why an address is refused whatever the patterns (a phrase), or NULL. */
+static const char *always_forbidden(const struct urlguard *g, const unsigned char a[16])
+{
+    static const unsigned char ll4[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 169, 254};
+    static const unsigned char ll6[16] = {0xfe, 0x80};
+    /* fd00:ec2::254, the metadata service's IPv6 address */
+    static const unsigned char ec2[16] = {0xfd, 0, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54};
+    if (in_net(a, ll4, 112) || in_net(a, ll6, 10))
+        return "a link-local address (the cloud metadata service)";
+    if (memcmp(a, ec2, 16) == 0)
+        return "the cloud metadata service";
+    for (size_t i = 0; i < g->ndenied; i++) {
+        unsigned char d[16];
+        if (parse_addr(g->denied[i].host, d) && memcmp(d, a, 16) == 0)
+            return g->denied[i].why;
+    }
+    return NULL;
+}
+
+/* A network pattern that takes this port: a name's address may match it. */
+static bool a_network_takes(const struct urlguard *g, int port)
+{
+    for (size_t i = 0; i < g->npats; i++)
+        if (g->pats[i].kind == PAT_NET && (!g->pats[i].port || g->pats[i].port == port))
+            return true;
+    return false;
+}
+
 int urlguard_check(const struct urlguard *g, const char *url, char **ret_err)
 {
     if (ret_err)
@@ -318,33 +404,109 @@ int urlguard_check(const struct urlguard *g, const char *url, char **ret_err)
         return refuse(ret_err, asprintf(&msg, "has no host the URL guard can read"), &msg);
     unsigned char addr[16];
     bool is_addr = parse_addr(host, addr);
-    for (size_t i = 0; i < g->ndenied; i++) {
-        unsigned char d[16];
-        bool same = strcmp(g->denied[i].host, host) == 0 ||
-                    (is_addr && parse_addr(g->denied[i].host, d) && memcmp(d, addr, 16) == 0);
-        if (same)
-            return refuse(ret_err,
-                          asprintf(&msg, "host %s is %s; specs may not call it", host,
-                                   g->denied[i].why),
-                          &msg);
-    }
-    static const unsigned char ll4[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 169, 254};
-    static const unsigned char ll6[16] = {0xfe, 0x80};
-    if ((is_addr && (in_net(addr, ll4, 112) || in_net(addr, ll6, 10))) ||
-        strcmp(host, "metadata.google.internal") == 0)
-        return refuse(ret_err,
-                      asprintf(&msg,
-                               "host %s is a link-local address (the cloud metadata service); "
-                               "specs may not call it",
-                               host),
+    const char *why = is_addr ? always_forbidden(g, addr) : NULL;
+    for (size_t i = 0; !why && i < g->ndenied; i++)
+        if (strcmp(g->denied[i].host, host) == 0)
+            why = g->denied[i].why;
+    if (!why && strcmp(host, "metadata.google.internal") == 0)
+        why = "the cloud metadata service";
+    if (why)
+        return refuse(ret_err, asprintf(&msg, "host %s is %s; specs may not call it", host, why),
                       &msg);
     for (size_t i = 0; i < g->npats; i++)
         if (matches(&g->pats[i], host, is_addr, addr, port))
             return 0;
+    if (!is_addr && a_network_takes(g, port))
+        return 0; /* judged on its address when connecting */
     return refuse(ret_err,
                   asprintf(&msg, "host %s (port %d) is not in the allowed URLs (--allow-url %s)",
                            host, port, g->describe),
                   &msg);
+}
+
+int urlguard_check_address(const struct urlguard *g, const char *host, const struct sockaddr *sa,
+                           socklen_t len, char *why, size_t size)
+{
+    if (why && size)
+        why[0] = '\0';
+    if (!g || g->npats == 0)
+        return 0;
+    char ignore[8];
+    if (!why || !size) {
+        why = ignore;
+        size = sizeof ignore;
+    }
+    host = host ? host : "";
+    unsigned char addr[16];
+    int port = 0;
+    if (!sa || !sockaddr_addr(sa, len, addr, &port)) {
+        snprintf(why, size, "host %s: not an IPv4 or IPv6 address; specs may not call it", host);
+        return SH_EINVAL;
+    }
+    char text[INET6_ADDRSTRLEN], of[HOST_MAX + 16] = "";
+    addr_text(addr, text, sizeof text);
+    unsigned char hostaddr[16];
+    bool host_is_addr = parse_addr(host, hostaddr);
+    if (host[0] && !host_is_addr)
+        snprintf(of, sizeof of, " of host %s", host);
+    const char *forbidden = always_forbidden(g, addr);
+    if (forbidden) {
+        snprintf(why, size, "address %s%s is %s; specs may not call it", text, of, forbidden);
+        return SH_EINVAL;
+    }
+    for (size_t i = 0; i < g->npats; i++) {
+        const struct pattern *p = &g->pats[i];
+        bool net = p->kind == PAT_NET && matches(p, text, true, addr, port);
+        bool name = p->kind != PAT_NET && host[0] && !host_is_addr &&
+                    matches(p, host, false, addr, port);
+        if (net || name)
+            return 0;
+    }
+    snprintf(why, size, "address %s%s (port %d) is not in the allowed URLs (--allow-url %s)", text,
+             of, port, g->describe);
+    return SH_EINVAL;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: a socket only for an address the guard allows. */
+static curl_socket_t open_checked(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    struct urlguard_conn *c = clientp;
+    char why[URLGUARD_WHY_MAX];
+    if (purpose == CURLSOCKTYPE_IPCXN &&
+        urlguard_check_address(c->g, c->host, &a->addr, a->addrlen, why, sizeof why) != 0) {
+        if (!c->refused[0]) /* the first reason: the others say the same of another address */
+            snprintf(c->refused, sizeof c->refused, "%s", why);
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+int urlguard_apply(const struct urlguard *g, struct urlguard_conn *c, CURL *easy, const char *url)
+{
+    memset(c, 0, sizeof *c);
+    if (!g || g->npats == 0)
+        return 0;
+    c->g = g;
+    int port = 0;
+    if (!url || !url_host(url, c->host, sizeof c->host, &port))
+        c->host[0] = '\0';
+    bool ok = curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_checked) == CURLE_OK &&
+              curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, (void *)c) == CURLE_OK &&
+              curl_easy_setopt(easy, CURLOPT_PROXY, "") == CURLE_OK &&
+              curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+    return ok ? 0 : SH_EIO;
+}
+
+static _Atomic(const struct urlguard *) process_guard;
+
+void urlguard_set_process(const struct urlguard *g)
+{
+    atomic_store(&process_guard, g);
+}
+
+const struct urlguard *urlguard_process(void)
+{
+    return atomic_load(&process_guard);
 }
 
 void urlguard_free(struct urlguard *g)

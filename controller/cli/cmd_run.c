@@ -443,6 +443,9 @@ static int setup_platform(struct run *r)
 /* The event bus, the reconcilers, the metrics and the manager over them. */
 static int setup_manager(struct run *r)
 {
+    /* every request a spec causes (probes, metric sources, webhooks) is
+     * held to --allow-url when it connects; the API server is already denied */
+    urlguard_set_process(r->guards.urls);
     if (eventbus_new(EVENTS_RING, NULL, &r->bus) != 0)
         return -1;
     eventbus_tap_init(&r->tap, r->bus, r->pf); /* the manager's platform; set-up calls get pf itself */
@@ -578,6 +581,7 @@ static void run_free(struct run *r)
     eventbus_free(r->bus);
     pipeline_set_spec_check(NULL, NULL);
     pathguard_free(r->guards.paths);
+    urlguard_set_process(NULL);
     urlguard_free(r->guards.urls);
     cli_list_free(&r->f.allow_paths);
     cli_list_free(&r->f.allow_urls);

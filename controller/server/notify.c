@@ -20,6 +20,7 @@
 #include "base/log.h"
 #include "base/metrics.h"
 #include "base/strmap.h"
+#include "base/urlguard.h"
 #include "runtime/status.h"
 
 #define URL_MAX 4096
@@ -339,10 +340,11 @@ static size_t discard(char *ptr, size_t size, size_t nmemb, void *ud)
     return size * nmemb;
 }
 
-/* One POST. Returns the HTTP status, or -1 with *ret_why (a static string,
- * never the URL) on a transport error. */
+/* One POST, its connections held to --allow-url (guard->refused says why
+ * one was refused). Returns the HTTP status, or -1 with *ret_why (a static
+ * string, never the URL) on a transport error. */
 static long post(struct notifier *n, const char *url, const char *body, struct resp *r,
-                 const char **ret_why)
+                 struct urlguard_conn *guard, const char **ret_why)
 {
     CURL *c = curl_easy_init();
     if (!c) {
@@ -362,7 +364,8 @@ static long post(struct notifier *n, const char *url, const char *body, struct r
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     r->retry_after_ms = -1;
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = urlguard_apply(urlguard_process(), guard, c, url) == 0 ? curl_easy_perform(c)
+                                                                         : CURLE_UNKNOWN_OPTION;
     long status = -1;
     if (rc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -463,6 +466,14 @@ static void deliver(struct notifier *n, struct item *it)
         count(n, O_FAILED, key, "notification %s to notify[%d] failed: %s", it->reason, it->index, why);
         return;
     }
+    char *refused = NULL; /* --allow-url, on the URL read now: names the host, never the path */
+    if (urlguard_check(urlguard_process(), url, &refused) != 0) {
+        count(n, O_FAILED, key, "notification %s to notify[%d] failed: %s", it->reason, it->index,
+              refused ? refused : "out of memory");
+        free(refused);
+        free(url);
+        return;
+    }
     char *body = notify_payload(it->slack, it->ns, it->name, it->reason, it->message, it->phase,
                                 it->type, it->time_ms);
     if (!body) {
@@ -473,18 +484,25 @@ static void deliver(struct notifier *n, struct item *it)
     }
     for (int attempt = 1;; attempt++) {
         struct resp r;
+        struct urlguard_conn guard = {0};
         const char *terr = NULL;
-        long st = post(n, url, body, &r, &terr);
+        long st = post(n, url, body, &r, &guard, &terr);
         if (st >= 200 && st < 300) {
             count(n, O_DELIVERED, key, "notification %s delivered to notify[%d] (attempt %d)",
                   it->reason, it->index, attempt);
+            break;
+        }
+        if (st < 0 && guard.refused[0]) { /* the address is not allowed: no retry will be */
+            count(n, O_FAILED, key, "notification %s to notify[%d] failed: %s", it->reason,
+                  it->index, guard.refused);
             break;
         }
         char what[200];
         if (st < 0)
             snprintf(what, sizeof what, "%s", terr ? terr : "transport error");
         else
-            snprintf(what, sizeof what, "HTTP %ld", st);
+            snprintf(what, sizeof what, "HTTP %ld%s", st,
+                     st >= 300 && st <= 399 ? " (redirects are not followed)" : "");
         bool retry = st < 0 || st >= 500 || st == 429;
         if (!retry || attempt >= n->o.max_attempts) {
             count(n, O_FAILED, key, "notification %s to notify[%d] given up after %d attempt(s): %s",

@@ -20,7 +20,10 @@
  * Kubernetes Secret through the resolve_secret hook) and never appears in a
  * log line, an error, status, an Event or a metric — messages name the
  * target as notify[i] and where the URL comes from (env NAME, file PATH,
- * secret NAME/KEY).
+ * secret NAME/KEY). With --allow-url (base/urlguard.h, the process's guard)
+ * the URL is checked when read and each connection on its address; a
+ * refusal is a failed notification at once, never retried, its reason
+ * naming the host and port only.
  *
  * Payload (format json), version 1:
  *   {"version":"selfheal.dev/notification/v1","pipeline":"housing",

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "base/urlguard.h"
 
 struct sink {
     char *data;
@@ -44,11 +45,16 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 
 /* A short phrase for a failed transfer. */
 static int describe(CURL *c, CURLcode rc, const struct sink *s, const char *ebuf,
-                    int64_t timeout_ms, char *err, size_t errsize)
+                    const struct urlguard_conn *guard, int64_t timeout_ms, char *err,
+                    size_t errsize)
 {
     long oserr = 0;
     switch (rc) {
     case CURLE_COULDNT_CONNECT:
+        if (guard->refused[0]) { /* --allow-url refused the address(es) */
+            snprintf(err, errsize, "%s", guard->refused);
+            return SH_EFORBIDDEN;
+        }
         curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &oserr);
         if (oserr == ECONNREFUSED || oserr == 0)
             snprintf(err, errsize, "connection refused");
@@ -139,10 +145,14 @@ int metric_fetch_auth(const char *url, const struct http_credentials *cred, int6
 #else
     curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    CURLcode rc = http_credentials_apply(cred, c) == 0 ? curl_easy_perform(c) : CURLE_UNKNOWN_OPTION;
+    struct urlguard_conn guard = {0};
+    CURLcode rc = http_credentials_apply(cred, c) == 0 &&
+                          urlguard_apply(urlguard_process(), &guard, c, url) == 0
+                      ? curl_easy_perform(c)
+                      : CURLE_UNKNOWN_OPTION;
     int r = 0;
     if (rc != CURLE_OK) {
-        r = describe(c, rc, &s, ebuf, timeout_ms, err, errsize);
+        r = describe(c, rc, &s, ebuf, &guard, timeout_ms, err, errsize);
         free(s.data);
     } else {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &ret->status);

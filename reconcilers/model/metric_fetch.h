@@ -4,7 +4,9 @@
  *
  * The whole transfer (connect included) is bounded by a timeout, the body
  * by a size ceiling; only http and https are allowed, redirects are not
- * followed, TLS is verified. Failures come back as a short phrase for the
+ * followed, TLS is verified, and every connection is held to the process's
+ * --allow-url guard (base/urlguard.h: a refused address is SH_EFORBIDDEN
+ * with the guard's reason). Failures come back as a short phrase for the
  * condition message ("connection refused", "no answer within 2000 ms",
  * "response larger than 1048576 bytes").
  *
@@ -30,7 +32,7 @@ struct metric_response {
 /*
  * GETs url. Returns 0 with *ret filled (any HTTP status: the caller judges
  * it), or an SH_E* code (SH_EUNAVAIL, SH_ETIMEOUT, SH_ETOOBIG, SH_EPROTO,
- * SH_EINVAL, SH_ENOMEM) with the reason in err. `max_body` 0 means
+ * SH_EINVAL, SH_EFORBIDDEN, SH_ENOMEM) with the reason in err. `max_body` 0 means
  * METRIC_BODY_MAX.
  */
 int metric_fetch(const char *url, int64_t timeout_ms, size_t max_body, struct metric_response *ret,

@@ -62,6 +62,8 @@ int probe_xfer_prepare(struct probe_xfer *x, const char *url, long timeout_ms, s
     SETOPT_(h, CURLOPT_SSL_VERIFYHOST, 2L);
     if (http_credentials_apply(cred, h) != 0)
         return SH_EIO;
+    if (urlguard_apply(urlguard_process(), &x->guard, h, url) != 0)
+        return SH_EIO;
     return 0;
 }
 
@@ -101,7 +103,9 @@ void probe_failure_message(CURLcode code, long http_status, long os_errno, const
 {
     char reason[PROBE_ERROR_MAX];
     char sysbuf[128];
-    if (code == CURLE_OK) {
+    if (code == CURLE_OK && http_status >= 300 && http_status <= 399) {
+        snprintf(reason, sizeof reason, "HTTP %ld (redirects are not followed)", http_status);
+    } else if (code == CURLE_OK) {
         snprintf(reason, sizeof reason, "HTTP %ld", http_status);
     } else if (code == CURLE_OPERATION_TIMEDOUT) {
         snprintf(reason, sizeof reason, "timed out after %ld ms", timeout_ms);
@@ -137,7 +141,9 @@ void probe_xfer_outcome(struct probe_xfer *x, CURLcode code, const char *display
     ret->http_status = status;
     ret->ok = code == CURLE_OK && status >= 200 && status <= 299;
     ret->message[0] = '\0';
-    if (!ret->ok)
+    if (!ret->ok && code == CURLE_COULDNT_CONNECT && x->guard.refused[0])
+        snprintf(ret->message, sizeof ret->message, "GET %s: %s", display_url, x->guard.refused);
+    else if (!ret->ok)
         probe_failure_message(code, status, os_errno, x->errbuf, display_url, host, x->timeout_ms,
                               ret->message, sizeof ret->message);
 }

@@ -1,6 +1,7 @@
 /*
  * probe_xfer.h — one probe transfer: the libcurl easy handle with the
- * prober's options (timeouts, no redirects, no proxy, bounded body), and
+ * prober's options (timeouts, no redirects, no proxy, bounded body, the
+ * --allow-url guard on every connection), and
  * the verdict on a finished transfer with its failure message.
  *
  * A struct probe_xfer is a slot of the prober: its easy handle is created
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "base/httpcred.h"
+#include "base/urlguard.h"
 #include "service/probe.h"
 
 struct probe_xfer {
@@ -28,6 +30,7 @@ struct probe_xfer {
     int64_t queued_mono_ms; /* when the prober took the due probe */
     int64_t started_mono_ms; /* when the transfer started */
     char errbuf[CURL_ERROR_SIZE];
+    struct urlguard_conn guard; /* the process's --allow-url, per connection */
 };
 
 struct probe_outcome {

@@ -3,7 +3,9 @@
  * HTTP receiver in this file (a thread on 127.0.0.1): the JSON payload and
  * Slack's format, retries after 500s, a 429 with Retry-After, the dedup
  * window on the fake clock, a receiver that hangs, the default `on` list,
- * and a secret URL that appears in no log line and no metric.
+ * a secret URL that appears in no log line and no metric, and --allow-url
+ * (the process's guard) refusing a webhook on its URL or on the address it
+ * resolves to, at once and without retries.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -22,6 +24,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/metrics.h"
+#include "base/urlguard.h"
 #include "runtime/pipeline.h"
 #include "server/notify.h"
 
@@ -383,6 +386,52 @@ START_TEST(test_url_from_file_and_a_missing_env)
 }
 END_TEST
 
+START_TEST(test_allow_url_refuses_a_webhook_at_once_with_the_reason)
+{
+    /* allowed: the receiver's address and port, and a network elsewhere */
+    struct urlguard *g = NULL;
+    ck_assert_int_eq(urlguard_new(&g), 0);
+    char pat[64];
+    snprintf(pat, sizeof pat, "127.0.0.1:%d", rx.port);
+    ck_assert_int_eq(urlguard_add(g, pat, NULL), 0);
+    ck_assert_int_eq(urlguard_add(g, "10.0.0.0/8", NULL), 0);
+    urlguard_set_process(g);
+    char lit[256], name[256];
+    snprintf(lit, sizeof lit, "http://127.0.0.2:%d/hooks/" SECRET, rx.port); /* refused as written */
+    snprintf(name, sizeof name, "http://localhost:%d/hooks/" SECRET, rx.port + 1); /* when connecting */
+    setenv("SH_TEST_WEBHOOK_LIT", lit, 1);
+    setenv("SH_TEST_WEBHOOK_NAME", name, 1);
+    struct notifier *n = new_notifier(NULL, 2000, 5);
+    struct pipeline *p = make("[{\"webhook\":{\"urlFrom\":{\"env\":\"SH_TEST_WEBHOOK\"}}},"
+                              "{\"webhook\":{\"urlFrom\":{\"env\":\"SH_TEST_WEBHOOK_LIT\"}}},"
+                              "{\"webhook\":{\"urlFrom\":{\"env\":\"SH_TEST_WEBHOOK_NAME\"}}}]");
+    notifier_offer(n, p, EVENT_WARNING, "NeedsAttention", "m", "NeedsAttention");
+    ck_assert_int_eq(notifier_flush(n, 10000), 0);
+    ck_assert_int_eq(received(&rx), 1);
+    ck_assert_uint_eq(notifier_count(n, "delivered"), 1);
+    ck_assert_uint_eq(notifier_count(n, "failed"), 2);
+    ck_assert_uint_eq(notifier_count(n, "retried"), 0);
+    const char *logs = log_text();
+    char want[300];
+    snprintf(want, sizeof want,
+             "notify[1] failed: host 127.0.0.2 (port %d) is not in the allowed URLs (--allow-url "
+             "127.0.0.1:%d, 10.0.0.0/8)", rx.port, rx.port);
+    ck_assert_msg(strstr(logs, want), "%s", logs);
+    snprintf(want, sizeof want,
+             "of host localhost (port %d) is not in the allowed URLs (--allow-url 127.0.0.1:%d, "
+             "10.0.0.0/8)", rx.port + 1, rx.port);
+    ck_assert_msg(strstr(logs, "notify[2] failed: address "), "%s", logs);
+    ck_assert_msg(strstr(logs, want), "%s", logs);
+    ck_assert_ptr_null(strstr(logs, SECRET));
+    notifier_free(n);
+    pipeline_unref(p);
+    urlguard_set_process(NULL);
+    urlguard_free(g);
+    unsetenv("SH_TEST_WEBHOOK_LIT");
+    unsetenv("SH_TEST_WEBHOOK_NAME");
+}
+END_TEST
+
 Suite *notify_suite(void)
 {
     Suite *s = suite_create("notify");
@@ -395,6 +444,7 @@ Suite *notify_suite(void)
     tcase_add_test(tc, test_window_dedups_per_pipeline_and_reason);
     tcase_add_test(tc, test_defaults_and_a_receiver_that_hangs);
     tcase_add_test(tc, test_url_from_file_and_a_missing_env);
+    tcase_add_test(tc, test_allow_url_refuses_a_webhook_at_once_with_the_reason);
     suite_add_tcase(s, tc);
     return s;
 }
