@@ -366,14 +366,15 @@ START_TEST(test_slow_client_is_dropped_with_a_message)
     connect_ws(&c, w, http_server_port(s));
     ck_assert(pump(&c, w, is_established, 0, 5000));
     ck_assert(w->established);
-    /* a burst the client does not read: publishing must not wait for it */
+    /* a burst the client does not read: publishing must not wait for it.
+     * This thread is also the client's only service loop, so a publish that
+     * waited for the client would never return (no wall-clock bound needed:
+     * under valgrind on a loaded machine the burst takes seconds). */
     char big[2048];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    int64_t t0 = mono_ms();
     for (int i = 0; i < 4000; i++)
         ck_assert_uint_gt(eventbus_publish(bus, "Normal", "Burst", "demo", "housing", big), 0);
-    ck_assert_int_lt(mono_ms() - t0, 2000);
     lws_rx_flow_control(w->wsi, 1);
     ck_assert(pump(&c, w, is_closed, 0, 10000));
     ck_assert_int_lt(w->n, 4000);
