@@ -193,11 +193,11 @@ wait_for 20 "the restart Deployments' first restarts" all_where restart '(.statu
 wait_for 20 "the first rollbacks" all_where rollback '[.status.history[]? | select(.action == "rollback")] | length > 0' $((ROLLBACK / 2))
 follow_versions
 # just before the kill: a second wave of work for the leader, killed 0.1-0.9 s into it
-kill "$late_pid"
 for i in $(seq -f %02g $((ROLLBACK / 2 + 1)) $ROLLBACK); do degrade "$i"; done
 for i in $(seq -f %02g $((RETRAIN / 2 + 1)) $RETRAIN); do
     echo '{"score": 0.9}' >"$TMP/m/rt$i.json.tmp" && mv "$TMP/m/rt$i.json.tmp" "$TMP/m/rt$i.json"
 done
+kill "$late_pid" # last: restarts within a probe interval (0.5 s)
 delay=0.$((RANDOM % 9 + 1))
 sleep "$delay"
 holder1=$(holder)
@@ -298,5 +298,9 @@ for u in "${users[@]}"; do
     forbidden=$(envtest_forbidden "$u")
     [ -z "$forbidden" ] || fail "Forbidden for $u: $forbidden"
 done
-n1=$(writes patch deployments | wc -l)
-echo "ok: $TOTAL pipelines; handover ${took} ms (lease ${dur} s); $n1 Deployment patches, $(wc -l <"$TMP/jobs.created") Jobs, exactly as required; $samples+ status samples each, none backwards"
+by() { # USER: its successful Deployment patches and Job creates
+    jq -r --arg u "$1" 'select(.user.username == $u and .stage == "ResponseComplete" and .responseStatus.code < 300
+        and ((.verb == "patch" and .objectRef.resource == "deployments") or (.verb == "create" and .objectRef.resource == "jobs")))
+        | .objectRef.resource' "$ENVTEST_AUDIT" | sort | uniq -c | awk '{printf "%s %s ", $1, $2}'
+}
+echo "ok: $TOTAL pipelines; handover ${took} ms (lease ${dur} s); $(wc -l <"$TMP/patches") Deployments patched $(writes patch deployments | wc -l) times, $(wc -l <"$TMP/jobs.created") Jobs, exactly as required (the dead leader: $(by "${users[0]}"); the new one: $(by "${users[1]}")); $samples+ status samples each, none backwards"
