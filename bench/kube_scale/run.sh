@@ -102,4 +102,4 @@ kadm get events -n "$NS" -o json | jq -r '.items[] | "\(.reason) \(.count // 1)"
     awk '{c[$1] += $2} END {for (r in c) printf "      %6d %s\n", c[r], r}' | sort -rn
 echo "  status writes per pipeline (from the audit log): $(tail -n +$((a0 + 1)) "$ENVTEST_AUDIT" | jq -r --arg u "$SA_USER" \
     'select(.user.username == $u and .stage == "ResponseComplete" and .objectRef.subresource == "status") | .objectRef.name' |
-    sort | uniq -c | awk '{c[$1]++} END {for (k in c) printf "%s pipelines %d, ", c[k], k}' | sed 's/, $//')"
+    sort | uniq -c | awk '{c[$1]++} END {for (k in c) printf "%s pipelines with %d, ", c[k], k}' | sed 's/, $//')"

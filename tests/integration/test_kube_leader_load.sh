@@ -24,7 +24,7 @@ source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/envtest.sh"
 command -v kubectl >/dev/null || fail "kubectl is not installed"
 command -v jq >/dev/null || fail "jq is not installed"
-trap 'rc=$?; kill $(cat "$TMP/sampler.pid" 2>/dev/null) 2>/dev/null || true; [ $rc = 0 ] || for r in 1 2; do echo "--- replica $r log (tail):" >&2; tail -n 20 "$TMP/r$r.log" >&2 2>/dev/null; done; cleanup' EXIT
+trap 'rc=$?; kill $(cat "$TMP/sampler.pid" 2>/dev/null) 2>/dev/null || true; [ $rc = 0 ] || for r in 1 2; do echo "--- replica $r log (tail):" >&2; tail -n 12 "$TMP/r$r.log" >&2 2>/dev/null; done; cleanup' EXIT
 IDLE=110 RESTART=20 ROLLBACK=10 RETRAIN=10
 TOTAL=$((IDLE + RESTART + ROLLBACK + RETRAIN))
 
