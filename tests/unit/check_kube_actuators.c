@@ -36,7 +36,8 @@ static void start_emulator(void)
     ck_assert_int_ge(emu_pid, 0);
     if (emu_pid == 0) {
         char *argv[] = {"/usr/bin/python3", "tests/kube/emulator.py", "--port", "0", "--port-file",
-                        port, "--kubeconfig-out", kc, "--pods", "--token", "t", NULL};
+                        port, "--kubeconfig-out", kc, "--pods", "--token", "t",
+                        "--crd", "crd/selfhealingpipelines.selfheal.dev.yaml", NULL};
         if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
             _exit(126);
         execvp(argv[0], argv);
@@ -94,6 +95,7 @@ static cJSON *get(const char *path)
 }
 
 #define D "/apis/apps/v1/namespaces/default/deployments"
+#define SHP "/apis/selfheal.dev/v1alpha1/namespaces/default/selfhealingpipelines"
 
 static void deployment(const char *name, const char *version)
 {
@@ -184,14 +186,33 @@ START_TEST(restart_patches_annotation_from_clock)
     struct service_actuators sa;
     kube_service_actuators_init(&sa, &ctx);
     ck_assert_ptr_null(sa.ensure_process);
-    struct pipeline *p = make_pipeline(
-        "{\"service\":{\"healthCheck\":{\"url\":\"http://127.0.0.1:1/\"},\"recovery\":{\"method\":"
-        "\"restart\",\"deployment\":\"api\"}}}");
-    char *err = NULL;
+    const char *spec = "{\"service\":{\"healthCheck\":{\"url\":\"http://127.0.0.1:1/\"},\"recovery\":"
+                       "{\"method\":\"restart\",\"deployment\":\"api\"}}}";
+    struct pipeline *p = make_pipeline(spec);
+    char *err = NULL, obj[1024];
+    snprintf(obj, sizeof obj,
+             "{\"apiVersion\":\"selfheal.dev/v1alpha1\",\"kind\":\"SelfHealingPipeline\","
+             "\"metadata\":{\"name\":\"p\"},\"spec\":%s}", spec);
+    post(SHP, obj);
     ck_assert_int_eq(sa.restart_workload(&sa, p, &p->spec.service, &err), 0);
     cJSON *dep = get(D "/api");
     ck_assert_str_eq(tmpl_str(dep, KUBE_RESTARTED_AT_ANNOTATION), "2023-11-14T22:13:20Z");
     ck_assert_str_eq(tmpl_str(dep, "selfheal.dev/model-version"), "v1");
+    cJSON_Delete(dep);
+    /* the controller stops before recording the attempt; the next one (the
+     * same status on the server) finds its basis on the Deployment: no second
+     * restart */
+    fake_clock_advance(&fc, 5000);
+    ck_assert_int_eq(sa.restart_workload(&sa, p, &p->spec.service, &err), 0);
+    dep = get(D "/api");
+    ck_assert_str_eq(tmpl_str(dep, KUBE_RESTARTED_AT_ANNOTATION), "2023-11-14T22:13:20Z");
+    cJSON_Delete(dep);
+    /* once the attempt is recorded, the next restart is made */
+    mpatch(SHP "/p/status", "{\"status\":{\"service\":{\"recoveryAttempts\":1,"
+                            "\"lastRecoveryTime\":\"2023-11-14T22:13:20Z\"}}}");
+    ck_assert_int_eq(sa.restart_workload(&sa, p, &p->spec.service, &err), 0);
+    dep = get(D "/api");
+    ck_assert_str_eq(tmpl_str(dep, KUBE_RESTARTED_AT_ANNOTATION), "2023-11-14T22:13:25Z");
     cJSON_Delete(dep);
     pipeline_unref(p);
     /* a missing deployment is an API error, not a crash */
