@@ -303,4 +303,4 @@ by() { # USER: its successful Deployment patches and Job creates
         and ((.verb == "patch" and .objectRef.resource == "deployments") or (.verb == "create" and .objectRef.resource == "jobs")))
         | .objectRef.resource' "$ENVTEST_AUDIT" | sort | uniq -c | awk '{printf "%s %s ", $1, $2}'
 }
-echo "ok: $TOTAL pipelines; handover ${took} ms (lease ${dur} s); $(wc -l <"$TMP/patches") Deployments patched $(writes patch deployments | wc -l) times, $(wc -l <"$TMP/jobs.created") Jobs, exactly as required (the dead leader: $(by "${users[0]}"); the new one: $(by "${users[1]}")); $samples+ status samples each, none backwards"
+echo "ok: $TOTAL pipelines; handover ${took} ms (lease ${dur} s); $(wc -l <"$TMP/patches") Deployments patched $(writes patch deployments | wc -l) times, $(wc -l <"$TMP/jobs.created") Jobs, exactly as required (the dead leader: $(by "${users[0]}"); the new one: $(by "${users[1]}")); $samples+ status samples each, none backwards; restarts found made but unrecorded (not made twice): $(cat "$TMP"/r?.log | grep -c 'not restarted twice' || true)"
