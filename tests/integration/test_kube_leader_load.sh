@@ -16,7 +16,7 @@
 # every pipeline converges; each action happened exactly as often as required,
 # counted in the API server's audit log (3 restart patches per restart
 # Deployment, 1 rollback patch per rollback Deployment, 1 Job created per
-# retrain pipeline); no status ever went backwards (sampled through the
+# retrain pipeline; at most one rollback in each history); no status ever went backwards (sampled through the
 # handover: observedGeneration, recoveryAttempts, history length, the retrain
 # attempt and count); the standby wrote nothing before it held the Lease.
 # There is no kubelet: the test plays it (a retrain Job's pod Succeeded).
@@ -266,8 +266,12 @@ for i in $(seq -f %02g 1 $RETRAIN); do
     assert_eq "$(kadm get jobs -n "$NS" -l "selfheal.dev/pipeline=retrain$i" -o json | jq '.items | length')" 1 "Jobs of retrain$i"
     assert_eq "$(doc "retrain$i" .status.drift.retrainJob.attempts)" 1 "retrain$i's attempts"
 done
-rollbacks_in_history=$(count_where rollback '[.status.history[]? | select(.action == "rollback")] | length == 1')
-assert_eq "$rollbacks_in_history" $ROLLBACK "rollback pipelines with exactly one rollback in history"
+# (a rollback made by the leader in the instant before its SIGKILL, before its
+# status write, is done once but missing from history: the new leader finds
+# the Deployment back on v1 and has nothing to do — counted, not hidden)
+assert_eq "$(count_where rollback '[.status.history[]? | select(.action == "rollback")] | length > 1')" 0 \
+    "rollback pipelines with more than one rollback in history"
+unrecorded=$(count_where rollback '[.status.history[]? | select(.action == "rollback")] | length == 0')
 
 # no status went backwards: per pipeline, every column is non-decreasing over the samples
 # (history is bounded at 20: its length may only stop growing)
@@ -303,4 +307,4 @@ by() { # USER: its successful Deployment patches and Job creates
         and ((.verb == "patch" and .objectRef.resource == "deployments") or (.verb == "create" and .objectRef.resource == "jobs")))
         | .objectRef.resource' "$ENVTEST_AUDIT" | sort | uniq -c | awk '{printf "%s %s ", $1, $2}'
 }
-echo "ok: $TOTAL pipelines; handover ${took} ms (lease ${dur} s); $(wc -l <"$TMP/patches") Deployments patched $(writes patch deployments | wc -l) times, $(wc -l <"$TMP/jobs.created") Jobs, exactly as required (the dead leader: $(by "${users[0]}"); the new one: $(by "${users[1]}")); $samples+ status samples each, none backwards; restarts found made but unrecorded (not made twice): $(cat "$TMP"/r?.log | grep -c 'not restarted twice' || true)"
+echo "ok: $TOTAL pipelines; handover ${took} ms (lease ${dur} s); $(wc -l <"$TMP/patches") Deployments patched $(writes patch deployments | wc -l) times, $(wc -l <"$TMP/jobs.created") Jobs, exactly as required (the dead leader: $(by "${users[0]}"); the new one: $(by "${users[1]}")); $samples+ status samples each, none backwards; restarts found made but unrecorded (not made twice): $(cat "$TMP"/r?.log | grep -c 'not restarted twice' || true); rollbacks made but not in history: $unrecorded"
