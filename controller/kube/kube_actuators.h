@@ -4,7 +4,12 @@
  *
  * service ("service"): restart_workload PATCHes the Deployment named by
  *   spec.service.recovery.deployment with the pod-template annotation
- *   `selfheal.dev/restartedAt` (what `kubectl rollout restart` does);
+ *   `selfheal.dev/restartedAt` (what `kubectl rollout restart` does), once
+ *   per recorded status: the Deployment's annotation
+ *   `selfheal.dev/restart-basis` (the pipeline's uid, recoveryAttempts and
+ *   lastRecoveryTime, as the API server has them, GET before the patch)
+ *   says a restart made for the current status already (verbs: deployments
+ *   get, patch; selfhealingpipelines get);
  *   delete_pods GETs the Deployment, LISTs its pods by its
  *   spec.selector.matchLabels and DELETEs each one (verbs: pods list,
  *   delete — no deletecollection). Every other member is NULL.
@@ -50,6 +55,7 @@
 #include "service/service_actuators.h"
 
 #define KUBE_RESTARTED_AT_ANNOTATION "selfheal.dev/restartedAt"
+#define KUBE_RESTART_BASIS_ANNOTATION "selfheal.dev/restart-basis"
 #define KUBE_METRIC_ANNOTATION "selfheal.dev/metric"
 #define KUBE_REVISION_ANNOTATION "deployment.kubernetes.io/revision"
 

@@ -166,6 +166,29 @@ static bool rs_metric(const cJSON *rs, const char *name, double *ret)
     return true;
 }
 
+/* The Deployment's pod template is its newest revision, whether or not the
+ * Deployment controller has caught up: right after a CD system's (or a
+ * rollback's) change its ReplicaSet may not exist yet, or still carry an old
+ * revision number. Seen from the ReplicaSets alone, the current version would
+ * be missing (so "no version older than it": NoGoodVersion) or in the middle.
+ * So the current version goes last, with what was recorded of it; room for
+ * one more entry is reserved by the caller. */
+static void newest_is_current(struct model_registry_view *v)
+{
+    size_t k = 0;
+    while (k < v->count && strcmp(v->versions[k].name, v->current) != 0)
+        k++;
+    if (k == v->count) { /* its ReplicaSet is not made yet: nothing recorded of it */
+        memset(&v->versions[k], 0, sizeof v->versions[k]);
+        snprintf(v->versions[k].name, sizeof v->versions[k].name, "%s", v->current);
+        v->count++;
+        return;
+    }
+    struct model_version cur = v->versions[k];
+    memmove(&v->versions[k], &v->versions[k + 1], (v->count - k - 1) * sizeof *v->versions);
+    v->versions[v->count - 1] = cur;
+}
+
 static int observe(const struct model_actuators *ma, const struct pipeline *p,
                    struct model_registry_view *ret)
 {
@@ -180,7 +203,7 @@ static int observe(const struct model_actuators *ma, const struct pipeline *p,
         ret->workload_missing = r == SH_ENOTFOUND && !list;
         goto out;
     }
-    if (!(ret->versions = calloc(n > 0 ? n : 1, sizeof *ret->versions))) {
+    if (!(ret->versions = calloc(n + 1, sizeof *ret->versions))) { /* + the template's, below */
         r = SH_ENOMEM;
         goto out;
     }
@@ -210,9 +233,11 @@ static int observe(const struct model_actuators *ma, const struct pipeline *p,
     const char *cur = template_version(
         &p->spec.model,
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(dep, "spec"), "template"));
-    if (cur)
+    if (cur) {
         snprintf(ret->current, sizeof ret->current, "%s", cur);
-    else
+        if (strlen(cur) < MODEL_VERSION_MAX)
+            newest_is_current(ret);
+    } else
         snprintf(ret->error, sizeof ret->error,
                  "the deployment's pod template carries no model version");
 out:

@@ -36,7 +36,8 @@ static void start_emulator(void)
     ck_assert_int_ge(emu_pid, 0);
     if (emu_pid == 0) {
         char *argv[] = {"/usr/bin/python3", "tests/kube/emulator.py", "--port", "0", "--port-file",
-                        port, "--kubeconfig-out", kc, "--pods", "--token", "t", NULL};
+                        port, "--kubeconfig-out", kc, "--pods", "--token", "t",
+                        "--crd", "crd/selfhealingpipelines.selfheal.dev.yaml", NULL};
         if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
             _exit(126);
         execvp(argv[0], argv);
@@ -94,6 +95,7 @@ static cJSON *get(const char *path)
 }
 
 #define D "/apis/apps/v1/namespaces/default/deployments"
+#define SHP "/apis/selfheal.dev/v1alpha1/namespaces/default/selfhealingpipelines"
 
 static void deployment(const char *name, const char *version)
 {
@@ -184,14 +186,33 @@ START_TEST(restart_patches_annotation_from_clock)
     struct service_actuators sa;
     kube_service_actuators_init(&sa, &ctx);
     ck_assert_ptr_null(sa.ensure_process);
-    struct pipeline *p = make_pipeline(
-        "{\"service\":{\"healthCheck\":{\"url\":\"http://127.0.0.1:1/\"},\"recovery\":{\"method\":"
-        "\"restart\",\"deployment\":\"api\"}}}");
-    char *err = NULL;
+    const char *spec = "{\"service\":{\"healthCheck\":{\"url\":\"http://127.0.0.1:1/\"},\"recovery\":"
+                       "{\"method\":\"restart\",\"deployment\":\"api\"}}}";
+    struct pipeline *p = make_pipeline(spec);
+    char *err = NULL, obj[1024];
+    snprintf(obj, sizeof obj,
+             "{\"apiVersion\":\"selfheal.dev/v1alpha1\",\"kind\":\"SelfHealingPipeline\","
+             "\"metadata\":{\"name\":\"p\"},\"spec\":%s}", spec);
+    post(SHP, obj);
     ck_assert_int_eq(sa.restart_workload(&sa, p, &p->spec.service, &err), 0);
     cJSON *dep = get(D "/api");
     ck_assert_str_eq(tmpl_str(dep, KUBE_RESTARTED_AT_ANNOTATION), "2023-11-14T22:13:20Z");
     ck_assert_str_eq(tmpl_str(dep, "selfheal.dev/model-version"), "v1");
+    cJSON_Delete(dep);
+    /* the controller stops before recording the attempt; the next one (the
+     * same status on the server) finds its basis on the Deployment: no second
+     * restart */
+    fake_clock_advance(&fc, 5000);
+    ck_assert_int_eq(sa.restart_workload(&sa, p, &p->spec.service, &err), 0);
+    dep = get(D "/api");
+    ck_assert_str_eq(tmpl_str(dep, KUBE_RESTARTED_AT_ANNOTATION), "2023-11-14T22:13:20Z");
+    cJSON_Delete(dep);
+    /* once the attempt is recorded, the next restart is made */
+    mpatch(SHP "/p/status", "{\"status\":{\"service\":{\"recoveryAttempts\":1,"
+                            "\"lastRecoveryTime\":\"2023-11-14T22:13:20Z\"}}}");
+    ck_assert_int_eq(sa.restart_workload(&sa, p, &p->spec.service, &err), 0);
+    dep = get(D "/api");
+    ck_assert_str_eq(tmpl_str(dep, KUBE_RESTARTED_AT_ANNOTATION), "2023-11-14T22:13:25Z");
     cJSON_Delete(dep);
     pipeline_unref(p);
     /* a missing deployment is an API error, not a crash */
@@ -319,6 +340,68 @@ START_TEST(observe_and_activate_annotation)
     ck_assert_int_eq(ma.activate(&ma, p, "v9", &err), SH_ENOTFOUND);
     ck_assert_ptr_nonnull(strstr(err, "v9"));
     free(err);
+    pipeline_unref(p);
+    stop_emulator();
+}
+END_TEST
+
+/* The name of the ReplicaSet of deployment web whose template carries version. */
+static void rs_of(const char *version, char *out, size_t size)
+{
+    cJSON *l = get("/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3Dweb");
+    const cJSON *rs;
+    out[0] = '\0';
+    cJSON_ArrayForEach(rs, cJSON_GetObjectItem(l, "items")) {
+        const cJSON *meta = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(rs, "spec"), "template"),
+                                                "metadata");
+        const char *v = cJSON_GetStringValue(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(meta, "annotations"), "selfheal.dev/model-version"));
+        if (v && strcmp(v, version) == 0)
+            snprintf(out, size, "/apis/apps/v1/namespaces/default/replicasets/%s",
+                     cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(rs, "metadata"), "name")));
+    }
+    cJSON_Delete(l);
+    ck_assert_msg(out[0], "no ReplicaSet of web carries %s", version);
+}
+
+/* The Deployment controller lags behind a template change (it did on a
+ * loaded control plane): the template's version is still the newest. */
+START_TEST(observe_current_before_its_replicaset)
+{
+    start_emulator();
+    history();
+    struct kube_actuators_ctx ctx = {.client = client};
+    struct model_actuators ma;
+    kube_model_actuators_init(&ma, &ctx);
+    struct pipeline *p = make_pipeline(
+        "{\"model\":{\"metric\":{\"source\":{\"file\":{\"path\":\"/x\",\"jsonPointer\":\"/a\"}}},"
+        "\"rollback\":{\"deployment\":\"web\"}}}");
+    /* v4 is in the template, its ReplicaSet not made yet */
+    set_version("web", "v4");
+    char rs[512], *err = NULL;
+    rs_of("v4", rs, sizeof rs);
+    ck_assert_int_eq(kube_delete(client, rs, &err), 0);
+    struct model_registry_view v;
+    ck_assert_int_eq(ma.observe(&ma, p, &v), 0);
+    ck_assert_uint_eq(v.count, 4);
+    ck_assert_str_eq(v.versions[2].name, "v3");
+    ck_assert_str_eq(v.versions[3].name, "v4");
+    ck_assert(!v.versions[3].has_metric);
+    ck_assert_str_eq(v.current, "v4");
+    model_registry_view_free(&v);
+    /* back to v2, whose ReplicaSet still carries its old revision (2) */
+    set_version("web", "v2");
+    rs_of("v2", rs, sizeof rs);
+    mpatch(rs, "{\"metadata\":{\"annotations\":{\"deployment.kubernetes.io/revision\":\"2\"}}}");
+    ck_assert_int_eq(ma.observe(&ma, p, &v), 0);
+    ck_assert_uint_eq(v.count, 3);
+    ck_assert_str_eq(v.versions[0].name, "v1");
+    ck_assert_str_eq(v.versions[1].name, "v3");
+    ck_assert_str_eq(v.versions[2].name, "v2");
+    ck_assert(v.versions[2].has_metric);
+    ck_assert_double_eq_tol(v.versions[2].metric, 0.91, 1e-9);
+    ck_assert_str_eq(v.current, "v2");
+    model_registry_view_free(&v);
     pipeline_unref(p);
     stop_emulator();
 }
@@ -553,6 +636,7 @@ Suite *kube_actuators_suite(void)
     tcase_add_test(tc, delete_pods_by_selector_only);
     tcase_add_test(tc, observe_and_activate_annotation);
     tcase_add_test(tc, observe_env_version);
+    tcase_add_test(tc, observe_current_before_its_replicaset);
     tcase_add_test(tc, retrain_job_names);
     tcase_add_test(tc, retrain_creates_then_adopts_one_job);
     tcase_add_test(tc, retrain_follows_conditions_and_deletes_on_timeout);
