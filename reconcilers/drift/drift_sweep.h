@@ -1,0 +1,40 @@
+/*
+ * drift_sweep.h — the statistics of one numeric feature (drift_stats.h's
+ * definitions, bit for bit the same results) from the two columns' spilled
+ * values (drift_spill.h), in at most `mem` bytes whatever their size.
+ *
+ * When both columns fit, they are read, sorted (LSD radix on the
+ * order-preserving keys) and walked once. Otherwise the key range is cut
+ * into ranges that fit (histograms of the keys; a range is cut again when
+ * it is still too big; a range of one value is never stored, only counted)
+ * and the ranges are handled in ascending order, each read and sorted in
+ * turn: KS is a maximum and Wasserstein, the mean and the PSI bin counts
+ * are sums whose terms come in the same order either way, so the results
+ * do not depend on the cut. A second sweep gives the standard deviation
+ * and the bin counts (they need the mean and the reference's deciles).
+ * Any thread; the spills are only read.
+ */
+#ifndef SH_DRIFT_SWEEP_H
+#define SH_DRIFT_SWEEP_H
+
+#include <stddef.h>
+
+#include "drift/drift_spill.h"
+
+/* One side: column col of spill, n values (n ≥ 1) within [min, max]. */
+struct drift_sweep_side {
+    const struct drift_spill *spill;
+    size_t col, n;
+    double min, max;
+};
+
+struct drift_sweep_result {
+    double psi, ks, wasserstein, mean, sd, js;
+    size_t ranges; /* how many ranges the values were cut into (1: all at once) */
+};
+
+/* Returns 0 with *out, or SH_ENOMEM / SH_EIO (a temporary file read failed). */
+int drift_sweep(const struct drift_sweep_side *ref, const struct drift_sweep_side *cur, size_t mem,
+                struct drift_sweep_result *out);
+
+#endif
