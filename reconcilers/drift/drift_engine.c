@@ -65,7 +65,8 @@ struct job {
     struct drift_feature *out;
 };
 
-typedef int (*score_fn)(void *ctx, const struct job *j, const struct drift_params *p);
+/* worker: the scoring thread's number, 0 to MAX_THREADS − 1 */
+typedef int (*score_fn)(void *ctx, size_t worker, const struct job *j, const struct drift_params *p);
 
 struct pool {
     struct job *jobs;
@@ -73,7 +74,7 @@ struct pool {
     const struct drift_params *p;
     score_fn score;
     void *ctx;
-    atomic_size_t next;
+    atomic_size_t next, workers;
     atomic_int err;
 };
 
@@ -157,8 +158,10 @@ static int score_categorical(const struct columns_ctx *c, const struct job *j)
     return 0;
 }
 
-static int score_columns(void *ctx, const struct job *j, const struct drift_params *p)
+static int score_columns(void *ctx, size_t worker, const struct job *j,
+                         const struct drift_params *p)
 {
+    (void)worker;
     return j->out->kind == DRIFT_FEATURE_NUMERIC ? score_numeric(ctx, j, p)
                                                  : score_categorical(ctx, j);
 }
@@ -168,9 +171,10 @@ static int score_columns(void *ctx, const struct job *j, const struct drift_para
 struct scans_ctx {
     const struct drift_scan *ref, *cur;
     size_t share; /* memory of one scoring thread */
+    struct drift_sweep_buf bufs[MAX_THREADS]; /* by worker */
 };
 
-static int score_scanned_numeric(const struct scans_ctx *c, const struct job *j,
+static int score_scanned_numeric(struct scans_ctx *c, size_t worker, const struct job *j,
                                  const struct drift_params *p)
 {
     struct drift_feature *f = j->out;
@@ -184,7 +188,7 @@ static int score_scanned_numeric(const struct scans_ctx *c, const struct job *j,
     struct drift_sweep_side a = {&c->ref->spill, j->rc, rc->nvalues, rc->min, rc->max};
     struct drift_sweep_side b = {&c->cur->spill, j->cc, cc->nvalues, cc->min, cc->max};
     struct drift_sweep_result res;
-    int r = drift_sweep(&a, &b, c->share, &res);
+    int r = drift_sweep(&a, &b, c->share, &c->bufs[worker], &res);
     if (r != 0)
         return r;
     f->psi = res.psi;
@@ -229,9 +233,9 @@ static int score_scanned_categorical(const struct scans_ctx *c, const struct job
     return 0;
 }
 
-static int score_scans(void *ctx, const struct job *j, const struct drift_params *p)
+static int score_scans(void *ctx, size_t worker, const struct job *j, const struct drift_params *p)
 {
-    return j->out->kind == DRIFT_FEATURE_NUMERIC ? score_scanned_numeric(ctx, j, p)
+    return j->out->kind == DRIFT_FEATURE_NUMERIC ? score_scanned_numeric(ctx, worker, j, p)
                                                  : score_scanned_categorical(ctx, j);
 }
 
@@ -240,11 +244,12 @@ static int score_scans(void *ctx, const struct job *j, const struct drift_params
 static void *worker(void *arg)
 {
     struct pool *pl = arg;
+    size_t me = atomic_fetch_add(&pl->workers, 1);
     for (;;) {
         size_t i = atomic_fetch_add(&pl->next, 1);
         if (i >= pl->njobs || atomic_load(&pl->err) != 0)
             break;
-        int r = pl->score(pl->ctx, &pl->jobs[i], pl->p);
+        int r = pl->score(pl->ctx, me, &pl->jobs[i], pl->p);
         if (r != 0)
             atomic_store(&pl->err, r);
     }
@@ -396,6 +401,7 @@ static int compare(const struct side_view *ref, const struct side_view *cur,
     }
     struct pool pl = {.jobs = jobs, .njobs = njobs, .p = p, .score = score, .ctx = ctx};
     atomic_init(&pl.next, 0);
+    atomic_init(&pl.workers, 0);
     atomic_init(&pl.err, 0);
     r = njobs ? run_pool(&pl) : 0;
     free(jobs);
@@ -486,8 +492,11 @@ int drift_compare_scans(const struct drift_scan *ref, const struct drift_scan *c
     for (size_t i = 0; i < ref->ncols; i++)
         nnum += ref->cols[i].numeric;
     int threads = nthreads_for(p, nnum ? nnum : 1);
-    struct scans_ctx ctx = {ref, cur, drift_budget(p) / 4 * 3 / (size_t)threads};
-    return views_compare(&rv, &cv, p, score_scans, &ctx, out);
+    struct scans_ctx ctx = {ref, cur, drift_budget(p) / 4 * 3 / (size_t)threads, {{0}}};
+    r = views_compare(&rv, &cv, p, score_scans, &ctx, out);
+    for (int i = 0; i < MAX_THREADS; i++)
+        drift_sweep_buf_free(&ctx.bufs[i]);
+    return r;
 }
 
 void drift_report_free(struct drift_report *r)

@@ -168,8 +168,10 @@ static void walk_result(const struct walk *w, struct drift_sweep_result *out)
 
 /* --- sorting --------------------------------------------------------------- */
 
-/* LSD radix sort of k[0..n) (keys relative to their range's low end, so the
- * high digits are often all zero and skipped); t: scratch of n. */
+/* LSD radix sort of k[0..n); t: scratch of n. Only the bits where the keys
+ * differ are sorted on (keys relative to their range's low end, and many
+ * data sets' low mantissa bits are all zero), in digits of at most
+ * RADIX_BITS. */
 static void radix_sort(uint64_t *k, uint64_t *t, size_t n, size_t (*h)[RADIX_SIZE])
 {
     if (n < 64) {
@@ -182,19 +184,27 @@ static void radix_sort(uint64_t *k, uint64_t *t, size_t n, size_t (*h)[RADIX_SIZ
         }
         return;
     }
-    memset(h, 0, RADIX_PASSES * sizeof *h);
-    const uint64_t mask = RADIX_SIZE - 1;
+    uint64_t diff = 0;
     for (size_t i = 0; i < n; i++)
-        for (unsigned p = 0; p < RADIX_PASSES; p++)
-            h[p][(k[i] >> (p * RADIX_BITS)) & mask]++;
+        diff |= k[i] ^ k[0];
+    if (!diff)
+        return;
+    unsigned low = (unsigned)__builtin_ctzll(diff), high = 64 - (unsigned)__builtin_clzll(diff);
+    unsigned passes = (high - low + RADIX_BITS - 1) / RADIX_BITS;
+    unsigned width = (high - low + passes - 1) / passes;
+    const uint64_t mask = ((uint64_t)1 << width) - 1;
+    memset(h, 0, passes * sizeof *h);
+    for (size_t i = 0; i < n; i++)
+        for (unsigned p = 0; p < passes; p++)
+            h[p][(k[i] >> (low + p * width)) & mask]++;
     uint64_t *src = k, *dst = t;
-    for (unsigned p = 0; p < RADIX_PASSES; p++) {
-        unsigned shift = p * RADIX_BITS;
+    for (unsigned p = 0; p < passes; p++) {
+        unsigned shift = low + p * width;
         size_t *c = h[p];
         if (c[(src[0] >> shift) & mask] == n)
             continue;
         size_t sum = 0;
-        for (size_t d = 0; d < RADIX_SIZE; d++) {
+        for (size_t d = 0; d <= mask; d++) {
             size_t x = c[d];
             c[d] = sum;
             sum += x;
@@ -339,8 +349,15 @@ static int split(struct sweep *s, uint64_t lo, uint64_t hi, size_t na, size_t nb
     return r;
 }
 
+void drift_sweep_buf_free(struct drift_sweep_buf *b)
+{
+    drift_mem_free(b->p, b->cap * sizeof *b->p);
+    b->p = NULL;
+    b->cap = 0;
+}
+
 int drift_sweep(const struct drift_sweep_side *ref, const struct drift_sweep_side *cur, size_t mem,
-                struct drift_sweep_result *out)
+                struct drift_sweep_buf *buf, struct drift_sweep_result *out)
 {
     memset(out, 0, sizeof *out);
     struct sweep s = {.a = *ref, .b = *cur};
@@ -355,7 +372,12 @@ int drift_sweep(const struct drift_sweep_side *ref, const struct drift_sweep_sid
     bool all = fits(&s, n, m);
     if (all)
         s.capacity = n + m + (n > m ? n : m);
-    s.buf = drift_mem_alloc(s.capacity * sizeof *s.buf);
+    if (buf->cap < s.capacity) {
+        drift_sweep_buf_free(buf);
+        if ((buf->p = drift_mem_alloc(s.capacity * sizeof *buf->p)))
+            buf->cap = s.capacity;
+    }
+    s.buf = buf->p;
     s.hist = malloc(RADIX_PASSES * sizeof *s.hist);
     s.rbuf = all ? NULL : malloc((block ? block : 1) * sizeof *s.rbuf);
     int r = s.buf && s.hist && (all || s.rbuf) ? 0 : SH_ENOMEM;
@@ -377,7 +399,6 @@ int drift_sweep(const struct drift_sweep_side *ref, const struct drift_sweep_sid
         walk_result(&s.w, out);
         out->ranges = s.ranges;
     }
-    drift_mem_free(s.buf, s.capacity * sizeof *s.buf);
     free(s.hist);
     free(s.rbuf);
     return r;

@@ -18,6 +18,7 @@
 #define SH_DRIFT_SWEEP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "drift/drift_spill.h"
 
@@ -33,8 +34,18 @@ struct drift_sweep_result {
     size_t ranges; /* how many ranges the values were cut into (1: all at once) */
 };
 
+/* The big buffer of a thread's sweeps, kept from one feature to the next
+ * (mapping fresh memory for each costs a page fault per 4 KiB). Zeroed to
+ * start; drift_sweep grows it within its mem; drift_sweep_buf_free at the end. */
+struct drift_sweep_buf {
+    uint64_t *p;
+    size_t cap; /* keys */
+};
+
+void drift_sweep_buf_free(struct drift_sweep_buf *b);
+
 /* Returns 0 with *out, or SH_ENOMEM / SH_EIO (a temporary file read failed). */
 int drift_sweep(const struct drift_sweep_side *ref, const struct drift_sweep_side *cur, size_t mem,
-                struct drift_sweep_result *out);
+                struct drift_sweep_buf *buf, struct drift_sweep_result *out);
 
 #endif
