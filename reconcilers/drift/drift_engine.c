@@ -171,6 +171,7 @@ static int score_columns(void *ctx, size_t worker, const struct job *j,
 struct scans_ctx {
     const struct drift_scan *ref, *cur;
     size_t share; /* memory of one scoring thread */
+    const char *tmp_dir;
     struct drift_sweep_buf bufs[MAX_THREADS]; /* by worker */
 };
 
@@ -188,7 +189,7 @@ static int score_scanned_numeric(struct scans_ctx *c, size_t worker, const struc
     struct drift_sweep_side a = {&c->ref->spill, j->rc, rc->nvalues, rc->min, rc->max};
     struct drift_sweep_side b = {&c->cur->spill, j->cc, cc->nvalues, cc->min, cc->max};
     struct drift_sweep_result res;
-    int r = drift_sweep(&a, &b, c->share, &c->bufs[worker], &res);
+    int r = drift_sweep(&a, &b, c->share, c->tmp_dir, &c->bufs[worker], &res);
     if (r != 0)
         return r;
     f->psi = res.psi;
@@ -492,7 +493,7 @@ int drift_compare_scans(const struct drift_scan *ref, const struct drift_scan *c
     for (size_t i = 0; i < ref->ncols; i++)
         nnum += ref->cols[i].numeric;
     int threads = nthreads_for(p, nnum ? nnum : 1);
-    struct scans_ctx ctx = {ref, cur, drift_budget(p) / 4 * 3 / (size_t)threads, {{0}}};
+    struct scans_ctx ctx = {ref, cur, drift_budget(p) / 4 * 3 / (size_t)threads, p->tmp_dir, {{0}}};
     r = views_compare(&rv, &cv, p, score_scans, &ctx, out);
     for (int i = 0; i < MAX_THREADS; i++)
         drift_sweep_buf_free(&ctx.bufs[i]);

@@ -41,6 +41,7 @@ struct sweep {
     size_t capacity; /* values held at once: a range's na + nb + max(na, nb) */
     uint64_t *buf;   /* capacity keys */
     double *rbuf;    /* one block */
+    size_t rblock;   /* its size */
     size_t (*hist)[RADIX_SIZE];
     size_t ranges;
     struct walk w;
@@ -271,10 +272,10 @@ static int load(struct sweep *s, const struct drift_sweep_side *side, uint64_t l
 }
 
 /* Counts of both sides' keys in [lo, hi] by bucket (key − lo) >> shift. */
-static int histogram(struct sweep *s, uint64_t lo, uint64_t hi, unsigned shift, size_t *ha,
-                     size_t *hb)
+static int histogram(struct sweep *s, const struct drift_sweep_side *A, const struct drift_sweep_side *B,
+                     uint64_t lo, uint64_t hi, unsigned shift, size_t *ha, size_t *hb)
 {
-    const struct drift_sweep_side *sides[2] = {&s->a, &s->b};
+    const struct drift_sweep_side *sides[2] = {A, B};
     size_t *hs[2] = {ha, hb};
     uint64_t span = hi - lo;
     for (int k = 0; k < 2; k++) {
@@ -293,17 +294,28 @@ static int histogram(struct sweep *s, uint64_t lo, uint64_t hi, unsigned shift, 
 }
 
 /* The values in [lo, hi] (na of a, nb of b, they fit): read, sorted, walked. */
-static int range(struct sweep *s, uint64_t lo, uint64_t hi, size_t na, size_t nb, bool all)
+static int range(struct sweep *s, const struct drift_sweep_side *A, const struct drift_sweep_side *B,
+                 uint64_t lo, uint64_t hi, size_t na, size_t nb, bool all)
 {
     uint64_t *ka = s->buf, *kb = s->buf + na, *t = s->buf + na + nb;
-    int r = load(s, &s->a, lo, hi, ka, na, all);
+    int r = load(s, A, lo, hi, ka, na, all);
     if (r == 0)
-        r = load(s, &s->b, lo, hi, kb, nb, all);
+        r = load(s, B, lo, hi, kb, nb, all);
     if (r != 0)
         return r;
     double *a = sort_values(s, ka, na, lo, t);
+    if (s->w.pass == 2) { /* pass 2 needs the current values only counted, not sorted */
+        for (size_t i = 0; i < nb; i++) {
+            double v = drift_unkey(kb[i] + lo);
+            for (int e = 0; e < EDGES; e++)
+                s->w.below_b[e] += v < s->w.edges[e];
+        }
+        feed(&s->w, a, na, NULL, 0);
+        s->w.j += nb;
+        return 0;
+    }
     double *b = sort_values(s, kb, nb, lo, t);
-    s->ranges += s->w.pass == 1;
+    s->ranges++;
     feed(&s->w, a, na, b, nb);
     if (all) { /* everything is here: pass 2 at once */
         walk_second(&s->w);
@@ -312,40 +324,152 @@ static int range(struct sweep *s, uint64_t lo, uint64_t hi, size_t na, size_t nb
     return 0;
 }
 
-/* The values in [lo, hi] (na of a, nb of b), in ranges that fit. */
-static int split(struct sweep *s, uint64_t lo, uint64_t hi, size_t na, size_t nb)
+/* Ranges of [lo, hi] that fit (or of one bucket that does not). */
+struct group {
+    uint64_t lo, hi;
+    size_t na, nb;
+};
+
+struct plan {
+    struct group *g;
+    size_t ng;
+    unsigned shift;
+    size_t nbk;
+    uint32_t *bucket_group; /* bucket → group */
+};
+
+static void plan_free(struct plan *pl)
 {
-    if (na + nb == 0)
-        return 0;
-    if (fits(s, na, nb))
-        return range(s, lo, hi, na, nb, false);
-    if (lo == hi) {
-        feed_same(&s->w, drift_unkey(lo), na, nb);
-        return 0;
-    }
+    free(pl->g);
+    free(pl->bucket_group);
+    memset(pl, 0, sizeof *pl);
+}
+
+/* Cuts [lo, hi] (span ≥ 1) into groups of consecutive histogram buckets that
+ * fit together. 0, SH_ENOMEM or SH_EIO. */
+static int plan_groups(struct sweep *s, const struct drift_sweep_side *A,
+                       const struct drift_sweep_side *B, uint64_t lo, uint64_t hi, struct plan *pl)
+{
+    memset(pl, 0, sizeof *pl);
     uint64_t span = hi - lo;
-    unsigned shift = 0;
-    while ((span >> shift) >= SPLIT_BUCKETS)
-        shift++;
-    size_t nbk = (size_t)(span >> shift) + 1;
-    size_t *ha = calloc(2 * nbk, sizeof *ha);
-    if (!ha)
-        return SH_ENOMEM;
-    size_t *hb = ha + nbk;
-    int r = histogram(s, lo, hi, shift, ha, hb);
-    for (size_t k = 0; r == 0 && k < nbk;) {
+    while ((span >> pl->shift) >= SPLIT_BUCKETS)
+        pl->shift++;
+    pl->nbk = (size_t)(span >> pl->shift) + 1;
+    size_t *ha = calloc(2 * pl->nbk, sizeof *ha);
+    pl->g = calloc(pl->nbk, sizeof *pl->g);
+    pl->bucket_group = calloc(pl->nbk, sizeof *pl->bucket_group);
+    int r = ha && pl->g && pl->bucket_group ? 0 : SH_ENOMEM;
+    size_t *hb = ha + pl->nbk;
+    if (r == 0)
+        r = histogram(s, A, B, lo, hi, pl->shift, ha, hb);
+    for (size_t k = 0; r == 0 && k < pl->nbk;) {
         size_t k1 = k, ga = ha[k], gb = hb[k];
-        while (k1 + 1 < nbk && fits(s, ga + ha[k1 + 1], gb + hb[k1 + 1])) {
+        while (k1 + 1 < pl->nbk && fits(s, ga + ha[k1 + 1], gb + hb[k1 + 1])) {
             k1++;
             ga += ha[k1];
             gb += hb[k1];
         }
-        uint64_t glo = lo + ((uint64_t)k << shift);
-        uint64_t ghi = k1 + 1 < nbk ? lo + ((uint64_t)(k1 + 1) << shift) - 1 : hi;
-        r = split(s, glo, ghi, ga, gb);
+        struct group *g = &pl->g[pl->ng];
+        g->lo = lo + ((uint64_t)k << pl->shift);
+        g->hi = k1 + 1 < pl->nbk ? lo + ((uint64_t)(k1 + 1) << pl->shift) - 1 : hi;
+        g->na = ga;
+        g->nb = gb;
+        for (size_t x = k; x <= k1; x++)
+            pl->bucket_group[x] = (uint32_t)pl->ng;
+        pl->ng++;
         k = k1 + 1;
     }
     free(ha);
+    if (r != 0)
+        plan_free(pl);
+    return r;
+}
+
+/* The values in [lo, hi] (na of A, nb of B), in ranges that fit: each range
+ * is read from A and B again (used below the top level, on a part that
+ * already had its own file). */
+static int split(struct sweep *s, const struct drift_sweep_side *A, const struct drift_sweep_side *B,
+                 uint64_t lo, uint64_t hi, size_t na, size_t nb)
+{
+    if (na + nb == 0)
+        return 0;
+    if (fits(s, na, nb))
+        return range(s, A, B, lo, hi, na, nb, false);
+    if (lo == hi) {
+        feed_same(&s->w, drift_unkey(lo), na, nb);
+        return 0;
+    }
+    struct plan pl;
+    int r = plan_groups(s, A, B, lo, hi, &pl);
+    for (size_t g = 0; r == 0 && g < pl.ng; g++)
+        r = split(s, A, B, pl.g[g].lo, pl.g[g].hi, pl.g[g].na, pl.g[g].nb);
+    plan_free(&pl);
+    return r;
+}
+
+/* Writes each value of A and B in [lo, hi] to its group's columns of part
+ * (2g for A, 2g + 1 for B): one read of the columns instead of one per range. */
+static int partition(struct sweep *s, const struct drift_sweep_side *A,
+                     const struct drift_sweep_side *B, uint64_t lo, const struct plan *pl,
+                     struct drift_spill *part)
+{
+    const struct drift_sweep_side *sides[2] = {A, B};
+    for (size_t k = 0; k < 2; k++) {
+        const struct drift_spill_col *c = &sides[k]->spill->cols[sides[k]->col];
+        for (size_t bl = 0; bl < c->nblocks; bl++) {
+            if (drift_spill_read(sides[k]->spill, sides[k]->col, bl, s->rbuf) != 0)
+                return SH_EIO;
+            for (size_t i = 0; i < c->blocks[bl].n; i++) {
+                uint64_t key = drift_key(s->rbuf[i]) - lo;
+                if ((key >> pl->shift) >= pl->nbk)
+                    return SH_EIO; /* outside the range: cannot be */
+                size_t g = pl->bucket_group[key >> pl->shift];
+                int r = drift_spill_put(part, 2 * g + k, s->rbuf[i]);
+                if (r != 0)
+                    return r;
+            }
+        }
+    }
+    return drift_spill_finish(part);
+}
+
+/* Both passes over values that do not fit at once: cut into groups, each
+ * group's values written to a file of its own, then each group swept
+ * (split) in pass 1 and again in pass 2. */
+static int sweep_parts(struct sweep *s, uint64_t lo, uint64_t hi, size_t part_mem,
+                       const char *tmp_dir)
+{
+    struct plan pl;
+    int r = lo == hi ? 0 : plan_groups(s, &s->a, &s->b, lo, hi, &pl);
+    if (lo == hi || r != 0) { /* one value: nothing to sort */
+        if (r == 0) {
+            feed_same(&s->w, drift_unkey(lo), s->a.n, s->b.n);
+            walk_second(&s->w);
+            feed_same(&s->w, drift_unkey(lo), s->a.n, s->b.n);
+        }
+        return r;
+    }
+    struct drift_spill part;
+    size_t per = part_mem / sizeof(double) / (2 * pl.ng);
+    size_t block = s->rblock;
+    if (per > block)
+        per = block;
+    if (per < 64)
+        per = 64 < block ? 64 : block;
+    r = drift_spill_open(&part, tmp_dir, 2 * pl.ng, per, NULL);
+    if (r == 0)
+        r = partition(s, &s->a, &s->b, lo, &pl, &part);
+    for (int pass = 1; r == 0 && pass <= 2; pass++) {
+        if (pass == 2)
+            walk_second(&s->w);
+        for (size_t g = 0; r == 0 && g < pl.ng; g++) {
+            struct drift_sweep_side A = {.spill = &part, .col = 2 * g};
+            struct drift_sweep_side B = {.spill = &part, .col = 2 * g + 1};
+            r = split(s, &A, &B, pl.g[g].lo, pl.g[g].hi, pl.g[g].na, pl.g[g].nb);
+        }
+    }
+    drift_spill_close(&part);
+    plan_free(&pl);
     return r;
 }
 
@@ -357,7 +481,7 @@ void drift_sweep_buf_free(struct drift_sweep_buf *b)
 }
 
 int drift_sweep(const struct drift_sweep_side *ref, const struct drift_sweep_side *cur, size_t mem,
-                struct drift_sweep_buf *buf, struct drift_sweep_result *out)
+                const char *tmp_dir, struct drift_sweep_buf *buf, struct drift_sweep_result *out)
 {
     memset(out, 0, sizeof *out);
     struct sweep s = {.a = *ref, .b = *cur};
@@ -370,31 +494,34 @@ int drift_sweep(const struct drift_sweep_side *ref, const struct drift_sweep_sid
     if (s.capacity < MIN_CAPACITY)
         s.capacity = MIN_CAPACITY;
     bool all = fits(&s, n, m);
-    if (all)
+    size_t part_mem = 0;
+    if (all) {
         s.capacity = n + m + (n > m ? n : m);
-    if (buf->cap < s.capacity) {
+    } else { /* a quarter for the buffers of the parts' file */
+        part_mem = mem / 4;
+        s.capacity = mem - part_mem > fixed ? (mem - part_mem - fixed) / sizeof(uint64_t) : 0;
+        if (s.capacity < MIN_CAPACITY)
+            s.capacity = MIN_CAPACITY;
+    }
+    if (buf->cap < s.capacity || (!all && buf->cap > s.capacity)) {
         drift_sweep_buf_free(buf);
         if ((buf->p = drift_mem_alloc(s.capacity * sizeof *buf->p)))
             buf->cap = s.capacity;
     }
     s.buf = buf->p;
     s.hist = malloc(RADIX_PASSES * sizeof *s.hist);
-    s.rbuf = all ? NULL : malloc((block ? block : 1) * sizeof *s.rbuf);
+    s.rblock = block ? block : 1;
+    s.rbuf = all ? NULL : malloc(s.rblock * sizeof *s.rbuf);
     int r = s.buf && s.hist && (all || s.rbuf) ? 0 : SH_ENOMEM;
     walk_start(&s.w, n, m);
     uint64_t ka = drift_key(ref->min), kb = drift_key(cur->min);
     uint64_t lo = ka < kb ? ka : kb;
     ka = drift_key(ref->max), kb = drift_key(cur->max);
     uint64_t hi = ka > kb ? ka : kb;
-    if (r == 0 && all) {
-        r = range(&s, lo, hi, n, m, true);
-    } else if (r == 0) {
-        r = split(&s, lo, hi, n, m);
-        if (r == 0) {
-            walk_second(&s.w);
-            r = split(&s, lo, hi, n, m);
-        }
-    }
+    if (r == 0 && all)
+        r = range(&s, &s.a, &s.b, lo, hi, n, m, true);
+    else if (r == 0)
+        r = sweep_parts(&s, lo, hi, part_mem, tmp_dir);
     if (r == 0) {
         walk_result(&s.w, out);
         out->ranges = s.ranges;

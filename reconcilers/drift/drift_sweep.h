@@ -5,13 +5,15 @@
  *
  * When both columns fit, they are read, sorted (LSD radix on the
  * order-preserving keys) and walked once. Otherwise the key range is cut
- * into ranges that fit (histograms of the keys; a range is cut again when
- * it is still too big; a range of one value is never stored, only counted)
- * and the ranges are handled in ascending order, each read and sorted in
- * turn: KS is a maximum and Wasserstein, the mean and the PSI bin counts
- * are sums whose terms come in the same order either way, so the results
- * do not depend on the cut. A second sweep gives the standard deviation
- * and the bin counts (they need the mean and the reference's deciles).
+ * into ranges that fit (a histogram of the keys), each range's values are
+ * written once to a temporary file of parts (unnamed, like the spill) and
+ * the ranges are handled in ascending order, each read and sorted in turn
+ * (a range still too big is cut again, reading its part once per piece; a
+ * range of one value is never stored, only counted): KS is a maximum and
+ * Wasserstein, the mean and the PSI bin counts are sums whose terms come in
+ * the same order either way, so the results do not depend on the cut. A
+ * second sweep over the ranges gives the standard deviation and the bin
+ * counts (they need the mean and the reference's deciles).
  * Any thread; the spills are only read.
  */
 #ifndef SH_DRIFT_SWEEP_H
@@ -44,8 +46,10 @@ struct drift_sweep_buf {
 
 void drift_sweep_buf_free(struct drift_sweep_buf *b);
 
-/* Returns 0 with *out, or SH_ENOMEM / SH_EIO (a temporary file read failed). */
+/* tmp_dir: where the parts' file goes (NULL: $TMPDIR, else /tmp). Returns 0
+ * with *out, or SH_ENOMEM / SH_EIO (a temporary file could not be
+ * created, written or read). */
 int drift_sweep(const struct drift_sweep_side *ref, const struct drift_sweep_side *cur, size_t mem,
-                struct drift_sweep_buf *buf, struct drift_sweep_result *out);
+                const char *tmp_dir, struct drift_sweep_buf *buf, struct drift_sweep_result *out);
 
 #endif

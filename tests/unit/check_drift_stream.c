@@ -222,7 +222,8 @@ START_TEST(test_sweep_matches_in_memory_at_any_budget)
     struct drift_sweep_buf buf = {0};
     for (size_t k = 0; k < sizeof budgets / sizeof budgets[0]; k++) {
         struct drift_sweep_result r;
-        ck_assert_int_eq(drift_sweep(&sa, &sb, budgets[k], &buf, &r), 0);
+        ck_assert_int_eq(drift_sweep(&sa, &sb, budgets[k], dir, &buf, &r), 0);
+        ck_assert_uint_eq(dir_entries(dir), 0);
         const double got[] = {r.psi, r.ks, r.wasserstein, r.mean, r.sd, r.js};
         for (int x = 0; x < 6; x++)
             ck_assert_msg(same_bits(got[x], want[x]), "kind %d budget %zu statistic %d: %.17g != %.17g",
