@@ -56,7 +56,8 @@ int drift_compare_files(const char *ref_path, const char *cur_path,
         r = drift_compare_scans(&ref.scan, &cur.scan, p, out);
         if (r != 0 && ret_err)
             *ret_err = strdup(r == SH_EINVAL ? "invalid drift parameters"
-                              : r == SH_EIO  ? "cannot read back a temporary file of the numbers"
+                              : r == SH_EIO  ? "a temporary file of the numbers could not be created, "
+                                               "written or read (disk full?)"
                                              : sh_strerror(r));
     }
     free(ref.err);
