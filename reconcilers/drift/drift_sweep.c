@@ -12,7 +12,7 @@
 
 #define EDGES (DRIFT_PSI_BINS - 1)
 #define SPLIT_BUCKETS 4096
-#define RADIX_BITS 11
+#define RADIX_BITS 13
 #define RADIX_SIZE (1u << RADIX_BITS)
 #define RADIX_PASSES ((64 + RADIX_BITS - 1) / RADIX_BITS)
 #define MIN_CAPACITY 4096 /* values: below this the budget is not honoured, the work still done */
