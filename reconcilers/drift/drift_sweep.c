@@ -8,13 +8,11 @@
 
 #include "base/errors.h"
 #include "drift/drift_mem.h"
+#include "drift/drift_radix.h"
 #include "drift/drift_stats.h"
 
 #define EDGES (DRIFT_PSI_BINS - 1)
 #define SPLIT_BUCKETS 4096
-#define RADIX_BITS 13
-#define RADIX_SIZE (1u << RADIX_BITS)
-#define RADIX_PASSES ((64 + RADIX_BITS - 1) / RADIX_BITS)
 #define MIN_CAPACITY 4096 /* values: below this the budget is not honoured, the work still done */
 
 /* The walk over the merged distinct values, range after range. */
@@ -42,7 +40,7 @@ struct sweep {
     uint64_t *buf;   /* capacity keys */
     double *rbuf;    /* one block */
     size_t rblock;   /* its size */
-    size_t (*hist)[RADIX_SIZE];
+    struct drift_radix_hist *hist;
     size_t ranges;
     struct walk w;
 };
@@ -169,61 +167,10 @@ static void walk_result(const struct walk *w, struct drift_sweep_result *out)
 
 /* --- sorting --------------------------------------------------------------- */
 
-/* LSD radix sort of k[0..n); t: scratch of n. Only the bits where the keys
- * differ are sorted on (keys relative to their range's low end, and many
- * data sets' low mantissa bits are all zero), in digits of at most
- * RADIX_BITS. */
-static void radix_sort(uint64_t *k, uint64_t *t, size_t n, size_t (*h)[RADIX_SIZE])
-{
-    if (n < 64) {
-        for (size_t i = 1; i < n; i++) {
-            uint64_t x = k[i];
-            size_t j = i;
-            for (; j > 0 && k[j - 1] > x; j--)
-                k[j] = k[j - 1];
-            k[j] = x;
-        }
-        return;
-    }
-    uint64_t diff = 0;
-    for (size_t i = 0; i < n; i++)
-        diff |= k[i] ^ k[0];
-    if (!diff)
-        return;
-    unsigned low = (unsigned)__builtin_ctzll(diff), high = 64 - (unsigned)__builtin_clzll(diff);
-    unsigned passes = (high - low + RADIX_BITS - 1) / RADIX_BITS;
-    unsigned width = (high - low + passes - 1) / passes;
-    const uint64_t mask = ((uint64_t)1 << width) - 1;
-    memset(h, 0, passes * sizeof *h);
-    for (size_t i = 0; i < n; i++)
-        for (unsigned p = 0; p < passes; p++)
-            h[p][(k[i] >> (low + p * width)) & mask]++;
-    uint64_t *src = k, *dst = t;
-    for (unsigned p = 0; p < passes; p++) {
-        unsigned shift = low + p * width;
-        size_t *c = h[p];
-        if (c[(src[0] >> shift) & mask] == n)
-            continue;
-        size_t sum = 0;
-        for (size_t d = 0; d <= mask; d++) {
-            size_t x = c[d];
-            c[d] = sum;
-            sum += x;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[c[(src[i] >> shift) & mask]++] = src[i];
-        uint64_t *sw = src;
-        src = dst;
-        dst = sw;
-    }
-    if (src != k)
-        memcpy(k, src, n * sizeof *k);
-}
-
 /* Sorts relative keys k[0..n) and turns them into their doubles in place. */
 static double *sort_values(struct sweep *s, uint64_t *k, size_t n, uint64_t lo, uint64_t *scratch)
 {
-    radix_sort(k, scratch, n, s->hist);
+    drift_radix_sort(k, scratch, n, s->hist);
     double *v = (double *)(void *)k;
     for (size_t i = 0; i < n; i++) {
         double d = drift_unkey(k[i] + lo);
@@ -489,7 +436,7 @@ int drift_sweep(const struct drift_sweep_side *ref, const struct drift_sweep_sid
     size_t rblock = drift_spill_max_block(ref->spill, ref->col);
     size_t cblock = drift_spill_max_block(cur->spill, cur->col);
     size_t block = rblock > cblock ? rblock : cblock;
-    size_t fixed = RADIX_PASSES * sizeof *s.hist + block * sizeof(double) + 2 * SPLIT_BUCKETS * sizeof(size_t);
+    size_t fixed = sizeof *s.hist + block * sizeof(double) + 2 * SPLIT_BUCKETS * sizeof(size_t);
     s.capacity = mem > fixed ? (mem - fixed) / sizeof(uint64_t) : 0;
     if (s.capacity < MIN_CAPACITY)
         s.capacity = MIN_CAPACITY;
@@ -509,7 +456,7 @@ int drift_sweep(const struct drift_sweep_side *ref, const struct drift_sweep_sid
             buf->cap = s.capacity;
     }
     s.buf = buf->p;
-    s.hist = malloc(RADIX_PASSES * sizeof *s.hist);
+    s.hist = malloc(sizeof *s.hist);
     s.rblock = block ? block : 1;
     s.rbuf = all ? NULL : malloc(s.rblock * sizeof *s.rbuf);
     int r = s.buf && s.hist && (all || s.rbuf) ? 0 : SH_ENOMEM;

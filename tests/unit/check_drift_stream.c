@@ -1,6 +1,7 @@
 /*
  * check_drift_stream.c — drift statistics in bounded memory: the category
- * counts (drift_cats.h), the spill file (drift_spill.h), the range sweep
+ * counts (drift_cats.h), the radix sort (drift_radix.h), the spill file
+ * (drift_spill.h), the range sweep
  * (drift_sweep.h) against the in-memory statistics of drift_stats.h at
  * budgets that force many ranges (bit for bit), and drift_compare_files
  * against drift_compare_columns on the same files (same report, bit for
@@ -18,6 +19,7 @@
 #include "data/csv_columns.h"
 #include "drift/drift_cats.h"
 #include "drift/drift_engine.h"
+#include "drift/drift_radix.h"
 #include "drift/drift_spill.h"
 #include "drift/drift_stats.h"
 #include "drift/drift_sweep.h"
@@ -88,6 +90,44 @@ START_TEST(test_cats_first_seen_order_and_counts)
     long k = drift_cats_find(&c, "k999", 4);
     ck_assert(k >= 0 && c.counts[k] == 5);
     drift_cats_free(&c);
+}
+END_TEST
+
+/* --- radix sort --------------------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+START_TEST(test_radix_sorts_like_qsort)
+{
+    /* sizes below and above the insertion-sort cut; keys over all 64 bits,
+     * over a few middle bits only, and all equal */
+    const size_t sizes[] = {0, 1, 63, 64, 5000};
+    struct drift_radix_hist *h = malloc(sizeof *h);
+    uint64_t st = 7;
+    for (size_t z = 0; z < 5; z++) {
+        for (int kind = 0; kind < 3; kind++) {
+            size_t n = sizes[z];
+            uint64_t *k = malloc((n + 1) * sizeof *k), *t = malloc((n + 1) * sizeof *t),
+                     *want = malloc((n + 1) * sizeof *want);
+            for (size_t i = 0; i < n; i++) {
+                st = st * 6364136223846793005ull + 1442695040888963407ull;
+                k[i] = kind == 0 ? st : kind == 1 ? (st >> 40) << 20 : 12345;
+                want[i] = k[i];
+            }
+            qsort(want, n, sizeof *want, cmp_u64);
+            drift_radix_sort(k, t, n, h);
+            for (size_t i = 0; i < n; i++)
+                ck_assert_msg(k[i] == want[i], "n %zu kind %d at %zu", n, kind, i);
+            free(k);
+            free(t);
+            free(want);
+        }
+    }
+    free(h);
 }
 END_TEST
 
@@ -395,6 +435,7 @@ Suite *drift_stream_suite(void)
     Suite *s = suite_create("drift_stream");
     TCase *tc = tcase_create("parts");
     tcase_add_test(tc, test_cats_first_seen_order_and_counts);
+    tcase_add_test(tc, test_radix_sorts_like_qsort);
     tcase_add_test(tc, test_spill_round_trip_leaves_no_file);
     tcase_add_test(tc, test_spill_unusable_dir_is_a_clear_error);
     tcase_add_loop_test(tc, test_sweep_matches_in_memory_at_any_budget, 0, 4);
