@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "drift/drift_stats.h"
+#include "drift/drift_scan.h"
+#include "drift/drift_sweep.h"
 #include "base/errors.h"
 
 #define MAX_THREADS 16
@@ -42,43 +44,86 @@ const char *drift_feature_method(const struct drift_feature *f, enum drift_metho
     return spec_drift_method_name(m);
 }
 
-static const struct csv_column *find_column(const struct csv_columns *c, const char *name)
+/* What the plan needs of one data set: its columns' names and types. */
+struct side_view {
+    size_t ncols, nrows;
+    const char **names;
+    bool *numeric;
+};
+
+static long find_column(const struct side_view *v, const char *name)
 {
-    for (size_t i = 0; i < c->ncols; i++)
-        if (strcmp(c->cols[i].name, name) == 0)
-            return &c->cols[i];
-    return NULL;
+    for (size_t i = 0; i < v->ncols; i++)
+        if (strcmp(v->names[i], name) == 0)
+            return (long)i;
+    return -1;
 }
 
-/* One feature to score. */
+/* One feature to score: column rc of the reference against cc of the current data. */
 struct job {
-    const struct csv_column *ref, *cur;
-    size_t ref_rows, cur_rows;
+    size_t rc, cc;
     struct drift_feature *out;
 };
+
+/* worker: the scoring thread's number, 0 to MAX_THREADS − 1 */
+typedef int (*score_fn)(void *ctx, size_t worker, const struct job *j, const struct drift_params *p);
 
 struct pool {
     struct job *jobs;
     size_t njobs;
     const struct drift_params *p;
-    atomic_size_t next;
+    score_fn score;
+    void *ctx;
+    atomic_size_t next, workers;
     atomic_int err;
 };
 
-static int score_numeric(const struct job *j, const struct drift_params *p)
+static void set_statistic(struct drift_feature *f, const struct drift_params *p)
+{
+    switch (p->method) {
+    case DRIFT_PSI:
+        f->statistic = f->psi;
+        break;
+    case DRIFT_KS:
+        f->statistic = f->ks;
+        break;
+    case DRIFT_WASSERSTEIN:
+        f->statistic = f->wasserstein_norm;
+        break;
+    case DRIFT_JENSENSHANNON:
+        f->statistic = f->js;
+        break;
+    }
+    f->scored = true;
+}
+
+static void skip_no_values(struct drift_feature *f)
+{
+    snprintf(f->skip, sizeof f->skip, "no values in the %s data",
+             f->nref == 0 ? "reference" : "current");
+}
+
+/* --- in-memory columns ------------------------------------------------------ */
+
+struct columns_ctx {
+    const struct csv_columns *ref, *cur;
+};
+
+static int score_numeric(const struct columns_ctx *c, const struct job *j,
+                         const struct drift_params *p)
 {
     struct drift_feature *f = j->out;
     double *a = NULL, *b = NULL;
     size_t n = 0, m = 0;
-    if (drift_values(j->ref->num, j->ref_rows, &a, &n) != 0 ||
-        drift_values(j->cur->num, j->cur_rows, &b, &m) != 0) {
+    if (drift_values(c->ref->cols[j->rc].num, c->ref->nrows, &a, &n) != 0 ||
+        drift_values(c->cur->cols[j->cc].num, c->cur->nrows, &b, &m) != 0) {
         free(a);
         return SH_ENOMEM;
     }
     f->nref = n;
     f->ncur = m;
     if (n == 0 || m == 0) {
-        snprintf(f->skip, sizeof f->skip, "no values in the %s data", n == 0 ? "reference" : "current");
+        skip_no_values(f);
     } else {
         f->psi = drift_psi(a, n, b, m);
         f->ks = drift_ks(a, n, b, m);
@@ -87,39 +132,24 @@ static int score_numeric(const struct job *j, const struct drift_params *p)
         drift_mean_sd(a, n, &mean, &sd);
         f->wasserstein_norm = drift_wasserstein_normalise(f->wasserstein, mean, sd);
         f->js = drift_js_binned(a, n, b, m);
-        switch (p->method) {
-        case DRIFT_PSI:
-            f->statistic = f->psi;
-            break;
-        case DRIFT_KS:
-            f->statistic = f->ks;
-            break;
-        case DRIFT_WASSERSTEIN:
-            f->statistic = f->wasserstein_norm;
-            break;
-        case DRIFT_JENSENSHANNON:
-            f->statistic = f->js;
-            break;
-        }
-        f->scored = true;
+        set_statistic(f, p);
     }
     free(a);
     free(b);
     return 0;
 }
 
-static int score_categorical(const struct job *j)
+static int score_categorical(const struct columns_ctx *c, const struct job *j)
 {
     struct drift_feature *f = j->out;
     double js = NAN;
-    int r = drift_js_strings((const char *const *)j->ref->str, j->ref_rows,
-                             (const char *const *)j->cur->str, j->cur_rows, &js, &f->nref,
-                             &f->ncur);
+    int r = drift_js_strings((const char *const *)c->ref->cols[j->rc].str, c->ref->nrows,
+                             (const char *const *)c->cur->cols[j->cc].str, c->cur->nrows, &js,
+                             &f->nref, &f->ncur);
     if (r == SH_ENOMEM)
         return r;
     if (r != 0) {
-        snprintf(f->skip, sizeof f->skip, "no values in the %s data",
-                 f->nref == 0 ? "reference" : "current");
+        skip_no_values(f);
         return 0;
     }
     f->js = js;
@@ -128,15 +158,99 @@ static int score_categorical(const struct job *j)
     return 0;
 }
 
+static int score_columns(void *ctx, size_t worker, const struct job *j,
+                         const struct drift_params *p)
+{
+    (void)worker;
+    return j->out->kind == DRIFT_FEATURE_NUMERIC ? score_numeric(ctx, j, p)
+                                                 : score_categorical(ctx, j);
+}
+
+/* --- scanned files (drift_scan.h) ------------------------------------------ */
+
+struct scans_ctx {
+    const struct drift_scan *ref, *cur;
+    size_t share; /* memory of one scoring thread */
+    const char *tmp_dir;
+    struct drift_sweep_buf bufs[MAX_THREADS]; /* by worker */
+};
+
+static int score_scanned_numeric(struct scans_ctx *c, size_t worker, const struct job *j,
+                                 const struct drift_params *p)
+{
+    struct drift_feature *f = j->out;
+    const struct drift_scan_col *rc = &c->ref->cols[j->rc], *cc = &c->cur->cols[j->cc];
+    f->nref = rc->nvalues;
+    f->ncur = cc->nvalues;
+    if (f->nref == 0 || f->ncur == 0) {
+        skip_no_values(f);
+        return 0;
+    }
+    struct drift_sweep_side a = {&c->ref->spill, j->rc, rc->nvalues, rc->min, rc->max};
+    struct drift_sweep_side b = {&c->cur->spill, j->cc, cc->nvalues, cc->min, cc->max};
+    struct drift_sweep_result res;
+    int r = drift_sweep(&a, &b, c->share, c->tmp_dir, &c->bufs[worker], &res);
+    if (r != 0)
+        return r;
+    f->psi = res.psi;
+    f->ks = res.ks;
+    f->wasserstein = res.wasserstein;
+    f->wasserstein_norm = drift_wasserstein_normalise(res.wasserstein, res.mean, res.sd);
+    f->js = res.js;
+    set_statistic(f, p);
+    return 0;
+}
+
+/* JS of the category counts, categories in the order drift_js_strings
+ * meets them: the reference's, then the current data's new ones. */
+static int score_scanned_categorical(const struct scans_ctx *c, const struct job *j)
+{
+    struct drift_feature *f = j->out;
+    const struct drift_cats *a = &c->ref->cols[j->rc].cats, *b = &c->cur->cols[j->cc].cats;
+    f->nref = c->ref->cols[j->rc].nvalues;
+    f->ncur = c->cur->cols[j->cc].nvalues;
+    if (f->nref == 0 || f->ncur == 0) {
+        skip_no_values(f);
+        return 0;
+    }
+    size_t k = a->n;
+    double *p = calloc(a->n + b->n, sizeof *p), *q = calloc(a->n + b->n, sizeof *q);
+    if (!p || !q) {
+        free(p);
+        free(q);
+        return SH_ENOMEM;
+    }
+    for (size_t i = 0; i < a->n; i++)
+        p[i] = a->counts[i];
+    for (size_t i = 0; i < b->n; i++) {
+        long at = drift_cats_find(a, b->keys[i], b->lens[i]);
+        q[at >= 0 ? (size_t)at : k++] = b->counts[i];
+    }
+    f->js = drift_js_counts(p, q, k);
+    f->statistic = f->js;
+    f->scored = true;
+    free(p);
+    free(q);
+    return 0;
+}
+
+static int score_scans(void *ctx, size_t worker, const struct job *j, const struct drift_params *p)
+{
+    return j->out->kind == DRIFT_FEATURE_NUMERIC ? score_scanned_numeric(ctx, worker, j, p)
+                                                 : score_scanned_categorical(ctx, j);
+}
+
+/* --- the pool ----------------------------------------------------------------- */
+
 static void *worker(void *arg)
 {
     struct pool *pl = arg;
+    size_t me = atomic_fetch_add(&pl->workers, 1);
     for (;;) {
         size_t i = atomic_fetch_add(&pl->next, 1);
         if (i >= pl->njobs || atomic_load(&pl->err) != 0)
             break;
-        struct job *j = &pl->jobs[i];
-        int r = j->out->kind == DRIFT_FEATURE_NUMERIC ? score_numeric(j, pl->p) : score_categorical(j);
+        int r = pl->score(pl->ctx, me, &pl->jobs[i], pl->p);
         if (r != 0)
             atomic_store(&pl->err, r);
     }
@@ -207,10 +321,16 @@ static void summarise(struct drift_report *r, const struct drift_params *p)
              spec_drift_method_name(p->method));
 }
 
-int drift_compare_columns(const struct csv_columns *ref, const struct csv_columns *cur,
-                          const struct drift_params *p, struct drift_report *out)
+/* The features of ref against cur (drift_engine.h) and the jobs that score
+ * them: 0 with *ret_jobs (owned) and *ret_njobs, or SH_EINVAL / SH_ENOMEM
+ * (*out freed). Too few rows: 0 with the Unknown verdict and no jobs. */
+static int plan(const struct side_view *ref, const struct side_view *cur,
+                const struct drift_params *p, struct drift_report *out, struct job **ret_jobs,
+                size_t *ret_njobs)
 {
     memset(out, 0, sizeof *out);
+    *ret_jobs = NULL;
+    *ret_njobs = 0;
     out->score = NAN;
     out->ref_rows = ref->nrows;
     out->cur_rows = cur->nrows;
@@ -234,41 +354,57 @@ int drift_compare_columns(const struct csv_columns *ref, const struct csv_column
     }
     size_t njobs = 0;
     for (size_t i = 0; i < ref->ncols; i++) {
-        const struct csv_column *rc = &ref->cols[i];
-        const struct csv_column *cc = find_column(cur, rc->name);
-        struct drift_feature *f = add_feature(out, rc->name);
+        long c = find_column(cur, ref->names[i]);
+        struct drift_feature *f = add_feature(out, ref->names[i]);
         if (!f) {
             free(jobs);
             drift_report_free(out);
             return SH_ENOMEM;
         }
-        f->kind = rc->numeric ? DRIFT_FEATURE_NUMERIC : DRIFT_FEATURE_CATEGORICAL;
-        if (!cc) {
+        f->kind = ref->numeric[i] ? DRIFT_FEATURE_NUMERIC : DRIFT_FEATURE_CATEGORICAL;
+        if (c < 0) {
             snprintf(f->skip, sizeof f->skip, "not in the current data");
-        } else if (rc->numeric != cc->numeric) {
+        } else if (ref->numeric[i] != cur->numeric[c]) {
             snprintf(f->skip, sizeof f->skip, "%s in the reference, %s in the current data",
-                     rc->numeric ? "numeric" : "text", cc->numeric ? "numeric" : "text");
+                     ref->numeric[i] ? "numeric" : "text", cur->numeric[c] ? "numeric" : "text");
         } else {
-            jobs[njobs++] = (struct job){.ref = rc, .cur = cc, .ref_rows = ref->nrows,
-                                         .cur_rows = cur->nrows, .out = f};
+            jobs[njobs++] = (struct job){.rc = i, .cc = (size_t)c, .out = f};
         }
     }
     for (size_t i = 0; i < cur->ncols; i++) {
-        if (find_column(ref, cur->cols[i].name))
+        if (find_column(ref, cur->names[i]) >= 0)
             continue;
-        struct drift_feature *f = add_feature(out, cur->cols[i].name);
+        struct drift_feature *f = add_feature(out, cur->names[i]);
         if (!f) {
             free(jobs);
             drift_report_free(out);
             return SH_ENOMEM;
         }
-        f->kind = cur->cols[i].numeric ? DRIFT_FEATURE_NUMERIC : DRIFT_FEATURE_CATEGORICAL;
+        f->kind = cur->numeric[i] ? DRIFT_FEATURE_NUMERIC : DRIFT_FEATURE_CATEGORICAL;
         snprintf(f->skip, sizeof f->skip, "not in the reference data");
     }
-    struct pool pl = {.jobs = jobs, .njobs = njobs, .p = p};
+    *ret_jobs = jobs;
+    *ret_njobs = njobs;
+    return 0;
+}
+
+/* Plans, scores every job with score(ctx, ...) on the pool, summarises. */
+static int compare(const struct side_view *ref, const struct side_view *cur,
+                   const struct drift_params *p, score_fn score, void *ctx,
+                   struct drift_report *out)
+{
+    struct job *jobs;
+    size_t njobs;
+    int r = plan(ref, cur, p, out, &jobs, &njobs);
+    if (r != 0 || !out->features) {
+        free(jobs);
+        return r;
+    }
+    struct pool pl = {.jobs = jobs, .njobs = njobs, .p = p, .score = score, .ctx = ctx};
     atomic_init(&pl.next, 0);
+    atomic_init(&pl.workers, 0);
     atomic_init(&pl.err, 0);
-    int r = njobs ? run_pool(&pl) : 0;
+    r = njobs ? run_pool(&pl) : 0;
     free(jobs);
     if (r != 0) {
         drift_report_free(out);
@@ -276,6 +412,92 @@ int drift_compare_columns(const struct csv_columns *ref, const struct csv_column
     }
     summarise(out, p);
     return 0;
+}
+
+/* The names and types of n columns, from arrays of structs. */
+static int view_alloc(struct side_view *v, size_t ncols, size_t nrows)
+{
+    v->ncols = ncols;
+    v->nrows = nrows;
+    v->names = calloc(ncols + 1, sizeof *v->names);
+    v->numeric = calloc(ncols + 1, sizeof *v->numeric);
+    return v->names && v->numeric ? 0 : SH_ENOMEM;
+}
+
+static void view_free(struct side_view *v)
+{
+    free(v->names);
+    free(v->numeric);
+}
+
+static int views_compare(struct side_view *rv, struct side_view *cv, const struct drift_params *p,
+                         score_fn score, void *ctx, struct drift_report *out)
+{
+    int r = compare(rv, cv, p, score, ctx, out);
+    view_free(rv);
+    view_free(cv);
+    return r;
+}
+
+int drift_compare_columns(const struct csv_columns *ref, const struct csv_columns *cur,
+                          const struct drift_params *p, struct drift_report *out)
+{
+    memset(out, 0, sizeof *out);
+    struct side_view rv, cv;
+    int r = view_alloc(&rv, ref->ncols, ref->nrows);
+    int r2 = view_alloc(&cv, cur->ncols, cur->nrows);
+    if (r || r2) {
+        view_free(&rv);
+        view_free(&cv);
+        return SH_ENOMEM;
+    }
+    for (size_t i = 0; i < ref->ncols; i++) {
+        rv.names[i] = ref->cols[i].name;
+        rv.numeric[i] = ref->cols[i].numeric;
+    }
+    for (size_t i = 0; i < cur->ncols; i++) {
+        cv.names[i] = cur->cols[i].name;
+        cv.numeric[i] = cur->cols[i].numeric;
+    }
+    struct columns_ctx ctx = {ref, cur};
+    return views_compare(&rv, &cv, p, score_columns, &ctx, out);
+}
+
+size_t drift_budget(const struct drift_params *p)
+{
+    return p->memory_budget ? p->memory_budget : DRIFT_DEFAULT_BUDGET;
+}
+
+int drift_compare_scans(const struct drift_scan *ref, const struct drift_scan *cur,
+                        const struct drift_params *p, struct drift_report *out)
+{
+    memset(out, 0, sizeof *out);
+    struct side_view rv, cv;
+    int r = view_alloc(&rv, ref->ncols, ref->nrows);
+    int r2 = view_alloc(&cv, cur->ncols, cur->nrows);
+    if (r || r2) {
+        view_free(&rv);
+        view_free(&cv);
+        return SH_ENOMEM;
+    }
+    for (size_t i = 0; i < ref->ncols; i++) {
+        rv.names[i] = ref->cols[i].name;
+        rv.numeric[i] = ref->cols[i].numeric;
+    }
+    for (size_t i = 0; i < cur->ncols; i++) {
+        cv.names[i] = cur->cols[i].name;
+        cv.numeric[i] = cur->cols[i].numeric;
+    }
+    /* the sorting memory: three quarters of the budget, shared by the threads */
+    size_t nnum = 0;
+    for (size_t i = 0; i < ref->ncols; i++)
+        nnum += ref->cols[i].numeric;
+    int threads = nthreads_for(p, nnum ? nnum : 1);
+    struct scans_ctx ctx = {ref, cur, drift_budget(p) / 4 * 3 / (size_t)threads, p->tmp_dir, {{0}}};
+    r = views_compare(&rv, &cv, p, score_scans, &ctx, out);
+    for (int i = 0; i < MAX_THREADS; i++)
+        drift_sweep_buf_free(&ctx.bufs[i]);
+    return r;
 }
 
 void drift_report_free(struct drift_report *r)

@@ -26,6 +26,10 @@
  *
  * Features are scored in parallel (one thread per CPU, at most one per
  * feature). Any thread; the inputs are only read.
+ *
+ * drift_compare_columns works on data sets held in memory;
+ * drift_compare_files streams files within a memory budget; both give the
+ * same report on the same data.
  */
 #ifndef SH_DRIFT_ENGINE_H
 #define SH_DRIFT_ENGINE_H
@@ -43,7 +47,15 @@ struct drift_params {
     double threshold;
     size_t min_samples;
     int threads; /* 0: one per CPU */
+    size_t memory_budget; /* bytes drift_compare_files plans for; 0: DRIFT_DEFAULT_BUDGET */
+    const char *tmp_dir;  /* its temporary files; NULL: $TMPDIR, else /tmp */
 };
+
+/* The memory drift_compare_files stays within by default (isolate.h's default). */
+#define DRIFT_DEFAULT_BUDGET ((size_t)64 << 20)
+
+/* p's memory budget in bytes (the default for 0). */
+size_t drift_budget(const struct drift_params *p);
 
 /* Fills the spec's defaults for method (featureThreshold by method). */
 void drift_params_default(struct drift_params *p, enum drift_method method);
@@ -87,10 +99,22 @@ const char *drift_feature_method(const struct drift_feature *f, enum drift_metho
 int drift_compare_columns(const struct csv_columns *ref, const struct csv_columns *cur,
                           const struct drift_params *p, struct drift_report *out);
 
+/* Compares two scanned files (drift_scan.h): the same report as
+ * drift_compare_columns on the same data, bit for bit, with numeric
+ * features scored in p's memory budget (drift_sweep.h). */
+struct drift_scan;
+int drift_compare_scans(const struct drift_scan *ref, const struct drift_scan *cur,
+                        const struct drift_params *p, struct drift_report *out);
+
 /*
- * Loads the two CSV files (in parallel, csv_load_columns with the given
- * missing tokens; NULL/0: the defaults) and compares them. Returns 0, or
- * SH_EIO / SH_EPARSE / SH_ENOMEM with *ret_err ("path:LINE: reason").
+ * Compares two CSV files in bounded memory: both are scanned at once, one
+ * thread each (drift_scan.h: one pass; the numbers go to unnamed temporary
+ * files in p->tmp_dir, gone when done or on any failure), then compared by
+ * drift_compare_scans. Missing tokens: NULL/0 the defaults. Peak memory
+ * stays about within drift_budget(p) whatever the files' sizes (the
+ * category tables of text columns grow with their distinct values).
+ * Returns 0, or SH_EIO / SH_EPARSE / SH_ENOMEM with *ret_err
+ * ("path:LINE: reason").
  */
 int drift_compare_files(const char *ref_path, const char *cur_path,
                         const char *const *missing_tokens, size_t ntokens,

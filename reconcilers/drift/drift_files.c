@@ -1,16 +1,20 @@
-/* drift_files.c — drift_compare_files (drift_engine.h): both CSVs loaded at once, then compared. */
+/* drift_files.c — drift_compare_files (drift_engine.h): both CSVs scanned at
+ * once (one thread each, numbers spilled to temporary files), then compared
+ * feature by feature in the memory budget. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "drift/drift_engine.h"
 #include "base/errors.h"
+#include "data/missing.h"
+#include "drift/drift_engine.h"
+#include "drift/drift_scan.h"
 
 struct load {
     const char *path;
-    const char *const *tokens;
-    size_t ntokens;
-    struct csv_columns cols;
+    const struct missing_set *ms;
+    const struct drift_params *p;
+    struct drift_scan scan;
     char *err;
     int r;
 };
@@ -18,7 +22,8 @@ struct load {
 static void *load_main(void *arg)
 {
     struct load *l = arg;
-    l->r = csv_load_columns(l->path, l->tokens, l->ntokens, &l->cols, &l->err);
+    /* each side's scan gets half of the budget for its buffers */
+    l->r = drift_scan_file(l->path, l->ms, l->p->tmp_dir, drift_budget(l->p) / 2, &l->scan, &l->err);
     return NULL;
 }
 
@@ -27,8 +32,10 @@ int drift_compare_files(const char *ref_path, const char *cur_path,
                         const struct drift_params *p, struct drift_report *out, char **ret_err)
 {
     memset(out, 0, sizeof *out);
-    struct load ref = {.path = ref_path, .tokens = missing_tokens, .ntokens = ntokens};
-    struct load cur = {.path = cur_path, .tokens = missing_tokens, .ntokens = ntokens};
+    struct missing_set ms;
+    missing_set_init(&ms, missing_tokens, ntokens);
+    struct load ref = {.path = ref_path, .ms = &ms, .p = p};
+    struct load cur = {.path = cur_path, .ms = &ms, .p = p};
     pthread_t th;
     bool threaded = pthread_create(&th, NULL, load_main, &cur) == 0;
     load_main(&ref);
@@ -46,13 +53,16 @@ int drift_compare_files(const char *ref_path, const char *cur_path,
                 cur.err = NULL;
         }
     } else {
-        r = drift_compare_columns(&ref.cols, &cur.cols, p, out);
+        r = drift_compare_scans(&ref.scan, &cur.scan, p, out);
         if (r != 0 && ret_err)
-            *ret_err = strdup(r == SH_EINVAL ? "invalid drift parameters" : sh_strerror(r));
+            *ret_err = strdup(r == SH_EINVAL ? "invalid drift parameters"
+                              : r == SH_EIO  ? "a temporary file of the numbers could not be created, "
+                                               "written or read (disk full?)"
+                                             : sh_strerror(r));
     }
     free(ref.err);
     free(cur.err);
-    csv_columns_free(&ref.cols);
-    csv_columns_free(&cur.cols);
+    drift_scan_free(&ref.scan);
+    drift_scan_free(&cur.scan);
     return r;
 }

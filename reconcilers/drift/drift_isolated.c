@@ -97,7 +97,12 @@ int drift_compare_files_isolated(const char *ref_path, const char *cur_path,
 {
     memset(out, 0, sizeof *out);
     *ret_err = NULL;
-    struct job j = {ref_path, cur_path, missing_tokens, ntokens, p};
+    /* the work plans its memory for the budget it runs under (0: no limit,
+     * the default plan) */
+    struct drift_params planned = *p;
+    if (budget)
+        planned.memory_budget = (size_t)budget;
+    struct job j = {ref_path, cur_path, missing_tokens, ntokens, &planned};
     char *data = NULL;
     size_t len = 0;
     int rc = isolate_run(budget, work, &j, &data, &len, ret_err);

@@ -3,8 +3,9 @@
  * child under a memory budget (base/isolate.h): two files too big for the
  * budget, or a crash, fail this comparison with a clear message ("out of
  * memory: the data work needs more than the budget of 64 MiB; raise …")
- * and never the caller's process. Statistics are exactly those of
- * drift_compare_files (doubles travel as their bits).
+ * and never the caller's process. The work plans its memory for that
+ * budget (drift_params.memory_budget; budget 0: p's own). Statistics are
+ * exactly those of drift_compare_files (doubles travel as their bits).
  */
 #ifndef SH_DRIFT_ISOLATED_H
 #define SH_DRIFT_ISOLATED_H

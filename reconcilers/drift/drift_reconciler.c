@@ -110,6 +110,11 @@ static void observe_engine(struct drift_reconciler *dr, struct entry *e, const s
                              .threshold = sd->threshold,
                              .min_samples = sd->min_samples > 0 ? (size_t)sd->min_samples : 100,
                              .threads = dr->o.threads};
+    /* the numbers' temporary files (unnamed, gone when done) in <state>/tmp
+     * when there is a state folder; else $TMPDIR or /tmp */
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s/tmp", dr->state_dir);
+    p.tmp_dir = dr->o.state_dir && fs_mkdir_p(tmp) == 0 ? tmp : NULL;
     const struct spec_data_quality *dq = &spec->data_quality;
     bool tokens = dq->present && dq->missing_tokens;
     struct drift_report rep;

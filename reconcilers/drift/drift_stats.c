@@ -18,22 +18,6 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* IEEE bits → an unsigned key with the same order (negatives flipped). */
-static inline uint64_t to_key(double d)
-{
-    uint64_t u;
-    memcpy(&u, &d, sizeof u);
-    return (u >> 63) ? ~u : u | 0x8000000000000000ull;
-}
-
-static inline double from_key(uint64_t k)
-{
-    uint64_t u = (k >> 63) ? k & 0x7fffffffffffffffull : ~k;
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
-}
-
 /* LSD radix sort of the keys: 11-bit digits (6 passes; the histograms fit
  * in L1), one counting pass for all digits, passes where every key has the
  * same digit skipped. */
@@ -58,7 +42,7 @@ int drift_sort(double *v, size_t n)
     }
     const uint64_t mask = RADIX_SIZE - 1;
     for (size_t i = 0; i < n; i++) {
-        uint64_t key = to_key(v[i]);
+        uint64_t key = drift_key(v[i]);
         k[i] = key;
         for (unsigned pass = 0; pass < RADIX_PASSES; pass++)
             hist[pass][(key >> (pass * RADIX_BITS)) & mask]++;
@@ -81,7 +65,7 @@ int drift_sort(double *v, size_t n)
         t = sw;
     }
     for (size_t i = 0; i < n; i++)
-        v[i] = from_key(k[i]);
+        v[i] = drift_unkey(k[i]);
     free(k);
     free(t);
     free(hist);
@@ -115,42 +99,39 @@ int drift_values(const double *x, size_t n, double **ret, size_t *ret_n)
 
 /* --- sums ------------------------------------------------------------------ */
 
-/* Neumaier's compensated sum. */
-struct ksum {
-    double s, c;
-};
-
-static inline void ksum_add(struct ksum *k, double x)
-{
-    double t = k->s + x;
-    if (fabs(k->s) >= fabs(x))
-        k->c += (k->s - t) + x;
-    else
-        k->c += (x - t) + k->s;
-    k->s = t;
-}
-
-static inline double ksum_get(const struct ksum *k)
-{
-    return k->s + k->c;
-}
-
 /* --- quantiles and bins ------------------------------------------------------ */
+
+void drift_quantile_ranks(size_t n, double q, size_t *ret_lo, size_t *ret_hi)
+{
+    /* numpy 1.22+ "linear": virtual index (n-1)·q between two ranks */
+    double vi = (double)(n - 1) * q;
+    if (!(vi < (double)(n - 1))) {
+        *ret_lo = *ret_hi = n - 1;
+    } else if (vi < 0) {
+        *ret_lo = *ret_hi = 0;
+    } else {
+        *ret_lo = (size_t)floor(vi);
+        *ret_hi = *ret_lo + 1;
+    }
+}
+
+double drift_quantile_lerp(size_t n, double q, double a, double b)
+{
+    /* numpy's _lerp(a, b, gamma) */
+    double vi = (double)(n - 1) * q;
+    if (!(vi < (double)(n - 1)) || vi < 0)
+        return a;
+    double fl = floor(vi);
+    double g = vi - fl;
+    double d = b - a;
+    return g >= 0.5 ? b - d * (1 - g) : a + d * g;
+}
 
 double drift_quantile(const double *sorted, size_t n, double q)
 {
-    /* numpy 1.22+ "linear": virtual index (n-1)·q, _lerp(a, b, gamma) */
-    double vi = (double)(n - 1) * q;
-    if (!(vi < (double)(n - 1)))
-        return sorted[n - 1];
-    if (vi < 0)
-        return sorted[0];
-    double fl = floor(vi);
-    size_t i = (size_t)fl;
-    double g = vi - fl;
-    double a = sorted[i], b = sorted[i + 1];
-    double d = b - a;
-    return g >= 0.5 ? b - d * (1 - g) : a + d * g;
+    size_t lo, hi;
+    drift_quantile_ranks(n, q, &lo, &hi);
+    return drift_quantile_lerp(n, q, sorted[lo], sorted[hi]);
 }
 
 void drift_psi_edges(const double *ref, size_t n, double edges[DRIFT_PSI_BINS - 1])
@@ -160,7 +141,7 @@ void drift_psi_edges(const double *ref, size_t n, double edges[DRIFT_PSI_BINS - 
 }
 
 /* Number of elements of sorted x that are < e. */
-static size_t lower_bound(const double *x, size_t n, double e)
+size_t drift_lower_bound(const double *x, size_t n, double e)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -173,13 +154,13 @@ static size_t lower_bound(const double *x, size_t n, double e)
     return lo;
 }
 
-void drift_bin_counts(const double *sorted, size_t n, const double edges[DRIFT_PSI_BINS - 1],
-                      size_t counts[DRIFT_PSI_BINS])
+void drift_bins_from_below(const size_t below[DRIFT_PSI_BINS - 1], size_t n,
+                           size_t counts[DRIFT_PSI_BINS])
 {
     /* bin b holds e[b-1] <= x < e[b]: the count is lb(e[b]) - lb(e[b-1]) */
     size_t prev = 0;
     for (int b = 0; b < DRIFT_PSI_BINS; b++) {
-        size_t pos = b < DRIFT_PSI_BINS - 1 ? lower_bound(sorted, n, edges[b]) : n;
+        size_t pos = b < DRIFT_PSI_BINS - 1 ? below[b] : n;
         if (pos < prev)
             pos = prev;
         counts[b] = pos - prev;
@@ -187,13 +168,18 @@ void drift_bin_counts(const double *sorted, size_t n, const double edges[DRIFT_P
     }
 }
 
-double drift_psi(const double *ref, size_t n, const double *cur, size_t m)
+void drift_bin_counts(const double *sorted, size_t n, const double edges[DRIFT_PSI_BINS - 1],
+                      size_t counts[DRIFT_PSI_BINS])
 {
-    double edges[DRIFT_PSI_BINS - 1];
-    size_t cr[DRIFT_PSI_BINS], cc[DRIFT_PSI_BINS];
-    drift_psi_edges(ref, n, edges);
-    drift_bin_counts(ref, n, edges, cr);
-    drift_bin_counts(cur, m, edges, cc);
+    size_t below[DRIFT_PSI_BINS - 1];
+    for (int b = 0; b < DRIFT_PSI_BINS - 1; b++)
+        below[b] = drift_lower_bound(sorted, n, edges[b]);
+    drift_bins_from_below(below, n, counts);
+}
+
+double drift_psi_counts(const size_t cr[DRIFT_PSI_BINS], size_t n, const size_t cc[DRIFT_PSI_BINS],
+                        size_t m)
+{
     double psi = 0;
     for (int b = 0; b < DRIFT_PSI_BINS; b++) {
         double pr = (double)cr[b] / (double)n;
@@ -205,6 +191,16 @@ double drift_psi(const double *ref, size_t n, const double *cur, size_t m)
         psi += (pc - pr) * log(pc / pr);
     }
     return psi;
+}
+
+double drift_psi(const double *ref, size_t n, const double *cur, size_t m)
+{
+    double edges[DRIFT_PSI_BINS - 1];
+    size_t cr[DRIFT_PSI_BINS], cc[DRIFT_PSI_BINS];
+    drift_psi_edges(ref, n, edges);
+    drift_bin_counts(ref, n, edges, cr);
+    drift_bin_counts(cur, m, edges, cc);
+    return drift_psi_counts(cr, n, cc, m);
 }
 
 /* --- KS and Wasserstein: one merge walk over the distinct values ------------- */
@@ -233,7 +229,7 @@ double drift_wasserstein(const double *a, size_t n, const double *b, size_t m)
 {
     size_t i = 0, j = 0;
     double fn = (double)n, fm = (double)m;
-    struct ksum sum = {0, 0};
+    struct drift_ksum sum = {0, 0};
     double v = (j >= m || (i < n && a[i] <= b[j])) ? a[i] : b[j];
     while (i < n && a[i] <= v)
         i++;
@@ -242,29 +238,29 @@ double drift_wasserstein(const double *a, size_t n, const double *b, size_t m)
     while (i < n || j < m) {
         double nv = (j >= m || (i < n && a[i] <= b[j])) ? a[i] : b[j];
         double term = fabs((double)i / fn - (double)j / fm) * (nv - v);
-        ksum_add(&sum, term);
+        drift_ksum_add(&sum, term);
         while (i < n && a[i] <= nv)
             i++;
         while (j < m && b[j] <= nv)
             j++;
         v = nv;
     }
-    return ksum_get(&sum);
+    return drift_ksum_get(&sum);
 }
 
 void drift_mean_sd(const double *x, size_t n, double *ret_mean, double *ret_sd)
 {
-    struct ksum s = {0, 0};
+    struct drift_ksum s = {0, 0};
     for (size_t i = 0; i < n; i++)
-        ksum_add(&s, x[i]);
-    double mean = ksum_get(&s) / (double)n;
-    struct ksum q = {0, 0};
+        drift_ksum_add(&s, x[i]);
+    double mean = drift_ksum_get(&s) / (double)n;
+    struct drift_ksum q = {0, 0};
     for (size_t i = 0; i < n; i++) {
         double d = x[i] - mean;
-        ksum_add(&q, d * d);
+        drift_ksum_add(&q, d * d);
     }
     *ret_mean = mean;
-    *ret_sd = sqrt(ksum_get(&q) / (double)n);
+    *ret_sd = sqrt(drift_ksum_get(&q) / (double)n);
 }
 
 double drift_wasserstein_normalise(double w, double ref_mean, double ref_sd)
@@ -284,35 +280,40 @@ double drift_js_counts(const double *p, const double *q, size_t k)
         sp += p[i];
         sq += q[i];
     }
-    struct ksum left = {0, 0}, right = {0, 0};
+    struct drift_ksum left = {0, 0}, right = {0, 0};
     for (size_t i = 0; i < k; i++) {
         double pi = p[i] / sp, qi = q[i] / sq;
         double mi = (pi + qi) / 2.0;
         if (pi > 0)
-            ksum_add(&left, pi * log(pi / mi));
+            drift_ksum_add(&left, pi * log(pi / mi));
         if (qi > 0)
-            ksum_add(&right, qi * log(qi / mi));
+            drift_ksum_add(&right, qi * log(qi / mi));
     }
-    double js = ksum_get(&left) + ksum_get(&right);
+    double js = drift_ksum_get(&left) + drift_ksum_get(&right);
     js /= log(2.0);
     if (js < 0)
         js = 0; /* rounding on identical distributions */
     return sqrt(js / 2.0);
 }
 
-double drift_js_binned(const double *ref, size_t n, const double *cur, size_t m)
+double drift_js_bins(const size_t cr[DRIFT_PSI_BINS], const size_t cc[DRIFT_PSI_BINS])
 {
-    double edges[DRIFT_PSI_BINS - 1];
-    size_t cr[DRIFT_PSI_BINS], cc[DRIFT_PSI_BINS];
     double p[DRIFT_PSI_BINS], q[DRIFT_PSI_BINS];
-    drift_psi_edges(ref, n, edges);
-    drift_bin_counts(ref, n, edges, cr);
-    drift_bin_counts(cur, m, edges, cc);
     for (int b = 0; b < DRIFT_PSI_BINS; b++) {
         p[b] = (double)cr[b];
         q[b] = (double)cc[b];
     }
     return drift_js_counts(p, q, DRIFT_PSI_BINS);
+}
+
+double drift_js_binned(const double *ref, size_t n, const double *cur, size_t m)
+{
+    double edges[DRIFT_PSI_BINS - 1];
+    size_t cr[DRIFT_PSI_BINS], cc[DRIFT_PSI_BINS];
+    drift_psi_edges(ref, n, edges);
+    drift_bin_counts(ref, n, edges, cr);
+    drift_bin_counts(cur, m, edges, cc);
+    return drift_js_bins(cr, cc);
 }
 
 /* Category counting: open addressing on FNV-1a hashes; keys are borrowed. */

@@ -32,8 +32,11 @@
 #ifndef SH_DRIFT_STATS_H
 #define SH_DRIFT_STATS_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #define DRIFT_PSI_BINS 10
 #define DRIFT_PSI_FLOOR 1e-4
@@ -48,8 +51,65 @@ int drift_values(const double *x, size_t n, double **ret, size_t *ret_n);
 /* Sorts v[0..n) ascending (no NaN). 0 or SH_ENOMEM (v unchanged then). */
 int drift_sort(double *v, size_t n);
 
+/* The order-preserving unsigned key of a double (negatives flipped) and back. */
+static inline uint64_t drift_key(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return (u >> 63) ? ~u : u | 0x8000000000000000ull;
+}
+
+static inline double drift_unkey(uint64_t k)
+{
+    uint64_t u = (k >> 63) ? k & 0x7fffffffffffffffull : ~k;
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
 /* numpy.quantile(v, q) with the default "linear" method, on sorted v (n ≥ 1). */
 double drift_quantile(const double *sorted, size_t n, double q);
+
+/* The two ranks drift_quantile reads (equal at the ends), and its value
+ * from the values a and b at those ranks: for callers that never hold the
+ * whole sorted sample. */
+void drift_quantile_ranks(size_t n, double q, size_t *ret_lo, size_t *ret_hi);
+double drift_quantile_lerp(size_t n, double q, double a, double b);
+
+/* Number of elements of sorted x that are < e. */
+size_t drift_lower_bound(const double *x, size_t n, double e);
+
+/* Bin counts from below[k] = how many of the n values are < edge k. */
+void drift_bins_from_below(const size_t below[DRIFT_PSI_BINS - 1], size_t n,
+                           size_t counts[DRIFT_PSI_BINS]);
+
+/* PSI from the bin counts of n reference and m current values. */
+double drift_psi_counts(const size_t cr[DRIFT_PSI_BINS], size_t n, const size_t cc[DRIFT_PSI_BINS],
+                        size_t m);
+
+/* JS distance (base 2) of two bin count vectors. */
+double drift_js_bins(const size_t cr[DRIFT_PSI_BINS], const size_t cc[DRIFT_PSI_BINS]);
+
+/* Neumaier's compensated sum (what every sum here uses; the same terms in
+ * the same order give the same bits). */
+struct drift_ksum {
+    double s, c;
+};
+
+static inline void drift_ksum_add(struct drift_ksum *k, double x)
+{
+    double t = k->s + x;
+    if (fabs(k->s) >= fabs(x))
+        k->c += (k->s - t) + x;
+    else
+        k->c += (x - t) + k->s;
+    k->s = t;
+}
+
+static inline double drift_ksum_get(const struct drift_ksum *k)
+{
+    return k->s + k->c;
+}
 
 /* The 9 inner PSI edges of a sorted reference (n ≥ 1). */
 void drift_psi_edges(const double *ref, size_t n, double edges[DRIFT_PSI_BINS - 1]);

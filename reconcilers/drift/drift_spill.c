@@ -1,0 +1,164 @@
+/* drift_spill.c — per-column blocks of doubles in an unnamed temporary file (drift_spill.h). */
+#include "drift/drift_spill.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/errors.h"
+#include "drift/drift_mem.h"
+
+static int open_tmp(const char *dir)
+{
+#ifdef O_TMPFILE
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+#endif
+    char *path = NULL;
+    if (asprintf(&path, "%s/selfheal-drift-XXXXXX", dir) < 0)
+        return -1;
+    int t = mkstemp(path);
+    if (t >= 0) {
+        unlink(path);
+        (void)fcntl(t, F_SETFD, FD_CLOEXEC);
+    }
+    free(path);
+    return t;
+}
+
+int drift_spill_open(struct drift_spill *s, const char *dir, size_t ncols, size_t bufvals,
+                     char **ret_err)
+{
+    memset(s, 0, sizeof *s);
+    s->fd = -1;
+    if (!dir || !*dir)
+        dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    s->bufvals = bufvals ? bufvals : 1;
+    s->cols = calloc(ncols ? ncols : 1, sizeof *s->cols);
+    if (!s->cols) {
+        if (ret_err)
+            *ret_err = strdup("out of memory");
+        return SH_ENOMEM;
+    }
+    s->ncols = ncols;
+    s->fd = open_tmp(dir);
+    if (s->fd < 0) {
+        int e = errno;
+        if (ret_err && asprintf(ret_err, "%s: cannot create a temporary file: %s", dir, strerror(e)) < 0)
+            *ret_err = NULL;
+        drift_spill_close(s);
+        return SH_EIO;
+    }
+    for (size_t c = 0; c < ncols; c++) {
+        if (!(s->cols[c].buf = drift_mem_alloc(s->bufvals * sizeof(double)))) {
+            if (ret_err)
+                *ret_err = strdup("out of memory");
+            drift_spill_close(s);
+            return SH_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+int drift_spill_flush_col(struct drift_spill *s, size_t col)
+{
+    struct drift_spill_col *c = &s->cols[col];
+    if (c->buflen == 0)
+        return 0;
+    if (c->nblocks == c->bcap) {
+        size_t n = c->bcap ? c->bcap * 2 : 16;
+        struct drift_spill_block *b = realloc(c->blocks, n * sizeof *b);
+        if (!b)
+            return SH_ENOMEM;
+        c->blocks = b;
+        c->bcap = n;
+    }
+    const char *p = (const char *)c->buf;
+    size_t left = c->buflen * sizeof(double);
+    uint64_t off = s->size;
+    while (left > 0) {
+        ssize_t w = pwrite(s->fd, p, left, (off_t)s->size);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return SH_EIO;
+        p += w;
+        left -= (size_t)w;
+        s->size += (uint64_t)w;
+    }
+    c->blocks[c->nblocks++] = (struct drift_spill_block){.off = off, .n = c->buflen};
+    c->buflen = 0;
+    return 0;
+}
+
+void drift_spill_drop(struct drift_spill *s, size_t col)
+{
+    struct drift_spill_col *c = &s->cols[col];
+    drift_mem_free(c->buf, s->bufvals * sizeof(double));
+    free(c->blocks);
+    memset(c, 0, sizeof *c);
+    c->dropped = true;
+}
+
+int drift_spill_finish(struct drift_spill *s)
+{
+    int r = 0;
+    for (size_t c = 0; c < s->ncols; c++) {
+        if (!s->cols[c].buf)
+            continue;
+        if (r == 0)
+            r = drift_spill_flush_col(s, c);
+        drift_mem_free(s->cols[c].buf, s->bufvals * sizeof(double));
+        s->cols[c].buf = NULL;
+    }
+    return r;
+}
+
+int drift_spill_read(const struct drift_spill *s, size_t col, size_t b, double *dst)
+{
+    const struct drift_spill_block *bl = &s->cols[col].blocks[b];
+    char *p = (char *)dst;
+    size_t left = bl->n * sizeof(double);
+    uint64_t off = bl->off;
+    while (left > 0) {
+        ssize_t n = pread(s->fd, p, left, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return SH_EIO;
+        p += n;
+        left -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+size_t drift_spill_max_block(const struct drift_spill *s, size_t col)
+{
+    size_t m = 0;
+    for (size_t b = 0; b < s->cols[col].nblocks; b++)
+        if (s->cols[col].blocks[b].n > m)
+            m = s->cols[col].blocks[b].n;
+    return m;
+}
+
+void drift_spill_close(struct drift_spill *s)
+{
+    if (!s)
+        return;
+    for (size_t c = 0; c < s->ncols && s->cols; c++) {
+        drift_mem_free(s->cols[c].buf, s->bufvals * sizeof(double));
+        free(s->cols[c].blocks);
+    }
+    if (s->cols && s->fd >= 0) /* a zeroed struct has no file (fd 0 is not ours) */
+        close(s->fd);
+    free(s->cols);
+    memset(s, 0, sizeof *s);
+    s->fd = -1;
+}
