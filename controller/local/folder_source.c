@@ -171,10 +171,14 @@ static struct gen_entry *gen_lookup(struct folder_source *fs, const char *key, c
             return NULL;
         }
     }
-    const cJSON *counted = g->last ? cJSON_GetObjectItemCaseSensitive(g->last->object, "spec")
-                                   : g->state_spec;
-    if (spec && (!counted || !cJSON_Compare(counted, spec, true)))
-        g->generation++;
+    if (spec) {
+        cJSON *last = g->last ? pipeline_object_copy(g->last) : NULL;
+        const cJSON *counted =
+            g->last ? cJSON_GetObjectItemCaseSensitive(last, "spec") : g->state_spec;
+        if (!counted || !cJSON_Compare(counted, spec, true))
+            g->generation++;
+        cJSON_Delete(last);
+    }
     if (g->generation < 1)
         g->generation = 1;
     return g;
@@ -183,9 +187,11 @@ static struct gen_entry *gen_lookup(struct folder_source *fs, const char *key, c
 /* Installs snapshot p (taken) for its key unless an equal one is there. */
 static void install(struct folder_source *fs, struct pipeline *p, struct watchloop_keys *changed)
 {
+    /* the source holds a snapshot per pipeline: as compact text, not a tree */
+    (void)pipeline_compact(p);
     struct pipeline *old = strmap_get(fs->ws.snapshots, p->key);
     if (old && old->valid == p->valid && old->generation == p->generation &&
-        cJSON_Compare(old->object, p->object, true) &&
+        pipeline_same_object(old, p) &&
         ((!old->invalid_message && !p->invalid_message) ||
          (old->invalid_message && p->invalid_message &&
           strcmp(old->invalid_message, p->invalid_message) == 0))) {

@@ -68,7 +68,7 @@ int local_state_write(const char *state_dir, const struct pipeline *p, const cJS
     }
     free(dir);
 
-    cJSON *doc = cJSON_Duplicate(p->object, true);
+    cJSON *doc = pipeline_object_copy(p);
     if (!doc)
         return SH_ENOMEM;
     cJSON *meta = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
