@@ -68,10 +68,12 @@ def healthy_count():
 def proc_status():
     with open(f"/proc/{ctl}/status") as f:
         return {l.split(":")[0]: l.split(":")[1].strip() for l in f}
-def cpu_ticks():
+def cpu_split():
     with open(f"/proc/{ctl}/stat") as f:
         st = f.read().rsplit(")", 1)[1].split()
-    return int(st[11]) + int(st[12])
+    return int(st[11]), int(st[12])  # utime, stime
+def cpu_ticks():
+    return sum(cpu_split())
 def status(name):
     try:
         with open(f"{state}/{name}.json") as f:
@@ -89,7 +91,7 @@ while True:
         fail(f"only {c} of {n} pipelines Healthy after 120 s")
     time.sleep(0.05)
 converged = (time.time_ns() - start) / 1e9
-conv_cpu = cpu_ticks() / hz
+conv_user, conv_sys = (t / hz for t in cpu_split())
 st = proc_status()
 bad = [i for i in range(n) if (status(f"p{i}") or {}).get("phase") != "Healthy"]
 if bad:
@@ -103,7 +105,8 @@ cpu = (t1 - t0) / hz / (w1 - w0)
 st = proc_status()
 print(f"scale: {n} pipelines (file metric source, 30 s interval), {os.cpu_count()} cores")
 print(f"  all Healthy after        {converged:.2f} s (every status file checked); "
-      f"controller CPU until then {conv_cpu:.2f} s; load average {os.getloadavg()[0]:.1f}")
+      f"controller CPU until then {conv_user + conv_sys:.2f} s (user {conv_user:.2f}, "
+      f"sys {conv_sys:.2f}); load average {os.getloadavg()[0]:.1f}")
 print(f"  RSS                      peak {mib(st['VmHWM']):.1f} MiB, at convergence {rss_conv:.1f} MiB, "
       f"after {idle} s idle {mib(st['VmRSS']):.1f} MiB; threads {st['Threads']}")
 print(f"  idle CPU                 {cpu * 100:.2f}% of one core over {w1 - w0:.0f} s")
