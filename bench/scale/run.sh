@@ -14,6 +14,7 @@
 # and its latency is from the write to the pipeline's status file showing
 # that generation (polled every 1 ms).
 #   N=10000 IDLE=30 EDITS=100 KEEP=1 (keep the temp folder) bench/scale/run.sh
+#   SELFHEAL=/path/to/other/selfheal bench/scale/run.sh   (compare two builds)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 n=${N:-10000}
@@ -48,7 +49,7 @@ spec:
 """)
 PY
 start=$(date +%s%N)
-"$root/bin/selfheal" run --specs "$work/specs" --listen "127.0.0.1:$port" --allow-path "$work" \
+"${SELFHEAL:-$root/bin/selfheal}" run --specs "$work/specs" --listen "127.0.0.1:$port" --allow-path "$work" \
     --log-level warn >"$work/controller.log" 2>&1 &
 ctl=$!
 /usr/bin/python3 - "$work" "$n" "$ctl" "$port" "$start" "$idle" "$edits" <<'PY'
