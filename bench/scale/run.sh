@@ -16,6 +16,7 @@
 # replaced).
 #   N=10000 IDLE=30 EDITS=100 KEEP=1 (keep the temp folder) bench/scale/run.sh
 #   SELFHEAL=/path/to/other/selfheal bench/scale/run.sh   (compare two builds)
+#   RUN_ARGS="--workers 4" bench/scale/run.sh             (more flags for `selfheal run`)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 n=${N:-10000}
@@ -51,7 +52,7 @@ spec:
 PY
 start=$(date +%s%N)
 "${SELFHEAL:-$root/bin/selfheal}" run --specs "$work/specs" --listen "127.0.0.1:$port" --allow-path "$work" \
-    --log-level warn >"$work/controller.log" 2>&1 &
+    --log-level warn ${RUN_ARGS:-} >"$work/controller.log" 2>&1 &
 ctl=$!
 /usr/bin/python3 - "$work" "$n" "$ctl" "$port" "$start" "$idle" "$edits" <<'PY'
 import json, os, random, re, sys, time, urllib.request
