@@ -84,7 +84,7 @@ struct folder_source {
     int inotify_fd;
     struct watchloop *loop;
     int64_t next_resync; /* the loop's: monotonic time of the next full rescan */
-    int64_t next_retry;  /* the loop's: monotonic time to re-read `retry` */
+    int64_t next_retry;  /* guarded by ws.mu: monotonic time to re-read `retry` */
     bool rescan_all;     /* the loop's: inotify overflowed or the folder moved */
 };
 
@@ -728,12 +728,13 @@ static enum watchloop_next watch_step(void *arg, struct watchloop *wl)
     struct folder_source *fs = arg;
     struct pollfd pfd[2] = {{.fd = watchloop_wake_fd(wl), .events = POLLIN},
                             {.fd = fs->inotify_fd, .events = POLLIN}};
-    pthread_mutex_lock(&fs->ws.mu);
+    pthread_mutex_lock(&fs->ws.mu); /* a SIGHUP rescan may set them */
     bool retrying = strmap_count(fs->retry) > 0;
+    int64_t next_retry = fs->next_retry;
     pthread_mutex_unlock(&fs->ws.mu);
     int64_t due = fs->next_resync;
-    if (retrying && fs->next_retry < due)
-        due = fs->next_retry;
+    if (retrying && next_retry < due)
+        due = next_retry;
     int64_t wait = due - clock_monotonic_ms();
     if (wait < 0)
         wait = 0;
@@ -756,7 +757,7 @@ static enum watchloop_next watch_step(void *arg, struct watchloop *wl)
         }
     }
     int64_t now = clock_monotonic_ms();
-    if (retrying && now >= fs->next_retry) {
+    if (retrying && now >= next_retry) {
         pthread_mutex_lock(&fs->ws.mu);
         char **names = strmap_keys(fs->retry, NULL);
         for (char **n = names; n && *n; n++)
