@@ -1,12 +1,23 @@
 /*
  * folder_source.c — the spec folder as a source of pipelines (folder_source.h).
  *
- * One mutex guards the three tables: `files` (name → what the file held the
- * last time it was read), `pipelines` (key → current snapshot) and `gens`
- * (key → generation bookkeeping). The watch thread (a watchloop,
- * runtime/watchloop.h, whose step polls inotify and the loop's wake fd)
- * rescans under the lock and calls notify for the changed keys after
- * releasing it.
+ * One mutex guards the tables: `files` (name → what the file held the
+ * last time it was read), `pipelines` (key → current snapshot), `gens`
+ * (key → generation bookkeeping), `dirty` (names inotify reported) and
+ * `retry` (names whose read is retried once they settle). The watch thread
+ * (a watchloop, runtime/watchloop.h, whose step polls inotify and the loop's
+ * wake fd) re-reads only the files inotify named, under the lock, and calls
+ * notify for the changed keys after releasing it; the whole folder is
+ * rescanned at start, on SIGHUP, on an inotify overflow and every resync
+ * period (the safety net: files changed without an event).
+ *
+ * Half-written files: a file is read when its writer closes it
+ * (IN_CLOSE_WRITE) or renames it into place (IN_MOVED_TO), never on
+ * IN_CREATE or IN_MODIFY; the periodic rescan leaves alone a file modified
+ * within the last SETTLE_MS (its close event is on its way). A file that
+ * fails to parse within SETTLE_MS of its last modification keeps the
+ * pipelines it last provided and is read again once it has settled: only a
+ * file that stays broken makes them Invalid.
  */
 #include "local/folder_source.h"
 
@@ -30,8 +41,9 @@
 #include "local/state.h"
 #include "runtime/watchloop.h"
 
-#define DEBOUNCE_MS 50
-#define MAX_FILES 10000
+#define DEBOUNCE_MS 2 /* a burst of events is read as one, after this much quiet */
+#define SETTLE_MS 500 /* a file modified more recently may still be being written */
+#define MAX_FILES 100000
 
 struct file_entry {
     dev_t dev;
@@ -46,7 +58,11 @@ struct gen_entry {
     int64_t generation;
     int64_t created_ms;
     char uid[40];
-    cJSON *spec; /* the spec the generation was counted for */
+    /* the spec the generation was counted for: the one in `last` (a
+     * reference, not a copy: usually the installed snapshot itself), or,
+     * before the file's first read, the one the state folder held */
+    struct pipeline *last;
+    cJSON *state_spec;
 };
 
 struct folder_source {
@@ -61,12 +77,15 @@ struct folder_source {
     struct strmap *files; /* file name → struct file_entry * */
     struct strmap *gens;  /* key → struct gen_entry * */
     struct strmap *dirty; /* file names inotify reported, forced re-read */
+    struct strmap *retry; /* file names that failed to parse mid-write */
 
     source_notify_fn *notify;
     void *notify_ctx;
     int inotify_fd;
     struct watchloop *loop;
     int64_t next_resync; /* the loop's: monotonic time of the next full rescan */
+    int64_t next_retry;  /* guarded by ws.mu: monotonic time to re-read `retry` */
+    bool rescan_all;     /* the loop's: inotify overflowed or the folder moved */
 };
 
 static bool keylist_contains(const struct watchloop_keys *kl, const char *key)
@@ -144,23 +163,21 @@ static struct gen_entry *gen_lookup(struct folder_source *fs, const char *key, c
             snprintf(g->uid, sizeof g->uid, "%s", uid);
         else
             fs_uuid4(g->uid);
-        const cJSON *old_spec = cJSON_GetObjectItemCaseSensitive(doc, "spec");
-        if (old_spec)
-            g->spec = cJSON_Duplicate(old_spec, true);
+        g->state_spec = cJSON_DetachItemFromObjectCaseSensitive(doc, "spec");
         cJSON_Delete(doc);
         if (strmap_put(fs->gens, key, g, NULL) != 0) {
-            cJSON_Delete(g->spec);
+            cJSON_Delete(g->state_spec);
             free(g);
             return NULL;
         }
     }
-    if (spec && (!g->spec || !cJSON_Compare(g->spec, spec, true))) {
-        cJSON *copy = cJSON_Duplicate(spec, true);
-        if (copy) {
-            cJSON_Delete(g->spec);
-            g->spec = copy;
+    if (spec) {
+        cJSON *last = g->last ? pipeline_object_copy(g->last) : NULL;
+        const cJSON *counted =
+            g->last ? cJSON_GetObjectItemCaseSensitive(last, "spec") : g->state_spec;
+        if (!counted || !cJSON_Compare(counted, spec, true))
             g->generation++;
-        }
+        cJSON_Delete(last);
     }
     if (g->generation < 1)
         g->generation = 1;
@@ -170,9 +187,11 @@ static struct gen_entry *gen_lookup(struct folder_source *fs, const char *key, c
 /* Installs snapshot p (taken) for its key unless an equal one is there. */
 static void install(struct folder_source *fs, struct pipeline *p, struct watchloop_keys *changed)
 {
+    /* the source holds a snapshot per pipeline: as compact text, not a tree */
+    (void)pipeline_compact(p);
     struct pipeline *old = strmap_get(fs->ws.snapshots, p->key);
     if (old && old->valid == p->valid && old->generation == p->generation &&
-        cJSON_Compare(old->object, p->object, true) &&
+        pipeline_same_object(old, p) &&
         ((!old->invalid_message && !p->invalid_message) ||
          (old->invalid_message && p->invalid_message &&
           strcmp(old->invalid_message, p->invalid_message) == 0))) {
@@ -184,7 +203,9 @@ static void install(struct folder_source *fs, struct pipeline *p, struct watchlo
         return;
     }
     pipeline_unref(old);
-    watchloop_keys_add_once(changed, p->key);
+    /* no search for a duplicate (O(n) per key: O(n²) for a folder of
+     * 10,000 files read at once); a key notified twice is queued once */
+    watchloop_keys_add(changed, p->key);
 }
 
 static void free_gen_entry(void *ctx, const char *key, void *value)
@@ -192,7 +213,8 @@ static void free_gen_entry(void *ctx, const char *key, void *value)
     (void)ctx;
     (void)key;
     struct gen_entry *g = value;
-    cJSON_Delete(g->spec);
+    pipeline_unref(g->last);
+    cJSON_Delete(g->state_spec);
     free(g);
 }
 
@@ -209,7 +231,7 @@ static void remove_key(struct folder_source *fs, const char *key, const char *fi
     struct gen_entry *g = strmap_remove(fs->gens, key);
     if (g)
         free_gen_entry(NULL, key, g);
-    watchloop_keys_add_once(changed, key);
+    watchloop_keys_add(changed, key);
 }
 
 /* Is key already provided by another file that still provides it? */
@@ -287,9 +309,9 @@ static void read_nameless_doc(struct folder_source *fs, const char *name, const 
 /* Document idx of the file names pipeline `key`: its snapshot, with the
  * generation counted and the uid kept, unless another file or an earlier
  * document of this one provides the key already. */
-static void read_named_doc(struct folder_source *fs, const char *path, const cJSON *doc, int idx,
-                           const char *key, int64_t now, struct watchloop_keys *provided,
-                           struct watchloop_keys *changed)
+static void read_named_doc(struct folder_source *fs, const char *path, cJSON *docs, cJSON *doc,
+                           int idx, const char *key, int64_t now,
+                           struct watchloop_keys *provided, struct watchloop_keys *changed)
 {
     const char *other = owned_elsewhere(fs, key, path);
     if (other || keylist_contains(provided, key)) {
@@ -300,9 +322,8 @@ static void read_named_doc(struct folder_source *fs, const char *path, const cJS
     struct gen_entry *g = gen_lookup(fs, key, cJSON_GetObjectItemCaseSensitive(doc, "spec"), now);
     if (!g)
         return;
-    cJSON *obj = cJSON_Duplicate(doc, true);
-    if (!obj)
-        return;
+    /* the snapshot takes the parsed document itself: no copy */
+    cJSON *obj = cJSON_DetachItemViaPointer(docs, doc);
     cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
     cJSON_DeleteItemFromObjectCaseSensitive(m, "uid");
     cJSON_AddStringToObject(m, "uid", g->uid);
@@ -313,6 +334,14 @@ static void read_named_doc(struct folder_source *fs, const char *path, const cJS
             log_error(key, "invalid spec in %s: %s", path, p->invalid_message);
         watchloop_keys_add_once(provided, key);
         install(fs, p, changed);
+        /* the generation's reference spec: the installed snapshot's */
+        struct pipeline *cur = strmap_get(fs->ws.snapshots, key);
+        if (cur && cur != g->last) {
+            pipeline_unref(g->last);
+            g->last = pipeline_ref(cur);
+            cJSON_Delete(g->state_spec);
+            g->state_spec = NULL;
+        }
     }
     free(perr);
 }
@@ -332,14 +361,56 @@ static char **keys_take(struct watchloop_keys *kl)
     return keys;
 }
 
-/* Builds the snapshots of one file; returns the keys it provides (owned). */
+static char **keys_copy(char **keys)
+{
+    size_t n = 0;
+    while (keys && keys[n])
+        n++;
+    char **c = calloc(n + 1, sizeof *c);
+    for (size_t i = 0; c && i < n; i++)
+        if (!(c[i] = strdup(keys[i]))) {
+            strmap_keys_free(c);
+            return NULL;
+        }
+    return c;
+}
+
+/* Was the file modified within the last SETTLE_MS (wall clock, as file
+ * times are)? */
+static bool still_settling(const struct stat *st)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t age_ms = ((int64_t)now.tv_sec - st->st_mtim.tv_sec) * 1000 +
+                     (now.tv_nsec - st->st_mtim.tv_nsec) / 1000000;
+    return age_ms < SETTLE_MS;
+}
+
+/* Builds the snapshots of one file; returns the keys it provides (owned).
+ * A file that does not parse but provided pipelines before and is still
+ * settling (a writer may be half-way through it) keeps them: *ret_retry is
+ * set and the old keys are returned. */
 static char **read_file(struct folder_source *fs, const char *name, const char *path,
-                        char **old_keys, int64_t now, struct watchloop_keys *changed)
+                        const struct stat *st, char **old_keys, int64_t now,
+                        struct watchloop_keys *changed, bool *ret_retry)
 {
     struct watchloop_keys provided = {0};
     cJSON *docs = NULL;
     char *err = NULL;
+    *ret_retry = false;
     int r = spec_file_parse(path, &docs, &err);
+    if (r != 0 && old_keys && old_keys[0] && still_settling(st)) {
+        char **keep = keys_copy(old_keys);
+        if (keep) {
+            log_warn(NULL, "%s does not parse yet (%s); keeping its last good spec, reading it "
+                           "again in %d ms",
+                     path, err ? err : sh_strerror(r), SETTLE_MS);
+            free(err);
+            cJSON_Delete(docs);
+            *ret_retry = true;
+            return keep;
+        }
+    }
     if (r != 0) {
         log_error(NULL, "%s", err ? err : sh_strerror(r));
         read_broken_file(fs, name, path, old_keys, err ? err : sh_strerror(r), now, &provided,
@@ -349,9 +420,8 @@ static char **read_file(struct folder_source *fs, const char *name, const char *
         return keys_take(&provided);
     }
     int idx = 0;
-    const cJSON *doc;
-    cJSON_ArrayForEach(doc, docs)
-    {
+    for (cJSON *doc = docs ? docs->child : NULL, *next; doc; doc = next) {
+        next = doc->next; /* read_named_doc takes doc out of the list */
         idx++;
         const cJSON *meta = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
         const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "name"));
@@ -362,7 +432,7 @@ static char **read_file(struct folder_source *fs, const char *name, const char *
         }
         char key[PIPELINE_KEY_MAX];
         pipeline_make_key(ns && *ns ? ns : fs->namespace_, nm, key, sizeof key);
-        read_named_doc(fs, path, doc, idx, key, now, &provided, changed);
+        read_named_doc(fs, path, docs, doc, idx, key, now, &provided, changed);
     }
     cJSON_Delete(docs);
     return keys_take(&provided);
@@ -423,10 +493,61 @@ static void unseen_collect(void *ctx, const char *key, void *value)
     struct watchloop_keys *kl = ctx;
     struct file_entry *fe = value;
     if (!fe->seen)
-        watchloop_keys_add_once(kl, key);
+        watchloop_keys_add(kl, key); /* map keys: unique */
 }
 
-static void rescan_locked(struct folder_source *fs, struct watchloop_keys *changed)
+/* (Re)reads one existing file whose stat is st and records what it held.
+ * `forced`: read even when the stat says unchanged (inotify named it). */
+static void read_one(struct folder_source *fs, const char *name, const struct stat *st,
+                     bool forced, int64_t now, struct watchloop_keys *changed)
+{
+    struct file_entry *fe = strmap_get(fs->files, name);
+    if (fe && !forced && fe->dev == st->st_dev && fe->ino == st->st_ino &&
+        fe->size == st->st_size && fe->mtime.tv_sec == st->st_mtim.tv_sec &&
+        fe->mtime.tv_nsec == st->st_mtim.tv_nsec)
+        return;
+    if (!fe) {
+        fe = calloc(1, sizeof *fe);
+        if (!fe || strmap_put(fs->files, name, fe, NULL) != 0) {
+            free(fe);
+            return;
+        }
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", fs->specs_dir, name);
+    bool retry = false;
+    char **keys = read_file(fs, name, path, st, fe->keys, now, changed, &retry);
+    for (char **k = fe->keys; k && *k; k++)
+        if (!keys_contain(keys, *k))
+            remove_key(fs, *k, path, changed);
+    free_keys(fe->keys);
+    fe->keys = keys;
+    if (retry) {
+        /* not recorded as read: the retry (or the next rescan) reads it */
+        memset(&fe->mtime, 0, sizeof fe->mtime);
+        strmap_put(fs->retry, name, fs, NULL);
+        fs->next_retry = clock_monotonic_ms() + SETTLE_MS;
+        return;
+    }
+    strmap_remove(fs->retry, name);
+    fe->dev = st->st_dev;
+    fe->ino = st->st_ino;
+    fe->size = st->st_size;
+    fe->mtime = st->st_mtim;
+}
+
+static void clear_map(struct strmap *m)
+{
+    char **names = strmap_keys(m, NULL);
+    for (char **d = names; d && *d; d++)
+        strmap_remove(m, *d);
+    strmap_keys_free(names);
+}
+
+/* The whole folder. `settle`: leave alone files modified within SETTLE_MS
+ * that inotify has not named (the periodic rescan: their close event is on
+ * its way, and they may be half-written). */
+static void rescan_locked(struct folder_source *fs, bool settle, struct watchloop_keys *changed)
 {
     size_t n = 0;
     char **names = list_files(fs->specs_dir, &n);
@@ -435,6 +556,9 @@ static void rescan_locked(struct folder_source *fs, struct watchloop_keys *chang
                   fs->specs_dir, strerror(errno));
         return;
     }
+    if (n == MAX_FILES)
+        log_warn(NULL, "specs folder %s: more than %d spec files; reading the first %d",
+                 fs->specs_dir, MAX_FILES, MAX_FILES);
     int64_t now = clock_now_ms(fs->clock);
     struct stat *sts = calloc(n + 1, sizeof *sts);
     bool *ok = calloc(n + 1, sizeof *ok);
@@ -461,47 +585,61 @@ static void rescan_locked(struct folder_source *fs, struct watchloop_keys *chang
         free(gone.keys[i]);
     }
     free(gone.keys);
+    for (size_t i = 0; i < n; i++) {
+        struct file_entry *fe = strmap_get(fs->files, names[i]);
+        if (fe)
+            fe->seen = false;
+    }
 
     /* pass 2: (re)read new and changed files */
     for (size_t i = 0; i < n; i++) {
         if (!ok[i])
             continue;
-        struct file_entry *fe = strmap_get(fs->files, names[i]);
         bool forced = strmap_get(fs->dirty, names[i]) != NULL;
-        if (fe && !forced && fe->dev == sts[i].st_dev && fe->ino == sts[i].st_ino &&
-            fe->size == sts[i].st_size && fe->mtime.tv_sec == sts[i].st_mtim.tv_sec &&
-            fe->mtime.tv_nsec == sts[i].st_mtim.tv_nsec) {
-            fe->seen = false;
+        if (settle && !forced && still_settling(&sts[i]))
             continue;
-        }
-        if (!fe) {
-            fe = calloc(1, sizeof *fe);
-            if (!fe || strmap_put(fs->files, names[i], fe, NULL) != 0) {
-                free(fe);
-                continue;
-            }
-        }
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", fs->specs_dir, names[i]);
-        char **keys = read_file(fs, names[i], path, fe->keys, now, changed);
-        for (char **k = fe->keys; k && *k; k++)
-            if (!keys_contain(keys, *k))
-                remove_key(fs, *k, path, changed);
-        free_keys(fe->keys);
-        fe->keys = keys;
-        fe->dev = sts[i].st_dev;
-        fe->ino = sts[i].st_ino;
-        fe->size = sts[i].st_size;
-        fe->mtime = sts[i].st_mtim;
-        fe->seen = false;
+        read_one(fs, names[i], &sts[i], forced, now, changed);
     }
     free(sts);
     free(ok);
     strmap_keys_free(names);
-    char **dirty = strmap_keys(fs->dirty, NULL);
-    for (char **d = dirty; d && *d; d++)
-        strmap_remove(fs->dirty, *d);
-    strmap_keys_free(dirty);
+    clear_map(fs->dirty);
+}
+
+/* Only the files inotify named (and those due for a retry): the ones gone
+ * first, so a renamed file's pipelines move to the new name. O(changed
+ * files), whatever the size of the folder. */
+static void read_dirty_locked(struct folder_source *fs, struct watchloop_keys *changed)
+{
+    size_t n = 0;
+    char **names = strmap_keys(fs->dirty, &n);
+    clear_map(fs->dirty);
+    if (!names)
+        return;
+    int64_t now = clock_now_ms(fs->clock);
+    struct stat *sts = calloc(n + 1, sizeof *sts);
+    if (!sts) {
+        fs->rescan_all = true; /* the next step reads everything instead */
+        strmap_keys_free(names);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", fs->specs_dir, names[i]);
+        if (stat(path, &sts[i]) != 0 || !S_ISREG(sts[i].st_mode)) {
+            strmap_remove(fs->retry, names[i]);
+            drop_file(fs, names[i], changed);
+            free(names[i]);
+            names[i] = NULL;
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (names[i])
+            read_one(fs, names[i], &sts[i], true, now, changed);
+    free(sts);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
 }
 
 size_t folder_source_tracked(struct source *src)
@@ -513,18 +651,44 @@ size_t folder_source_tracked(struct source *src)
     return n;
 }
 
-void folder_source_rescan(struct source *src)
+static void rescan(struct folder_source *fs, bool settle)
 {
-    struct folder_source *fs = (struct folder_source *)src;
     struct watchloop_keys changed = {0};
     pthread_mutex_lock(&fs->ws.mu);
-    rescan_locked(fs, &changed);
+    rescan_locked(fs, settle, &changed);
     pthread_mutex_unlock(&fs->ws.mu);
     keylist_flush(fs, &changed);
 }
 
+void folder_source_rescan(struct source *src)
+{
+    rescan((struct folder_source *)src, false);
+}
+
+void folder_source_read_changed(struct source *src)
+{
+    struct folder_source *fs = (struct folder_source *)src;
+    struct watchloop_keys changed = {0};
+    pthread_mutex_lock(&fs->ws.mu);
+    read_dirty_locked(fs, &changed);
+    pthread_mutex_unlock(&fs->ws.mu);
+    keylist_flush(fs, &changed);
+}
+
+void folder_source_mark_changed(struct source *src, const char *name)
+{
+    struct folder_source *fs = (struct folder_source *)src;
+    if (!is_spec_file(name))
+        return;
+    pthread_mutex_lock(&fs->ws.mu);
+    strmap_put(fs->dirty, name, fs, NULL);
+    pthread_mutex_unlock(&fs->ws.mu);
+}
+
 /* Reads pending inotify events, marking the named files dirty. Returns
- * true when something relevant happened. */
+ * true when something relevant happened. IN_CREATE alone names no file to
+ * read (the writer's close or rename follows), except a symbolic link,
+ * which has no close. */
 static bool drain_inotify(struct folder_source *fs)
 {
     char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
@@ -535,29 +699,43 @@ static bool drain_inotify(struct folder_source *fs)
             break;
         for (char *p = buf; p < buf + len;) {
             const struct inotify_event *ev = (const struct inotify_event *)p;
-            if (ev->len > 0 && is_spec_file(ev->name)) {
-                pthread_mutex_lock(&fs->ws.mu);
-                strmap_put(fs->dirty, ev->name, fs, NULL);
-                pthread_mutex_unlock(&fs->ws.mu);
+            p += sizeof *ev + ev->len;
+            if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_Q_OVERFLOW)) {
+                fs->rescan_all = true;
                 any = true;
             }
-            if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_Q_OVERFLOW))
-                any = true;
-            p += sizeof *ev + ev->len;
+            if (ev->len == 0 || !is_spec_file(ev->name))
+                continue;
+            if (ev->mask == IN_CREATE) {
+                char path[4096];
+                struct stat st;
+                snprintf(path, sizeof path, "%s/%s", fs->specs_dir, ev->name);
+                if (lstat(path, &st) != 0 || !S_ISLNK(st.st_mode))
+                    continue;
+            }
+            folder_source_mark_changed(&fs->ws.base, ev->name);
+            any = true;
         }
     }
     return any;
 }
 
-/* The loop's step: waits for inotify events (or the next full rescan),
- * lets a burst settle, rescans. Ends the loop when stopped or when poll()
- * fails. */
+/* The loop's step: waits for inotify events (or the next retry or full
+ * rescan), lets a burst settle, reads what changed. Ends the loop when
+ * stopped or when poll() fails. */
 static enum watchloop_next watch_step(void *arg, struct watchloop *wl)
 {
     struct folder_source *fs = arg;
     struct pollfd pfd[2] = {{.fd = watchloop_wake_fd(wl), .events = POLLIN},
                             {.fd = fs->inotify_fd, .events = POLLIN}};
-    int64_t wait = fs->next_resync - clock_monotonic_ms();
+    pthread_mutex_lock(&fs->ws.mu); /* a SIGHUP rescan may set them */
+    bool retrying = strmap_count(fs->retry) > 0;
+    int64_t next_retry = fs->next_retry;
+    pthread_mutex_unlock(&fs->ws.mu);
+    int64_t due = fs->next_resync;
+    if (retrying && next_retry < due)
+        due = next_retry;
+    int64_t wait = due - clock_monotonic_ms();
     if (wait < 0)
         wait = 0;
     int nfds = fs->inotify_fd >= 0 ? 2 : 1;
@@ -569,7 +747,8 @@ static enum watchloop_next watch_step(void *arg, struct watchloop *wl)
     bool changed = false;
     if (nfds == 2 && (pfd[1].revents & POLLIN)) {
         changed = drain_inotify(fs);
-        /* debounce: wait until the folder is quiet for DEBOUNCE_MS (bounded) */
+        /* a burst (a rename's pair of events, many files saved at once) is
+         * read as one: wait until the folder is quiet (bounded) */
         for (int i = 0; i < 10; i++) {
             struct pollfd q = {.fd = fs->inotify_fd, .events = POLLIN};
             if (poll(&q, 1, DEBOUNCE_MS) <= 0)
@@ -577,9 +756,23 @@ static enum watchloop_next watch_step(void *arg, struct watchloop *wl)
             changed |= drain_inotify(fs);
         }
     }
-    if (changed || clock_monotonic_ms() >= fs->next_resync) {
-        folder_source_rescan(&fs->ws.base);
+    int64_t now = clock_monotonic_ms();
+    if (retrying && now >= next_retry) {
+        pthread_mutex_lock(&fs->ws.mu);
+        char **names = strmap_keys(fs->retry, NULL);
+        for (char **n = names; n && *n; n++)
+            strmap_put(fs->dirty, *n, fs, NULL);
+        strmap_keys_free(names);
+        clear_map(fs->retry);
+        pthread_mutex_unlock(&fs->ws.mu);
+        changed = true;
+    }
+    if (fs->rescan_all || now >= fs->next_resync) {
+        fs->rescan_all = false;
+        rescan(fs, fs->inotify_fd >= 0);
         fs->next_resync = clock_monotonic_ms() + fs->resync_ms;
+    } else if (changed) {
+        folder_source_read_changed(&fs->ws.base);
     }
     return WATCHLOOP_AGAIN;
 }
@@ -642,6 +835,7 @@ static void fs_free(struct source *src)
     strmap_free(fs->files);
     strmap_free(fs->gens);
     strmap_free(fs->dirty);
+    strmap_free(fs->retry);
     if (fs->inotify_fd >= 0)
         close(fs->inotify_fd);
     watchloop_free(fs->loop);
@@ -667,12 +861,13 @@ int folder_source_new(const struct folder_source_options *opts, struct source **
     fs->files = strmap_new();
     fs->gens = strmap_new();
     fs->dirty = strmap_new();
+    fs->retry = strmap_new();
     if (r == 0)
         r = watchloop_new(&(struct watchloop_options){.name = "folder watch",
                                                       .step = watch_step, .ctx = fs},
                           &fs->loop);
     if (r != 0 || !fs->specs_dir || !fs->state_dir || !fs->namespace_ || !fs->files ||
-        !fs->gens || !fs->dirty) {
+        !fs->gens || !fs->dirty || !fs->retry) {
         fs_free(&fs->ws.base);
         return SH_ENOMEM;
     }

@@ -57,18 +57,7 @@ int local_state_write(const char *state_dir, const struct pipeline *p, const cJS
             *ret_err = strdup("invalid pipeline key");
         return SH_EINVAL;
     }
-    char *dir = fs_dirname(path);
-    if (!dir)
-        return SH_ENOMEM;
-    if (fs_mkdir_p(dir) != 0) {
-        if (ret_err && asprintf(ret_err, "%s: %s", dir, strerror(errno)) < 0)
-            *ret_err = NULL;
-        free(dir);
-        return SH_EIO;
-    }
-    free(dir);
-
-    cJSON *doc = cJSON_Duplicate(p->object, true);
+    cJSON *doc = pipeline_object_copy(p);
     if (!doc)
         return SH_ENOMEM;
     cJSON *meta = cJSON_GetObjectItemCaseSensitive(doc, "metadata");
@@ -98,7 +87,25 @@ int local_state_write(const char *state_dir, const struct pipeline *p, const cJS
         return SH_ENOMEM;
     redact_inplace(text); /* the spec and status as shown: no credentials */
     size_t len = strlen(text);
+    /* the namespace's folder is made on the first write that misses it, not
+     * checked on every write (4 mkdir calls a write, 10,000 pipelines) */
     int r = atomic_file_write(path, text, len);
+    if (r != 0 && errno == ENOENT) {
+        char *dir = fs_dirname(path);
+        if (!dir) {
+            free(text);
+            return SH_ENOMEM;
+        }
+        if (fs_mkdir_p(dir) != 0) {
+            if (ret_err && asprintf(ret_err, "%s: %s", dir, strerror(errno)) < 0)
+                *ret_err = NULL;
+            free(dir);
+            free(text);
+            return SH_EIO;
+        }
+        free(dir);
+        r = atomic_file_write(path, text, len);
+    }
     free(text);
     if (r != 0 && ret_err && asprintf(ret_err, "write %s: %s", path, strerror(errno)) < 0)
         *ret_err = NULL;

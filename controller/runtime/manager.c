@@ -6,6 +6,10 @@
  * worker_main; the HTTP thread reads snapshots. `mu` guards `entries` (key →
  * last written status); the status of a key is only changed by the worker
  * holding that key, so the lock is held only to swap or copy it.
+ *
+ * Memory: an entry keeps its status as compact JSON text (a few hundred
+ * bytes), not as a cJSON tree (several times that in nodes and small
+ * allocations); a reconcile parses it, which costs microseconds.
  */
 #include "runtime/manager.h"
 
@@ -25,7 +29,7 @@
 #define MAX_WORKERS 64
 
 struct entry {
-    cJSON *status; /* as last written (or loaded) */
+    char *status; /* as last written (or loaded): compact JSON, NULL when none */
     char *uid;     /* of the object it is about (NULL: none known) */
     char *namespace_;
     char *name;
@@ -50,7 +54,7 @@ static void entry_free(struct entry *e)
 {
     if (!e)
         return;
-    cJSON_Delete(e->status);
+    free(e->status);
     free(e->uid);
     free(e->namespace_);
     free(e->name);
@@ -87,9 +91,12 @@ void manager_enqueue(struct manager *m, const char *key)
     wq_add(m->queue, key);
 }
 
+/* A source's notification is a change of the pipeline (spec edited,
+ * added, deleted): it goes ahead of the periodic checks. */
 static void source_notify(void *ctx, const char *key)
 {
-    manager_enqueue(ctx, key);
+    struct manager *m = ctx;
+    wq_add_urgent(m->queue, key);
 }
 
 struct workqueue *manager_queue(struct manager *m)
@@ -246,6 +253,18 @@ static void person_events(struct manager *m, const struct pipeline *p, const cJS
 
 static void forget_key(struct manager *m, const char *key);
 
+/* The text an entry keeps for status st (NULL for none or out of memory). */
+static char *status_text(const cJSON *st)
+{
+    return st ? cJSON_PrintUnformatted(st) : NULL;
+}
+
+/* The entry's status as a tree (NULL when it has none); owned. */
+static cJSON *entry_status(const struct entry *e)
+{
+    return e->status ? cJSON_Parse(e->status) : NULL;
+}
+
 /* The entry of p's key; when it was about another object of the same name
  * (deleted and recreated while the source did not show us the deletion, e.g.
  * across a watch gap and relist), that one is forgotten first: the new object
@@ -260,12 +279,14 @@ static void reload_if_stale(struct manager *m, struct entry *e, const struct pip
     if (e->epoch == epoch)
         return;
     cJSON *st = m->opts.platform->load_status(m->opts.platform, p);
+    char *text = status_text(st);
     pthread_mutex_lock(&m->mu);
-    cJSON_Delete(e->status);
-    e->status = st;
-    e->phase = st ? status_get_phase(st) : PHASE_HEALTHY;
+    free(e->status);
+    e->status = text;
+    e->phase = text ? status_get_phase(st) : PHASE_HEALTHY;
     e->epoch = epoch;
     pthread_mutex_unlock(&m->mu);
+    cJSON_Delete(st);
     for (size_t i = 0; i < m->opts.nreconcilers; i++)
         if (m->opts.reconcilers[i].forget)
             m->opts.reconcilers[i].forget(m->opts.reconcilers[i].self, p->key);
@@ -292,12 +313,14 @@ static struct entry *entry_for(struct manager *m, const struct pipeline *p)
     if (!e)
         return NULL;
     e->epoch = atomic_load(&m->epoch);
-    e->status = m->opts.platform->load_status(m->opts.platform, p);
+    cJSON *st = m->opts.platform->load_status(m->opts.platform, p);
+    e->status = status_text(st);
     e->uid = p->uid ? strdup(p->uid) : NULL;
     e->namespace_ = strdup(p->namespace_);
     e->name = strdup(p->name);
     e->source = strdup(p->source);
-    e->phase = e->status ? status_get_phase(e->status) : PHASE_HEALTHY;
+    e->phase = e->status ? status_get_phase(st) : PHASE_HEALTHY;
+    cJSON_Delete(st);
     pthread_mutex_lock(&m->mu);
     int r = strmap_put(m->entries, p->key, e, NULL);
     pthread_mutex_unlock(&m->mu);
@@ -364,8 +387,11 @@ int manager_reconcile_key(struct manager *m, const char *key, int64_t *ret_reque
         pipeline_unref(p);
         return SH_ENOMEM;
     }
-    cJSON *st = e->status ? cJSON_Duplicate(e->status, true) : status_new();
-    if (!st) {
+    cJSON *prev = entry_status(e);
+    cJSON *st = prev ? cJSON_Duplicate(prev, true) : status_new();
+    if (!st || (e->status && !prev)) {
+        cJSON_Delete(prev);
+        cJSON_Delete(st);
         pipeline_unref(p);
         return SH_ENOMEM;
     }
@@ -400,34 +426,40 @@ int manager_reconcile_key(struct manager *m, const char *key, int64_t *ret_reque
     status_set_observed_generation(st, p->generation);
 
     redact_json(st->child); /* last line of defence: no credential leaves in a status */
-    if (!status_equal(e->status, st)) {
+    char *text = NULL;
+    if (!status_equal(prev, st) && !(text = status_text(st))) {
+        err = SH_ENOMEM;
+    } else if (text) {
         char *werr = NULL;
         int wr = m->opts.platform->write_status(m->opts.platform, p, st, &werr);
         if (wr != 0) {
             log_error(key, "status write failed: %s", werr ? werr : sh_strerror(wr));
             free(werr);
+            free(text);
             cJSON_Delete(st);
+            cJSON_Delete(prev);
             pipeline_unref(p);
             return wr;
         }
-        person_events(m, p, e->status, phase, ctx.reset);
-        condition_events(m, p, e->status, st);
-        count_actions(m, e->status, st);
-        if (e->phase != phase || !e->status)
+        person_events(m, p, prev, phase, ctx.reset);
+        condition_events(m, p, prev, st);
+        count_actions(m, prev, st);
+        if (e->phase != phase || !prev)
             log_info(key, "phase %s (generation %lld)", status_phase_name(phase),
                      (long long)p->generation);
         pthread_mutex_lock(&m->mu);
-        cJSON_Delete(e->status);
-        e->status = st;
+        free(e->status);
+        e->status = text;
         e->phase = phase;
         e->generation = p->generation;
         pthread_mutex_unlock(&m->mu);
     } else {
-        cJSON_Delete(st);
         pthread_mutex_lock(&m->mu); /* the HTTP thread reads it (snapshots) */
         e->generation = p->generation;
         pthread_mutex_unlock(&m->mu);
     }
+    cJSON_Delete(st);
+    cJSON_Delete(prev);
     if (ret_requeue_ms)
         *ret_requeue_ms = ctx.requeue_after_ms;
     pipeline_unref(p);
@@ -538,8 +570,8 @@ static cJSON *entry_json(const char *key, const struct entry *e)
     cJSON_AddStringToObject(o, "phase", status_phase_name(e->phase));
     cJSON_AddNumberToObject(o, "generation", (double)e->generation);
     cJSON_AddStringToObject(o, "source", e->source);
-    cJSON_AddItemToObject(o, "status",
-                          e->status ? cJSON_Duplicate(e->status, true) : cJSON_CreateObject());
+    cJSON *st = entry_status(e);
+    cJSON_AddItemToObject(o, "status", st ? st : cJSON_CreateObject());
     return o;
 }
 

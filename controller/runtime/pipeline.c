@@ -140,6 +140,40 @@ struct pipeline *pipeline_new_invalid(const char *namespace_, const char *name, 
     return p;
 }
 
+int pipeline_compact(struct pipeline *p)
+{
+    if (!p->object)
+        return 0;
+    char *text = cJSON_PrintUnformatted(p->object);
+    if (!text)
+        return SH_ENOMEM;
+    cJSON_Delete(p->object);
+    p->object = NULL;
+    p->object_text = text;
+    return 0;
+}
+
+cJSON *pipeline_object_copy(const struct pipeline *p)
+{
+    if (p->object)
+        return cJSON_Duplicate(p->object, true);
+    return p->object_text ? cJSON_Parse(p->object_text) : cJSON_CreateObject();
+}
+
+bool pipeline_same_object(const struct pipeline *a, const struct pipeline *b)
+{
+    if (a->object_text && b->object_text)
+        return strcmp(a->object_text, b->object_text) == 0;
+    cJSON *ca = a->object ? a->object : pipeline_object_copy(a);
+    cJSON *cb = b->object ? b->object : pipeline_object_copy(b);
+    bool same = ca && cb && cJSON_Compare(ca, cb, true);
+    if (ca != a->object)
+        cJSON_Delete(ca);
+    if (cb != b->object)
+        cJSON_Delete(cb);
+    return same;
+}
+
 struct pipeline *pipeline_ref(struct pipeline *p)
 {
     if (p)
@@ -159,6 +193,7 @@ void pipeline_unref(struct pipeline *p)
     free(p->reset_token);
     free(p->invalid_message);
     cJSON_Delete(p->object);
+    free(p->object_text);
     cJSON_Delete(p->last_status);
     spec_free(&p->spec);
     free(p);

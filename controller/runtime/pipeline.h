@@ -30,7 +30,9 @@ struct pipeline {
     char *uid;
     int64_t generation;
     int64_t created_ms;
-    cJSON *object;      /* apiVersion, kind, metadata, spec (status removed); owned */
+    cJSON *object;      /* apiVersion, kind, metadata, spec (status removed); owned;
+                           NULL once pipeline_compact() ran: then object_text */
+    char *object_text;  /* the same object as compact JSON after pipeline_compact() */
     cJSON *last_status; /* status as found at the source (kube object), or NULL */
     char *source;       /* where it came from: a file path, or "kube" */
     char *reset_token;  /* metadata.annotations["selfheal.dev/reset"], or NULL */
@@ -71,6 +73,21 @@ typedef int pipeline_spec_check_fn(const struct spec *s, const void *ctx,
  * start-up before the sources start.
  */
 void pipeline_set_spec_check(pipeline_spec_check_fn *fn, const void *ctx);
+
+/*
+ * Replaces p->object by its compact JSON text, p->object_text: a few hundred
+ * bytes instead of a tree of small allocations (the local source holds one
+ * snapshot per pipeline: thousands of them). Only for a snapshot no other
+ * thread sees yet. Returns 0 or SH_ENOMEM (p unchanged).
+ */
+int pipeline_compact(struct pipeline *p);
+
+/* A copy of p's object (from object or object_text), owned; NULL when out
+ * of memory. */
+cJSON *pipeline_object_copy(const struct pipeline *p);
+
+/* Whether a and b hold the same object (compacted or not). */
+bool pipeline_same_object(const struct pipeline *a, const struct pipeline *b);
 
 /* Takes another reference; returns p. NULL is a no-op. */
 struct pipeline *pipeline_ref(struct pipeline *p);

@@ -2,8 +2,13 @@
  * workqueue.c — the rate-limited delaying work queue (see workqueue.h).
  *
  * State, all under one mutex:
- *   queue      FIFO of ready keys (a ring of owned strings)
- *   queued     set of keys in `queue`           (dedup)
+ *   normal     FIFO of ready keys (a ring of owned strings)
+ *   urgent     FIFO of ready keys served before `normal` (wq_add_urgent:
+ *              a spec edit does not wait behind thousands of periodic
+ *              checks)
+ *   queued     key → the lane it is ready in (dedup); an item of `normal`
+ *              whose key has since moved to `urgent` (or was taken) is
+ *              stale and skipped when popped
  *   processing set of keys held by workers
  *   dirty      set of keys re-added while processing
  *   waiting    min-heap of (due_ms, key) for delayed adds, plus a map
@@ -29,6 +34,11 @@ struct ready_item {
     int64_t added_ms;
 };
 
+struct ring {
+    struct ready_item *items;
+    size_t cap, head, len;
+};
+
 struct wait_item {
     char *key;
     int64_t due_ms;
@@ -40,8 +50,7 @@ struct workqueue {
     const struct sh_clock *clock;
     struct wq_options opts;
 
-    struct ready_item *ring;
-    size_t ring_cap, ring_head, ring_len;
+    struct ring normal, urgent;
 
     struct strmap *queued;     /* key → (void*)1 */
     struct strmap *processing; /* key → (void*)1 */
@@ -58,6 +67,8 @@ struct workqueue {
 };
 
 static void *const PRESENT = (void *)1;
+static void *const LANE_NORMAL = (void *)1;
+static void *const LANE_URGENT = (void *)2;
 
 void wq_options_default(struct wq_options *o)
 {
@@ -104,53 +115,74 @@ int wq_new(const struct sh_clock *clock, const struct wq_options *opts, struct w
 
 /* ---- ready FIFO ---------------------------------------------------------- */
 
-static int ring_push(struct workqueue *q, const char *key, int64_t now)
+static int ring_push(struct ring *r, const char *key, int64_t now)
 {
-    if (q->ring_len == q->ring_cap) {
-        size_t ncap = q->ring_cap ? q->ring_cap * 2 : 16;
+    if (r->len == r->cap) {
+        size_t ncap = r->cap ? r->cap * 2 : 16;
         struct ready_item *n = malloc(ncap * sizeof(*n));
         if (!n)
             return SH_ENOMEM;
-        for (size_t i = 0; i < q->ring_len; i++)
-            n[i] = q->ring[(q->ring_head + i) % q->ring_cap];
-        free(q->ring);
-        q->ring = n;
-        q->ring_cap = ncap;
-        q->ring_head = 0;
+        for (size_t i = 0; i < r->len; i++)
+            n[i] = r->items[(r->head + i) % r->cap];
+        free(r->items);
+        r->items = n;
+        r->cap = ncap;
+        r->head = 0;
     }
     char *copy = strdup(key);
     if (!copy)
         return SH_ENOMEM;
-    q->ring[(q->ring_head + q->ring_len) % q->ring_cap] = (struct ready_item){copy, now};
-    q->ring_len++;
+    r->items[(r->head + r->len) % r->cap] = (struct ready_item){copy, now};
+    r->len++;
     return 0;
 }
 
-static struct ready_item ring_pop(struct workqueue *q)
+static struct ready_item ring_pop(struct ring *r)
 {
-    struct ready_item it = q->ring[q->ring_head];
-    q->ring_head = (q->ring_head + 1) % q->ring_cap;
-    q->ring_len--;
+    struct ready_item it = r->items[r->head];
+    r->head = (r->head + 1) % r->cap;
+    r->len--;
     return it;
 }
 
-/* The core add, under the lock: dedup, dirty-while-processing. */
-static void add_locked(struct workqueue *q, const char *key, int64_t now)
+static void ring_free(struct ring *r)
 {
-    if (q->shutting_down || strmap_get(q->queued, key))
+    while (r->len > 0)
+        free(ring_pop(r).key);
+    free(r->items);
+}
+
+/* The core add, under the lock: dedup, dirty-while-processing. An urgent
+ * add of a key waiting in the normal lane moves it to the urgent one. */
+static void add_lane_locked(struct workqueue *q, const char *key, int64_t now, void *lane)
+{
+    if (q->shutting_down)
+        return;
+    void *in = strmap_get(q->queued, key);
+    if (in == LANE_URGENT || (in && lane == LANE_NORMAL))
         return;
     if (strmap_get(q->processing, key)) {
-        strmap_put(q->dirty, key, PRESENT, NULL);
+        if (strmap_get(q->dirty, key) != LANE_URGENT)
+            strmap_put(q->dirty, key, lane, NULL);
         return;
     }
-    if (strmap_put(q->queued, key, PRESENT, NULL) != 0)
+    if (strmap_put(q->queued, key, lane, NULL) != 0)
         return;
-    if (ring_push(q, key, now) != 0) {
-        strmap_remove(q->queued, key);
+    if (ring_push(lane == LANE_URGENT ? &q->urgent : &q->normal, key, now) != 0) {
+        if (in)
+            strmap_put(q->queued, key, in, NULL);
+        else
+            strmap_remove(q->queued, key);
         return;
     }
-    q->adds++;
+    if (!in)
+        q->adds++;
     pthread_cond_signal(&q->cond);
+}
+
+static void add_locked(struct workqueue *q, const char *key, int64_t now)
+{
+    add_lane_locked(q, key, now, LANE_NORMAL);
 }
 
 /* ---- delayed heap --------------------------------------------------------- */
@@ -250,6 +282,13 @@ void wq_add(struct workqueue *q, const char *key)
     pthread_mutex_unlock(&q->mu);
 }
 
+void wq_add_urgent(struct workqueue *q, const char *key)
+{
+    pthread_mutex_lock(&q->mu);
+    add_lane_locked(q, key, clock_mono_ms(q->clock), LANE_URGENT);
+    pthread_mutex_unlock(&q->mu);
+}
+
 void wq_add_after(struct workqueue *q, const char *key, int64_t delay_ms)
 {
     pthread_mutex_lock(&q->mu);
@@ -307,10 +346,31 @@ int wq_failures(struct workqueue *q, const char *key)
     return n;
 }
 
-/* Takes the head of the ready queue into processing. */
+/* Pops the next ready item (urgent first), skipping stale ones; false
+ * when none is ready. */
+static bool pop_ready(struct workqueue *q, struct ready_item *ret)
+{
+    if (q->urgent.len > 0) {
+        *ret = ring_pop(&q->urgent);
+        return true;
+    }
+    while (q->normal.len > 0) {
+        struct ready_item it = ring_pop(&q->normal);
+        if (strmap_get(q->queued, it.key) == LANE_NORMAL) {
+            *ret = it;
+            return true;
+        }
+        free(it.key); /* stale: moved to the urgent lane, or taken from it */
+    }
+    return false;
+}
+
+/* Takes the next ready key into processing; SH_ENOTFOUND when none. */
 static int take_locked(struct workqueue *q, char **ret_key)
 {
-    struct ready_item it = ring_pop(q);
+    struct ready_item it;
+    if (!pop_ready(q, &it))
+        return SH_ENOTFOUND;
     strmap_remove(q->queued, it.key);
     if (strmap_put(q->processing, it.key, PRESENT, NULL) != 0) {
         free(it.key);
@@ -341,8 +401,8 @@ int wq_get(struct workqueue *q, char **ret_key)
         }
         int64_t now = clock_mono_ms(q->clock);
         tick_locked(q, now);
-        if (q->ring_len > 0) {
-            int r = take_locked(q, ret_key);
+        int r = take_locked(q, ret_key);
+        if (r != SH_ENOTFOUND) {
             pthread_mutex_unlock(&q->mu);
             return r;
         }
@@ -367,8 +427,7 @@ int wq_try_get(struct workqueue *q, char **ret_key)
         r = SH_ESTOPPED;
     } else {
         tick_locked(q, clock_mono_ms(q->clock));
-        if (q->ring_len > 0)
-            r = take_locked(q, ret_key);
+        r = take_locked(q, ret_key);
     }
     pthread_mutex_unlock(&q->mu);
     return r;
@@ -378,9 +437,10 @@ void wq_done(struct workqueue *q, const char *key)
 {
     pthread_mutex_lock(&q->mu);
     strmap_remove(q->processing, key);
-    if (strmap_get(q->dirty, key)) {
+    void *lane = strmap_get(q->dirty, key);
+    if (lane) {
         strmap_remove(q->dirty, key);
-        add_locked(q, key, clock_mono_ms(q->clock));
+        add_lane_locked(q, key, clock_mono_ms(q->clock), lane);
     }
     pthread_cond_broadcast(&q->cond); /* drain waits for processing to empty */
     pthread_mutex_unlock(&q->mu);
@@ -423,12 +483,17 @@ void wq_get_stats(struct workqueue *q, struct wq_stats *out)
 {
     pthread_mutex_lock(&q->mu);
     int64_t now = clock_mono_ms(q->clock);
-    out->depth = q->ring_len;
+    out->depth = strmap_count(q->queued);
     out->processing = strmap_count(q->processing);
     out->waiting = q->heap_len;
     out->adds = q->adds;
     out->retries = q->retries;
-    out->oldest_age_ms = q->ring_len > 0 ? now - q->ring[q->ring_head].added_ms : 0;
+    /* the lanes' heads (the normal one's may be stale: an upper bound) */
+    out->oldest_age_ms = 0;
+    const struct ring *lanes[] = {&q->normal, &q->urgent};
+    for (int i = 0; i < 2; i++)
+        if (lanes[i]->len > 0 && now - lanes[i]->items[lanes[i]->head].added_ms > out->oldest_age_ms)
+            out->oldest_age_ms = now - lanes[i]->items[lanes[i]->head].added_ms;
     if (out->oldest_age_ms < 0)
         out->oldest_age_ms = 0;
     pthread_mutex_unlock(&q->mu);
@@ -438,9 +503,8 @@ void wq_free(struct workqueue *q)
 {
     if (!q)
         return;
-    while (q->ring_len > 0)
-        free(ring_pop(q).key);
-    free(q->ring);
+    ring_free(&q->normal);
+    ring_free(&q->urgent);
     for (size_t i = 0; i < q->heap_len; i++)
         free(q->heap[i].key);
     free(q->heap);

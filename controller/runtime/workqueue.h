@@ -54,6 +54,11 @@ int wq_new(const struct sh_clock *clock, const struct wq_options *opts, struct w
 /* Queues key now (no-op if already queued; marked dirty if processing). */
 void wq_add(struct workqueue *q, const char *key);
 
+/* Queues key now ahead of every key wq_add queued (a spec change: it must
+ * not wait behind thousands of periodic checks); a key already queued by
+ * wq_add moves ahead. Same dedup and dirty rules as wq_add. */
+void wq_add_urgent(struct workqueue *q, const char *key);
+
 /* Queues key after delay_ms (<= 0: now). */
 void wq_add_after(struct workqueue *q, const char *key, int64_t delay_ms);
 

@@ -2,13 +2,17 @@
  * check_folder_source.c — the local spec source (local/folder_source.h),
  * rescanned synchronously on a temp folder: generations count spec changes,
  * and the bookkeeping of deleted pipelines is dropped, so a source that has
- * seen many names holds only the live ones.
+ * seen many names holds only the live ones. A change event reads only the
+ * file it names; a file that fails to parse while still being written keeps
+ * its last good spec until it settles.
  */
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -106,6 +110,86 @@ START_TEST(test_deleted_pipelines_leave_no_bookkeeping_behind)
 }
 END_TEST
 
+/* Sets the file's modification time `secs` seconds into the past. */
+static void age_spec(const char *name, int secs)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s.yaml", specs, name);
+    struct timeval now, tv[2];
+    gettimeofday(&now, NULL);
+    tv[0] = tv[1] = (struct timeval){.tv_sec = now.tv_sec - secs};
+    ck_assert_int_eq(utimes(path, tv), 0);
+}
+
+static void write_raw(const char *name, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s.yaml", specs, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static bool valid_of(const char *key)
+{
+    struct pipeline *p = src->get(src, key);
+    ck_assert_ptr_nonnull(p);
+    bool v = p->valid;
+    pipeline_unref(p);
+    return v;
+}
+
+START_TEST(test_change_event_reads_only_that_file)
+{
+    write_spec("a", "{paused: false}");
+    write_spec("b", "{paused: false}");
+    folder_source_rescan(src);
+    write_spec("a", "{paused: true}");
+    write_spec("b", "{paused: true}");
+    folder_source_mark_changed(src, "b.yaml");
+    folder_source_mark_changed(src, ".b.yaml.swp"); /* not a spec file: ignored */
+    folder_source_read_changed(src);
+    ck_assert_int_eq(generation_of("default/b"), 2);
+    ck_assert_int_eq(generation_of("default/a"), 1); /* not named: not read */
+    folder_source_rescan(src);
+    ck_assert_int_eq(generation_of("default/a"), 2);
+    /* a deleted file's event drops its pipeline */
+    remove_spec("b");
+    folder_source_mark_changed(src, "b.yaml");
+    folder_source_read_changed(src);
+    ck_assert_ptr_null(src->get(src, "default/b"));
+}
+END_TEST
+
+START_TEST(test_half_written_file_keeps_last_good_spec)
+{
+    write_spec("a", "{paused: true}");
+    folder_source_rescan(src);
+    ck_assert(valid_of("default/a"));
+    /* an in-place write caught half-way: does not parse, just modified */
+    write_raw("a", "apiVersion: selfheal.dev/v1alpha1\nkind: SelfHealingPipeline\n"
+                   "metadata: {name: a}\nspec: {paused: tr");
+    folder_source_mark_changed(src, "a.yaml");
+    folder_source_read_changed(src);
+    ck_assert(valid_of("default/a"));
+    ck_assert_int_eq(generation_of("default/a"), 1);
+    /* the writer finishes: the new spec, one generation on */
+    write_spec("a", "{paused: false}");
+    folder_source_mark_changed(src, "a.yaml");
+    folder_source_read_changed(src);
+    ck_assert(valid_of("default/a"));
+    ck_assert_int_eq(generation_of("default/a"), 2);
+    /* a file that stays broken once settled: Invalid */
+    write_raw("a", "apiVersion: [broken\n");
+    folder_source_read_changed(src);
+    ck_assert(valid_of("default/a"));
+    age_spec("a", 5);
+    folder_source_rescan(src);
+    ck_assert(!valid_of("default/a"));
+}
+END_TEST
+
 Suite *folder_source_suite(void)
 {
     Suite *s = suite_create("folder_source");
@@ -113,6 +197,8 @@ Suite *folder_source_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_generation_counts_spec_changes);
     tcase_add_test(tc, test_deleted_pipelines_leave_no_bookkeeping_behind);
+    tcase_add_test(tc, test_change_event_reads_only_that_file);
+    tcase_add_test(tc, test_half_written_file_keeps_last_good_spec);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -59,6 +59,53 @@ START_TEST(test_dedup_and_fifo)
 }
 END_TEST
 
+/* A spec change (wq_add_urgent) is served before the periodic checks queued
+ * ahead of it; a key already waiting in the normal lane moves up and is
+ * still served once; one processing comes back urgent after its done. */
+START_TEST(test_urgent_goes_first_once)
+{
+    struct workqueue *q = new_queue();
+    wq_add(q, "a");
+    wq_add(q, "b");
+    wq_add(q, "c");
+    wq_add_urgent(q, "c"); /* queued: moves ahead */
+    wq_add_urgent(q, "d"); /* new */
+    wq_add(q, "d");        /* no-op: queued urgently */
+    struct wq_stats st;
+    wq_get_stats(q, &st);
+    ck_assert_uint_eq(st.depth, 4);
+    ck_assert_uint_eq(st.adds, 4);
+    const char *want[] = {"c", "d", "a", "b"};
+    char *got[4];
+    for (int i = 0; i < 4; i++) {
+        got[i] = try_get(q);
+        ck_assert_ptr_nonnull(got[i]);
+        ck_assert_str_eq(got[i], want[i]);
+    }
+    ck_assert_ptr_null(try_get(q)); /* c's stale normal-lane item is skipped */
+    wq_add(q, "e");
+    wq_add_urgent(q, "a"); /* processing: dirty, urgently */
+    wq_done(q, got[2]);
+    char *k = try_get(q);
+    ck_assert_str_eq(k, "a");
+    wq_done(q, k);
+    free(k);
+    k = try_get(q);
+    ck_assert_str_eq(k, "e");
+    wq_done(q, k);
+    free(k);
+    ck_assert_ptr_null(try_get(q));
+    for (int i = 0; i < 4; i++) {
+        if (i != 2)
+            wq_done(q, got[i]);
+        free(got[i]);
+    }
+    wq_get_stats(q, &st);
+    ck_assert_uint_eq(st.depth, 0);
+    wq_free(q);
+}
+END_TEST
+
 START_TEST(test_readd_during_processing_is_kept_not_doubled)
 {
     struct workqueue *q = new_queue();
@@ -408,6 +455,7 @@ Suite *workqueue_suite(void)
     Suite *s = suite_create("workqueue");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_dedup_and_fifo);
+    tcase_add_test(tc, test_urgent_goes_first_once);
     tcase_add_test(tc, test_readd_during_processing_is_kept_not_doubled);
     tcase_add_test(tc, test_delayed_add_uses_clock);
     tcase_add_test(tc, test_waiting_key_keeps_earliest_due);
