@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -156,6 +157,19 @@ static const char *fds_of(pid_t pid, char *buf, size_t size)
     return buf;
 }
 
+/* The child's descriptors once it holds only 0 1 2, or what it holds after
+ * WAIT_MS: a program just exec'd may have a file of its own open for a moment
+ * (sleep reading its locale), while a leaked descriptor stays. */
+static const char *settled_fds_of(pid_t pid, char *buf, size_t size)
+{
+    int64_t t0 = clock_monotonic_ms();
+    while (strcmp(fds_of(pid, buf, size), "0 1 2 ") != 0 && clock_monotonic_ms() - t0 < WAIT_MS) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return buf;
+}
+
 /* The mask of a "SigIgn:" or "SigBlk:" line of /proc/PID/status. */
 static unsigned long long sig_mask(pid_t pid, const char *field)
 {
@@ -184,7 +198,7 @@ START_TEST(test_proc_child_inherits_no_descriptor_and_no_ignored_signal)
     pthread_sigmask(SIG_SETMASK, &oldmask, NULL);
     close(leak);
     char buf[4096];
-    ck_assert_str_eq(fds_of(c.pid, buf, sizeof buf), "0 1 2 ");
+    ck_assert_str_eq(settled_fds_of(c.pid, buf, sizeof buf), "0 1 2 ");
     unsigned long long ign_mask = sig_mask(c.pid, "SigIgn:"), blk_mask = sig_mask(c.pid, "SigBlk:");
     ck_assert_msg(!(ign_mask & (1ULL << (SIGUSR1 - 1))), "SIGUSR1 still ignored: %llx", ign_mask);
     ck_assert_msg(!(blk_mask & (1ULL << (SIGUSR2 - 1))), "SIGUSR2 still blocked: %llx", blk_mask);
@@ -205,7 +219,7 @@ START_TEST(test_proc_child_inherits_no_descriptor_without_close_range)
     proc_test_no_close_range = false;
     close(leak);
     char buf[4096];
-    ck_assert_str_eq(fds_of(c.pid, buf, sizeof buf), "0 1 2 ");
+    ck_assert_str_eq(settled_fds_of(c.pid, buf, sizeof buf), "0 1 2 ");
     proc_kill_reap(&c);
 }
 END_TEST
