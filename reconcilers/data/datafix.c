@@ -15,6 +15,8 @@
 #include "data/modecount.h"
 #include "data/numtext.h"
 #include "data/rankselect.h"
+#include "data/datafix_stream.h"
+#include "data/blockscan.h"
 #include "data/backup.h"
 #include "base/atomicfile.h"
 #include "base/errors.h"
@@ -36,20 +38,6 @@ struct col {
     size_t nmiss, miss_cap;
     char fill_txt[40], lo_txt[40], hi_txt[40];
     char *fill_quoted; /* text fill as written (quoted when needed) */
-};
-
-struct fixer {
-    const char *path;
-    const struct datafix_options *o;
-    struct datafix_report *rep;
-    struct missing_set ms;
-    struct csv_reader *rd;
-    size_t ncols, nrows, cap;
-    struct col *cols;
-    unsigned char *flag;
-    char **ret_err;
-    uint64_t size;
-    char *real; /* the file's resolved name, while rewriting */
 };
 
 static int nomem(struct fixer *f)
@@ -688,31 +676,12 @@ static int rewrite(struct fixer *f)
  * Text columns keep an exact count of their distinct texts (modecount.h):
  * that memory grows with the distinct texts, not with the rows.
  */
-struct scol {
-    bool numeric, seen_number, recount;
-    size_t n, miss;
-    double s, c, mn, mx;
-    double dist[DATAFIX_MIN_DISTINCT];
-    size_t ndist;
-    struct rsel *rs;
-    struct modecount *mc;
-    bool need_p;      /* mean fill: the values below it are being counted */
-    bool active;      /* fed in this rank pass */
-    size_t p, below;  /* where the fill goes among the sorted values */
-    char fill_txt[40], lo_txt[40], hi_txt[40];
-    char *fill_quoted;
-};
-
-enum scan_mode { SCAN_RANKS, SCAN_COUNT, SCAN_WRITE };
-
-struct sfix {
-    struct fixer *f;
-    struct scol *sc;
-    struct stat st0;
-};
-
 static void sfix_free(struct sfix *s)
 {
+    if (s->rs1)
+        for (size_t c = 0; c < s->f->ncols; c++)
+            rsel_free(s->rs1[c]);
+    free(s->rs1);
     if (s->sc)
         for (size_t c = 0; c < s->f->ncols; c++) {
             rsel_free(s->sc[c].rs);
@@ -722,8 +691,7 @@ static void sfix_free(struct sfix *s)
     free(s->sc);
 }
 
-/* Pass 1 on one non-missing numeric cell. */
-static void s_number(struct scol *c, double x)
+void s_number_stats(struct scol *c, double x)
 {
     c->n++;
     double t = c->s + x;
@@ -738,6 +706,12 @@ static void s_number(struct scol *c, double x)
         if (j == c->ndist)
             c->dist[c->ndist++] = x;
     }
+}
+
+/* Pass 1 on one non-missing numeric cell. */
+static void s_number(struct scol *c, double x)
+{
+    s_number_stats(c, x);
     rsel_count(c->rs, x);
 }
 
@@ -766,6 +740,9 @@ static int s_analyse(struct sfix *s)
         if (!(f->rep->cols[c].name = strndup(rec.fields[c].val, rec.fields[c].len)))
             return nomem(f);
     }
+    s->body = csv_reader_offset(f->rd);
+    if ((k = par_analyse(s, bits)) != PAR_FALLBACK)
+        return k;
     size_t row = 0;
     while ((k = csv_reader_next(f->rd, &rec, f->ret_err)) == 1) {
         if (rec.nfields == 0)
@@ -801,6 +778,7 @@ static int s_analyse(struct sfix *s)
     if (k < 0)
         return k;
     f->nrows = f->rep->rows = row;
+    s->par = csv_reader_plain(f->rd);
     bool again = false;
     for (size_t c = 0; c < f->ncols; c++)
         again |= s->sc[c].recount;
@@ -930,6 +908,8 @@ static int s_scan(struct sfix *s, enum scan_mode mode, struct atomic_file *w)
     struct fixer *f = s->f;
     struct csv_record rec;
     int k;
+    if (s->par)
+        return par_scan(s, mode, w);
     if ((k = csv_reader_rewind(f->rd, f->ret_err)) != 0 ||
         (k = csv_reader_header(f->rd, &rec, f->ret_err)) != 0)
         return k;
@@ -1235,7 +1215,7 @@ static int s_output(struct sfix *s)
 /* datafix_run for the options the streaming fix covers. */
 static int s_run(struct fixer *f)
 {
-    struct sfix s = {.f = f};
+    struct sfix s = {.f = f, .nworkers = bscan_workers()};
     int k = fstat(csv_reader_fd(f->rd), &s.st0) != 0 ? sh_errf(f->ret_err, SH_EIO, "%s: %s", f->path, strerror(errno)) : 0;
     if (k == 0)
         k = s_analyse(&s);

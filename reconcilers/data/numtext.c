@@ -147,6 +147,67 @@ bool num_parse(const char *s, size_t len, double *out)
     return slow_parse(s, len, out);
 }
 
+/* True when the 8 bytes of x are all ASCII digits. */
+static inline bool eight_digits(uint64_t x)
+{
+    const uint64_t hi = UINT64_C(0xF0F0F0F0F0F0F0F0), zeros = UINT64_C(0x3030303030303030);
+    return (x & hi) == zeros && ((x + UINT64_C(0x0606060606060606)) & hi) == zeros;
+}
+
+/* The value of 8 ASCII digits, the first in the lowest byte (simdjson's). */
+static inline uint64_t eight_value(uint64_t x)
+{
+    x -= UINT64_C(0x3030303030303030);
+    x = (x * 10) + (x >> 8);
+    return (((x & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x000F424000000064)) +
+            (((x >> 16) & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x0000271000000001))) >>
+           32;
+}
+
+bool num_parse_padded(const char *s, size_t len, double *out)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    bool neg = len > 0 && s[0] == '-';
+    size_t n = len - neg;
+    if (n == 0 || n > 8)
+        return num_parse(s, len, out);
+    uint64_t x;
+    memcpy(&x, s + neg, sizeof x);
+    if (n < 8)
+        x &= (UINT64_C(1) << (8 * n)) - 1;
+    const uint64_t ones = UINT64_C(0x0101010101010101);
+    uint64_t d = x ^ (ones * '.');
+    /* exact: a byte of d is 0 iff x has '.' there (no carries across bytes) */
+    uint64_t dot = ~(((d & ~(ones * 0x80)) + ones * 0x7F) | d | ~(ones * 0x80));
+    if (n < 8)
+        dot &= (UINT64_C(1) << (8 * n)) - 1;
+    int frac = 0;
+    size_t k = n;
+    if (dot) {
+        unsigned dp = (unsigned)__builtin_ctzll(dot) >> 3;
+        if (dp == 0)
+            return num_parse(s, len, out);
+        uint64_t lo = x & ((UINT64_C(1) << (8 * dp)) - 1);
+        uint64_t hi = dp + 1 < 8 ? x >> (8 * (dp + 1)) : 0;
+        x = lo | (hi << (8 * dp));
+        k = n - 1;
+        frac = (int)(n - 1 - dp);
+    }
+    /* k digits at the top, '0's below them */
+    if (k < 8)
+        x = (x << (8 * (8 - k))) | ((ones * '0') >> (8 * k));
+    if (!eight_digits(x))
+        return num_parse(s, len, out);
+    double v = (double)eight_value(x);
+    if (frac)
+        v /= POW10[frac];
+    *out = neg ? -v : v;
+    return true;
+#else
+    return num_parse(s, len, out);
+#endif
+}
+
 size_t num_format(double v, char *buf, size_t size)
 {
     int n = 0;
