@@ -10,6 +10,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "base/atomicfile.h"
@@ -24,8 +26,11 @@
 #define BLOCK (512u << 10)
 #define PRESCAN (256u << 10)
 /* What the guessed and refined buckets' pairs may grow by, each worker, all
- * columns together (rankselect.h). */
+ * columns together (rankselect.h): this, or a fifth of the memory left
+ * under a limit (--memory-budget: RLIMIT_DATA); under TWO_WORKERS_MIN left,
+ * one worker. */
 #define GATHER_BUDGET (12u << 20)
+#define TWO_WORKERS_MIN (48u << 20)
 
 struct span {
     const char *p;
@@ -195,6 +200,23 @@ static int par_init(struct par *p, struct sfix *s, enum scan_mode mode)
 }
 
 /* ---- pass 1 ---- */
+
+/* The bytes of data memory left under RLIMIT_DATA (UINT64_MAX: no limit). */
+static uint64_t data_headroom(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_DATA, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return UINT64_MAX;
+    uint64_t used = 0;
+    FILE *fp = fopen("/proc/self/status", "re");
+    char line[256];
+    while (fp && fgets(line, sizeof line, fp))
+        if (strncmp(line, "VmData:", 7) == 0)
+            used = strtoull(line + 7, NULL, 10) * 1024;
+    if (fp)
+        fclose(fp);
+    return (uint64_t)rl.rlim_cur > used ? (uint64_t)rl.rlim_cur - used : 0;
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -426,12 +448,16 @@ int par_analyse(struct sfix *s, unsigned bits)
     struct par p;
     char *head = NULL;
     size_t head_len = 0;
+    uint64_t room = data_headroom();
+    if (room < TWO_WORKERS_MIN)
+        s->nworkers = 1;
+    size_t gather = room / 5 < GATHER_BUDGET ? (size_t)(room / 5) : GATHER_BUDGET;
     int k = par_init(&p, s, SCAN_COUNT);
     p.own1 = true;
     if (k == 0)
         k = prescan(&p, &head, &head_len);
     for (unsigned i = 0; i < BSCAN_MAX_WORKERS; i++)
-        s->bud[i].left = GATHER_BUDGET;
+        s->bud[i].left = gather;
     for (size_t c = 0; k == 0 && c < f->ncols; c++) {
         struct scol *cl = &s->sc[c];
         cl->numeric = p.num[c];

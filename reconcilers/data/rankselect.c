@@ -9,6 +9,7 @@
 
 #define SUB_BITS 12u
 #define FIRST_SLOTS 2048u /* > 2 · RSEL_GATHER: the table of a new probe */
+#define BUDGET_SLOTS 256u /* the same with a budget: it grows from there */
 #define MAX_WANT 64
 #define MAX_PROBES (MAX_WANT + RSEL_MAX_GUESS)
 #define MASK_BITS 16u
@@ -35,6 +36,7 @@ struct probe {
     size_t nslots;      /* a power of two, at least twice used */
     size_t used;
     bool overflow;      /* more than the rsel's cap distinct values */
+    size_t charged;     /* bytes of the table taken from the budget */
 };
 
 struct rsel {
@@ -95,8 +97,8 @@ void rsel_set_budget(struct rsel *r, struct rsel_budget *b)
 static void probes_free(struct rsel *r)
 {
     for (size_t i = 0; i < r->np; i++) {
-        if (r->bud && r->p[i].nslots > FIRST_SLOTS) /* the growth goes back */
-            r->bud->left += (r->p[i].nslots - FIRST_SLOTS) * sizeof(struct pair);
+        if (r->bud) /* the growth goes back */
+            r->bud->left += r->p[i].charged;
         free(r->p[i].hist);
         free(r->p[i].slots);
     }
@@ -136,7 +138,7 @@ static int add_probe(struct rsel *r, uint64_t prefix, unsigned nbits)
     p->prefix = prefix;
     p->nbits = nbits;
     p->w = 64 - nbits < SUB_BITS ? 64 - nbits : SUB_BITS;
-    p->nslots = FIRST_SLOTS;
+    p->nslots = r->bud ? BUDGET_SLOTS : FIRST_SLOTS;
     p->hist = calloc((size_t)1 << p->w, sizeof *p->hist);
     p->slots = calloc(p->nslots, sizeof *p->slots);
     return p->hist && p->slots ? 0 : SH_ENOMEM;
@@ -158,6 +160,7 @@ static bool grow(struct rsel_budget *bud, struct probe *p)
     if (!sl)
         return false;
     bud->left -= more;
+    p->charged += more;
     for (size_t i = 0; i < p->nslots; i++) {
         if (!p->slots[i].key)
             continue;
