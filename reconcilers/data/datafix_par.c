@@ -499,8 +499,6 @@ int par_analyse(struct sfix *s, unsigned bits)
         if (k == 0 && cl->numeric)
             rsel_end_count(cl->rs);
     }
-    if (k == 0 && s->nworkers > 1 && !(s->rs1 = calloc(f->ncols, sizeof *s->rs1)))
-        k = SH_ENOMEM;
     par_free(&p);
     if (k != 0) { /* whatever it was, the one-thread pass reads the file and tells */
         a_reset(s, bits);
@@ -645,6 +643,9 @@ int par_scan(struct sfix *s, enum scan_mode mode, struct atomic_file *out)
     struct par p;
     int k = par_init(&p, s, mode);
     p.w = out;
+    if (k == 0 && mode == SCAN_RANKS && p.nw > 1 && !s->rs1 &&
+        !(s->rs1 = calloc(f->ncols, sizeof *s->rs1)))
+        k = SH_ENOMEM;
     for (size_t c = 0; k == 0 && c < f->ncols; c++) {
         struct scol *cl = &s->sc[c];
         if (mode != SCAN_RANKS || !cl->active)
