@@ -708,6 +708,31 @@ void s_number_stats(struct scol *c, double x)
     }
 }
 
+void s_number_stats_n(struct scol *c, const double *v, size_t n)
+{
+    double s = c->s, cc = c->c, mn = c->mn, mx = c->mx;
+    for (size_t i = 0; i < n; i++) {
+        double x = v[i];
+        double t = s + x;
+        cc += fabs(s) >= fabs(x) ? (s - t) + x : (x - t) + s;
+        s = t;
+        mn = x < mn ? x : mn;
+        mx = x > mx ? x : mx;
+    }
+    c->s = s;
+    c->c = cc;
+    c->mn = mn;
+    c->mx = mx;
+    c->n += n;
+    for (size_t i = 0; i < n && c->ndist < DATAFIX_MIN_DISTINCT; i++) {
+        size_t j = 0;
+        while (j < c->ndist && c->dist[j] != v[i])
+            j++;
+        if (j == c->ndist)
+            c->dist[c->ndist++] = v[i];
+    }
+}
+
 /* Pass 1 on one non-missing numeric cell. */
 static void s_number(struct scol *c, double x)
 {

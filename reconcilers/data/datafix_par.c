@@ -401,10 +401,12 @@ static int a_work(void *ctx, unsigned wid, uint64_t idx, const char *buf, size_t
                 pc->vcap = nc;
             }
             pc->v[pc->nv++] = x;
-            rsel_count(pc->rs, x);
         }
         w->rows++;
     }
+    for (size_t c = 0; c < f->ncols; c++)
+        if (w->pc[c].nv)
+            rsel_count_n(w->pc[c].rs, w->pc[c].v, w->pc[c].nv);
     return 0;
 }
 
@@ -417,8 +419,7 @@ static int a_ordered(void *ctx, unsigned wid, uint64_t idx, uint64_t end)
     for (size_t c = 0; c < p->f->ncols; c++) {
         struct scol *cl = &p->s->sc[c];
         const struct pcol *pc = &w->pc[c];
-        for (size_t i = 0; i < pc->nv; i++)
-            s_number_stats(cl, pc->v[i]);
+        s_number_stats_n(cl, pc->v, pc->nv);
     }
     p->f->nrows += w->rows;
     if (wid == 0)

@@ -76,5 +76,7 @@ int par_scan(struct sfix *s, enum scan_mode mode, struct atomic_file *w);
 
 /* Pass 1 on one non-missing numeric cell, but for its histogram (datafix.c). */
 void s_number_stats(struct scol *c, double x);
+/* The same for n cells in row order. */
+void s_number_stats_n(struct scol *c, const double *v, size_t n);
 
 #endif

@@ -230,6 +230,19 @@ void rsel_count(struct rsel *r, double v)
         feed_key(r, k);
 }
 
+void rsel_count_n(struct rsel *r, const double *v, size_t n)
+{
+    uint32_t *h1 = r->h1;
+    unsigned shift = 64 - r->b1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = key_of(v[i]);
+        h1[k >> shift]++;
+        if (r->np)
+            feed_key(r, k);
+    }
+    r->n += n;
+}
+
 size_t rsel_n(const struct rsel *r)
 {
     return r->n;

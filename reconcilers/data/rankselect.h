@@ -62,8 +62,9 @@ int rsel_guess(struct rsel *r, double v);
 /* After pass 1 (and rsel_merge_counts), before rsel_want. */
 void rsel_end_count(struct rsel *r);
 
-/* Pass 1: one value. */
+/* Pass 1: one value; n values. */
 void rsel_count(struct rsel *r, double v);
+void rsel_count_n(struct rsel *r, const double *v, size_t n);
 size_t rsel_n(const struct rsel *r);
 
 /* A rank wanted (< rsel_n); after pass 1, any time. 0 or SH_ENOMEM. */

@@ -9,7 +9,8 @@
  * error (not SIGXFSZ) and the original, alone in its folder, unchanged;
  * a plain file of many blocks fixed on two threads (datafix_par.c) gives
  * the report and bytes of the one-thread reader (the same file with one
- * quoted cell), also when a column turns to text past the first lines.
+ * quoted cell), also when a column turns to text past the first lines;
+ * num_parse_padded (eight bytes at a time) reads every text as num_parse.
  */
 #include <check.h>
 #include <sys/resource.h>
@@ -28,6 +29,7 @@
 #include "data/modecount.h"
 #include "data/backup.h"
 #include "data/stats.h"
+#include "data/numtext.h"
 #include "base/errors.h"
 
 Suite *datafix_suite(void);
@@ -989,6 +991,29 @@ START_TEST(test_two_threads_as_one)
 }
 END_TEST
 
+START_TEST(test_parse_padded_as_parse)
+{
+    static const char alpha[] = "0123456789.-+eE x";
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    char buf[40];
+    for (int i = 0; i < 2000000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t len = (size_t)(x % 20);
+        for (size_t j = 0; j < len; j++) { /* mostly digits, some dots and signs */
+            uint64_t r = (x >> (3 * j + 5)) % 64;
+            buf[j] = r < 40 ? (char)('0' + r % 10) : alpha[r % (sizeof alpha - 1)];
+        }
+        memset(buf + len, (int)(x >> 60) * 3 + '0', 8); /* padding: not part of the text */
+        double a = 0, b = 0;
+        bool ka = num_parse(buf, len, &a), kb = num_parse_padded(buf, len, &b);
+        ck_assert_msg(ka == kb && (!ka || memcmp(&a, &b, sizeof a) == 0), "'%.*s': %d %.17g vs %d %.17g",
+                      (int)len, buf, ka, a, kb, b);
+    }
+}
+END_TEST
+
 Suite *datafix_suite(void)
 {
     Suite *s = suite_create("datafix");
@@ -1013,6 +1038,7 @@ Suite *datafix_suite(void)
     tcase_add_test(tc, test_stale_temporary_cleaned);
     tcase_add_test(tc, test_keeps_file_mode);
     tcase_add_test(tc, test_two_threads_as_one);
+    tcase_add_test(tc, test_parse_padded_as_parse);
     suite_add_tcase(s, tc);
     return s;
 }
