@@ -663,7 +663,8 @@ static int rewrite(struct fixer *f)
  * defaults): nothing per row is kept, so memory does not grow with the file.
  *  pass 1    types, counts, mean, min, max, up to DATAFIX_MIN_DISTINCT distinct
  *            values, text counts, and a radix histogram per numeric column
- *            (rankselect.h);
+ *            (rankselect.h), which also gathers the buckets the quartiles
+ *            of the first lines are in (when the guess holds, no pass 2);
  *  passes 2+ the ranks of the median, Q1, Q3 of the original values and the
  *            ranks of the imputed column's Q1 and Q3, found exactly; the
  *            imputed column is the original values with the fill inserted
@@ -674,7 +675,10 @@ static int rewrite(struct fixer *f)
  *            abandons it, refused), or, with nothing to fill or a dry run,
  *            a counting pass first.
  * Text columns keep an exact count of their distinct texts (modecount.h):
- * that memory grows with the distinct texts, not with the rows.
+ * that memory grows with the distinct texts, not with the rows. A plain
+ * file (no quote, NUL or lone CR) is read in blocks of lines on two threads
+ * (datafix_par.c); any other, or one whose types change past its first
+ * lines, by the one-thread reader below, with the same results.
  */
 static void sfix_free(struct sfix *s)
 {
