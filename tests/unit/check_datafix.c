@@ -10,7 +10,10 @@
  * a plain file of many blocks fixed on two threads (datafix_par.c) gives
  * the report and bytes of the one-thread reader (the same file with one
  * quoted cell), also when a column turns to text past the first lines;
- * num_parse_padded (eight bytes at a time) reads every text as num_parse.
+ * num_parse_padded (eight bytes at a time) reads every text as num_parse;
+ * blockscan cuts a file into blocks of whole lines (one far longer than a
+ * block too) whose in-order steps see the file in order, and a failure
+ * stops the pass at the first failing block.
  */
 #include <check.h>
 #include <sys/resource.h>
@@ -30,6 +33,9 @@
 #include "data/backup.h"
 #include "data/stats.h"
 #include "data/numtext.h"
+#include "data/blockscan.h"
+#include <fcntl.h>
+#include <pthread.h>
 #include "base/errors.h"
 
 Suite *datafix_suite(void);
@@ -1014,6 +1020,83 @@ START_TEST(test_parse_padded_as_parse)
 }
 END_TEST
 
+struct scan_seen {
+    pthread_mutex_t mu;
+    char *copy;       /* the blocks put back at their offsets */
+    uint64_t next;    /* the block expected in order */
+    uint64_t next_off;
+    bool bad;         /* a block not of whole lines, or out of order */
+    uint64_t fail_at; /* work fails on this block (UINT64_MAX: none) */
+    uint64_t ordered_max;
+};
+
+static int scan_work(void *ctx, unsigned w, uint64_t idx, const char *buf, size_t len, uint64_t off)
+{
+    (void)w;
+    struct scan_seen *s = ctx;
+    bool whole = len > 0 && (buf[len - 1] == '\n' || off + len == 300000 + 1);
+    pthread_mutex_lock(&s->mu);
+    memcpy(s->copy + off, buf, len);
+    if (!whole)
+        s->bad = true;
+    pthread_mutex_unlock(&s->mu);
+    return idx == s->fail_at ? SH_ECONFLICT : 0;
+}
+
+static int scan_ordered(void *ctx, unsigned w, uint64_t idx, uint64_t end)
+{
+    (void)w;
+    struct scan_seen *s = ctx;
+    pthread_mutex_lock(&s->mu);
+    if (idx != s->next || end <= s->next_off)
+        s->bad = true;
+    s->next = idx + 1;
+    s->next_off = end;
+    s->ordered_max = idx;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+START_TEST(test_blockscan_whole_lines_in_order)
+{
+    /* 300001 bytes: short lines, one of 40000 bytes, no newline at the end */
+    size_t n = 300001;
+    char *data = malloc(n);
+    ck_assert_ptr_nonnull(data);
+    uint64_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        data[i] = (i >= 100000 && i < 140000) || (x >> 60) ? (char)('a' + (x >> 59) % 26) : '\n';
+    }
+    data[n - 1] = 'z';
+    put_file(path, data, n);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(fd, 0);
+    static const struct bscan_ops ops = {scan_work, scan_ordered};
+    for (int round = 0; round < 2; round++) {
+        struct scan_seen s = {.fail_at = round ? 7 : UINT64_MAX};
+        pthread_mutex_init(&s.mu, NULL);
+        s.copy = calloc(n, 1);
+        ck_assert_ptr_nonnull(s.copy);
+        int k = bscan_run(fd, 0, n, 4096, 2, &ops, &s);
+        if (!round) {
+            ck_assert_int_eq(k, 0);
+            ck_assert(!s.bad);
+            ck_assert_uint_eq(s.next_off, n);
+            ck_assert(memcmp(s.copy, data, n) == 0);
+        } else {
+            ck_assert_int_eq(k, SH_ECONFLICT);
+            ck_assert(!s.bad);
+            ck_assert_uint_eq(s.ordered_max, 6); /* none after the failed block */
+        }
+        free(s.copy);
+        pthread_mutex_destroy(&s.mu);
+    }
+    close(fd);
+    free(data);
+}
+END_TEST
+
 Suite *datafix_suite(void)
 {
     Suite *s = suite_create("datafix");
@@ -1039,6 +1122,7 @@ Suite *datafix_suite(void)
     tcase_add_test(tc, test_keeps_file_mode);
     tcase_add_test(tc, test_two_threads_as_one);
     tcase_add_test(tc, test_parse_padded_as_parse);
+    tcase_add_test(tc, test_blockscan_whole_lines_in_order);
     suite_add_tcase(s, tc);
     return s;
 }
