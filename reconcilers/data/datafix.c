@@ -875,11 +875,13 @@ static int s_wants(struct sfix *s)
         if (want_quant(cl, n, 0.25, false) || want_quant(cl, n, 0.75, false) ||
             rsel_want(cl->rs, (n - 1) / 2) || rsel_want(cl->rs, n / 2))
             return nomem(f);
-        if (f->o->missing == MISSING_MEAN && cl->miss > 0) {
-            cl->need_p = true;
+        size_t below = 0;
+        if (f->o->missing == MISSING_MEAN && cl->miss > 0 &&
+            !rsel_count_below(cl->rs, (cl->s + cl->c) / (double)n, &below)) {
+            cl->need_p = true; /* the values below the mean: counted by a pass */
             continue;
         }
-        cl->p = (n - 1) / 2 + 1;
+        cl->p = f->o->missing == MISSING_MEAN && cl->miss > 0 ? below : (n - 1) / 2 + 1;
         if (want_imputed(cl) != 0)
             return nomem(f);
     }

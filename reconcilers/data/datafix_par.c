@@ -274,6 +274,8 @@ static void guess(struct par *p, const char *b, size_t len)
             while (below < n && col[below] < sum / (double)n)
                 below++;
             pf = (double)below / (double)n;
+            for (unsigned i = 0; i < p->nw; i++) /* the mean's bucket: the values below it */
+                rsel_guess(p->wk[i].pc[c].rs, sum / (double)n);
         }
         double qs[15];
         size_t nq = 0;

@@ -326,6 +326,27 @@ void rsel_end_count(struct rsel *r)
     r->guessed = r->np > 0;
 }
 
+bool rsel_count_below(const struct rsel *r, double v, size_t *ret)
+{
+    if (!r->guessed || isnan(v) || v == 0) /* ±0: key order is not < there */
+        return false;
+    uint64_t k = key_of(v), b = k >> (64 - r->b1);
+    const struct probe *p = NULL;
+    for (size_t j = 0; j < r->np; j++)
+        if (r->p[j].nbits == r->b1 && r->p[j].prefix == b)
+            p = &r->p[j];
+    if (!p || p->overflow)
+        return false;
+    size_t below = 0;
+    for (uint64_t i = 0; i < b; i++) /* lower keys: lower values (no ±0 at v) */
+        below += r->h1[i];
+    for (size_t s = 0; s < p->used; s++)
+        if (val_of(p->slots[s].key) < v)
+            below += p->slots[s].cnt;
+    *ret = below;
+    return true;
+}
+
 int rsel_want(struct rsel *r, size_t rank)
 {
     for (size_t i = 0; i < r->nw; i++)

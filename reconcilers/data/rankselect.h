@@ -62,6 +62,11 @@ int rsel_guess(struct rsel *r, double v);
 /* After pass 1 (and rsel_merge_counts), before rsel_want. */
 void rsel_end_count(struct rsel *r);
 
+/* After rsel_end_count: the number of values < v, when pass 1 tells it
+ * exactly (v's first-level bucket was guessed and gathered whole; v not
+ * ±0). False otherwise: a pass must count them. */
+bool rsel_count_below(const struct rsel *r, double v, size_t *ret);
+
 /* Pass 1: one value; n values. */
 void rsel_count(struct rsel *r, double v);
 void rsel_count_n(struct rsel *r, const double *v, size_t n);

@@ -6,7 +6,8 @@
  * ranks when the stream is counted and fed in two parts merged after (the
  * two threads of fix-data), with guessed buckets gathered in pass 1 and the
  * pairs grown from a budget, small or large: a good guess resolves in no
- * pass, a bad one or a tight budget only costs passes.
+ * pass, a bad one or a tight budget only costs passes; the count of values
+ * below a guessed value, when pass 1 gives it, is the true count.
  */
 #include <check.h>
 #include <math.h>
@@ -116,6 +117,15 @@ static int check_parts(int kind, size_t n, const double *guesses, size_t ng, siz
     ck_assert_int_eq(rsel_merge_counts(r, r1), 0);
     rsel_end_count(r);
     ck_assert_uint_eq(rsel_n(r), n);
+    /* the values below each guess, when pass 1 can tell: as counted */
+    for (size_t g = 0; g < ng; g++) {
+        size_t below, want = 0;
+        if (!rsel_count_below(r, guesses[g], &below))
+            continue;
+        for (size_t i = 0; i < n; i++)
+            want += v[i] < guesses[g];
+        ck_assert_msg(below == want, "kind %d: %zu below %.17g, want %zu", kind, below, guesses[g], want);
+    }
     size_t ranks[] = {0, n / 4, (n - 1) / 2, n / 2, 3 * (n - 1) / 4, n - 1, n / 3};
     size_t nr = sizeof ranks / sizeof ranks[0];
     for (size_t i = 0; i < nr; i++)
