@@ -15,6 +15,8 @@
 #include "data/modecount.h"
 #include "data/numtext.h"
 #include "data/rankselect.h"
+#include "data/datafix_stream.h"
+#include "data/blockscan.h"
 #include "data/backup.h"
 #include "base/atomicfile.h"
 #include "base/errors.h"
@@ -36,20 +38,6 @@ struct col {
     size_t nmiss, miss_cap;
     char fill_txt[40], lo_txt[40], hi_txt[40];
     char *fill_quoted; /* text fill as written (quoted when needed) */
-};
-
-struct fixer {
-    const char *path;
-    const struct datafix_options *o;
-    struct datafix_report *rep;
-    struct missing_set ms;
-    struct csv_reader *rd;
-    size_t ncols, nrows, cap;
-    struct col *cols;
-    unsigned char *flag;
-    char **ret_err;
-    uint64_t size;
-    char *real; /* the file's resolved name, while rewriting */
 };
 
 static int nomem(struct fixer *f)
@@ -675,7 +663,8 @@ static int rewrite(struct fixer *f)
  * defaults): nothing per row is kept, so memory does not grow with the file.
  *  pass 1    types, counts, mean, min, max, up to DATAFIX_MIN_DISTINCT distinct
  *            values, text counts, and a radix histogram per numeric column
- *            (rankselect.h);
+ *            (rankselect.h), which also gathers the buckets the quartiles
+ *            of the first lines are in (when the guess holds, no pass 2);
  *  passes 2+ the ranks of the median, Q1, Q3 of the original values and the
  *            ranks of the imputed column's Q1 and Q3, found exactly; the
  *            imputed column is the original values with the fill inserted
@@ -686,33 +675,17 @@ static int rewrite(struct fixer *f)
  *            abandons it, refused), or, with nothing to fill or a dry run,
  *            a counting pass first.
  * Text columns keep an exact count of their distinct texts (modecount.h):
- * that memory grows with the distinct texts, not with the rows.
+ * that memory grows with the distinct texts, not with the rows. A plain
+ * file (no quote, NUL or lone CR) is read in blocks of lines on two threads
+ * (datafix_par.c); any other, or one whose types change past its first
+ * lines, by the one-thread reader below, with the same results.
  */
-struct scol {
-    bool numeric, seen_number, recount;
-    size_t n, miss;
-    double s, c, mn, mx;
-    double dist[DATAFIX_MIN_DISTINCT];
-    size_t ndist;
-    struct rsel *rs;
-    struct modecount *mc;
-    bool need_p;      /* mean fill: the values below it are being counted */
-    bool active;      /* fed in this rank pass */
-    size_t p, below;  /* where the fill goes among the sorted values */
-    char fill_txt[40], lo_txt[40], hi_txt[40];
-    char *fill_quoted;
-};
-
-enum scan_mode { SCAN_RANKS, SCAN_COUNT, SCAN_WRITE };
-
-struct sfix {
-    struct fixer *f;
-    struct scol *sc;
-    struct stat st0;
-};
-
 static void sfix_free(struct sfix *s)
 {
+    if (s->rs1)
+        for (size_t c = 0; c < s->f->ncols; c++)
+            rsel_free(s->rs1[c]);
+    free(s->rs1);
     if (s->sc)
         for (size_t c = 0; c < s->f->ncols; c++) {
             rsel_free(s->sc[c].rs);
@@ -722,8 +695,7 @@ static void sfix_free(struct sfix *s)
     free(s->sc);
 }
 
-/* Pass 1 on one non-missing numeric cell. */
-static void s_number(struct scol *c, double x)
+void s_number_stats(struct scol *c, double x)
 {
     c->n++;
     double t = c->s + x;
@@ -738,6 +710,37 @@ static void s_number(struct scol *c, double x)
         if (j == c->ndist)
             c->dist[c->ndist++] = x;
     }
+}
+
+void s_number_stats_n(struct scol *c, const double *v, size_t n)
+{
+    double s = c->s, cc = c->c, mn = c->mn, mx = c->mx;
+    for (size_t i = 0; i < n; i++) {
+        double x = v[i];
+        double t = s + x;
+        cc += fabs(s) >= fabs(x) ? (s - t) + x : (x - t) + s;
+        s = t;
+        mn = x < mn ? x : mn;
+        mx = x > mx ? x : mx;
+    }
+    c->s = s;
+    c->c = cc;
+    c->mn = mn;
+    c->mx = mx;
+    c->n += n;
+    for (size_t i = 0; i < n && c->ndist < DATAFIX_MIN_DISTINCT; i++) {
+        size_t j = 0;
+        while (j < c->ndist && c->dist[j] != v[i])
+            j++;
+        if (j == c->ndist)
+            c->dist[c->ndist++] = v[i];
+    }
+}
+
+/* Pass 1 on one non-missing numeric cell. */
+static void s_number(struct scol *c, double x)
+{
+    s_number_stats(c, x);
     rsel_count(c->rs, x);
 }
 
@@ -766,6 +769,9 @@ static int s_analyse(struct sfix *s)
         if (!(f->rep->cols[c].name = strndup(rec.fields[c].val, rec.fields[c].len)))
             return nomem(f);
     }
+    s->body = csv_reader_offset(f->rd);
+    if ((k = par_analyse(s, bits)) != PAR_FALLBACK)
+        return k;
     size_t row = 0;
     while ((k = csv_reader_next(f->rd, &rec, f->ret_err)) == 1) {
         if (rec.nfields == 0)
@@ -801,6 +807,7 @@ static int s_analyse(struct sfix *s)
     if (k < 0)
         return k;
     f->nrows = f->rep->rows = row;
+    s->par = csv_reader_plain(f->rd);
     bool again = false;
     for (size_t c = 0; c < f->ncols; c++)
         again |= s->sc[c].recount;
@@ -868,11 +875,13 @@ static int s_wants(struct sfix *s)
         if (want_quant(cl, n, 0.25, false) || want_quant(cl, n, 0.75, false) ||
             rsel_want(cl->rs, (n - 1) / 2) || rsel_want(cl->rs, n / 2))
             return nomem(f);
-        if (f->o->missing == MISSING_MEAN && cl->miss > 0) {
-            cl->need_p = true;
+        size_t below = 0;
+        if (f->o->missing == MISSING_MEAN && cl->miss > 0 &&
+            !rsel_count_below(cl->rs, (cl->s + cl->c) / (double)n, &below)) {
+            cl->need_p = true; /* the values below the mean: counted by a pass */
             continue;
         }
-        cl->p = (n - 1) / 2 + 1;
+        cl->p = f->o->missing == MISSING_MEAN && cl->miss > 0 ? below : (n - 1) / 2 + 1;
         if (want_imputed(cl) != 0)
             return nomem(f);
     }
@@ -930,6 +939,8 @@ static int s_scan(struct sfix *s, enum scan_mode mode, struct atomic_file *w)
     struct fixer *f = s->f;
     struct csv_record rec;
     int k;
+    if (s->par)
+        return par_scan(s, mode, w);
     if ((k = csv_reader_rewind(f->rd, f->ret_err)) != 0 ||
         (k = csv_reader_header(f->rd, &rec, f->ret_err)) != 0)
         return k;
@@ -1235,7 +1246,7 @@ static int s_output(struct sfix *s)
 /* datafix_run for the options the streaming fix covers. */
 static int s_run(struct fixer *f)
 {
-    struct sfix s = {.f = f};
+    struct sfix s = {.f = f, .nworkers = bscan_workers()};
     int k = fstat(csv_reader_fd(f->rd), &s.st0) != 0 ? sh_errf(f->ret_err, SH_EIO, "%s: %s", f->path, strerror(errno)) : 0;
     if (k == 0)
         k = s_analyse(&s);

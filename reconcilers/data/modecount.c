@@ -12,6 +12,7 @@ struct mc_entry {
     size_t len;
     size_t count;
     uint64_t hash;
+    uint64_t first; /* where it was first seen: ties of the mode go to the smallest */
 };
 
 struct modecount {
@@ -74,14 +75,17 @@ static int rehash(struct modecount *m)
     return 0;
 }
 
-int modecount_add(struct modecount *m, const char *s, size_t len)
+/* Counts n of s, first seen at pos (kept when it is earlier). */
+static int add_n(struct modecount *m, const char *s, size_t len, size_t n, uint64_t pos)
 {
     uint64_t h = fnv1a(s, len);
     size_t j = (size_t)h & (m->nslots - 1);
     while (m->slots[j]) {
         struct mc_entry *e = &m->e[m->slots[j] - 1];
         if (e->hash == h && e->len == len && memcmp(e->s, s, len) == 0) {
-            e->count++;
+            e->count += n;
+            if (pos < e->first)
+                e->first = pos;
             return 0;
         }
         j = (j + 1) & (m->nslots - 1);
@@ -101,7 +105,7 @@ int modecount_add(struct modecount *m, const char *s, size_t len)
         return SH_ENOMEM;
     memcpy(copy, s, len);
     copy[len] = '\0';
-    m->e[m->n] = (struct mc_entry){copy, len, 1, h};
+    m->e[m->n] = (struct mc_entry){copy, len, n, h, pos};
     m->slots[j] = (uint32_t)(m->n + 1);
     m->n++;
     if (m->n * 2 > m->nslots)
@@ -109,11 +113,33 @@ int modecount_add(struct modecount *m, const char *s, size_t len)
     return 0;
 }
 
+int modecount_add(struct modecount *m, const char *s, size_t len)
+{
+    return add_n(m, s, len, 1, m->n);
+}
+
+int modecount_add_at(struct modecount *m, const char *s, size_t len, uint64_t pos)
+{
+    return add_n(m, s, len, 1, pos);
+}
+
+int modecount_merge(struct modecount *dst, const struct modecount *src)
+{
+    for (size_t i = 0; i < src->n; i++) {
+        const struct mc_entry *e = &src->e[i];
+        int k = add_n(dst, e->s, e->len, e->count, e->first);
+        if (k != 0)
+            return k;
+    }
+    return 0;
+}
+
 bool modecount_mode(const struct modecount *m, const char **ret, size_t *ret_len, size_t *ret_count)
 {
     const struct mc_entry *best = NULL;
     for (size_t i = 0; i < m->n; i++)
-        if (!best || m->e[i].count > best->count)
+        if (!best || m->e[i].count > best->count ||
+            (m->e[i].count == best->count && m->e[i].first < best->first))
             best = &m->e[i];
     if (!best)
         return false;

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct modecount;
 
@@ -16,6 +17,17 @@ void modecount_free(struct modecount *m);
 
 /* Counts one text. 0 or SH_ENOMEM. */
 int modecount_add(struct modecount *m, const char *s, size_t len);
+
+/*
+ * Counting in parts (datafix_par.c: two threads, each its own counter):
+ * modecount_add_at counts a text first seen at `pos` (any increasing
+ * numbering of the cells, e.g. block << 32 | row), and modecount_merge adds
+ * src's counts to dst. The mode's ties then go to the smallest pos, i.e.
+ * the value seen first, as with one counter fed in order. Use either
+ * modecount_add or modecount_add_at on a counter, not both. 0 or SH_ENOMEM.
+ */
+int modecount_add_at(struct modecount *m, const char *s, size_t len, uint64_t pos);
+int modecount_merge(struct modecount *dst, const struct modecount *src);
 
 /* The mode: true with *ret (borrowed, NUL-terminated), its length and its
  * count; false when nothing was counted. */

@@ -17,6 +17,11 @@
 /* Parses s[0..len) completely as a finite number. Returns true and *out, or false. */
 bool num_parse(const char *s, size_t len, double *out);
 
+/* The same, faster for short plain decimals ([-]D+[.D*], at most 8 characters
+ * after the sign, read eight bytes at a time): s[len..len+8) must be readable
+ * (a buffer with padding). */
+bool num_parse_padded(const char *s, size_t len, double *out);
+
 /* Writes the shortest of %.15g, %.16g, %.17g of finite v that reads back to v
  * (no trailing zeros, "-0" for negative zero) into buf; returns its length.
  * size must be at least 32. */

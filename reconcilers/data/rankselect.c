@@ -8,8 +8,11 @@
 #include "base/errors.h"
 
 #define SUB_BITS 12u
-#define HASH_SLOTS 2048u /* > 2 · RSEL_GATHER */
+#define FIRST_SLOTS 2048u /* > 2 · RSEL_GATHER: the table of a new probe */
+#define BUDGET_SLOTS 256u /* the same with a budget: it grows from there */
 #define MAX_WANT 64
+#define MAX_PROBES (MAX_WANT + RSEL_MAX_GUESS)
+#define MASK_BITS 16u
 
 struct want {
     size_t rank;
@@ -30,18 +33,27 @@ struct probe {
     unsigned nbits, w; /* refined by the next w bits */
     uint32_t *hist;
     struct pair *slots; /* open addressing, key 0 = empty (key 0 is no double) */
+    size_t nslots;      /* a power of two, at least twice used */
     size_t used;
-    bool overflow;
+    bool overflow;      /* more than the rsel's cap distinct values */
+    size_t charged;     /* bytes of the table taken from the budget */
 };
 
 struct rsel {
     unsigned b1;
     uint32_t *h1;
     size_t n;
+    size_t cap;         /* distinct values gathered a probe at most */
+    struct rsel_budget *bud; /* or, when set, what the tables may grow by */
     struct want w[MAX_WANT];
     size_t nw;
-    struct probe p[MAX_WANT];
+    struct probe p[MAX_PROBES];
     size_t np;
+    bool guessed;       /* p[] holds the guessed buckets of pass 1, finished */
+    /* a bit per top-mbits key prefix holding some probe, so that most values
+     * are passed over with one test */
+    uint64_t mask[(1u << MASK_BITS) / 64];
+    unsigned mbits;
 };
 
 static inline uint64_t key_of(double d)
@@ -67,6 +79,8 @@ struct rsel *rsel_new(unsigned first_bits)
     if (!r)
         return NULL;
     r->b1 = first_bits;
+    r->mbits = MASK_BITS;
+    r->cap = RSEL_GATHER;
     if (!(r->h1 = calloc((size_t)1 << first_bits, sizeof *r->h1))) {
         free(r);
         return NULL;
@@ -74,13 +88,22 @@ struct rsel *rsel_new(unsigned first_bits)
     return r;
 }
 
+void rsel_set_budget(struct rsel *r, struct rsel_budget *b)
+{
+    r->bud = b;
+    r->cap = b ? SIZE_MAX : RSEL_GATHER;
+}
+
 static void probes_free(struct rsel *r)
 {
     for (size_t i = 0; i < r->np; i++) {
+        if (r->bud) /* the growth goes back */
+            r->bud->left += r->p[i].charged;
         free(r->p[i].hist);
         free(r->p[i].slots);
     }
     r->np = 0;
+    r->guessed = false;
 }
 
 void rsel_free(struct rsel *r)
@@ -92,15 +115,152 @@ void rsel_free(struct rsel *r)
     free(r);
 }
 
+/* The mask of the probes. */
+static void set_mask(struct rsel *r)
+{
+    memset(r->mask, 0, sizeof r->mask);
+    unsigned b = MASK_BITS;
+    for (size_t i = 0; i < r->np; i++)
+        if (r->p[i].nbits < b)
+            b = r->p[i].nbits;
+    r->mbits = b;
+    for (size_t i = 0; i < r->np; i++) {
+        uint64_t top = r->p[i].prefix >> (r->p[i].nbits - b);
+        r->mask[top >> 6] |= UINT64_C(1) << (top & 63);
+    }
+}
+
+/* A new probe of the bucket prefix/nbits. 0 or SH_ENOMEM. */
+static int add_probe(struct rsel *r, uint64_t prefix, unsigned nbits)
+{
+    struct probe *p = &r->p[r->np++];
+    memset(p, 0, sizeof *p);
+    p->prefix = prefix;
+    p->nbits = nbits;
+    p->w = 64 - nbits < SUB_BITS ? 64 - nbits : SUB_BITS;
+    p->nslots = r->bud ? BUDGET_SLOTS : FIRST_SLOTS;
+    p->hist = calloc((size_t)1 << p->w, sizeof *p->hist);
+    p->slots = calloc(p->nslots, sizeof *p->slots);
+    return p->hist && p->slots ? 0 : SH_ENOMEM;
+}
+
+static inline size_t slot_of(uint64_t k, size_t nslots)
+{
+    return (size_t)((k * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (nslots - 1);
+}
+
+/* Twice the slots; false when there is no memory or budget (the probe
+ * overflows). */
+static bool grow(struct rsel_budget *bud, struct probe *p)
+{
+    size_t ns = p->nslots * 2, more = p->nslots * sizeof(struct pair);
+    if (!bud || bud->left < more)
+        return false;
+    struct pair *sl = calloc(ns, sizeof *sl);
+    if (!sl)
+        return false;
+    bud->left -= more;
+    p->charged += more;
+    for (size_t i = 0; i < p->nslots; i++) {
+        if (!p->slots[i].key)
+            continue;
+        size_t h = slot_of(p->slots[i].key, ns);
+        while (sl[h].key)
+            h = (h + 1) & (ns - 1);
+        sl[h] = p->slots[i];
+    }
+    free(p->slots);
+    p->slots = sl;
+    p->nslots = ns;
+    return true;
+}
+
+static void gather_n(const struct rsel *r, struct probe *p, uint64_t k, size_t n)
+{
+    size_t h = slot_of(k, p->nslots);
+    for (;;) {
+        struct pair *s = &p->slots[h];
+        if (s->key == k) {
+            s->cnt += n;
+            return;
+        }
+        if (s->key == 0)
+            break;
+        h = (h + 1) & (p->nslots - 1);
+    }
+    if (p->used == r->cap) {
+        p->overflow = true;
+        return;
+    }
+    if (2 * (p->used + 1) > p->nslots) {
+        if (!grow(r->bud, p)) {
+            p->overflow = true;
+            return;
+        }
+        h = slot_of(k, p->nslots);
+        while (p->slots[h].key)
+            h = (h + 1) & (p->nslots - 1);
+    }
+    p->slots[h].key = k;
+    p->slots[h].cnt = n;
+    p->used++;
+}
+
+static inline void feed_key(struct rsel *r, uint64_t k)
+{
+    uint64_t top = k >> (64 - r->mbits);
+    if (!((r->mask[top >> 6] >> (top & 63)) & 1))
+        return;
+    for (size_t i = 0; i < r->np; i++) {
+        struct probe *p = &r->p[i];
+        if ((k >> (64 - p->nbits)) != p->prefix)
+            continue;
+        p->hist[(k >> (64 - p->nbits - p->w)) & (((uint64_t)1 << p->w) - 1)]++;
+        if (!p->overflow)
+            gather_n(r, p, k, 1);
+    }
+}
+
 void rsel_count(struct rsel *r, double v)
 {
-    r->h1[key_of(v) >> (64 - r->b1)]++;
+    uint64_t k = key_of(v);
+    r->h1[k >> (64 - r->b1)]++;
     r->n++;
+    if (r->np)
+        feed_key(r, k);
+}
+
+void rsel_count_n(struct rsel *r, const double *v, size_t n)
+{
+    uint32_t *h1 = r->h1;
+    unsigned shift = 64 - r->b1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = key_of(v[i]);
+        h1[k >> shift]++;
+        if (r->np)
+            feed_key(r, k);
+    }
+    r->n += n;
 }
 
 size_t rsel_n(const struct rsel *r)
 {
     return r->n;
+}
+
+int rsel_guess(struct rsel *r, double v)
+{
+    if (isnan(v) || r->n > 0)
+        return 0;
+    uint64_t prefix = key_of(v) >> (64 - r->b1);
+    for (size_t i = 0; i < r->np; i++)
+        if (r->p[i].prefix == prefix)
+            return 0;
+    if (r->np == RSEL_MAX_GUESS)
+        return 0;
+    int k = add_probe(r, prefix, r->b1);
+    set_mask(r);
+    return k;
 }
 
 /* Moves w down into the bucket of hist (2^bits counts, refining w's prefix)
@@ -122,6 +282,71 @@ static void descend(struct want *w, const uint32_t *hist, unsigned bits)
     }
 }
 
+static int cmp_pair(const void *a, const void *b)
+{
+    uint64_t x = ((const struct pair *)a)->key, y = ((const struct pair *)b)->key;
+    return x < y ? -1 : x > y;
+}
+
+/* After a pass: the gathered pairs of p in key order (when complete). */
+static void finish(struct probe *p)
+{
+    if (p->overflow)
+        return;
+    size_t m = 0;
+    for (size_t s = 0; s < p->nslots; s++)
+        if (p->slots[s].key)
+            p->slots[m++] = p->slots[s];
+    qsort(p->slots, m, sizeof *p->slots, cmp_pair);
+    p->used = m;
+}
+
+/* w, in p's bucket, resolved from p's pairs or one level down its histogram. */
+static void resolve(struct want *w, const struct probe *p)
+{
+    if (p->overflow) {
+        descend(w, p->hist, p->w);
+        return;
+    }
+    size_t cum = 0;
+    for (size_t s = 0; s < p->used; s++) {
+        if (w->rel < cum + p->slots[s].cnt) {
+            w->done = true;
+            w->val = val_of(p->slots[s].key);
+            return;
+        }
+        cum += p->slots[s].cnt;
+    }
+}
+
+void rsel_end_count(struct rsel *r)
+{
+    for (size_t j = 0; j < r->np; j++)
+        finish(&r->p[j]);
+    r->guessed = r->np > 0;
+}
+
+bool rsel_count_below(const struct rsel *r, double v, size_t *ret)
+{
+    if (!r->guessed || isnan(v) || v == 0) /* ±0: key order is not < there */
+        return false;
+    uint64_t k = key_of(v), b = k >> (64 - r->b1);
+    const struct probe *p = NULL;
+    for (size_t j = 0; j < r->np; j++)
+        if (r->p[j].nbits == r->b1 && r->p[j].prefix == b)
+            p = &r->p[j];
+    if (!p || p->overflow)
+        return false;
+    size_t below = 0;
+    for (uint64_t i = 0; i < b; i++) /* lower keys: lower values (no ±0 at v) */
+        below += r->h1[i];
+    for (size_t s = 0; s < p->used; s++)
+        if (val_of(p->slots[s].key) < v)
+            below += p->slots[s].cnt;
+    *ret = below;
+    return true;
+}
+
 int rsel_want(struct rsel *r, size_t rank)
 {
     for (size_t i = 0; i < r->nw; i++)
@@ -134,6 +359,9 @@ int rsel_want(struct rsel *r, size_t rank)
     w->rank = w->rel = rank;
     w->val = NAN;
     descend(w, r->h1, r->b1);
+    for (size_t j = 0; r->guessed && !w->done && j < r->np; j++)
+        if (r->p[j].prefix == w->prefix && r->p[j].nbits == w->nbits)
+            resolve(w, &r->p[j]);
     return 0;
 }
 
@@ -157,93 +385,78 @@ int rsel_begin_pass(struct rsel *r)
             j++;
         if (j < r->np)
             continue;
-        struct probe *p = &r->p[r->np++];
-        memset(p, 0, sizeof *p);
-        p->prefix = w->prefix;
-        p->nbits = w->nbits;
-        p->w = 64 - w->nbits < SUB_BITS ? 64 - w->nbits : SUB_BITS;
-        p->hist = calloc((size_t)1 << p->w, sizeof *p->hist);
-        p->slots = calloc(HASH_SLOTS, sizeof *p->slots);
-        if (!p->hist || !p->slots)
+        if (add_probe(r, w->prefix, w->nbits) != 0)
             return SH_ENOMEM;
     }
+    set_mask(r);
     return 0;
-}
-
-static void gather(struct probe *p, uint64_t k)
-{
-    size_t h = (size_t)((k * UINT64_C(0x9E3779B97F4A7C15)) >> 53) & (HASH_SLOTS - 1);
-    for (;;) {
-        struct pair *s = &p->slots[h];
-        if (s->key == k) {
-            s->cnt++;
-            return;
-        }
-        if (s->key == 0) {
-            if (p->used == RSEL_GATHER) {
-                p->overflow = true;
-                return;
-            }
-            s->key = k;
-            s->cnt = 1;
-            p->used++;
-            return;
-        }
-        h = (h + 1) & (HASH_SLOTS - 1);
-    }
 }
 
 void rsel_feed(struct rsel *r, double v)
 {
-    uint64_t k = key_of(v);
-    for (size_t i = 0; i < r->np; i++) {
-        struct probe *p = &r->p[i];
-        if ((k >> (64 - p->nbits)) != p->prefix)
-            continue;
-        p->hist[(k >> (64 - p->nbits - p->w)) & (((uint64_t)1 << p->w) - 1)]++;
-        if (!p->overflow)
-            gather(p, k);
-    }
-}
-
-static int cmp_pair(const void *a, const void *b)
-{
-    uint64_t x = ((const struct pair *)a)->key, y = ((const struct pair *)b)->key;
-    return x < y ? -1 : x > y;
+    feed_key(r, key_of(v));
 }
 
 void rsel_end_pass(struct rsel *r)
 {
     for (size_t j = 0; j < r->np; j++) {
         struct probe *p = &r->p[j];
-        if (!p->overflow) {
-            size_t m = 0;
-            for (size_t s = 0; s < HASH_SLOTS; s++)
-                if (p->slots[s].key)
-                    p->slots[m++] = p->slots[s];
-            qsort(p->slots, m, sizeof *p->slots, cmp_pair);
-            p->used = m;
-        }
+        finish(p);
         for (size_t i = 0; i < r->nw; i++) {
             struct want *w = &r->w[i];
-            if (w->done || w->prefix != p->prefix || w->nbits != p->nbits)
-                continue;
-            if (p->overflow) {
-                descend(w, p->hist, p->w);
-                continue;
-            }
-            size_t cum = 0;
-            for (size_t s = 0; s < p->used; s++) {
-                if (w->rel < cum + p->slots[s].cnt) {
-                    w->done = true;
-                    w->val = val_of(p->slots[s].key);
-                    break;
-                }
-                cum += p->slots[s].cnt;
-            }
+            if (!w->done && w->prefix == p->prefix && w->nbits == p->nbits)
+                resolve(w, p);
         }
     }
     probes_free(r);
+}
+
+/* Adds src's probes to dst's (the same buckets, in the same order) and frees src's. */
+static int merge_probes(struct rsel *dst, struct rsel *src)
+{
+    int k = dst->np == src->np ? 0 : SH_EINVAL;
+    for (size_t j = 0; k == 0 && j < dst->np; j++) {
+        struct probe *d = &dst->p[j], *s = &src->p[j];
+        if (d->prefix != s->prefix || d->nbits != s->nbits) {
+            k = SH_EINVAL;
+            break;
+        }
+        size_t nb = (size_t)1 << d->w;
+        for (size_t b = 0; b < nb; b++)
+            d->hist[b] += s->hist[b];
+        d->overflow |= s->overflow;
+        for (size_t i = 0; i < s->nslots && !d->overflow; i++)
+            if (s->slots[i].key)
+                gather_n(dst, d, s->slots[i].key, s->slots[i].cnt);
+    }
+    probes_free(src);
+    return k;
+}
+
+int rsel_merge_counts(struct rsel *dst, struct rsel *src)
+{
+    if (dst->b1 != src->b1)
+        return SH_EINVAL;
+    size_t nb = (size_t)1 << dst->b1;
+    for (size_t b = 0; b < nb; b++)
+        dst->h1[b] += src->h1[b];
+    dst->n += src->n;
+    return merge_probes(dst, src);
+}
+
+int rsel_begin_pass_as(struct rsel *r, const struct rsel *like)
+{
+    probes_free(r);
+    for (size_t i = 0; i < like->np; i++)
+        if (add_probe(r, like->p[i].prefix, like->p[i].nbits) != 0)
+            return SH_ENOMEM;
+    set_mask(r);
+    return 0;
+}
+
+int rsel_merge_pass(struct rsel *dst, struct rsel *src)
+{
+    return merge_probes(dst, src);
 }
 
 double rsel_value(const struct rsel *r, size_t rank)

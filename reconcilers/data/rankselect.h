@@ -20,7 +20,15 @@
  * Order: that of the keys, i.e. of the values with −0 before +0 (as the
  * in-memory selection of stats.c, whose buckets use the same keys). NaN must
  * not be fed. Memory: the first histogram, and per distinct bucket being
- * refined 16 KiB + RSEL_GATHER pairs, for one pass. One thread per rsel.
+ * refined 16 KiB + RSEL_GATHER pairs (or more from a budget,
+ * rsel_set_budget), for one pass. One thread per rsel.
+ *
+ * Guessed buckets: before pass 1, rsel_guess(v) names the first-level
+ * bucket of v (e.g. a quartile of the first rows) and pass 1 also gathers
+ * that bucket, as a refinement pass would; rsel_end_count after pass 1.
+ * A wanted rank that falls in a guessed bucket is then resolved (or goes
+ * down a level) without a pass of its own: a good guess saves a whole pass
+ * over the data, a bad one costs nothing but its memory.
  */
 #ifndef SH_RANKSELECT_H
 #define SH_RANKSELECT_H
@@ -30,6 +38,7 @@
 #include <stdint.h>
 
 #define RSEL_GATHER 768
+#define RSEL_MAX_GUESS 8
 
 struct rsel;
 
@@ -37,8 +46,30 @@ struct rsel;
 struct rsel *rsel_new(unsigned first_bits);
 void rsel_free(struct rsel *r);
 
-/* Pass 1: one value. */
+/* Bytes the gathered pairs of several rsels may grow by, together (one
+ * thread at a time uses a budget). With a budget a probe gathers as many
+ * distinct values as the budget lets it, not RSEL_GATHER: more ranks are
+ * resolved in a pass. Which probes get the memory changes only how many
+ * passes it takes, never a value. */
+struct rsel_budget {
+    size_t left;
+};
+void rsel_set_budget(struct rsel *r, struct rsel_budget *b);
+
+/* Before pass 1: also gather the first-level bucket of v (at most
+ * RSEL_MAX_GUESS buckets; more are ignored). 0 or SH_ENOMEM. */
+int rsel_guess(struct rsel *r, double v);
+/* After pass 1 (and rsel_merge_counts), before rsel_want. */
+void rsel_end_count(struct rsel *r);
+
+/* After rsel_end_count: the number of values < v, when pass 1 tells it
+ * exactly (v's first-level bucket was guessed and gathered whole; v not
+ * ±0). False otherwise: a pass must count them. */
+bool rsel_count_below(const struct rsel *r, double v, size_t *ret);
+
+/* Pass 1: one value; n values. */
 void rsel_count(struct rsel *r, double v);
+void rsel_count_n(struct rsel *r, const double *v, size_t n);
 size_t rsel_n(const struct rsel *r);
 
 /* A rank wanted (< rsel_n); after pass 1, any time. 0 or SH_ENOMEM. */
@@ -49,6 +80,20 @@ bool rsel_pending(const struct rsel *r);
 int rsel_begin_pass(struct rsel *r);
 void rsel_feed(struct rsel *r, double v);
 void rsel_end_pass(struct rsel *r);
+/*
+ * Two threads on one stream (datafix_par.c): each counts or feeds its part
+ * into its own rsel, and the parts are added up after. rsel_merge_counts
+ * adds src's pass-1 histogram and guessed buckets to dst (same first_bits,
+ * the same guesses); rsel_begin_pass_as
+ * begins a pass on r probing the buckets of `like`'s pass (r has no wanted
+ * ranks of its own); rsel_merge_pass adds src's pass to dst's (begun alike)
+ * and ends src's. The result is that of one rsel fed every value. 0 or
+ * SH_ENOMEM / SH_EINVAL (not alike).
+ */
+int rsel_merge_counts(struct rsel *dst, struct rsel *src);
+int rsel_begin_pass_as(struct rsel *r, const struct rsel *like);
+int rsel_merge_pass(struct rsel *dst, struct rsel *src);
+
 /* The value of a wanted, resolved rank (NaN otherwise). */
 double rsel_value(const struct rsel *r, size_t rank);
 

@@ -6,7 +6,14 @@
  * refusal over maxFixedFraction, dry run, the other strategies, backups
  * kept to `keep` with the newest names, the temporary files of a killed
  * run cleaned up, and a write beyond RLIMIT_FSIZE failing with a clear
- * error (not SIGXFSZ) and the original, alone in its folder, unchanged.
+ * error (not SIGXFSZ) and the original, alone in its folder, unchanged;
+ * a plain file of many blocks fixed on two threads (datafix_par.c) gives
+ * the report and bytes of the one-thread reader (the same file with one
+ * quoted cell), also when a column turns to text past the first lines;
+ * num_parse_padded (eight bytes at a time) reads every text as num_parse;
+ * blockscan cuts a file into blocks of whole lines (one far longer than a
+ * block too) whose in-order steps see the file in order, and a failure
+ * stops the pass at the first failing block.
  */
 #include <check.h>
 #include <sys/resource.h>
@@ -25,6 +32,10 @@
 #include "data/modecount.h"
 #include "data/backup.h"
 #include "data/stats.h"
+#include "data/numtext.h"
+#include "data/blockscan.h"
+#include <fcntl.h>
+#include <pthread.h>
 #include "base/errors.h"
 
 Suite *datafix_suite(void);
@@ -868,6 +879,224 @@ START_TEST(test_keeps_file_mode)
 }
 END_TEST
 
+/* A housing-like file of n rows (the same for the same arguments): 5%
+ * missing numbers, 1% of column a times 50, blank lines; a quoted text cell at row
+ * `quoted` (0: none) sends the fix to the one-thread reader; a text in the
+ * numeric column b at row `late` (0: none) turns it to text past the first
+ * lines. */
+static char *gen_rows(size_t n, size_t quoted, size_t late, size_t *len)
+{
+    static const char *const towns[] = {"NEAR BAY", "INLAND", "ISLAND", "NEAR OCEAN", "<1H OCEAN"};
+    uint64_t x = 88172645463325252ull;
+    char *buf = NULL;
+    FILE *f = open_memstream(&buf, len);
+    ck_assert_ptr_nonnull(f);
+    fputs("a,b,c,town,d\n", f);
+    for (size_t r = 1; r <= n; r++) {
+        uint64_t u[6];
+        for (int i = 0; i < 6; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            u[i] = x;
+        }
+        if (u[5] % 997 == 0)
+            fputs(u[5] % 2 ? "\n" : "\r\n", f); /* blank lines: kept, not rows */
+        double a = (double)(u[0] % 100000) / 100.0 - 500.0;
+        if (u[0] % 100 == 0)
+            a *= 50;
+        if (u[0] % 20 == 1)
+            fputs("", f);
+        else
+            fprintf(f, "%.2f", a);
+        if (late && r == late)
+            fputs(",n/a", f);
+        else if (u[1] % 20 == 1)
+            fputs(",NA", f);
+        else
+            fprintf(f, ",%d", (int)(u[1] % 5000));
+        if (u[2] % 20 == 1)
+            fputs(",", f);
+        else
+            fprintf(f, ",%.6f", (double)(u[2] % 10000000) / 1e6);
+        if (quoted && r == quoted)
+            fprintf(f, ",\"%s\"", towns[u[3] % 5]);
+        else
+            fprintf(f, ",%s", u[3] % 100 == 1 ? "" : towns[u[3] % 5]);
+        fprintf(f, ",%d\n", (int)(u[4] % 13) - 6);
+    }
+    fclose(f);
+    return buf;
+}
+
+/* fix-data on data: its return code, report (JSON text) and the file after. */
+static void fix_bytes(const char *data, size_t len, const struct datafix_options *o, int *rc,
+                      char **json, char **out, size_t *olen)
+{
+    put_file(path, data, len);
+    struct datafix_report rep;
+    char *err = NULL;
+    *rc = datafix_run(path, o, &rep, &err);
+    free(err);
+    cJSON *j = datafix_report_json(&rep);
+    ck_assert_ptr_nonnull(j);
+    *json = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    datafix_report_free(&rep);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    *out = NULL;
+    FILE *m = open_memstream(out, olen);
+    char b[65536];
+    size_t k;
+    while ((k = fread(b, 1, sizeof b, f)) > 0)
+        fwrite(b, 1, k, m);
+    fclose(f);
+    fclose(m);
+}
+
+START_TEST(test_two_threads_as_one)
+{
+    size_t n = 60000; /* ~2.3 MB: several blocks for each worker */
+    for (int late = 0; late < 2; late++) {
+        size_t la, lb;
+        char *a = gen_rows(n, 0, late ? n / 2 : 0, &la);
+        char *b = gen_rows(n, n - 5, late ? n / 2 : 0, &lb);
+        ck_assert_uint_eq(lb, la + 2);
+        for (int v = 0; v < 5; v++) {
+            struct datafix_options o = opts();
+            o.backup_keep = 0;
+            o.missing = v == 1 ? MISSING_MEAN : MISSING_MEDIAN;
+            o.outliers = v == 2 ? OUTLIER_NONE : OUTLIER_CAP;
+            o.dry_run = v == 3;
+            o.max_fixed_fraction = v == 4 ? 0.01 : 0.2;
+            int ra, rb;
+            char *ja, *jb, *oa, *ob;
+            size_t ola, olb;
+            fix_bytes(a, la, &o, &ra, &ja, &oa, &ola);
+            fix_bytes(b, lb, &o, &rb, &jb, &ob, &olb);
+            ck_assert_int_eq(ra, v == 4 ? SH_EREFUSED : 0);
+            ck_assert_int_eq(rb, ra);
+            ck_assert_msg(strcmp(ja, jb) == 0, "late %d variant %d: reports differ:\n%s\n%s", late, v, ja, jb);
+            /* the quoted cell is kept as it was: its quotes are the only difference */
+            size_t w = 0;
+            for (size_t i = 0; i < olb; i++)
+                if (ob[i] != '"')
+                    ob[w++] = ob[i];
+            ck_assert_uint_eq(w, ola);
+            ck_assert_msg(memcmp(oa, ob, ola) == 0, "late %d variant %d: the files differ", late, v);
+            ck_assert(strstr(ja, v < 3 ? "\"written\":true" : "\"written\":false"));
+            free(ja);
+            free(jb);
+            free(oa);
+            free(ob);
+        }
+        free(a);
+        free(b);
+    }
+}
+END_TEST
+
+START_TEST(test_parse_padded_as_parse)
+{
+    static const char alpha[] = "0123456789.-+eE x";
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    char buf[40];
+    for (int i = 0; i < 2000000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t len = (size_t)(x % 20);
+        for (size_t j = 0; j < len; j++) { /* mostly digits, some dots and signs */
+            uint64_t r = (x >> (3 * j + 5)) % 64;
+            buf[j] = r < 40 ? (char)('0' + r % 10) : alpha[r % (sizeof alpha - 1)];
+        }
+        memset(buf + len, (int)(x >> 60) * 3 + '0', 8); /* padding: not part of the text */
+        double a = 0, b = 0;
+        bool ka = num_parse(buf, len, &a), kb = num_parse_padded(buf, len, &b);
+        ck_assert_msg(ka == kb && (!ka || memcmp(&a, &b, sizeof a) == 0), "'%.*s': %d %.17g vs %d %.17g",
+                      (int)len, buf, ka, a, kb, b);
+    }
+}
+END_TEST
+
+struct scan_seen {
+    pthread_mutex_t mu;
+    char *copy;       /* the blocks put back at their offsets */
+    uint64_t next;    /* the block expected in order */
+    uint64_t next_off;
+    bool bad;         /* a block not of whole lines, or out of order */
+    uint64_t fail_at; /* work fails on this block (UINT64_MAX: none) */
+    uint64_t ordered_max;
+};
+
+static int scan_work(void *ctx, unsigned w, uint64_t idx, const char *buf, size_t len, uint64_t off)
+{
+    (void)w;
+    struct scan_seen *s = ctx;
+    bool whole = len > 0 && (buf[len - 1] == '\n' || off + len == 300000 + 1);
+    pthread_mutex_lock(&s->mu);
+    memcpy(s->copy + off, buf, len);
+    if (!whole)
+        s->bad = true;
+    pthread_mutex_unlock(&s->mu);
+    return idx == s->fail_at ? SH_ECONFLICT : 0;
+}
+
+static int scan_ordered(void *ctx, unsigned w, uint64_t idx, uint64_t end)
+{
+    (void)w;
+    struct scan_seen *s = ctx;
+    pthread_mutex_lock(&s->mu);
+    if (idx != s->next || end <= s->next_off)
+        s->bad = true;
+    s->next = idx + 1;
+    s->next_off = end;
+    s->ordered_max = idx;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+START_TEST(test_blockscan_whole_lines_in_order)
+{
+    /* 300001 bytes: short lines, one of 40000 bytes, no newline at the end */
+    size_t n = 300001;
+    char *data = malloc(n);
+    ck_assert_ptr_nonnull(data);
+    uint64_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        data[i] = (i >= 100000 && i < 140000) || (x >> 60) ? (char)('a' + (x >> 59) % 26) : '\n';
+    }
+    data[n - 1] = 'z';
+    put_file(path, data, n);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(fd, 0);
+    static const struct bscan_ops ops = {scan_work, scan_ordered};
+    for (int round = 0; round < 2; round++) {
+        struct scan_seen s = {.fail_at = round ? 7 : UINT64_MAX};
+        pthread_mutex_init(&s.mu, NULL);
+        s.copy = calloc(n, 1);
+        ck_assert_ptr_nonnull(s.copy);
+        int k = bscan_run(fd, 0, n, 4096, 2, &ops, &s);
+        if (!round) {
+            ck_assert_int_eq(k, 0);
+            ck_assert(!s.bad);
+            ck_assert_uint_eq(s.next_off, n);
+            ck_assert(memcmp(s.copy, data, n) == 0);
+        } else {
+            ck_assert_int_eq(k, SH_ECONFLICT);
+            ck_assert(!s.bad);
+            ck_assert_uint_eq(s.ordered_max, 6); /* none after the failed block */
+        }
+        free(s.copy);
+        pthread_mutex_destroy(&s.mu);
+    }
+    close(fd);
+    free(data);
+}
+END_TEST
+
 Suite *datafix_suite(void)
 {
     Suite *s = suite_create("datafix");
@@ -891,6 +1120,9 @@ Suite *datafix_suite(void)
     tcase_add_test(tc, test_backups_kept_newest);
     tcase_add_test(tc, test_stale_temporary_cleaned);
     tcase_add_test(tc, test_keeps_file_mode);
+    tcase_add_test(tc, test_two_threads_as_one);
+    tcase_add_test(tc, test_parse_padded_as_parse);
+    tcase_add_test(tc, test_blockscan_whole_lines_in_order);
     suite_add_tcase(s, tc);
     return s;
 }

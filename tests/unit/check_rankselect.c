@@ -2,7 +2,12 @@
  * check_rankselect.c — the multi-pass radix select (data/rankselect.c):
  * every rank of random columns (spread values, heavy ties, ±0, negatives,
  * a handful of distinct values, wide magnitudes) equals the sorted array's,
- * whichever first-histogram width, within its pass bound.
+ * whichever first-histogram width, within its pass bound; and the same
+ * ranks when the stream is counted and fed in two parts merged after (the
+ * two threads of fix-data), with guessed buckets gathered in pass 1 and the
+ * pairs grown from a budget, small or large: a good guess resolves in no
+ * pass, a bad one or a tight budget only costs passes; the count of values
+ * below a guessed value, when pass 1 gives it, is the true count.
  */
 #include <check.h>
 #include <math.h>
@@ -91,6 +96,94 @@ START_TEST(test_every_rank_exact)
 }
 END_TEST
 
+/* Counted and fed in two interleaved parts, merged; guesses and a budget. */
+static int check_parts(int kind, size_t n, const double *guesses, size_t ng, size_t budget)
+{
+    double *v = malloc(n * sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = gen(kind, i);
+    struct rsel_budget b0 = {budget}, b1 = {budget};
+    struct rsel *r = rsel_new(16), *r1 = rsel_new(16);
+    ck_assert(r && r1);
+    rsel_set_budget(r, &b0);
+    rsel_set_budget(r1, &b1);
+    for (size_t g = 0; g < ng; g++) {
+        ck_assert_int_eq(rsel_guess(r, guesses[g]), 0);
+        ck_assert_int_eq(rsel_guess(r1, guesses[g]), 0);
+    }
+    for (size_t i = 0; i < n; i++) /* blocks of 1000 values each way */
+        rsel_count((i / 1000) % 2 ? r1 : r, v[i]);
+    ck_assert_int_eq(rsel_merge_counts(r, r1), 0);
+    rsel_end_count(r);
+    ck_assert_uint_eq(rsel_n(r), n);
+    /* the values below each guess, when pass 1 can tell: as counted */
+    for (size_t g = 0; g < ng; g++) {
+        size_t below, want = 0;
+        if (!rsel_count_below(r, guesses[g], &below))
+            continue;
+        for (size_t i = 0; i < n; i++)
+            want += v[i] < guesses[g];
+        ck_assert_msg(below == want, "kind %d: %zu below %.17g, want %zu", kind, below, guesses[g], want);
+    }
+    size_t ranks[] = {0, n / 4, (n - 1) / 2, n / 2, 3 * (n - 1) / 4, n - 1, n / 3};
+    size_t nr = sizeof ranks / sizeof ranks[0];
+    for (size_t i = 0; i < nr; i++)
+        ck_assert_int_eq(rsel_want(r, ranks[i]), 0);
+    int passes = 0;
+    while (rsel_pending(r)) {
+        ck_assert_int_le(++passes, 5);
+        ck_assert_int_eq(rsel_begin_pass(r), 0);
+        ck_assert_int_eq(rsel_begin_pass_as(r1, r), 0);
+        for (size_t i = n; i-- > 0;) /* any order */
+            rsel_feed((i / 1000) % 2 ? r1 : r, v[i]);
+        ck_assert_int_eq(rsel_merge_pass(r, r1), 0);
+        rsel_end_pass(r);
+    }
+    qsort(v, n, sizeof *v, cmp_key);
+    for (size_t i = 0; i < nr; i++) {
+        double got = rsel_value(r, ranks[i]);
+        ck_assert_msg(memcmp(&got, &v[ranks[i]], sizeof got) == 0,
+                      "kind %d n %zu budget %zu rank %zu: %.17g, want %.17g", kind, n, budget,
+                      ranks[i], got, v[ranks[i]]);
+    }
+    rsel_free(r);
+    rsel_free(r1);
+    ck_assert_uint_eq(b0.left, budget); /* every table given back */
+    ck_assert_uint_eq(b1.left, budget);
+    free(v);
+    return passes;
+}
+
+START_TEST(test_parts_guesses_budget_exact)
+{
+    static const size_t budgets[] = {0, 4096, 1u << 20, 16u << 20};
+    for (int kind = 0; kind < 6; kind++)
+        for (size_t b = 0; b < 4; b++) {
+            size_t n = 60000;
+            /* the guesses: the true quartiles (a good guess), and nonsense */
+            double *v = malloc(n * sizeof *v);
+            uint64_t saved = rng_state;
+            for (size_t i = 0; i < n; i++)
+                v[i] = gen(kind, i);
+            rng_state = saved;
+            qsort(v, n, sizeof *v, cmp_key);
+            double good[] = {v[n / 4], v[(n - 1) / 2], v[n / 2], v[3 * (n - 1) / 4], v[0], v[n - 1], v[n / 3]};
+            double bad[] = {-1e200, 1e200, 12345.678};
+            free(v);
+            saved = rng_state;
+            int p_good = check_parts(kind, n, good, 7, budgets[b]);
+            rng_state = saved;
+            check_parts(kind, n, bad, 3, budgets[b]);
+            rng_state = saved;
+            check_parts(kind, n, NULL, 0, budgets[b]);
+            /* the true buckets with room to gather them: no pass at all */
+            if (budgets[b] >= (16u << 20))
+                ck_assert_msg(p_good == 0, "kind %d: %d passes with good guesses", kind, p_good);
+        }
+}
+END_TEST
+
 START_TEST(test_ties_resolve_in_one_pass)
 {
     struct rsel *r = rsel_new(16);
@@ -116,6 +209,7 @@ Suite *rankselect_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_every_rank_exact);
     tcase_add_test(tc, test_ties_resolve_in_one_pass);
+    tcase_add_test(tc, test_parts_guesses_budget_exact);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,708 @@
+/*
+ * datafix_par.c — the streaming fix's passes over a plain file on two
+ * threads (datafix_stream.h): blocks of lines (blockscan.h) split at commas
+ * eight bytes at a time, each worker with its own counts, histograms and
+ * text counters, added up after the pass; what depends on the order of the
+ * rows (the running sum and min/max of pass 1, the new file's bytes) is
+ * done in block order.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "base/atomicfile.h"
+#include "base/errors.h"
+#include "data/blockscan.h"
+#include "data/csv.h"
+#include "data/datafix_stream.h"
+#include "data/modecount.h"
+#include "data/numtext.h"
+#include "data/rankselect.h"
+
+#define BLOCK (512u << 10)
+#define PRESCAN (256u << 10)
+/* What the guessed and refined buckets' pairs may grow by, each worker, all
+ * columns together (rankselect.h): this, or a fifth of the memory left
+ * under a limit (--memory-budget: RLIMIT_DATA); under TWO_WORKERS_MIN left,
+ * one worker. */
+#define GATHER_BUDGET (12u << 20)
+#define TWO_WORKERS_MIN (48u << 20)
+
+struct span {
+    const char *p;
+    size_t n;
+};
+
+/* One worker's part of a column. */
+struct pcol {
+    size_t miss, below, outliers, capped;
+    struct rsel *rs;        /* worker 0: the column's own */
+    struct modecount *mc;   /* text columns, pass 1; worker 0: the column's own */
+    double *v;              /* pass 1: the block's values in row order */
+    size_t nv, vcap;
+};
+
+struct pwork {
+    _Alignas(64) struct pcol *pc; /* a cache line of its own: the workers write theirs */
+    struct span *fs;        /* the fields of the line at hand */
+    size_t rows;            /* the block's rows */
+    size_t total;           /* rows of every block it did */
+    char *out;              /* the write pass: the block's new bytes */
+    size_t olen, ocap;
+};
+
+struct par {
+    struct sfix *s;
+    struct fixer *f;
+    enum scan_mode mode;
+    struct atomic_file *w;
+    bool own1;              /* worker 1's rsels are its own (pass 1), not s->rs1 */
+    bool *num;              /* the column types (a copy: sc[] is written meanwhile) */
+    unsigned nw;
+    struct pwork wk[BSCAN_MAX_WORKERS];
+};
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR 1
+/* The high bit of each byte of x that is ',' or '\n' (exact: no carries). */
+static inline uint64_t seps(uint64_t x)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), low7 = ones * 0x7F;
+    uint64_t a = x ^ (ones * ','), b = x ^ (ones * '\n');
+    uint64_t za = ~(((a & low7) + low7) | a | low7), zb = ~(((b & low7) + low7) | b | low7);
+    return za | zb;
+}
+#endif
+
+/* The line's last field ends at e ('\n' or lim): its CR off, *eol set. */
+static inline const char *end_line(const char *p, const char *e, const char *lim, size_t c,
+                                   size_t ncols, struct span *fs, size_t *eol, bool *blank)
+{
+    size_t n = (size_t)(e - p);
+    size_t cr = n > 0 && p[n - 1] == '\r';
+    *eol = (e < lim) + cr;
+    n -= cr;
+    if (c == 0 && n == 0) {
+        *blank = true;
+        return e + (e < lim);
+    }
+    if (c + 1 != ncols)
+        return NULL;
+    fs[c] = (struct span){p, n};
+    return e + (e < lim);
+}
+
+/*
+ * Splits the line at p (up to '\n' or lim) into fs[0..ncols). Returns the
+ * start of the next line and *eol (its ending's bytes: 0, 1 or 2 with CR),
+ * *blank for an empty line; NULL when the line has not ncols fields.
+ * p[..lim+8) is readable: eight bytes are looked at a time.
+ */
+static const char *split_line(const char *p, const char *lim, size_t ncols, struct span *fs,
+                              size_t *eol, bool *blank)
+{
+    *blank = false;
+    size_t c = 0;
+#ifdef SWAR
+    for (const char *w = p; w < lim; w += 8) {
+        uint64_t x;
+        memcpy(&x, w, sizeof x);
+        for (uint64_t m = seps(x); m; m &= m - 1) {
+            const char *e = w + (__builtin_ctzll(m) >> 3);
+            if (e >= lim)
+                break;
+            if (*e == '\n')
+                return end_line(p, e, lim, c, ncols, fs, eol, blank);
+            if (c + 1 == ncols)
+                return NULL;
+            fs[c++] = (struct span){p, (size_t)(e - p)};
+            p = e + 1;
+        }
+    }
+#else
+    for (const char *e = p; e < lim; e++) {
+        if (*e == '\n')
+            return end_line(p, e, lim, c, ncols, fs, eol, blank);
+        if (*e != ',')
+            continue;
+        if (c + 1 == ncols)
+            return NULL;
+        fs[c++] = (struct span){p, (size_t)(e - p)};
+        p = e + 1;
+    }
+#endif
+    return end_line(p, lim, lim, c, ncols, fs, eol, blank);
+}
+
+/* True when the block is plain: no quote, no NUL, every CR before a LF. */
+static bool plain_block(const char *b, size_t len)
+{
+    if (memchr(b, '"', len) || memchr(b, '\0', len))
+        return false;
+    const char *p = b, *end = b + len;
+    while ((p = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+        if (p + 1 >= end || p[1] != '\n')
+            return false;
+        p++;
+    }
+    return true;
+}
+
+static void progress_at(struct fixer *f, uint64_t done)
+{
+    if (f->o->progress)
+        f->o->progress(f->o->progress_ctx, done, 2 * f->size);
+}
+
+static void par_free(struct par *p)
+{
+    for (unsigned i = 0; i < BSCAN_MAX_WORKERS; i++) {
+        struct pwork *w = &p->wk[i];
+        if (w->pc)
+            for (size_t c = 0; c < p->f->ncols; c++) {
+                free(w->pc[c].v);
+                if (i > 0 && p->own1) {
+                    modecount_free(w->pc[c].mc);
+                    rsel_free(w->pc[c].rs);
+                }
+            }
+        free(w->pc);
+        free(w->fs);
+        free(w->out);
+    }
+    free(p->num);
+}
+
+static int par_init(struct par *p, struct sfix *s, enum scan_mode mode)
+{
+    memset(p, 0, sizeof *p);
+    p->s = s;
+    p->f = s->f;
+    p->mode = mode;
+    p->nw = s->nworkers ? s->nworkers : 1;
+    if (p->nw > BSCAN_MAX_WORKERS)
+        p->nw = BSCAN_MAX_WORKERS;
+    if (!(p->num = calloc(p->f->ncols ? p->f->ncols : 1, sizeof *p->num)))
+        return SH_ENOMEM;
+    for (size_t c = 0; c < p->f->ncols; c++)
+        p->num[c] = s->sc[c].numeric;
+    for (unsigned i = 0; i < p->nw; i++) {
+        p->wk[i].pc = calloc(p->f->ncols, sizeof *p->wk[i].pc);
+        p->wk[i].fs = calloc(p->f->ncols, sizeof *p->wk[i].fs);
+        if (!p->wk[i].pc || !p->wk[i].fs)
+            return SH_ENOMEM;
+    }
+    return 0;
+}
+
+/* ---- pass 1 ---- */
+
+/* The bytes of data memory left under RLIMIT_DATA (UINT64_MAX: no limit). */
+static uint64_t data_headroom(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_DATA, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return UINT64_MAX;
+    uint64_t used = 0;
+    FILE *fp = fopen("/proc/self/status", "re");
+    char line[256];
+    while (fp && fgets(line, sizeof line, fp))
+        if (strncmp(line, "VmData:", 7) == 0)
+            used = strtoull(line + 7, NULL, 10) * 1024;
+    if (fp)
+        fclose(fp);
+    return (uint64_t)rl.rlim_cur > used ? (uint64_t)rl.rlim_cur - used : 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The first-level buckets each numeric column's quartiles are likely in:
+ * those of the quartiles of the first lines (b[0..len)), and of the ranks
+ * 1% beside them, guessed to every worker's rsel (rankselect.h). No guess
+ * when memory is short: guesses only save a pass. */
+static void guess(struct par *p, const char *b, size_t len)
+{
+    struct fixer *f = p->f;
+    size_t nl = 0;
+    for (const char *q = b; (q = memchr(q, '\n', (size_t)(b + len - q))) != NULL; q++)
+        nl++;
+    size_t rows = nl + 1, ncols = f->ncols;
+    double *m = malloc(rows * ncols * sizeof *m), *col = malloc(rows * sizeof *col);
+    size_t r = 0;
+    const char *q = b, *end = b + len;
+    while (m && col && q < end && r < rows) {
+        size_t eol;
+        bool blank;
+        struct span *fs = p->wk[0].fs;
+        if (!(q = split_line(q, end, ncols, fs, &eol, &blank)))
+            break;
+        if (blank)
+            continue;
+        for (size_t c = 0; c < ncols; c++) {
+            double x = NAN;
+            if (p->num[c] && !missing_is(&f->ms, fs[c].p, fs[c].n) &&
+                !num_parse_padded(fs[c].p, fs[c].n, &x))
+                x = NAN;
+            m[r * ncols + c] = x;
+        }
+        r++;
+    }
+    for (size_t c = 0; m && col && c < ncols; c++) {
+        if (!p->num[c])
+            continue;
+        size_t n = 0;
+        double sum = 0;
+        for (size_t i = 0; i < r; i++)
+            if (!isnan(m[i * ncols + c]))
+                sum += (col[n++] = m[i * ncols + c]);
+        if (n == 0)
+            continue;
+        qsort(col, n, sizeof *col, cmp_double);
+        /* the imputed column's quartiles as quantiles of the original values:
+         * the fill goes in at quantile pf, the missing cells are mf of n */
+        double mf = (double)(r - n) / (double)n, pf = 0.5;
+        if (f->o->missing == MISSING_MEAN) {
+            size_t below = 0;
+            while (below < n && col[below] < sum / (double)n)
+                below++;
+            pf = (double)below / (double)n;
+            for (unsigned i = 0; i < p->nw; i++) /* the mean's bucket: the values below it */
+                rsel_guess(p->wk[i].pc[c].rs, sum / (double)n);
+        }
+        double qs[15];
+        size_t nq = 0;
+        static const double base[] = {0.25, 0.5, 0.75};
+        for (size_t j = 0; j < 3; j++)
+            qs[nq++] = base[j];
+        for (size_t j = 0; j < 3; j += 2) {
+            double k = base[j] * (1 + mf);
+            if (k < pf)
+                qs[nq++] = k;
+            else if (k >= pf + mf)
+                qs[nq++] = k - mf;
+        }
+        for (size_t j = 0, n0 = nq; j < n0; j++) { /* and 1% beside each */
+            qs[nq++] = qs[j] - 0.01;
+            qs[nq++] = qs[j] + 0.01;
+        }
+        for (size_t j = 0; j < nq; j++) {
+            double qq = qs[j] < 0 ? 0 : qs[j] > 1 ? 1 : qs[j];
+            for (unsigned i = 0; i < p->nw; i++)
+                rsel_guess(p->wk[i].pc[c].rs, col[(size_t)floor((double)(n - 1) * qq)]);
+        }
+    }
+    free(m);
+    free(col);
+}
+
+/* The column types from the first lines: a column whose first non-missing
+ * cell is not a number is text from there on (as in the one-thread pass);
+ * the others stay numeric, and a later cell that is not a number sends the
+ * file back to the one-thread pass. 0 with the lines read (*ret, owned,
+ * padded), or PAR_FALLBACK. */
+static int prescan(struct par *p, char **ret, size_t *ret_len)
+{
+    struct fixer *f = p->f;
+    uint64_t left = f->size > p->s->body ? f->size - p->s->body : 0;
+    size_t n = left < PRESCAN ? (size_t)left : PRESCAN;
+    char *b = malloc(n + 8);
+    if (!b)
+        return PAR_FALLBACK;
+    ssize_t got = pread(csv_reader_fd(f->rd), b, n, (off_t)p->s->body);
+    if (got < 0) {
+        free(b);
+        return PAR_FALLBACK;
+    }
+    size_t len = (size_t)got;
+    if (len < left) { /* whole lines only */
+        const char *nl = memrchr(b, '\n', len);
+        len = nl ? (size_t)(nl - b) + 1 : 0;
+    }
+    memset(b + len, 0, 8);
+    int k = plain_block(b, len) ? 0 : PAR_FALLBACK;
+    bool *known = calloc(f->ncols, sizeof *known);
+    if (!known)
+        k = PAR_FALLBACK;
+    struct span *fs = p->wk[0].fs;
+    const char *q = b, *end = b + len;
+    while (k == 0 && q < end) {
+        size_t eol;
+        bool blank;
+        q = split_line(q, end, f->ncols, fs, &eol, &blank);
+        if (!q) {
+            k = PAR_FALLBACK;
+            break;
+        }
+        for (size_t c = 0; !blank && c < f->ncols; c++) {
+            double x;
+            if (known[c] || missing_is(&f->ms, fs[c].p, fs[c].n))
+                continue;
+            known[c] = true;
+            p->num[c] = num_parse_padded(fs[c].p, fs[c].n, &x);
+        }
+    }
+    free(known);
+    if (k == 0) {
+        *ret = b;
+        *ret_len = len;
+    } else {
+        free(b);
+    }
+    return k;
+}
+
+static int a_work(void *ctx, unsigned wid, uint64_t idx, const char *buf, size_t len, uint64_t off)
+{
+    (void)off;
+    struct par *p = ctx;
+    struct fixer *f = p->f;
+    struct pwork *w = &p->wk[wid];
+    w->rows = 0;
+    for (size_t c = 0; c < f->ncols; c++)
+        w->pc[c].nv = 0;
+    if (!plain_block(buf, len))
+        return PAR_FALLBACK;
+    const char *q = buf, *end = buf + len;
+    struct span *fs = w->fs;
+    while (q < end) {
+        size_t eol;
+        bool blank;
+        q = split_line(q, end, f->ncols, fs, &eol, &blank);
+        if (!q)
+            return PAR_FALLBACK;
+        if (blank)
+            continue;
+        for (size_t c = 0; c < f->ncols; c++) {
+            struct pcol *pc = &w->pc[c];
+            if (missing_is(&f->ms, fs[c].p, fs[c].n)) {
+                pc->miss++;
+                continue;
+            }
+            if (!p->num[c]) {
+                if (modecount_add_at(pc->mc, fs[c].p, fs[c].n, idx << 32 | w->rows) != 0)
+                    return SH_ENOMEM;
+                continue;
+            }
+            double x;
+            if (!num_parse_padded(fs[c].p, fs[c].n, &x))
+                return PAR_FALLBACK;
+            if (pc->nv == pc->vcap) {
+                size_t nc = pc->vcap ? pc->vcap * 2 : 4096;
+                double *nv = realloc(pc->v, nc * sizeof *nv);
+                if (!nv)
+                    return SH_ENOMEM;
+                pc->v = nv;
+                pc->vcap = nc;
+            }
+            pc->v[pc->nv++] = x;
+        }
+        w->rows++;
+    }
+    for (size_t c = 0; c < f->ncols; c++)
+        if (w->pc[c].nv)
+            rsel_count_n(w->pc[c].rs, w->pc[c].v, w->pc[c].nv);
+    return 0;
+}
+
+/* In row order: the sums, min, max and first distinct values. */
+static int a_ordered(void *ctx, unsigned wid, uint64_t idx, uint64_t end)
+{
+    (void)idx;
+    struct par *p = ctx;
+    struct pwork *w = &p->wk[wid];
+    for (size_t c = 0; c < p->f->ncols; c++) {
+        struct scol *cl = &p->s->sc[c];
+        const struct pcol *pc = &w->pc[c];
+        s_number_stats_n(cl, pc->v, pc->nv);
+    }
+    p->f->nrows += w->rows;
+    if (wid == 0)
+        progress_at(p->f, end);
+    return 0;
+}
+
+/* s->sc as the caller set it up (the one-thread pass starts from there). */
+static void a_reset(struct sfix *s, unsigned bits)
+{
+    for (size_t c = 0; c < s->f->ncols; c++) {
+        struct scol *cl = &s->sc[c];
+        rsel_free(cl->rs);
+        modecount_free(cl->mc);
+        memset(cl, 0, sizeof *cl);
+        cl->numeric = true;
+        cl->mn = INFINITY;
+        cl->mx = -INFINITY;
+        cl->rs = rsel_new(bits);
+    }
+    s->f->nrows = 0;
+}
+
+int par_analyse(struct sfix *s, unsigned bits)
+{
+    struct fixer *f = s->f;
+    struct par p;
+    char *head = NULL;
+    size_t head_len = 0;
+    uint64_t room = data_headroom();
+    if (room < TWO_WORKERS_MIN)
+        s->nworkers = 1;
+    size_t gather = room / 5 < GATHER_BUDGET ? (size_t)(room / 5) : GATHER_BUDGET;
+    int k = par_init(&p, s, SCAN_COUNT);
+    p.own1 = true;
+    if (k == 0)
+        k = prescan(&p, &head, &head_len);
+    for (unsigned i = 0; i < BSCAN_MAX_WORKERS; i++)
+        s->bud[i].left = gather;
+    for (size_t c = 0; k == 0 && c < f->ncols; c++) {
+        struct scol *cl = &s->sc[c];
+        cl->numeric = p.num[c];
+        if (!cl->numeric) {
+            rsel_free(cl->rs);
+            cl->rs = NULL;
+            if (!(cl->mc = modecount_new()))
+                k = SH_ENOMEM;
+        }
+        for (unsigned i = 0; k == 0 && i < p.nw; i++) {
+            struct pcol *pc = &p.wk[i].pc[c];
+            if (i == 0) {
+                pc->rs = cl->rs;
+                pc->mc = cl->mc;
+            } else if (cl->numeric ? !(pc->rs = rsel_new(bits)) : !(pc->mc = modecount_new())) {
+                k = SH_ENOMEM;
+            }
+            if (k == 0 && pc->rs)
+                rsel_set_budget(pc->rs, &s->bud[i]);
+        }
+    }
+    if (k == 0)
+        guess(&p, head, head_len);
+    free(head);
+    f->nrows = 0;
+    static const struct bscan_ops ops = {a_work, a_ordered};
+    if (k == 0)
+        k = bscan_run(csv_reader_fd(f->rd), s->body, f->size, BLOCK, p.nw, &ops, &p);
+    for (size_t c = 0; k == 0 && c < f->ncols; c++) {
+        struct scol *cl = &s->sc[c];
+        cl->seen_number = cl->n > 0;
+        for (unsigned i = 0; k == 0 && i < p.nw; i++) {
+            const struct pcol *pc = &p.wk[i].pc[c];
+            cl->miss += pc->miss;
+            if (i == 0)
+                continue;
+            k = cl->numeric ? rsel_merge_counts(cl->rs, pc->rs) : modecount_merge(cl->mc, pc->mc);
+        }
+        if (k == 0 && cl->numeric)
+            rsel_end_count(cl->rs);
+    }
+    par_free(&p);
+    if (k != 0) { /* whatever it was, the one-thread pass reads the file and tells */
+        a_reset(s, bits);
+        return PAR_FALLBACK;
+    }
+    f->rep->rows = f->nrows;
+    s->par = true;
+    return 0;
+}
+
+/* ---- the later passes ---- */
+
+static int put_out(struct pwork *w, const char *b, size_t n)
+{
+    if (w->olen + n > w->ocap) {
+        size_t nc = w->ocap ? w->ocap : 4096;
+        while (nc < w->olen + n)
+            nc *= 2;
+        char *no = realloc(w->out, nc);
+        if (!no)
+            return SH_ENOMEM;
+        w->out = no;
+        w->ocap = nc;
+    }
+    memcpy(w->out + w->olen, b, n);
+    w->olen += n;
+    return 0;
+}
+
+/* A changed line, field by field (as s_write_row). */
+static int write_line(struct par *p, struct pwork *w, const struct span *fs, const char *eol, size_t eol_len)
+{
+    struct fixer *f = p->f;
+    bool cap = f->o->outliers == OUTLIER_CAP;
+    int k = 0;
+    for (size_t c = 0; c < f->ncols && k == 0; c++) {
+        if (c)
+            k = put_out(w, ",", 1);
+        const struct scol *cl = &p->s->sc[c];
+        const struct datafix_column *rc = &f->rep->cols[c];
+        const char *t = NULL;
+        bool miss = missing_is(&f->ms, fs[c].p, fs[c].n);
+        if (!cl->numeric) {
+            if (rc->has_fill && miss)
+                t = cl->fill_quoted;
+        } else if (miss) {
+            if (rc->has_fill)
+                t = cl->fill_txt;
+        } else if (cap && rc->has_bounds) {
+            double v = 0;
+            num_parse_padded(fs[c].p, fs[c].n, &v);
+            if (v < rc->lower)
+                t = cl->lo_txt;
+            else if (v > rc->upper)
+                t = cl->hi_txt;
+        }
+        if (k == 0)
+            k = t ? put_out(w, t, strlen(t)) : put_out(w, fs[c].p, fs[c].n);
+    }
+    return k ? k : put_out(w, eol, eol_len);
+}
+
+static int l_work(void *ctx, unsigned wid, uint64_t idx, const char *buf, size_t len, uint64_t off)
+{
+    (void)idx;
+    (void)off;
+    struct par *p = ctx;
+    struct fixer *f = p->f;
+    struct pwork *w = &p->wk[wid];
+    bool ranks = p->mode == SCAN_RANKS, cap = f->o->outliers == OUTLIER_CAP;
+    w->olen = 0;
+    w->rows = 0;
+    const char *q = buf, *end = buf + len;
+    struct span *fs = w->fs;
+    while (q < end) {
+        const char *line = q;
+        size_t eol;
+        bool blank;
+        q = split_line(q, end, f->ncols, fs, &eol, &blank);
+        if (!q)
+            return SH_ECONFLICT;
+        if (blank) {
+            if (p->w && put_out(w, line, (size_t)(q - line)) != 0)
+                return SH_ENOMEM;
+            continue;
+        }
+        bool change = false;
+        for (size_t c = 0; c < f->ncols; c++) {
+            const struct scol *cl = &p->s->sc[c];
+            const struct datafix_column *rc = &f->rep->cols[c];
+            struct pcol *pc = &w->pc[c];
+            if (!cl->numeric) {
+                change |= p->w && rc->has_fill && missing_is(&f->ms, fs[c].p, fs[c].n);
+                continue;
+            }
+            if (ranks ? !cl->active : !rc->has_bounds && !rc->has_fill)
+                continue;
+            if (missing_is(&f->ms, fs[c].p, fs[c].n)) {
+                change |= rc->has_fill;
+                continue;
+            }
+            double x;
+            if (!num_parse_padded(fs[c].p, fs[c].n, &x))
+                return SH_ECONFLICT;
+            if (ranks) {
+                pc->below += cl->need_p && x < (cl->s + cl->c) / (double)cl->n;
+                rsel_feed(pc->rs, x);
+            } else if (rc->has_bounds && (x < rc->lower || x > rc->upper)) {
+                pc->outliers++;
+                if (cap) {
+                    pc->capped++;
+                    change = true;
+                }
+            }
+        }
+        w->rows++;
+        if (!p->w)
+            continue;
+        int k = change ? write_line(p, w, fs, q - eol, eol) : put_out(w, line, (size_t)(q - line));
+        if (k != 0)
+            return k;
+    }
+    return 0;
+}
+
+static int l_ordered(void *ctx, unsigned wid, uint64_t idx, uint64_t end)
+{
+    (void)idx;
+    struct par *p = ctx;
+    struct pwork *w = &p->wk[wid];
+    w->total += w->rows;
+    if (p->w && w->olen)
+        atomic_file_put(p->w, w->out, w->olen);
+    if (wid == 0)
+        progress_at(p->f, p->f->size + end);
+    return 0;
+}
+
+int par_scan(struct sfix *s, enum scan_mode mode, struct atomic_file *out)
+{
+    struct fixer *f = s->f;
+    struct par p;
+    int k = par_init(&p, s, mode);
+    p.w = out;
+    if (k == 0 && mode == SCAN_RANKS && p.nw > 1 && !s->rs1 &&
+        !(s->rs1 = calloc(f->ncols, sizeof *s->rs1)))
+        k = SH_ENOMEM;
+    for (size_t c = 0; k == 0 && c < f->ncols; c++) {
+        struct scol *cl = &s->sc[c];
+        if (mode != SCAN_RANKS || !cl->active)
+            continue;
+        p.wk[0].pc[c].rs = cl->rs;
+        for (unsigned i = 1; k == 0 && i < p.nw; i++) {
+            if (!s->rs1[c] && !(s->rs1[c] = rsel_new(8)))
+                k = SH_ENOMEM;
+            if (k == 0) {
+                rsel_set_budget(s->rs1[c], &s->bud[i]);
+                k = rsel_begin_pass_as(s->rs1[c], cl->rs);
+            }
+            p.wk[i].pc[c].rs = s->rs1[c];
+        }
+    }
+    if (k == 0 && out) {
+        /* the header as read */
+        char *h = malloc(s->body ? s->body : 1);
+        ssize_t got = h ? pread(csv_reader_fd(f->rd), h, s->body, 0) : -1;
+        if (!h)
+            k = SH_ENOMEM;
+        else if (got != (ssize_t)s->body)
+            k = SH_ECONFLICT;
+        else
+            atomic_file_put(out, h, s->body);
+        free(h);
+    }
+    static const struct bscan_ops ops = {l_work, l_ordered};
+    if (k == 0)
+        k = bscan_run(csv_reader_fd(f->rd), s->body, f->size, BLOCK, p.nw, &ops, &p);
+    int e = errno;
+    size_t rows = 0;
+    for (unsigned i = 0; i < p.nw; i++) {
+        rows += p.wk[i].total;
+        for (size_t c = 0; c < f->ncols; c++) {
+            struct scol *cl = &s->sc[c];
+            struct datafix_column *rc = &f->rep->cols[c];
+            const struct pcol *pc = &p.wk[i].pc[c];
+            cl->below += pc->below;
+            rc->outliers += pc->outliers;
+            rc->capped += pc->capped;
+            if (i > 0 && mode == SCAN_RANKS && cl->active && k == 0)
+                k = rsel_merge_pass(cl->rs, s->rs1[c]);
+        }
+    }
+    par_free(&p);
+    if (k == 0 && rows != f->nrows)
+        k = SH_ECONFLICT;
+    if (k == SH_ECONFLICT || k == SH_ETOOBIG)
+        return sh_errf(f->ret_err, SH_ECONFLICT,
+                       "%s: the file changed while it was being fixed; nothing changed", f->path);
+    if (k == SH_ENOMEM)
+        return sh_errf(f->ret_err, SH_ENOMEM, "%s: out of memory", f->path);
+    if (k == SH_EIO)
+        return sh_errf(f->ret_err, SH_EIO, "%s: read error: %s", f->path, strerror(e));
+    return k;
+}
