@@ -117,6 +117,12 @@ static void sweep_once(const char *dir)
         sweep(dir);
 }
 
+/* Folders with renames not yet flushed (atomic_file_write_deferred). */
+#define PENDING_MAX 64
+static pthread_mutex_t pending_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *pending[PENDING_MAX];
+static size_t npending;
+
 static int write_all(int fd, const char *p, size_t len)
 {
     while (len > 0) {
@@ -303,6 +309,79 @@ int atomic_file_write(const char *path, const void *data, size_t len)
         return SH_EIO;
     write_through(f, data, len);
     return atomic_file_commit(f, NULL);
+}
+
+/* Adds dir to the pending folders; false when the list is full. */
+static bool add_pending(const char *dir)
+{
+    bool ok = false;
+    pthread_mutex_lock(&pending_mu);
+    for (size_t i = 0; i < npending && !ok; i++)
+        ok = strcmp(pending[i], dir) == 0;
+    if (!ok && npending < PENDING_MAX && (pending[npending] = strdup(dir)) != NULL) {
+        npending++;
+        ok = true;
+    }
+    pthread_mutex_unlock(&pending_mu);
+    return ok;
+}
+
+int atomic_file_write_deferred(const char *path, const void *data, size_t len)
+{
+    struct atomic_file *f = NULL;
+    if (begin(path, ATOMIC_FILE_MODE_DEFAULT, false, &f) != 0)
+        return SH_EIO;
+    write_through(f, data, len);
+    int e = f->err;
+    if (!e && fsync(f->fd) != 0)
+        e = errno;
+    if (close(f->fd) != 0 && !e)
+        e = errno;
+    f->fd = -1;
+    if (!e && rename(f->tmp, f->path) != 0)
+        e = errno;
+    if (e) {
+        unlink(f->tmp);
+        af_free(f);
+        errno = e;
+        return SH_EIO;
+    }
+    /* in place; the folder is flushed by atomic_file_flush_folders (or now,
+     * when too many folders are pending) */
+    int r = add_pending(f->dir) || fsync_dir(f->dir) == 0 ? 0 : SH_EIO;
+    e = errno;
+    af_free(f);
+    errno = e;
+    return r;
+}
+
+int atomic_file_flush_folders(void)
+{
+    /* take the list: renames after this point go to the next flush */
+    pthread_mutex_lock(&pending_mu);
+    size_t n = npending;
+    char *dirs[PENDING_MAX];
+    memcpy(dirs, pending, n * sizeof *dirs);
+    npending = 0;
+    pthread_mutex_unlock(&pending_mu);
+    int r = 0, e = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (fsync_dir(dirs[i]) != 0 && r == 0) {
+            r = SH_EIO;
+            e = errno;
+        }
+        free(dirs[i]);
+    }
+    errno = e;
+    return r;
+}
+
+size_t atomic_file_pending_folders(void)
+{
+    pthread_mutex_lock(&pending_mu);
+    size_t n = npending;
+    pthread_mutex_unlock(&pending_mu);
+    return n;
 }
 
 int atomic_file_write_str(const char *path, const char *s)

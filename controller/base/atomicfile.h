@@ -31,6 +31,26 @@
  */
 int atomic_file_write(const char *path, const void *data, size_t len);
 
+/*
+ * atomic_file_write with the folder flush deferred (group commit): the
+ * content is flushed and renamed into place before it returns — every
+ * reader, and a controller restarted after a crash, sees the new file,
+ * complete — but the folder's entry is flushed by the next
+ * atomic_file_flush_folders (one fsync for every rename into that folder
+ * since the last), so a power loss or kernel crash before it may bring back
+ * the previous content, complete too. Used for status files (local/state.c,
+ * whose owner flushes every 50 ms and at shutdown). Returns as
+ * atomic_file_write; with more than 64 folders pending, flushes at once.
+ */
+int atomic_file_write_deferred(const char *path, const void *data, size_t len);
+
+/* Flushes every folder with deferred renames (those made before the call).
+ * Returns 0, or SH_EIO with the errno of the first failure; any thread. */
+int atomic_file_flush_folders(void);
+
+/* How many folders have deferred renames not yet flushed. */
+size_t atomic_file_pending_folders(void);
+
 /* Same with a NUL-terminated string. */
 int atomic_file_write_str(const char *path, const char *s);
 

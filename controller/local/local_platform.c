@@ -10,14 +10,18 @@
 #include "base/redact.h"
 #include "base/fsutil.h"
 #include "local/state.h"
+#include "local/state_flush.h"
 #include "base/log.h"
 
 #define MAX_LOOPS 8
+/* How long a status file's rename may wait for its folder's flush. */
+#define STATUS_FLUSH_MS 50
 
 struct local_platform {
     struct platform base;
     char *state_dir;
     const struct sh_clock *clock;
+    struct state_flush *flush; /* flushes the status folders (group commit) */
     struct {
         const char *loop;
         const void *ops;
@@ -110,6 +114,11 @@ int local_platform_new(const char *state_dir, const struct sh_clock *clock, stru
         return SH_ENOMEM;
     }
     lp->clock = clock;
+    if (state_flush_start(STATUS_FLUSH_MS, &lp->flush) != 0) {
+        free(lp->state_dir);
+        free(lp);
+        return SH_ENOMEM;
+    }
     lp->base.name = "local";
     lp->base.load_status = lp_load_status;
     lp->base.write_status = lp_write_status;
@@ -126,6 +135,7 @@ void local_platform_free(struct platform *pf)
     if (!pf)
         return;
     struct local_platform *lp = pf->impl;
+    state_flush_stop(lp->flush);
     free(lp->state_dir);
     free(lp);
 }

@@ -89,7 +89,7 @@ int local_state_write(const char *state_dir, const struct pipeline *p, const cJS
     size_t len = strlen(text);
     /* the namespace's folder is made on the first write that misses it, not
      * checked on every write (4 mkdir calls a write, 10,000 pipelines) */
-    int r = atomic_file_write(path, text, len);
+    int r = atomic_file_write_deferred(path, text, len); /* group commit: state_flush.h */
     if (r != 0 && errno == ENOENT) {
         char *dir = fs_dirname(path);
         if (!dir) {
@@ -104,7 +104,7 @@ int local_state_write(const char *state_dir, const struct pipeline *p, const cJS
             return SH_EIO;
         }
         free(dir);
-        r = atomic_file_write(path, text, len);
+        r = atomic_file_write_deferred(path, text, len);
     }
     free(text);
     if (r != 0 && ret_err && asprintf(ret_err, "write %s: %s", path, strerror(errno)) < 0)

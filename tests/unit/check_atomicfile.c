@@ -105,6 +105,51 @@ START_TEST(test_writes_and_replaces_content)
 }
 END_TEST
 
+START_TEST(test_deferred_write_is_in_place_and_its_folder_pending)
+{
+    char path[512], path2[512];
+    snprintf(path, sizeof path, "%s/a.json", tmpdir);
+    snprintf(path2, sizeof path2, "%s/b.json", tmpdir);
+    ck_assert_int_eq(atomic_file_flush_folders(), 0);
+    ck_assert_uint_eq(atomic_file_pending_folders(), 0);
+    ck_assert_int_eq(atomic_file_write_deferred(path, "{\"a\":1}", 7), 0);
+    ck_assert_str_eq(slurp(path), "{\"a\":1}"); /* complete and in place at once */
+    ck_assert_uint_eq(atomic_file_pending_folders(), 1);
+    ck_assert_int_eq(atomic_file_write_deferred(path2, "b", 1), 0);
+    ck_assert_int_eq(atomic_file_write_deferred(path, "new", 3), 0);
+    ck_assert_uint_eq(atomic_file_pending_folders(), 1); /* one folder, one flush */
+    ck_assert_str_eq(slurp(path), "new");
+    ck_assert_str_eq(listing(), "a.json,b.json");
+    ck_assert_int_eq(atomic_file_flush_folders(), 0);
+    ck_assert_uint_eq(atomic_file_pending_folders(), 0);
+}
+END_TEST
+
+START_TEST(test_deferred_write_into_missing_folder_fails)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/nope/a.json", tmpdir);
+    ck_assert_int_eq(atomic_file_write_deferred(path, "x", 1), SH_EIO);
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_uint_eq(atomic_file_pending_folders(), 0);
+}
+END_TEST
+
+START_TEST(test_flush_reports_a_folder_gone)
+{
+    char dir[512], path[600];
+    snprintf(dir, sizeof dir, "%s/sub", tmpdir);
+    snprintf(path, sizeof path, "%s/a.json", dir);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    ck_assert_int_eq(atomic_file_write_deferred(path, "x", 1), 0);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+    ck_assert_int_eq(atomic_file_flush_folders(), SH_EIO);
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert_uint_eq(atomic_file_pending_folders(), 0);
+}
+END_TEST
+
 START_TEST(test_large_content_is_written_fully)
 {
     char path[512];
@@ -366,6 +411,9 @@ Suite *atomicfile_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_writes_and_replaces_content);
+    tcase_add_test(tc, test_deferred_write_is_in_place_and_its_folder_pending);
+    tcase_add_test(tc, test_deferred_write_into_missing_folder_fails);
+    tcase_add_test(tc, test_flush_reports_a_folder_gone);
     tcase_add_test(tc, test_large_content_is_written_fully);
     tcase_add_test(tc, test_missing_directory_fails_and_leaves_nothing);
     tcase_add_test(tc, test_relative_path_uses_current_directory);
