@@ -82,39 +82,52 @@ static long tmp_owner(const char *name)
     return strtol(t + 5, NULL, 10);
 }
 
-/* Removes the folder's temporaries whose process is gone. */
-static void sweep(const char *dir)
+/* Removes the folder's temporaries whose process is gone; false when one
+ * belongs to another process still alive (a writer at work, or one still
+ * dying: the folder is swept again at its next write). */
+static bool sweep(const char *dir)
 {
     int e = errno;
+    bool clean = true;
     DIR *d = opendir(dir);
     if (!d) {
         errno = e;
-        return;
+        return true;
     }
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         long pid = tmp_owner(de->d_name);
-        if (pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+        if (pid <= 0 || pid == (long)getpid())
             continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) {
+            clean = false;
+            continue;
+        }
         unlinkat(dirfd(d), de->d_name, 0);
     }
     closedir(d);
     errno = e;
+    return clean;
 }
 
-/* sweep() once per folder and process. */
+/* sweep() once per folder and process — until a sweep finds it clean. */
 static void sweep_once(const char *dir)
 {
     pthread_mutex_lock(&swept_mu);
-    bool todo = nswept < SWEPT_MAX;
+    bool todo = nswept < SWEPT_MAX; /* past that many folders: no more sweeps */
     for (size_t i = 0; todo && i < nswept; i++)
         if (strcmp(swept[i], dir) == 0)
             todo = false;
-    if (todo && (swept[nswept] = strdup(dir)) != NULL)
+    pthread_mutex_unlock(&swept_mu);
+    if (!todo || !sweep(dir))
+        return;
+    pthread_mutex_lock(&swept_mu);
+    bool known = false;
+    for (size_t i = 0; !known && i < nswept; i++)
+        known = strcmp(swept[i], dir) == 0;
+    if (!known && nswept < SWEPT_MAX && (swept[nswept] = strdup(dir)) != NULL)
         nswept++;
     pthread_mutex_unlock(&swept_mu);
-    if (todo)
-        sweep(dir);
 }
 
 /* Folders with renames not yet flushed (atomic_file_write_deferred). */

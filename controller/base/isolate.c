@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -208,8 +209,12 @@ static void limit_memory(uint64_t budget)
     setrlimit(RLIMIT_DATA, &rl);
 }
 
-static _Noreturn void child_main(int fd, uint64_t budget, isolate_fn fn, void *arg)
+static _Noreturn void child_main(int fd, pid_t parent, uint64_t budget, isolate_fn fn, void *arg)
 {
+    /* the work dies with the controller: a SIGKILLed controller's data fix
+     * must not go on beside the one its successor starts on the same file */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+        _exit(3);
     /* threads of the work get small stacks: 8 MiB each would count against
      * the budget (RLIMIT_DATA counts thread stacks) for nothing */
     pthread_attr_t attr;
@@ -261,6 +266,7 @@ int isolate_run(uint64_t budget_bytes, isolate_fn fn, void *arg, char **ret_data
         *ret_err = strdup("cannot start the data work: no pipe");
         return SH_EIO;
     }
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(fds[0]);
@@ -270,7 +276,7 @@ int isolate_run(uint64_t budget_bytes, isolate_fn fn, void *arg, char **ret_data
     }
     if (pid == 0) {
         close(fds[0]);
-        child_main(fds[1], budget_bytes, fn, arg);
+        child_main(fds[1], parent, budget_bytes, fn, arg);
     }
     close(fds[1]);
     struct wbuf in = {0};

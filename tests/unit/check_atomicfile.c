@@ -370,6 +370,31 @@ START_TEST(test_write_sweeps_dead_temporaries)
 }
 END_TEST
 
+/* A temporary whose writer is still alive (at work, or still dying after a
+ * SIGKILL) is left, and the folder swept again at its next write. */
+START_TEST(test_sweep_again_after_a_live_owner)
+{
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        pause();
+        _exit(0);
+    }
+    char name[128], path[512];
+    snprintf(name, sizeof name, ".state.json.tmp.%ld.3", (long)child);
+    plant(name);
+    snprintf(path, sizeof path, "%s/state.json", tmpdir);
+    ck_assert_int_eq(atomic_file_write_str(path, "{}"), 0);
+    char want[256];
+    snprintf(want, sizeof want, "%s,state.json", name);
+    ck_assert_str_eq(listing(), want);
+    kill(child, SIGKILL);
+    ck_assert_int_eq(waitpid(child, NULL, 0), child);
+    ck_assert_int_eq(atomic_file_write_str(path, "{}"), 0);
+    ck_assert_str_eq(listing(), "state.json");
+}
+END_TEST
+
 /* --- symlinks ------------------------------------------------------------- */
 
 START_TEST(test_symlink_replaces_link)
@@ -424,6 +449,7 @@ Suite *atomicfile_suite(void)
     tcase_add_test(tc, test_stream_failed_write_reported_at_commit);
     tcase_add_test(tc, test_stream_sweeps_dead_temporaries);
     tcase_add_test(tc, test_write_sweeps_dead_temporaries);
+    tcase_add_test(tc, test_sweep_again_after_a_live_owner);
     tcase_add_test(tc, test_symlink_replaces_link);
     tcase_add_test(tc, test_symlink_onto_folder_fails_and_cleans_up);
     suite_add_tcase(s, tc);

@@ -5,6 +5,10 @@
 #include <check.h>
 #include <math.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +66,18 @@ static int work_crash(void *arg, struct wbuf *out, char **ret_err)
     (void)out;
     (void)ret_err;
     raise(SIGSEGV);
+    return 0;
+}
+
+/* Writes its pid to the pipe named by arg, then waits to be killed. */
+static int work_forever(void *arg, struct wbuf *out, char **ret_err)
+{
+    (void)out;
+    (void)ret_err;
+    pid_t me = getpid();
+    (void)!write(*(int *)arg, &me, sizeof me);
+    for (;;)
+        pause();
     return 0;
 }
 
@@ -123,6 +139,51 @@ START_TEST(test_isolate_a_crash_is_reported_not_shared)
     ck_assert_ptr_nonnull(strstr(err, "the data work crashed (signal 11, SIGSEGV)"));
     free(data);
     free(err);
+}
+END_TEST
+
+/* A controller SIGKILLed while its data work runs takes the work with it:
+ * the work must not go on beside the one its successor starts. */
+START_TEST(test_isolate_the_work_dies_with_its_controller)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t controller = fork();
+    ck_assert_int_ge(controller, 0);
+    if (controller == 0) {
+        char *data = NULL, *err = NULL;
+        size_t len = 0;
+        close(fds[0]);
+        (void)isolate_run(0, work_forever, &fds[1], &data, &len, &err);
+        _exit(0);
+    }
+    close(fds[1]);
+    pid_t work = 0;
+    ck_assert_int_eq(read(fds[0], &work, sizeof work), (ssize_t)sizeof work);
+    close(fds[0]);
+    ck_assert_int_eq(kill(work, 0), 0);
+    kill(controller, SIGKILL);
+    ck_assert_int_eq(waitpid(controller, NULL, 0), controller);
+    /* the orphan is reaped by init (or a subreaper): wait until it is gone */
+    bool gone = false;
+    for (int i = 0; i < 2000 && !gone; i++) {
+        char path[64], st[256] = "";
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)work);
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            gone = true;
+            break;
+        }
+        size_t n = fread(st, 1, sizeof st - 1, f);
+        fclose(f);
+        st[n] = '\0';
+        const char *rp = strrchr(st, ')');
+        gone = rp && (rp[2] == 'Z' || rp[2] == 'X'); /* dead, not yet reaped */
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        if (!gone)
+            nanosleep(&ts, NULL);
+    }
+    ck_assert_msg(gone, "the data work %d outlived its controller", (int)work);
 }
 END_TEST
 
@@ -205,6 +266,7 @@ Suite *isolate_suite(void)
     tcase_add_test(tc, test_isolate_returns_the_work_s_result_code_and_message);
     tcase_add_test(tc, test_isolate_over_the_budget_is_out_of_memory_and_the_caller_goes_on);
     tcase_add_test(tc, test_isolate_a_crash_is_reported_not_shared);
+    tcase_add_test(tc, test_isolate_the_work_dies_with_its_controller);
     tcase_add_test(tc, test_isolate_parses_and_formats_sizes);
     tcase_add_test(tc, test_reports_travel_exactly);
     suite_add_tcase(s, tc);
