@@ -188,6 +188,14 @@ echo $! >"$TMP/sampler.pid"
 # the rollback pipelines have seen v1 serve (their evidence)
 wait_for 20 "v1's evidence for every rollback pipeline" all_where rollback \
     '[.status.model.versions[]? | select(.version == "v1" and .metric >= 0.7)] | length > 0' $ROLLBACK
+# v1 must exist as a revision to roll back to: the Deployment controller,
+# busy with 150 new Deployments, can take seconds to make the v1 ReplicaSets
+# (a v2 template patched in before that has no v1 revision: NoGoodVersion)
+v1_revisions() {
+    [ "$(kadm get rs -n "$NS" -o json | jq '[.items[] | select(.spec.template.metadata.annotations["selfheal.dev/model-version"] == "v1"
+        and (.metadata.ownerReferences[0].name | startswith("model")))] | length')" -ge "$ROLLBACK" ]
+}
+wait_for 60 "the model Deployments' v1 ReplicaSets" v1_revisions
 for i in $(seq -f %02g 1 $((ROLLBACK / 2))); do degrade "$i"; done
 wait_for 20 "the restart Deployments' first restarts" all_where restart '(.status.service.recoveryAttempts // 0) >= 1' $((RESTART / 2))
 wait_for 20 "the first rollbacks" all_where rollback '[.status.history[]? | select(.action == "rollback")] | length > 0' $((ROLLBACK / 2))
