@@ -274,11 +274,10 @@ uint64_t atomic_file_bytes(const struct atomic_file *f)
     return f->total;
 }
 
-int atomic_file_commit(struct atomic_file *f, bool *ret_replaced)
+/* Syncs, closes and renames f's temporary over its path; on failure the
+ * temporary is removed, f freed, errno set, and SH_EIO returned. */
+static int put_in_place(struct atomic_file *f)
 {
-    if (ret_replaced)
-        *ret_replaced = false;
-    flush_buf(f);
     int e = f->err;
     if (!e && fsync(f->fd) != 0)
         e = errno;
@@ -293,11 +292,21 @@ int atomic_file_commit(struct atomic_file *f, bool *ret_replaced)
         errno = e;
         return SH_EIO;
     }
+    return 0;
+}
+
+int atomic_file_commit(struct atomic_file *f, bool *ret_replaced)
+{
+    if (ret_replaced)
+        *ret_replaced = false;
+    flush_buf(f);
+    if (put_in_place(f) != 0)
+        return SH_EIO;
     if (ret_replaced)
         *ret_replaced = true;
     /* The new content is in place; only its durability is left to check. */
     int r = fsync_dir(f->dir) == 0 ? 0 : SH_EIO;
-    e = errno;
+    int e = errno;
     af_free(f);
     errno = e;
     return r;
@@ -345,24 +354,12 @@ int atomic_file_write_deferred(const char *path, const void *data, size_t len)
     if (begin(path, ATOMIC_FILE_MODE_DEFAULT, false, &f) != 0)
         return SH_EIO;
     write_through(f, data, len);
-    int e = f->err;
-    if (!e && fsync(f->fd) != 0)
-        e = errno;
-    if (close(f->fd) != 0 && !e)
-        e = errno;
-    f->fd = -1;
-    if (!e && rename(f->tmp, f->path) != 0)
-        e = errno;
-    if (e) {
-        unlink(f->tmp);
-        af_free(f);
-        errno = e;
+    if (put_in_place(f) != 0)
         return SH_EIO;
-    }
     /* in place; the folder is flushed by atomic_file_flush_folders (or now,
      * when too many folders are pending) */
     int r = add_pending(f->dir) || fsync_dir(f->dir) == 0 ? 0 : SH_EIO;
-    e = errno;
+    int e = errno;
     af_free(f);
     errno = e;
     return r;
