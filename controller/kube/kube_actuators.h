@@ -56,6 +56,7 @@
 
 #define KUBE_RESTARTED_AT_ANNOTATION "selfheal.dev/restartedAt"
 #define KUBE_RESTART_BASIS_ANNOTATION "selfheal.dev/restart-basis"
+#define KUBE_ROLLBACK_ANNOTATION "selfheal.dev/rollback"
 #define KUBE_METRIC_ANNOTATION "selfheal.dev/metric"
 #define KUBE_REVISION_ANNOTATION "deployment.kubernetes.io/revision"
 

@@ -1,7 +1,9 @@
 /*
  * kube_actuators_model.c — the "model" actuators of the Kubernetes platform
  * (kube_actuators.h): a Deployment's ReplicaSet revisions as its model
- * version history, and rollback by copying a revision's pod template.
+ * version history, and rollback by copying a revision's pod template (the
+ * same patch keeps the model loop's note in the annotation
+ * selfheal.dev/rollback, read back by observe).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,6 +232,12 @@ static int observe(const struct model_actuators *ma, const struct pipeline *p,
                     break;
                 }
     }
+    const char *made = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(dep, "metadata"),
+                                         "annotations"),
+        KUBE_ROLLBACK_ANNOTATION));
+    if (made && strlen(made) < sizeof ret->made)
+        snprintf(ret->made, sizeof ret->made, "%s", made);
     const char *cur = template_version(
         &p->spec.model,
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(dep, "spec"), "template"));
@@ -249,7 +257,7 @@ out:
 }
 
 static int activate(const struct model_actuators *ma, const struct pipeline *p, const char *version,
-                    char **ret_err)
+                    const char *note, char **ret_err)
 {
     struct kube_actuators_ctx *ctx = ma->impl;
     cJSON *dep = NULL, *list = NULL, *target = NULL, *patch = NULL;
@@ -293,7 +301,10 @@ static int activate(const struct model_actuators *ma, const struct pipeline *p, 
     }
     patch = cJSON_CreateObject();
     cJSON *spec = patch ? cJSON_AddObjectToObject(patch, "spec") : NULL;
-    if (!spec) {
+    cJSON *meta = patch && note ? cJSON_AddObjectToObject(patch, "metadata") : NULL;
+    if (!spec || (note && (!meta || !cJSON_AddStringToObject(
+                                       cJSON_AddObjectToObject(meta, "annotations"),
+                                       KUBE_ROLLBACK_ANNOTATION, note)))) {
         cJSON_Delete(diff);
         r = SH_ENOMEM;
         goto out;

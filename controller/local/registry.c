@@ -284,9 +284,10 @@ static int la_observe(const struct model_actuators *ma, const struct pipeline *p
 }
 
 static int la_activate(const struct model_actuators *ma, const struct pipeline *p,
-                       const char *version, char **ret_err)
+                       const char *version, const char *note, char **ret_err)
 {
     (void)ma;
+    (void)note; /* one process owns the folder: nothing to hand over */
     const struct spec_model *m = &p->spec.model;
     return registry_activate(m->rollback.registry_path ? m->rollback.registry_path : "models",
                              version, ret_err);

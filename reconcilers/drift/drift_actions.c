@@ -136,7 +136,7 @@ int drift_promote_newest(struct platform *pf, const struct pipeline *p, bool *re
                  nv->metric, sm->min_accuracy);
     } else {
         char *err = NULL;
-        r = ma->activate(ma, p, nv->name, &err);
+        r = ma->activate(ma, p, nv->name, NULL, &err);
         if (r == 0) {
             *ret_promoted = true;
             snprintf(note, nsize, "%s (%s %.3f) is now current%s%s%s", nv->name, metric, nv->metric,

@@ -21,6 +21,8 @@
 #include "model/model_decide.h"
 #include "runtime/pipeline.h"
 
+#define MODEL_MADE_MAX 512
+
 struct model_registry_view {
     struct model_version *versions;  /* owned (free()); natural order, oldest first */
     size_t count;
@@ -28,6 +30,9 @@ struct model_registry_view {
     char error[512];                 /* what could not be read; "" when everything was */
     bool workload_missing;           /* kube: the Deployment the spec names does not exist (a
                                         configuration error, said in error) */
+    char made[MODEL_MADE_MAX];       /* the note the newest activate left with the workload
+                                        (kube: its annotation selfheal.dev/rollback), "" when
+                                        none or the platform keeps none (local) */
 };
 
 struct model_actuators {
@@ -41,10 +46,14 @@ struct model_actuators {
     int (*observe)(const struct model_actuators *ma, const struct pipeline *p,
                    struct model_registry_view *ret);
 
-    /* Makes `version` p's active model version. Returns 0, or an SH_E*
-     * code with *ret_err (owned). */
+    /* Makes `version` p's active model version. `note` (may be NULL) is
+     * kept with the change where the platform can, in the same write (kube:
+     * the Deployment's annotation selfheal.dev/rollback), and read back by
+     * observe as view.made: a controller that stops between the change and
+     * its status write leaves its successor the record. Returns 0, or an
+     * SH_E* code with *ret_err (owned). */
     int (*activate)(const struct model_actuators *ma, const struct pipeline *p,
-                    const char *version, char **ret_err);
+                    const char *version, const char *note, char **ret_err);
 
     /* Activation itself restarts what serves the model (kube: a new pod
      * template rolls the pods), so rollback.reload has nothing to add. */

@@ -143,6 +143,18 @@ static void add_rollback_time(struct model_state *s, int64_t now)
     s->rollback_times[s->nrollback_times++] = now;
 }
 
+void model_state_note_rollback(struct model_state *s, const char *to, int64_t at_ms)
+{
+    add_rollback_time(s, at_ms);
+    s->last_rollback_ms = at_ms;
+    snprintf(s->version, sizeof s->version, "%s", to);
+    s->has_metric = false; /* a reading of the version rolled back from */
+    s->below_count = 0;
+    for (size_t k = 0; k < MODEL_METRICS_MAX; k++)
+        s->ms[k].below_count = 0;
+    model_ledger_note_active(s, to, false, 0, at_ms);
+}
+
 /* The evidence of version v for metric k: the ledger's (what the controller
  * saw, or the newest external record), else the external record alone. */
 static bool evidence_of(const struct model_state *s, const struct model_version *v, size_t k,

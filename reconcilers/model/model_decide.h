@@ -162,6 +162,11 @@ void model_decide(const struct spec_model *spec, const struct model_observation 
 /* The number of rollbacks in (now − window, now]. */
 size_t model_rollbacks_in_window(const struct model_state *s, int64_t window_ms, int64_t now_ms);
 
+/* Records in s a rollback to `to` made at at_ms (by a controller that
+ * stopped before recording it: rollback_note.h): the rollback budget, the
+ * time, the active version; its readings start again. */
+void model_state_note_rollback(struct model_state *s, const char *to, int64_t at_ms);
+
 /* Makes `version` the newest entry of s's versions ledger (the active one
  * since now_ms), keeping the evidence it had; a version already last is left
  * as it is. With has_metric, `metric` becomes its evidence (a reading). */

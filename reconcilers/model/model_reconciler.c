@@ -15,6 +15,7 @@
 #include "model/model_decide.h"
 #include "model/model_status.h"
 #include "model/rollback_log.h"
+#include "model/rollback_note.h"
 #include "runtime/status.h"
 #include "base/strmap.h"
 
@@ -179,8 +180,16 @@ static int act(struct model_reconciler *mr, struct reconcile_ctx *ctx,
                               .to = d->target,
                               .outcome = "started",
                               .duration_seconds = -1};
+    /* the record a successor finds if this controller stops before its
+     * status write (rollback_note.h) */
+    struct rollback_note rn = {.basis_ms = prev->last_rollback_ms, .at_ms = ctx->now_ms};
+    snprintf(rn.uid, sizeof rn.uid, "%s", ctx->p->uid ? ctx->p->uid : "");
+    snprintf(rn.from, sizeof rn.from, "%s", obs->current);
+    snprintf(rn.to, sizeof rn.to, "%s", d->target);
+    char note_text[MODEL_MADE_MAX];
+    bool noted = rn.uid[0] && rollback_note_format(&rn, note_text, sizeof note_text) == 0;
     char *err = NULL;
-    int r = ma ? ma->activate(ma, ctx->p, d->target, &err) : SH_EUNAVAIL;
+    int r = ma ? ma->activate(ma, ctx->p, d->target, noted ? note_text : NULL, &err) : SH_EUNAVAIL;
     if (r != 0) {
         snprintf(msg, size, "%s: rollback %s → %s failed: %s", d->trigger, obs->current, d->target,
                  err ? err : (ma ? sh_strerror(r) : "the platform has no model actuators"));
@@ -337,6 +346,40 @@ static void read_metric(struct model_reconciler *mr, struct reconcile_ctx *ctx,
     memo->next_ms[k] = ctx->now_ms + iv;
 }
 
+/* A rollback the workload's note says this pipeline made, which its status
+ * lacks (the controller that made it stopped before its status write): it
+ * is recorded now — history, the rollback budget, an Event — and verified
+ * like any other, by the first conclusive reading after its grace. Returns
+ * prev, or *copy with it. */
+static const struct model_state *adopt_unrecorded(struct reconcile_ctx *ctx,
+                                                  const struct model_registry_view *view,
+                                                  const struct model_state *prev,
+                                                  struct model_state *copy)
+{
+    struct rollback_note rn;
+    if (!rollback_note_parse(view->made, &rn) ||
+        !rollback_note_unrecorded(&rn, ctx->p->uid, prev->last_rollback_ms, view->current))
+        return prev;
+    *copy = *prev;
+    model_state_note_rollback(copy, rn.to, rn.at_ms);
+    char trigger[300];
+    snprintf(trigger, sizeof trigger,
+             "NotRecorded: made by a controller that stopped before recording it "
+             "(found in the note it left with the workload)");
+    struct history_entry h = {.time_ms = rn.at_ms, .loop = LOOP, .action = "rollback",
+                              .trigger = trigger, .from = rn.from[0] ? rn.from : NULL,
+                              .to = rn.to, .outcome = "started", .duration_seconds = -1};
+    status_history_add(ctx->status, &h);
+    char msg[600];
+    snprintf(msg, sizeof msg,
+             "rollback %s → %s was made %.1f s ago by a controller that stopped before "
+             "recording it: recorded now, verified by the next conclusive reading",
+             rn.from[0] ? rn.from : "?", rn.to, (double)(ctx->now_ms - rn.at_ms) / 1000.0);
+    log_warn(ctx->p->key, "%s", msg);
+    ctx->platform->record_event(ctx->platform, ctx->p, EVENT_NORMAL, "RolledBack", msg);
+    return copy;
+}
+
 static int check(struct model_reconciler *mr, struct reconcile_ctx *ctx, cJSON *sec,
                  const struct model_state *prev, struct memo *memo, bool all_due)
 {
@@ -361,6 +404,9 @@ static int check(struct model_reconciler *mr, struct reconcile_ctx *ctx, cJSON *
         model_registry_view_free(&view);
         return 0;
     }
+
+    struct model_state adopted;
+    prev = adopt_unrecorded(ctx, &view, prev, &adopted);
 
     struct model_observation obs;
     memset(&obs, 0, sizeof obs);

@@ -322,9 +322,14 @@ START_TEST(observe_and_activate_annotation)
     model_registry_view_free(&v);
 
     char *err = NULL;
-    ck_assert_int_eq(ma.activate(&ma, p, "v2", &err), 0);
+    ck_assert_int_eq(ma.activate(&ma, p, "v2", "{\"to\":\"v2\"}", &err), 0);
     cJSON *dep = get(D "/web");
     ck_assert_str_eq(tmpl_str(dep, "selfheal.dev/model-version"), "v2");
+    /* the note rides in the same patch, on the Deployment itself */
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetObjectItem(cJSON_GetObjectItem(dep, "metadata"), "annotations"),
+                         KUBE_ROLLBACK_ANNOTATION)),
+                     "{\"to\":\"v2\"}");
     const cJSON *labels = cJSON_GetObjectItem(
         cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(dep, "spec"), "template"), "metadata"),
         "labels");
@@ -335,9 +340,10 @@ START_TEST(observe_and_activate_annotation)
     ck_assert_uint_eq(v.count, 3);
     ck_assert_str_eq(v.versions[2].name, "v2");
     ck_assert_str_eq(v.current, "v2");
+    ck_assert_str_eq(v.made, "{\"to\":\"v2\"}");
     model_registry_view_free(&v);
 
-    ck_assert_int_eq(ma.activate(&ma, p, "v9", &err), SH_ENOTFOUND);
+    ck_assert_int_eq(ma.activate(&ma, p, "v9", NULL, &err), SH_ENOTFOUND);
     ck_assert_ptr_nonnull(strstr(err, "v9"));
     free(err);
     pipeline_unref(p);

@@ -21,6 +21,7 @@
 #include "base/errors.h"
 #include "local/registry.h"
 #include "model/model_reconciler.h"
+#include "model/rollback_note.h"
 #include "runtime/status.h"
 
 #include "service/service_actuators.h"
@@ -57,6 +58,9 @@ static struct {
     int move_on;                    /* ... at this observe call */
     bool deployment_missing;        /* observe: the kube actuators' 404 */
     const char *view_error;         /* observe: an error reading the active version */
+    char note[MODEL_MADE_MAX];      /* the note the last activate left "with the workload",
+                                       given back by observe as view.made */
+    int activates;
 } fp;
 
 static int fake_signal(const struct service_actuators *sa, const char *key, int sig)
@@ -98,6 +102,7 @@ static int wrap_observe(const struct model_actuators *ma, const struct pipeline 
         return SH_ENOTFOUND;
     }
     int r = real->observe(real, p, ret);
+    snprintf(ret->made, sizeof ret->made, "%s", fp.note);
     if (fp.view_error) {
         ret->current[0] = '\0';
         snprintf(ret->error, sizeof ret->error, "%s", fp.view_error);
@@ -106,7 +111,7 @@ static int wrap_observe(const struct model_actuators *ma, const struct pipeline 
 }
 
 static int wrap_activate(const struct model_actuators *ma, const struct pipeline *p,
-                         const char *version, char **ret_err)
+                         const char *version, const char *note, char **ret_err)
 {
     (void)ma;
     if (fp.fail_activate) {
@@ -114,7 +119,12 @@ static int wrap_activate(const struct model_actuators *ma, const struct pipeline
         return SH_EIO;
     }
     const struct model_actuators *real = registry_model_actuators();
-    return real->activate(real, p, version, ret_err);
+    int r = real->activate(real, p, version, note, ret_err);
+    if (r == 0) {
+        fp.activates++;
+        snprintf(fp.note, sizeof fp.note, "%s", note ? note : "");
+    }
+    return r;
 }
 
 static const struct model_actuators model_ops = {.observe = wrap_observe, .activate = wrap_activate};
@@ -332,6 +342,109 @@ START_TEST(test_above_threshold_is_valid)
     ck_assert_str_eq(current(), "v3");
     ck_assert_str_eq(fp.events, "");
     ck_assert_int_eq(history_len(), 0);
+}
+END_TEST
+
+static int rollbacks_in_history(void)
+{
+    int n = 0;
+    for (int i = 0; i < history_len(); i++)
+        n += strcmp(status_str(history(i), "action"), "rollback") == 0;
+    return n;
+}
+
+/* The controller that rolled back stops before its status write (SIGKILL,
+ * lost leadership): the status is the one from before, the workload is on
+ * the target and carries the note. Its successor records the rollback once
+ * (history, budget, Event), verifies it, and does not roll back again. */
+START_TEST(test_an_unrecorded_rollback_is_recorded_by_the_successor)
+{
+    pl.uid = "uid-1";
+    cJSON *before = cJSON_Duplicate(status, true);
+    set_live(0.65);
+    ck_assert_int_eq(run().rc, 0);
+    ck_assert_str_eq(current(), "v2");
+    ck_assert_int_eq(fp.activates, 1);
+    struct rollback_note rn;
+    ck_assert(rollback_note_parse(fp.note, &rn));
+    ck_assert_str_eq(rn.uid, "uid-1");
+    ck_assert_str_eq(rn.from, "v3");
+    ck_assert_str_eq(rn.to, "v2");
+    ck_assert_int_eq(rn.basis_ms, 0);
+    ck_assert_int_eq(rn.at_ms, T0);
+    /* a second controller: the first one's status write never happened */
+    cJSON_Delete(status);
+    status = before;
+    model_reconciler_free(rec.self);
+    struct model_reconciler_options o = {.clock = &fc.base};
+    char *err = NULL;
+    ck_assert_int_eq(model_reconciler_new(&o, &rec, &err), 0);
+    fp.events[0] = '\0';
+    fake_clock_advance(&fc, 20 * SEC);
+    set_live(0.91);
+    ck_assert_int_eq(run().rc, 0);
+    ck_assert_int_eq(fp.activates, 1); /* not rolled back again */
+    ck_assert_int_eq(rollbacks_in_history(), 1);
+    ck_assert_str_eq(status_str(history(0), "from"), "v3");
+    ck_assert_str_eq(status_str(history(0), "to"), "v2");
+    ck_assert_ptr_nonnull(strstr(status_str(history(0), "trigger"), "stopped before recording"));
+    ck_assert_double_eq(status_num(model(), "rollbacksInWindow", 0), 1);
+    ck_assert_str_eq(status_str(model(), "version"), "v2");
+    ck_assert_ptr_nonnull(strstr(fp.events, "RolledBack;"));
+    ck_assert_ptr_nonnull(strstr(fp.last_message, "stopped before recording") ? fp.last_message
+                                                                                : fp.events);
+    /* verified like any rollback: the first conclusive reading after its grace */
+    fake_clock_advance(&fc, INTERVAL);
+    ck_assert_int_eq(run().rc, 0);
+    ck_assert_str_eq(status_str(history(0), "outcome"), "succeeded"); /* 0.91 */
+    ck_assert_double_eq(status_num(history(0), "durationSeconds", 0), 80);
+    /* recorded once: later checks leave it */
+    fake_clock_advance(&fc, INTERVAL);
+    ck_assert_int_eq(run().rc, 0);
+    ck_assert_int_eq(rollbacks_in_history(), 1);
+    ck_assert_double_eq(status_num(model(), "rollbacksInWindow", 0), 1);
+    ck_assert_int_eq(fp.activates, 1);
+}
+END_TEST
+
+START_TEST(test_a_note_of_another_pipeline_or_a_recorded_rollback_is_ignored)
+{
+    pl.uid = "uid-2";
+    struct rollback_note rn = {.basis_ms = 0, .at_ms = T0 - 5 * SEC};
+    snprintf(rn.uid, sizeof rn.uid, "uid-old"); /* a deleted pipeline of the same name */
+    snprintf(rn.from, sizeof rn.from, "v2");
+    snprintf(rn.to, sizeof rn.to, "v3");
+    ck_assert_int_eq(rollback_note_format(&rn, fp.note, sizeof fp.note), 0);
+    ck_assert_int_eq(run().rc, 0);
+    ck_assert_int_eq(history_len(), 0);
+    /* ours, but the workload has moved on since (not on its target) */
+    snprintf(rn.uid, sizeof rn.uid, "uid-2");
+    snprintf(rn.to, sizeof rn.to, "v1");
+    ck_assert_int_eq(rollback_note_format(&rn, fp.note, sizeof fp.note), 0);
+    fake_clock_advance(&fc, INTERVAL);
+    ck_assert_int_eq(run().rc, 0);
+    ck_assert_int_eq(history_len(), 0);
+    /* a recorded rollback: its note's basis is older than the status */
+    set_live(0.65);
+    fake_clock_advance(&fc, INTERVAL);
+    ck_assert_int_eq(run().rc, 0);
+    ck_assert_int_eq(rollbacks_in_history(), 1);
+    fake_clock_advance(&fc, INTERVAL);
+    set_live(0.91);
+    ck_assert_int_eq(run().rc, 0);
+    fake_clock_advance(&fc, INTERVAL);
+    ck_assert_int_eq(run().rc, 0);
+    ck_assert_int_eq(rollbacks_in_history(), 1);
+    /* malformed notes are not notes */
+    struct rollback_note out;
+    ck_assert(!rollback_note_parse("", &out));
+    ck_assert(!rollback_note_parse("{\"uid\":\"u\",\"basis\":0,\"at\":5,\"from\":\"a\"}", &out));
+    ck_assert(!rollback_note_parse("{\"uid\":\"u\",\"basis\":-1,\"at\":5,\"from\":\"a\",\"to\":\"b\"}", &out));
+    ck_assert(!rollback_note_parse("not json", &out));
+    ck_assert(rollback_note_parse("{\"uid\":\"u\",\"basis\":0,\"at\":5,\"from\":\"\",\"to\":\"b\"}", &out));
+    ck_assert(!rollback_note_unrecorded(&out, "u", 5, "b")); /* not after the basis... */
+    ck_assert(rollback_note_unrecorded(&out, "u", 0, "b"));
+    ck_assert(!rollback_note_unrecorded(&out, NULL, 0, "b"));
 }
 END_TEST
 
@@ -830,6 +943,8 @@ Suite *model_reconciler_suite(void)
     TCase *tc = tcase_create("model_reconciler");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_above_threshold_is_valid);
+    tcase_add_test(tc, test_an_unrecorded_rollback_is_recorded_by_the_successor);
+    tcase_add_test(tc, test_a_note_of_another_pipeline_or_a_recorded_rollback_is_ignored);
     tcase_add_test(tc, test_below_threshold_rolls_back_and_reloads);
     tcase_add_test(tc, test_own_readings_are_evidence_across_a_restart);
     tcase_add_test(tc, test_a_reading_across_a_version_change_is_discarded);

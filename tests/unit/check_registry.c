@@ -311,7 +311,7 @@ START_TEST(test_local_actuators_use_the_spec)
     ck_assert_str_eq(view.versions[1].name, "v2");
     model_registry_view_free(&view);
     char *err = NULL;
-    ck_assert_int_eq(ma->activate(ma, &p, "v2", &err), 0);
+    ck_assert_int_eq(ma->activate(ma, &p, "v2", NULL, &err), 0);
     ck_assert_int_eq(ma->observe(ma, &p, &view), 0);
     ck_assert_str_eq(view.current, "v2");
     model_registry_view_free(&view);
