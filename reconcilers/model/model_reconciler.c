@@ -357,7 +357,10 @@ static const struct model_state *adopt_unrecorded(struct reconcile_ctx *ctx,
                                                   struct model_state *copy)
 {
     struct rollback_note rn;
-    if (!rollback_note_parse(view->made, &rn) ||
+    /* a status with no model version is a loop that has not run (a new
+     * pipeline, a model section removed and added again): nothing of its
+     * own to complete, whatever an old note says */
+    if (!prev->version[0] || !rollback_note_parse(view->made, &rn) ||
         !rollback_note_unrecorded(&rn, ctx->p->uid, prev->last_rollback_ms, view->current))
         return prev;
     *copy = *prev;

@@ -360,6 +360,8 @@ static int rollbacks_in_history(void)
 START_TEST(test_an_unrecorded_rollback_is_recorded_by_the_successor)
 {
     pl.uid = "uid-1";
+    ck_assert_int_eq(run().rc, 0); /* v3 seen serving */
+    fake_clock_advance(&fc, INTERVAL);
     cJSON *before = cJSON_Duplicate(status, true);
     set_live(0.65);
     ck_assert_int_eq(run().rc, 0);
@@ -371,7 +373,7 @@ START_TEST(test_an_unrecorded_rollback_is_recorded_by_the_successor)
     ck_assert_str_eq(rn.from, "v3");
     ck_assert_str_eq(rn.to, "v2");
     ck_assert_int_eq(rn.basis_ms, 0);
-    ck_assert_int_eq(rn.at_ms, T0);
+    ck_assert_int_eq(rn.at_ms, T0 + INTERVAL);
     /* a second controller: the first one's status write never happened */
     cJSON_Delete(status);
     status = before;
@@ -435,6 +437,18 @@ START_TEST(test_a_note_of_another_pipeline_or_a_recorded_rollback_is_ignored)
     fake_clock_advance(&fc, INTERVAL);
     ck_assert_int_eq(run().rc, 0);
     ck_assert_int_eq(rollbacks_in_history(), 1);
+    /* a status whose model loop never ran (section removed and added again):
+     * an old note of ours is not adopted */
+    cJSON_Delete(status);
+    status = status_new();
+    struct rollback_note mine = {.basis_ms = 0, .at_ms = clock_now_ms(&fc.base) - SEC};
+    snprintf(mine.uid, sizeof mine.uid, "uid-2");
+    snprintf(mine.from, sizeof mine.from, "v3");
+    snprintf(mine.to, sizeof mine.to, "%s", current());
+    ck_assert_int_eq(rollback_note_format(&mine, fp.note, sizeof fp.note), 0);
+    fake_clock_advance(&fc, INTERVAL);
+    ck_assert_int_eq(run().rc, 0);
+    ck_assert_int_eq(rollbacks_in_history(), 0);
     /* malformed notes are not notes */
     struct rollback_note out;
     ck_assert(!rollback_note_parse("", &out));
