@@ -10,6 +10,10 @@
 #     recovers once the Secret is created (no restart, no spec change);
 #   - an env reference is refused on a cluster;
 #   - a rotated token is used within the cache's lifetime;
+#   - the issue's case, credentials written inline: a Prometheus URL with a
+#     password (userinfo) that cannot be reached, and a metric source whose
+#     URL carries ?token= and is answered 401 — the messages say what failed,
+#     with the credentials as xxxxx;
 #   - no value is in the controller's log, the status, the Events or the API.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/envtest.sh"
@@ -19,6 +23,8 @@ command -v jq >/dev/null || fail "jq is not installed"
 TOKEN="tok-$RANDOM$RANDOM-SECRETVALUE"
 TOKEN2="tok2-$RANDOM$RANDOM-ROTATEDVALUE"
 PASSWORD="pw-$RANDOM$RANDOM-PASSWORDVALUE"
+INLINE_PW="ipw-$RANDOM$RANDOM-INLINEPASSWORD"
+INLINE_TOKEN="itok-$RANDOM$RANDOM-INLINEQUERYTOKEN"
 
 envtest_up
 envtest_namespace secretref
@@ -40,7 +46,7 @@ class H(http.server.BaseHTTPRequestHandler):
             ok = got == "Basic " + base64.b64encode(("ml:" + password).encode()).decode()
             body = b'{"status": "ok"}'
         with open(seen, "a") as f:
-            f.write("%s %s %d\n" % (self.path.split("?")[0], got.split(" ")[0], 200 if ok else 401))
+            f.write("%s %s %d\n" % (self.path.split("?")[0], got.split(" ")[0] or "-", 200 if ok else 401))
         self.send_response(200 if ok else 401)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -102,6 +108,20 @@ spec:
         http:
           url: http://127.0.0.1:$sport/metrics.json
           auth: {bearerToken: {env: HOME}}
+---
+apiVersion: selfheal.dev/v1alpha1
+kind: SelfHealingPipeline
+metadata: {name: inline}
+spec:
+  model:
+    metric: {interval: 1s, source: {prometheus: {url: "http://admin:$INLINE_PW@127.0.0.1:$(free_port)", query: model_accuracy}}}
+---
+apiVersion: selfheal.dev/v1alpha1
+kind: SelfHealingPipeline
+metadata: {name: inlineq}
+spec:
+  model:
+    metric: {interval: 1s, source: {http: {url: "http://127.0.0.1:$sport/metrics.json?token=$INLINE_TOKEN", jsonPointer: /accuracy}}}
 YAML
 
 # the CRD's CEL rules refuse a value written inline and two references at once
@@ -162,14 +182,25 @@ wait_for 60 "the rotated token is used (the Secret cache lives 30 s)" grep -q '^
 # the controller read Secrets with its own rights: no 403
 [ -z "$(envtest_forbidden "$SA_USER")" ] || fail "the controller was refused: $(envtest_forbidden "$SA_USER")"
 
+# inline credentials: the failures are said, with the credentials redacted
+wait_for 30 "inline: an Event says the unreachable Prometheus failed" \
+    sh -c "kubectl --kubeconfig '$ENVTEST_KUBECONFIG' get events -n '$NS' --field-selector involvedObject.name=inline -o json | grep -q 'http://xxxxx@127.0.0.1'"
+grep -q '^/metrics.json - 401$' "$TMP/seen" || fail "the metric source with ?token= was never refused (no error path taken)"
+wait_for 30 "inlineq: an Event says the reading with ?token= was refused, redacted" \
+    sh -c "kubectl --kubeconfig '$ENVTEST_KUBECONFIG' get events -n '$NS' --field-selector involvedObject.name=inlineq -o json | grep -q 'metrics.json?token=xxxxx: HTTP 401'"
+
 # no value anywhere
-kadm get shp -n "$NS" -o json >"$TMP/status.json"
+kadm get shp -n "$NS" -o json | jq "[.items[] | {name: .metadata.name, status}]" >"$TMP/status.json" # (the specs hold what the user wrote)
 kadm get events -n "$NS" -o json >"$TMP/events.json"
 curl -s "http://127.0.0.1:$port/api/v1/pipelines" >"$TMP/api.json" || true
-for v in "$TOKEN" "$TOKEN2" "$PASSWORD"; do
+for v in "$TOKEN" "$TOKEN2" "$PASSWORD" "$INLINE_PW" "$INLINE_TOKEN"; do
     for f in run.log status.json events.json api.json; do
         grep -qF -- "$v" "$TMP/$f" && fail "a secret value is in $f"
     done
+done
+for f in run.log status.json events.json; do # the messages that carried them are there, redacted
+    grep -qF 'http://xxxxx@127.0.0.1' "$TMP/$f" || fail "$f does not say the inline-password URL failed (redacted)"
+    grep -qF 'metrics.json?token=xxxxx' "$TMP/$f" || fail "$f does not say the ?token= URL failed (redacted)"
 done
 grep -qF "Secret $NS/late not found" "$TMP/run.log" || fail "the log never named the missing Secret"
 rm -f "$TMP/run.log"
