@@ -23,7 +23,8 @@
  * none, so lws picks the first); LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION
  * refuses any path but the events one. Each websocket session remembers the
  * last sequence it sent and is linked in a list (server thread only). The
- * bus's notify hook calls lws_cancel_service (thread-safe); on
+ * bus's notify hook calls lws_cancel_service (thread-safe) while at least
+ * one session is open (an atomic count; none open, no wake-up); on
  * LWS_CALLBACK_EVENT_WAIT_CANCELLED the loop checks every client's lag
  * (dropping the slow ones) and asks for WRITEABLE; each SERVER_WRITEABLE
  * copies one message out of the ring and writes it.
@@ -125,6 +126,7 @@ struct http_server {
     struct eventbus *bus;
     size_t max_pending;
     struct session *clients; /* websocket sessions, server thread only */
+    atomic_size_t nclients;  /* their number, read by publishers (bus_notify) */
 
     int listen_fd;  /* the listening socket (accepted from by the server thread) */
     bool fd_owned; /* we close listen_fd (lws does once it adopted it) */
@@ -679,10 +681,16 @@ static int on_writeable(struct http_server *s, struct lws *wsi, struct session *
 
 /* ---- websocket event stream ------------------------------------------------ */
 
+/* A publisher's hook: wake the loop only when a client may be waiting (with
+ * none, 10,000 Events at start would each wake the server thread for
+ * nothing). No event is missed: ws_open counts itself before it reads the
+ * bus's head, and a publisher reads the count after it moved the head, so
+ * one of the two sees the other. */
 static void bus_notify(void *ctx)
 {
     struct http_server *s = ctx;
-    lws_cancel_service(s->lws);
+    if (atomic_load(&s->nclients) > 0)
+        lws_cancel_service(s->lws);
 }
 
 /* The "since" argument of the query ("since=12"), or -1. */
@@ -747,6 +755,7 @@ static void ws_open(struct http_server *s, struct lws *wsi, struct session *ss)
     memset(ss, 0, sizeof *ss);
     ss->ws = true;
     ss->wsi = wsi;
+    atomic_fetch_add(&s->nclients, 1); /* before the head is read: bus_notify */
     uintptr_t start = (uintptr_t)lws_get_opaque_user_data(wsi);
     uint64_t head = eventbus_head(s->bus);
     ss->last_seq = start ? (uint64_t)start - 1 : head;
@@ -771,6 +780,7 @@ static void ws_close(struct http_server *s, struct session *ss)
         ss->next->prev = ss->prev;
     ss->next = ss->prev = NULL;
     ss->ws = false;
+    atomic_fetch_sub(&s->nclients, 1);
 }
 
 /* New events: drop the clients too far behind, wake the others. */

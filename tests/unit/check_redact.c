@@ -52,6 +52,10 @@ START_TEST(test_redact_authorization_values)
            "Authorization: Bearer [redacted]");
     expect("authorization: basic YWRtaW46cGFzc3dvcmQ=", "authorization: basic [redacted]");
     expect("bearer abc", "bearer ***");
+    /* any case, after near misses that start with the same letter */
+    expect("a b bear bearer: BeArEr tok3n", "a b bear bearer: BeArEr *****");
+    expect("auth AUTHORIZATION: basiC dXNlcjpwdw== and BEARER x, bearer y",
+           "auth AUTHORIZATION: basiC [redacted] and BEARER *, bearer *");
 }
 END_TEST
 
