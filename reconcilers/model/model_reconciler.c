@@ -347,7 +347,8 @@ static void read_metric(struct model_reconciler *mr, struct reconcile_ctx *ctx,
 }
 
 /* A rollback the workload's note says this pipeline made, which its status
- * lacks (the controller that made it stopped before its status write): it
+ * lacks (the controller that made it stopped before its status write, or
+ * the write failed): it
  * is recorded now — history, the rollback budget, an Event — and verified
  * like any other, by the first conclusive reading after its grace. Returns
  * prev, or *copy with it. */
@@ -367,16 +368,17 @@ static const struct model_state *adopt_unrecorded(struct reconcile_ctx *ctx,
     model_state_note_rollback(copy, rn.to, rn.at_ms);
     char trigger[300];
     snprintf(trigger, sizeof trigger,
-             "NotRecorded: made by a controller that stopped before recording it "
-             "(found in the note it left with the workload)");
+             "NotRecorded: made earlier, its status write lost (the controller stopped "
+             "or the write failed); found in the note it left with the workload");
     struct history_entry h = {.time_ms = rn.at_ms, .loop = LOOP, .action = "rollback",
                               .trigger = trigger, .from = rn.from[0] ? rn.from : NULL,
                               .to = rn.to, .outcome = "started", .duration_seconds = -1};
     status_history_add(ctx->status, &h);
     char msg[600];
     snprintf(msg, sizeof msg,
-             "rollback %s → %s was made %.1f s ago by a controller that stopped before "
-             "recording it: recorded now, verified by the next conclusive reading",
+             "rollback %s → %s was made %.1f s ago but not recorded (the controller "
+             "stopped or its status write failed): recorded now, verified by the next "
+             "conclusive reading",
              rn.from[0] ? rn.from : "?", rn.to, (double)(ctx->now_ms - rn.at_ms) / 1000.0);
     log_warn(ctx->p->key, "%s", msg);
     ctx->platform->record_event(ctx->platform, ctx->p, EVENT_NORMAL, "RolledBack", msg);

@@ -63,6 +63,7 @@ report() { # NAME
         fail=$((fail + 1))
         failed+=("$name")
         printf 'FAIL %-40s (exit %s, %d.%03ds)\n' "$name" "$rc" $((ms / 1000)) $((ms % 1000))
+        grep -m5 'FAIL:' "$out/$name.log" | sed 's/^/    > /' # the reason first, whatever the tail holds
         sed 's/^/    | /' "$out/$name.log" | tail -40
     fi
 }
