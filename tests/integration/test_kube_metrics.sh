@@ -14,7 +14,8 @@ source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/envtest.sh"
 command -v kubectl >/dev/null || fail "kubectl is not installed"
 trap 'rc=$?; [ $rc = 0 ] || { echo "--- controller log (tail):" >&2; tail -n 40 "$TMP/ctl.log" >&2 2>/dev/null;
-    echo "--- pipeline status:" >&2; kadm get shp model -n "$NS" -o json 2>&1 | jq .status >&2; }; cleanup' EXIT
+    echo "--- pipeline status:" >&2; kadm get shp model -n "$NS" -o json 2>&1 |
+    jq -c ".status | {phase, conditions: [.conditions[]? | {type, reason, message}], history, version: .model.version}" >&2; }; cleanup' EXIT
 
 envtest_up
 envtest_namespace metrics
