@@ -86,10 +86,11 @@ is_v1() { [ "$(version)" = v1 ]; }
 wait_for 15 "rolled back to v1 (v2's rmse fails) when rmse alone went over" is_v1
 
 events() { kadm get events -n "$NS" -o json | jq -r '.items[] | select(.involvedObject.name == "model" and .reason == "RolledBack" and .type == "Normal") | .message'; }
-has_event() { [ -n "$(events)" ]; }
-wait_for 10 "the RolledBack Event" has_event
+# (v2 was rolled back too, when its rmse was read: wait for this rollback's Event)
+has_event() { events | grep -qF "rolled back v3 → v1"; }
+wait_for 10 "the RolledBack Event of v3 → v1" has_event
 assert_contains "$(events)" "rmse 45000 > 40000: rolled back v3 → v1" "the Event names the metric, its value and bound"
-has_history() { [ "$(doc '.status.history[-1].to')" = v1 ]; }
+has_history() { [ "$(doc '.status.history[-1] | "\(.from) → \(.to)"')" = "v3 → v1" ]; }
 wait_for 10 "status history shows the rollback" has_history
 assert_eq "$(doc '.status.history[-1].trigger')" "BelowThreshold: rmse 45000 > 40000"
 # the printer column: MODEL, then the deciding metric
