@@ -221,6 +221,61 @@ bool num_parse_padded(const char *s, size_t len, double *out)
 #endif
 }
 
+/* True when the k (1..8) bytes at p are ASCII digits; p[0..8) readable. */
+static inline bool digits_ok(const char *p, size_t k)
+{
+    uint64_t x;
+    memcpy(&x, p, sizeof x);
+    const uint64_t ones = UINT64_C(0x0101010101010101);
+    if (k < 8) /* k bytes at the top, '0's below them */
+        x = (x << (8 * (8 - k))) | ((ones * '0') >> (8 * k));
+    return eight_digits(x);
+}
+
+/*
+ * The texts num_parse_padded reads on its fast path ([-]I[.F], I of 1..8
+ * digits, F of 0..8): the value is ±I exactly when F is empty, else within
+ * [I, I+1) (its sign's side). x, the correctly rounded double of the value,
+ * is then in [L, U], the ends rounded the same way (they are exact: I <
+ * 10^8); rounding to nearest keeps order (v >= L gives x >= L). So x < lo
+ * when U < lo, x > hi when L > hi, and lo <= x <= hi when lo <= L and
+ * U <= hi; else it takes the parse.
+ */
+enum num_side num_side_padded(const char *s, size_t len, double lo, double hi)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    bool neg = len > 0 && s[0] == '-';
+    const char *t = s + neg;
+    size_t n = len - neg;
+    if (n == 0 || n > 17)
+        return NUM_UNSURE;
+    size_t ip = dot_in(t, n < 8 ? n : 8);
+    if (ip == 8 && n > 8)
+        return NUM_UNSURE;
+    size_t fl = ip < n ? n - ip - 1 : 0;
+    if (ip == 0 || fl > 8)
+        return NUM_UNSURE;
+    int64_t iv = digits_at(t, ip);
+    if (iv < 0 || (fl && !digits_ok(t + ip + 1, fl)))
+        return NUM_UNSURE;
+    double a = (double)iv, l, u;
+    if (fl == 0)
+        l = u = neg ? -a : a;
+    else if (neg)
+        l = -(a + 1), u = -a;
+    else
+        l = a, u = a + 1;
+    if (u < lo)
+        return NUM_BELOW;
+    if (l > hi && l >= lo) /* x > hi, and x < lo (tested first) cannot be */
+        return NUM_ABOVE;
+    return l >= lo && u <= hi ? NUM_INSIDE : NUM_UNSURE;
+#else
+    (void)s, (void)len, (void)lo, (void)hi;
+    return NUM_UNSURE;
+#endif
+}
+
 size_t num_format(double v, char *buf, size_t size)
 {
     int n = 0;
