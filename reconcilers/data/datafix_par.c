@@ -49,6 +49,7 @@ struct pcol {
 struct pwork {
     _Alignas(64) struct pcol *pc; /* a cache line of its own: the workers write theirs */
     struct span *fs;        /* the fields of the line at hand */
+    unsigned char *act;     /* the write pass: what it does to each (enum act) */
     size_t rows;            /* the block's rows */
     size_t total;           /* rows of every block it did */
     char *out;              /* the write pass: the block's new bytes */
@@ -172,6 +173,7 @@ static void par_free(struct par *p)
             }
         free(w->pc);
         free(w->fs);
+        free(w->act);
         free(w->out);
     }
     free(p->num);
@@ -193,7 +195,8 @@ static int par_init(struct par *p, struct sfix *s, enum scan_mode mode)
     for (unsigned i = 0; i < p->nw; i++) {
         p->wk[i].pc = calloc(p->f->ncols, sizeof *p->wk[i].pc);
         p->wk[i].fs = calloc(p->f->ncols, sizeof *p->wk[i].fs);
-        if (!p->wk[i].pc || !p->wk[i].fs)
+        p->wk[i].act = calloc(p->f->ncols, sizeof *p->wk[i].act);
+        if (!p->wk[i].pc || !p->wk[i].fs || !p->wk[i].act)
             return SH_ENOMEM;
     }
     return 0;
@@ -531,32 +534,31 @@ static int put_out(struct pwork *w, const char *b, size_t n)
     return 0;
 }
 
-/* A changed line, field by field (as s_write_row). */
+/* What the write pass does to a cell. */
+enum act { A_KEEP, A_FILL, A_LO, A_HI };
+
+/* A changed line, field by field (as s_write_row): w->act of each cell. */
 static int write_line(struct par *p, struct pwork *w, const struct span *fs, const char *eol, size_t eol_len)
 {
-    struct fixer *f = p->f;
-    bool cap = f->o->outliers == OUTLIER_CAP;
+    size_t ncols = p->f->ncols;
     int k = 0;
-    for (size_t c = 0; c < f->ncols && k == 0; c++) {
+    for (size_t c = 0; c < ncols && k == 0; c++) {
         if (c)
             k = put_out(w, ",", 1);
         const struct scol *cl = &p->s->sc[c];
-        const struct datafix_column *rc = &f->rep->cols[c];
         const char *t = NULL;
-        bool miss = missing_is(&f->ms, fs[c].p, fs[c].n);
-        if (!cl->numeric) {
-            if (rc->has_fill && miss)
-                t = cl->fill_quoted;
-        } else if (miss) {
-            if (rc->has_fill)
-                t = cl->fill_txt;
-        } else if (cap && rc->has_bounds) {
-            double v = 0;
-            num_parse_padded(fs[c].p, fs[c].n, &v);
-            if (v < rc->lower)
-                t = cl->lo_txt;
-            else if (v > rc->upper)
-                t = cl->hi_txt;
+        switch (w->act[c]) {
+        case A_FILL:
+            t = cl->numeric ? cl->fill_txt : cl->fill_quoted;
+            break;
+        case A_LO:
+            t = cl->lo_txt;
+            break;
+        case A_HI:
+            t = cl->hi_txt;
+            break;
+        default:
+            break;
         }
         if (k == 0)
             k = t ? put_out(w, t, strlen(t)) : put_out(w, fs[c].p, fs[c].n);
@@ -564,67 +566,113 @@ static int write_line(struct par *p, struct pwork *w, const struct span *fs, con
     return k ? k : put_out(w, eol, eol_len);
 }
 
+/* Where the number t[0..n) lies against the column's bounds (none: inside
+ * for any number): from its text when that tells, else parsed (numtext.h).
+ * NUM_UNSURE when it is not a number (the file changed). */
+static inline enum num_side side_of(const struct datafix_column *rc, const char *t, size_t n)
+{
+    double lo = rc->has_bounds ? rc->lower : -INFINITY;
+    double hi = rc->has_bounds ? rc->upper : INFINITY;
+    enum num_side side = num_side_padded(t, n, lo, hi);
+    if (side != NUM_UNSURE)
+        return side;
+    double x;
+    if (!num_parse_padded(t, n, &x))
+        return NUM_UNSURE;
+    return x < lo ? NUM_BELOW : x > hi ? NUM_ABOVE : NUM_INSIDE;
+}
+
+/* The count or write pass on a line's cells: the outliers counted, what
+ * changes in w->act. 1 when a cell changes, 0 when none, -1 when a numeric
+ * cell is no number. */
+static int mark_line(struct par *p, struct pwork *w, const struct span *fs)
+{
+    struct fixer *f = p->f;
+    bool cap = f->o->outliers == OUTLIER_CAP;
+    int change = 0;
+    for (size_t c = 0; c < f->ncols; c++) {
+        const struct scol *cl = &p->s->sc[c];
+        const struct datafix_column *rc = &f->rep->cols[c];
+        unsigned char a = A_KEEP;
+        if (!cl->numeric) {
+            if (p->w && rc->has_fill && missing_is(&f->ms, fs[c].p, fs[c].n))
+                a = A_FILL;
+        } else if (!rc->has_bounds && !rc->has_fill) {
+            /* nothing to do */
+        } else if (missing_is(&f->ms, fs[c].p, fs[c].n)) {
+            if (rc->has_fill)
+                a = A_FILL;
+        } else {
+            enum num_side side = side_of(rc, fs[c].p, fs[c].n);
+            if (side == NUM_UNSURE)
+                return -1;
+            if (side != NUM_INSIDE) {
+                w->pc[c].outliers++;
+                if (cap) {
+                    w->pc[c].capped++;
+                    a = side == NUM_BELOW ? A_LO : A_HI;
+                }
+            }
+        }
+        w->act[c] = a;
+        change |= a != A_KEEP;
+    }
+    return change;
+}
+
+/* A rank pass on a line's cells. 0, or -1 when a numeric cell is no number. */
+static int rank_line(struct par *p, struct pwork *w, const struct span *fs)
+{
+    struct fixer *f = p->f;
+    for (size_t c = 0; c < f->ncols; c++) {
+        const struct scol *cl = &p->s->sc[c];
+        if (!cl->numeric || !cl->active || missing_is(&f->ms, fs[c].p, fs[c].n))
+            continue;
+        double x;
+        if (!num_parse_padded(fs[c].p, fs[c].n, &x))
+            return -1;
+        w->pc[c].below += cl->need_p && x < (cl->s + cl->c) / (double)cl->n;
+        rsel_feed(w->pc[c].rs, x);
+    }
+    return 0;
+}
+
+/* A block of a later pass. Unchanged lines (and blank ones) are copied in
+ * runs, a changed one field by field. */
 static int l_work(void *ctx, unsigned wid, uint64_t idx, const char *buf, size_t len, uint64_t off)
 {
     (void)idx;
     (void)off;
     struct par *p = ctx;
-    struct fixer *f = p->f;
     struct pwork *w = &p->wk[wid];
-    bool ranks = p->mode == SCAN_RANKS, cap = f->o->outliers == OUTLIER_CAP;
+    bool ranks = p->mode == SCAN_RANKS;
     w->olen = 0;
     w->rows = 0;
-    const char *q = buf, *end = buf + len;
+    const char *q = buf, *end = buf + len, *run = buf;
     struct span *fs = w->fs;
     while (q < end) {
         const char *line = q;
         size_t eol;
         bool blank;
-        q = split_line(q, end, f->ncols, fs, &eol, &blank);
+        q = split_line(q, end, p->f->ncols, fs, &eol, &blank);
         if (!q)
             return SH_ECONFLICT;
-        if (blank) {
-            if (p->w && put_out(w, line, (size_t)(q - line)) != 0)
-                return SH_ENOMEM;
+        if (blank)
             continue;
-        }
-        bool change = false;
-        for (size_t c = 0; c < f->ncols; c++) {
-            const struct scol *cl = &p->s->sc[c];
-            const struct datafix_column *rc = &f->rep->cols[c];
-            struct pcol *pc = &w->pc[c];
-            if (!cl->numeric) {
-                change |= p->w && rc->has_fill && missing_is(&f->ms, fs[c].p, fs[c].n);
-                continue;
-            }
-            if (ranks ? !cl->active : !rc->has_bounds && !rc->has_fill)
-                continue;
-            if (missing_is(&f->ms, fs[c].p, fs[c].n)) {
-                change |= rc->has_fill;
-                continue;
-            }
-            double x;
-            if (!num_parse_padded(fs[c].p, fs[c].n, &x))
-                return SH_ECONFLICT;
-            if (ranks) {
-                pc->below += cl->need_p && x < (cl->s + cl->c) / (double)cl->n;
-                rsel_feed(pc->rs, x);
-            } else if (rc->has_bounds && (x < rc->lower || x > rc->upper)) {
-                pc->outliers++;
-                if (cap) {
-                    pc->capped++;
-                    change = true;
-                }
-            }
-        }
+        int change = ranks ? rank_line(p, w, fs) : mark_line(p, w, fs);
+        if (change < 0)
+            return SH_ECONFLICT;
         w->rows++;
-        if (!p->w)
+        if (!p->w || !change)
             continue;
-        int k = change ? write_line(p, w, fs, q - eol, eol) : put_out(w, line, (size_t)(q - line));
+        int k = put_out(w, run, (size_t)(line - run));
+        if (k == 0)
+            k = write_line(p, w, fs, q - eol, eol);
         if (k != 0)
             return k;
+        run = q;
     }
-    return 0;
+    return p->w ? put_out(w, run, (size_t)(end - run)) : 0;
 }
 
 static int l_ordered(void *ctx, unsigned wid, uint64_t idx, uint64_t end)
