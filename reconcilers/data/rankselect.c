@@ -31,7 +31,7 @@ struct pair {
 struct probe {
     uint64_t prefix;
     unsigned nbits, w; /* refined by the next w bits */
-    uint32_t *hist;
+    uint32_t *hist;     /* kept from the overflow on (the pairs hold every value before) */
     struct pair *slots; /* open addressing, key 0 = empty (key 0 is no double) */
     size_t nslots;      /* a power of two, at least twice used */
     size_t used;
@@ -175,6 +175,22 @@ static bool grow(struct rsel_budget *bud, struct probe *p)
     return true;
 }
 
+static inline void hist_add(struct probe *p, uint64_t k, size_t n)
+{
+    p->hist[(k >> (64 - p->nbits - p->w)) & (((uint64_t)1 << p->w) - 1)] += (uint32_t)n;
+}
+
+/* p gathers no more: its histogram, zero until now, takes the pairs' counts. */
+static void overflow(struct probe *p)
+{
+    for (size_t i = 0; i < p->nslots; i++)
+        if (p->slots[i].key)
+            hist_add(p, p->slots[i].key, p->slots[i].cnt);
+    p->overflow = true;
+}
+
+/* n values of key k into a probe that has not overflowed: a pair, or the
+ * histogram when there is no room for one. */
 static void gather_n(const struct rsel *r, struct probe *p, uint64_t k, size_t n)
 {
     size_t h = slot_of(k, p->nslots);
@@ -188,15 +204,13 @@ static void gather_n(const struct rsel *r, struct probe *p, uint64_t k, size_t n
             break;
         h = (h + 1) & (p->nslots - 1);
     }
-    if (p->used == r->cap) {
-        p->overflow = true;
+    bool full = 2 * (p->used + 1) > p->nslots;
+    if (p->used == r->cap || (full && !grow(r->bud, p))) {
+        overflow(p);
+        hist_add(p, k, n);
         return;
     }
-    if (2 * (p->used + 1) > p->nslots) {
-        if (!grow(r->bud, p)) {
-            p->overflow = true;
-            return;
-        }
+    if (full) { /* grown: its place in the new table */
         h = slot_of(k, p->nslots);
         while (p->slots[h].key)
             h = (h + 1) & (p->nslots - 1);
@@ -215,8 +229,9 @@ static inline void feed_key(struct rsel *r, uint64_t k)
         struct probe *p = &r->p[i];
         if ((k >> (64 - p->nbits)) != p->prefix)
             continue;
-        p->hist[(k >> (64 - p->nbits - p->w)) & (((uint64_t)1 << p->w) - 1)]++;
-        if (!p->overflow)
+        if (p->overflow)
+            hist_add(p, k, 1);
+        else
             gather_n(r, p, k, 1);
     }
 }
@@ -421,13 +436,22 @@ static int merge_probes(struct rsel *dst, struct rsel *src)
             k = SH_EINVAL;
             break;
         }
-        size_t nb = (size_t)1 << d->w;
-        for (size_t b = 0; b < nb; b++)
-            d->hist[b] += s->hist[b];
-        d->overflow |= s->overflow;
-        for (size_t i = 0; i < s->nslots && !d->overflow; i++)
-            if (s->slots[i].key)
+        if (s->overflow) { /* s's counts are in its histogram */
+            if (!d->overflow)
+                overflow(d);
+            size_t nb = (size_t)1 << d->w;
+            for (size_t b = 0; b < nb; b++)
+                d->hist[b] += s->hist[b];
+            continue;
+        }
+        for (size_t i = 0; i < s->nslots; i++) { /* s's counts are in its pairs */
+            if (!s->slots[i].key)
+                continue;
+            if (d->overflow)
+                hist_add(d, s->slots[i].key, s->slots[i].cnt);
+            else
                 gather_n(dst, d, s->slots[i].key, s->slots[i].cnt);
+        }
     }
     probes_free(src);
     return k;
