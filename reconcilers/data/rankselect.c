@@ -245,16 +245,50 @@ void rsel_count(struct rsel *r, double v)
         feed_key(r, k);
 }
 
+/* The staged values of rsel_count_n into their probes. */
+static void stage_flush(struct rsel *r, const uint64_t *sk, const unsigned char *sp, size_t m)
+{
+    for (size_t i = 0; i < m; i++) {
+        struct probe *p = &r->p[sp[i]];
+        if (p->overflow)
+            hist_add(p, sk[i], 1);
+        else
+            gather_n(r, p, sk[i], 1);
+    }
+}
+
+/* As rsel_count of each, in order; the values of probed buckets are staged
+ * STAGE at a time, their pair's slot fetched ahead (the tables of a column
+ * of many distinct values outgrow the cache). */
+#define STAGE 16
 void rsel_count_n(struct rsel *r, const double *v, size_t n)
 {
     uint32_t *h1 = r->h1;
-    unsigned shift = 64 - r->b1;
+    unsigned shift = 64 - r->b1, mshift = 64 - r->mbits;
+    uint64_t sk[STAGE];
+    unsigned char sp[STAGE];
+    size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        uint64_t k = key_of(v[i]);
+        uint64_t k = key_of(v[i]), top = k >> mshift;
         h1[k >> shift]++;
-        if (r->np)
-            feed_key(r, k);
+        if (!r->np || !((r->mask[top >> 6] >> (top & 63)) & 1))
+            continue;
+        for (size_t j = 0; j < r->np; j++) {
+            const struct probe *p = &r->p[j];
+            if ((k >> (64 - p->nbits)) != p->prefix)
+                continue;
+#ifdef __GNUC__
+            __builtin_prefetch(&p->slots[slot_of(k, p->nslots)]);
+#endif
+            sk[m] = k;
+            sp[m++] = (unsigned char)j;
+            if (m == STAGE) {
+                stage_flush(r, sk, sp, m);
+                m = 0;
+            }
+        }
     }
+    stage_flush(r, sk, sp, m);
     r->n += n;
 }
 
