@@ -63,6 +63,7 @@ struct par {
     struct atomic_file *w;
     bool own1;              /* worker 1's rsels are its own (pass 1), not s->rs1 */
     bool *num;              /* the column types (a copy: sc[] is written meanwhile) */
+    size_t (*tlen)[4];      /* the write pass: the length of each column's text of an act */
     unsigned nw;
     struct pwork wk[BSCAN_MAX_WORKERS];
 };
@@ -177,6 +178,7 @@ static void par_free(struct par *p)
         free(w->out);
     }
     free(p->num);
+    free(p->tlen);
 }
 
 static int par_init(struct par *p, struct sfix *s, enum scan_mode mode)
@@ -517,18 +519,26 @@ int par_analyse(struct sfix *s, unsigned bits)
 
 /* ---- the later passes ---- */
 
+/* Room for n more bytes of output. */
+static int out_room(struct pwork *w, size_t n)
+{
+    if (w->olen + n <= w->ocap)
+        return 0;
+    size_t nc = w->ocap ? w->ocap : 4096;
+    while (nc < w->olen + n)
+        nc *= 2;
+    char *no = realloc(w->out, nc);
+    if (!no)
+        return SH_ENOMEM;
+    w->out = no;
+    w->ocap = nc;
+    return 0;
+}
+
 static int put_out(struct pwork *w, const char *b, size_t n)
 {
-    if (w->olen + n > w->ocap) {
-        size_t nc = w->ocap ? w->ocap : 4096;
-        while (nc < w->olen + n)
-            nc *= 2;
-        char *no = realloc(w->out, nc);
-        if (!no)
-            return SH_ENOMEM;
-        w->out = no;
-        w->ocap = nc;
-    }
+    if (out_room(w, n) != 0)
+        return SH_ENOMEM;
     memcpy(w->out + w->olen, b, n);
     w->olen += n;
     return 0;
@@ -537,33 +547,42 @@ static int put_out(struct pwork *w, const char *b, size_t n)
 /* What the write pass does to a cell. */
 enum act { A_KEEP, A_FILL, A_LO, A_HI };
 
-/* A changed line, field by field (as s_write_row): w->act of each cell. */
+/* Copies n bytes eight at a time: s[0..n+7) readable, d[0..n+7) writable. */
+static inline void copy8(char *d, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i += 8)
+        memcpy(d + i, s + i, 8);
+}
+
+/* A changed line, field by field (as s_write_row): w->act of each cell. A
+ * kept field is copied with the comma after it; the line's fields and the
+ * numeric texts (40-byte arrays) are readable past their end, the text fill
+ * (its own allocation) is not. */
 static int write_line(struct par *p, struct pwork *w, const struct span *fs, const char *eol, size_t eol_len)
 {
     size_t ncols = p->f->ncols;
-    int k = 0;
-    for (size_t c = 0; c < ncols && k == 0; c++) {
-        if (c)
-            k = put_out(w, ",", 1);
+    for (size_t c = 0; c < ncols; c++) {
         const struct scol *cl = &p->s->sc[c];
-        const char *t = NULL;
-        switch (w->act[c]) {
-        case A_FILL:
-            t = cl->numeric ? cl->fill_txt : cl->fill_quoted;
-            break;
-        case A_LO:
-            t = cl->lo_txt;
-            break;
-        case A_HI:
-            t = cl->hi_txt;
-            break;
-        default:
-            break;
-        }
-        if (k == 0)
-            k = t ? put_out(w, t, strlen(t)) : put_out(w, fs[c].p, fs[c].n);
+        unsigned a = w->act[c];
+        bool more = c + 1 < ncols;
+        const char *t = a == A_KEEP ? fs[c].p
+                        : a == A_FILL ? (cl->numeric ? cl->fill_txt : cl->fill_quoted)
+                        : a == A_LO   ? cl->lo_txt
+                                      : cl->hi_txt;
+        size_t n = a == A_KEEP ? fs[c].n + more : p->tlen[c][a];
+        if (out_room(w, n + 16) != 0)
+            return SH_ENOMEM;
+        if (a == A_FILL && !cl->numeric)
+            memcpy(w->out + w->olen, t, n);
+        else
+            copy8(w->out + w->olen, t, n);
+        w->olen += n;
+        if (a != A_KEEP && more)
+            w->out[w->olen++] = ',';
     }
-    return k ? k : put_out(w, eol, eol_len);
+    for (size_t i = 0; i < eol_len; i++) /* room: the 16 above */
+        w->out[w->olen++] = eol[i];
+    return 0;
 }
 
 /* Where the number t[0..n) lies against the column's bounds (none: inside
@@ -694,6 +713,15 @@ int par_scan(struct sfix *s, enum scan_mode mode, struct atomic_file *out)
     struct par p;
     int k = par_init(&p, s, mode);
     p.w = out;
+    if (k == 0 && out && !(p.tlen = calloc(f->ncols ? f->ncols : 1, sizeof *p.tlen)))
+        k = SH_ENOMEM;
+    for (size_t c = 0; k == 0 && out && c < f->ncols; c++) {
+        const struct scol *cl = &s->sc[c];
+        const char *fill = cl->numeric ? cl->fill_txt : cl->fill_quoted;
+        p.tlen[c][A_FILL] = fill ? strlen(fill) : 0;
+        p.tlen[c][A_LO] = strlen(cl->lo_txt);
+        p.tlen[c][A_HI] = strlen(cl->hi_txt);
+    }
     if (k == 0 && mode == SCAN_RANKS && p.nw > 1 && !s->rs1 &&
         !(s->rs1 = calloc(f->ncols, sizeof *s->rs1)))
         k = SH_ENOMEM;
