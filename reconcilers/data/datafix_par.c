@@ -80,6 +80,18 @@ static inline uint64_t seps(uint64_t x)
 }
 #endif
 
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+#define SPLIT16 1
+/* Bit i set when w[i] is ',' or '\n' (w[0..16) readable). */
+static inline uint32_t seps16(const char *w)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)w);
+    __m128i a = _mm_cmpeq_epi8(x, _mm_set1_epi8(',')), b = _mm_cmpeq_epi8(x, _mm_set1_epi8('\n'));
+    return (uint32_t)_mm_movemask_epi8(_mm_or_si128(a, b));
+}
+#endif
+
 /* The line's last field ends at e ('\n' or lim): its CR off, *eol set. */
 static inline const char *end_line(const char *p, const char *e, const char *lim, size_t c,
                                    size_t ncols, struct span *fs, size_t *eol, bool *blank)
@@ -102,14 +114,40 @@ static inline const char *end_line(const char *p, const char *e, const char *lim
  * Splits the line at p (up to '\n' or lim) into fs[0..ncols). Returns the
  * start of the next line and *eol (its ending's bytes: 0, 1 or 2 with CR),
  * *blank for an empty line; NULL when the line has not ncols fields.
- * p[..lim+8) is readable: eight bytes are looked at a time.
+ * p[..lim+8) is readable: sixteen bytes are looked at a time (SSE2), else
+ * eight (SWAR), else one.
  */
 static const char *split_line(const char *p, const char *lim, size_t ncols, struct span *fs,
                               size_t *eol, bool *blank)
 {
     *blank = false;
     size_t c = 0;
-#ifdef SWAR
+#ifdef SPLIT16
+    const char *w = p;
+    for (; w + 8 <= lim; w += 16) { /* w[0..16) is readable: lim[0..8) is */
+        for (uint32_t m = seps16(w); m; m &= m - 1) {
+            const char *e = w + __builtin_ctz(m);
+            if (e >= lim)
+                break;
+            if (*e == '\n')
+                return end_line(p, e, lim, c, ncols, fs, eol, blank);
+            if (c + 1 == ncols)
+                return NULL;
+            fs[c++] = (struct span){p, (size_t)(e - p)};
+            p = e + 1;
+        }
+    }
+    for (const char *e = w; e < lim; e++) { /* the last bytes, fewer than 8 */
+        if (*e == '\n')
+            return end_line(p, e, lim, c, ncols, fs, eol, blank);
+        if (*e != ',')
+            continue;
+        if (c + 1 == ncols)
+            return NULL;
+        fs[c++] = (struct span){p, (size_t)(e - p)};
+        p = e + 1;
+    }
+#elif defined(SWAR)
     for (const char *w = p; w < lim; w += 8) {
         uint64_t x;
         memcpy(&x, w, sizeof x);
