@@ -50,6 +50,7 @@ struct rsel {
     struct probe p[MAX_PROBES];
     size_t np;
     bool guessed;       /* p[] holds the guessed buckets of pass 1, finished */
+    uint64_t *grp;      /* after pass 1: h1's sums by GROUP buckets (or NULL) */
     /* a bit per top-mbits key prefix holding some probe, so that most values
      * are passed over with one test */
     uint64_t mask[(1u << MASK_BITS) / 64];
@@ -111,6 +112,7 @@ void rsel_free(struct rsel *r)
     if (!r)
         return;
     probes_free(r);
+    free(r->grp);
     free(r->h1);
     free(r);
 }
@@ -236,8 +238,18 @@ static inline void feed_key(struct rsel *r, uint64_t k)
     }
 }
 
+/* h1 changes: its group sums are no more. */
+static inline void h1_changes(struct rsel *r)
+{
+    if (r->grp) {
+        free(r->grp);
+        r->grp = NULL;
+    }
+}
+
 void rsel_count(struct rsel *r, double v)
 {
+    h1_changes(r);
     uint64_t k = key_of(v);
     r->h1[k >> (64 - r->b1)]++;
     r->n++;
@@ -263,6 +275,7 @@ static void stage_flush(struct rsel *r, const uint64_t *sk, const unsigned char 
 #define STAGE 16
 void rsel_count_n(struct rsel *r, const double *v, size_t n)
 {
+    h1_changes(r);
     uint32_t *h1 = r->h1;
     unsigned shift = 64 - r->b1, mshift = 64 - r->mbits;
     uint64_t sk[STAGE];
@@ -313,10 +326,16 @@ int rsel_guess(struct rsel *r, double v)
 }
 
 /* Moves w down into the bucket of hist (2^bits counts, refining w's prefix)
- * holding its rank. */
-static void descend(struct want *w, const uint32_t *hist, unsigned bits)
+ * holding its rank. grp, when given: the sums of hist's runs of GROUP
+ * buckets, passed over whole while the rank is beyond them. */
+#define GROUP 256u
+static void descend(struct want *w, const uint32_t *hist, unsigned bits, const uint64_t *grp)
 {
     size_t cum = 0, nb = (size_t)1 << bits, b = 0;
+    for (size_t g = 0; grp && g < nb / GROUP && w->rel >= cum + grp[g]; g++) {
+        cum += grp[g];
+        b += GROUP;
+    }
     for (; b < nb; b++) {
         if (w->rel < cum + hist[b])
             break;
@@ -337,6 +356,38 @@ static int cmp_pair(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* a[0..n) (distinct keys that share their top nbits bits) in key order: a
+ * radix sort by the bytes below those bits, or qsort without memory for it. */
+static void sort_pairs(struct pair *a, size_t n, unsigned nbits)
+{
+    struct pair *tmp = n >= 64 ? malloc(n * sizeof *tmp) : NULL;
+    if (!tmp) {
+        qsort(a, n, sizeof *a, cmp_pair);
+        return;
+    }
+    struct pair *src = a, *dst = tmp;
+    for (unsigned sh = 0; sh < 64 - nbits; sh += 8) {
+        size_t pos[256] = {0};
+        for (size_t i = 0; i < n; i++)
+            pos[(src[i].key >> sh) & 255]++;
+        if (pos[(src[0].key >> sh) & 255] == n) /* one byte value: in order already */
+            continue;
+        for (size_t b = 0, sum = 0; b < 256; b++) {
+            size_t c = pos[b];
+            pos[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[pos[(src[i].key >> sh) & 255]++] = src[i];
+        struct pair *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
+    free(tmp);
+}
+
 /* After a pass: the gathered pairs of p in key order (when complete). */
 static void finish(struct probe *p)
 {
@@ -346,7 +397,7 @@ static void finish(struct probe *p)
     for (size_t s = 0; s < p->nslots; s++)
         if (p->slots[s].key)
             p->slots[m++] = p->slots[s];
-    qsort(p->slots, m, sizeof *p->slots, cmp_pair);
+    sort_pairs(p->slots, m, p->nbits);
     p->used = m;
 }
 
@@ -354,7 +405,7 @@ static void finish(struct probe *p)
 static void resolve(struct want *w, const struct probe *p)
 {
     if (p->overflow) {
-        descend(w, p->hist, p->w);
+        descend(w, p->hist, p->w, NULL);
         return;
     }
     size_t cum = 0;
@@ -370,6 +421,11 @@ static void resolve(struct want *w, const struct probe *p)
 
 void rsel_end_count(struct rsel *r)
 {
+    size_t nb = (size_t)1 << r->b1;
+    free(r->grp); /* without memory, descend reads h1 bucket by bucket */
+    if (nb >= GROUP && (r->grp = calloc(nb / GROUP, sizeof *r->grp)) != NULL)
+        for (size_t b = 0; b < nb; b++)
+            r->grp[b / GROUP] += r->h1[b];
     for (size_t j = 0; j < r->np; j++)
         finish(&r->p[j]);
     r->guessed = r->np > 0;
@@ -407,7 +463,7 @@ int rsel_want(struct rsel *r, size_t rank)
     memset(w, 0, sizeof *w);
     w->rank = w->rel = rank;
     w->val = NAN;
-    descend(w, r->h1, r->b1);
+    descend(w, r->h1, r->b1, r->grp);
     for (size_t j = 0; r->guessed && !w->done && j < r->np; j++)
         if (r->p[j].prefix == w->prefix && r->p[j].nbits == w->nbits)
             resolve(w, &r->p[j]);
@@ -496,6 +552,7 @@ int rsel_merge_counts(struct rsel *dst, struct rsel *src)
     if (dst->b1 != src->b1)
         return SH_EINVAL;
     size_t nb = (size_t)1 << dst->b1;
+    h1_changes(dst);
     for (size_t b = 0; b < nb; b++)
         dst->h1[b] += src->h1[b];
     dst->n += src->n;
