@@ -575,6 +575,8 @@ static int out_room(struct pwork *w, size_t n)
 
 static int put_out(struct pwork *w, const char *b, size_t n)
 {
+    if (n == 0) /* w->out may be NULL yet */
+        return 0;
     if (out_room(w, n) != 0)
         return SH_ENOMEM;
     memcpy(w->out + w->olen, b, n);
