@@ -55,6 +55,7 @@ struct rsel {
      * are passed over with one test */
     uint64_t mask[(1u << MASK_BITS) / 64];
     unsigned mbits;
+    bool one_level;     /* the probes' buckets are all of one width: a value is in one at most */
 };
 
 static inline uint64_t key_of(double d)
@@ -126,6 +127,9 @@ static void set_mask(struct rsel *r)
         if (r->p[i].nbits < b)
             b = r->p[i].nbits;
     r->mbits = b;
+    r->one_level = true;
+    for (size_t i = 1; i < r->np; i++)
+        r->one_level &= r->p[i].nbits == r->p[0].nbits;
     for (size_t i = 0; i < r->np; i++) {
         uint64_t top = r->p[i].prefix >> (r->p[i].nbits - b);
         r->mask[top >> 6] |= UINT64_C(1) << (top & 63);
@@ -235,6 +239,8 @@ static inline void feed_key(struct rsel *r, uint64_t k)
             hist_add(p, k, 1);
         else
             gather_n(r, p, k, 1);
+        if (r->one_level)
+            break;
     }
 }
 
@@ -299,6 +305,8 @@ void rsel_count_n(struct rsel *r, const double *v, size_t n)
                 stage_flush(r, sk, sp, m);
                 m = 0;
             }
+            if (r->one_level)
+                break;
         }
     }
     stage_flush(r, sk, sp, m);
