@@ -68,18 +68,6 @@ struct par {
     struct pwork wk[BSCAN_MAX_WORKERS];
 };
 
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define SWAR 1
-/* The high bit of each byte of x that is ',' or '\n' (exact: no carries). */
-static inline uint64_t seps(uint64_t x)
-{
-    const uint64_t ones = UINT64_C(0x0101010101010101), low7 = ones * 0x7F;
-    uint64_t a = x ^ (ones * ','), b = x ^ (ones * '\n');
-    uint64_t za = ~(((a & low7) + low7) | a | low7), zb = ~(((b & low7) + low7) | b | low7);
-    return za | zb;
-}
-#endif
-
 #if defined(__SSE2__) && defined(__GNUC__)
 #include <emmintrin.h>
 #define SPLIT16 1
@@ -89,6 +77,19 @@ static inline uint32_t seps16(const char *w)
     __m128i x = _mm_loadu_si128((const __m128i *)(const void *)w);
     __m128i a = _mm_cmpeq_epi8(x, _mm_set1_epi8(',')), b = _mm_cmpeq_epi8(x, _mm_set1_epi8('\n'));
     return (uint32_t)_mm_movemask_epi8(_mm_or_si128(a, b));
+}
+#endif
+
+#if !defined(SPLIT16) && defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR 1
+/* The high bit of each byte of x that is ',' or '\n' (exact: no carries). */
+static inline uint64_t seps(uint64_t x)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), low7 = ones * 0x7F;
+    uint64_t a = x ^ (ones * ','), b = x ^ (ones * '\n');
+    uint64_t za = ~(((a & low7) + low7) | a | low7), zb = ~(((b & low7) + low7) | b | low7);
+    return za | zb;
 }
 #endif
 
