@@ -31,6 +31,7 @@ struct atomic_file {
     char *buf; /* allocated at the first small put */
     size_t len;
     uint64_t total;
+    uint64_t written, synced; /* bytes written; those whose writeback was started */
     int err; /* errno of the first failed write, 0 */
 };
 
@@ -242,10 +243,21 @@ int atomic_file_begin(const char *path, int mode, struct atomic_file **ret)
 }
 
 /* Writes straight to the file; a failure sticks in f->err. */
+/* Writeback of a big stream is started every WRITEBACK bytes, so that the
+ * fsync before the rename has only the tail left to wait for. */
+#define WRITEBACK (8u << 20)
+
 static void write_through(struct atomic_file *f, const void *p, size_t n)
 {
     if (!f->err && write_all(f->fd, p, n) != 0)
         f->err = errno ? errno : EIO;
+#ifdef SYNC_FILE_RANGE_WRITE
+    f->written += n;
+    if (!f->err && f->written - f->synced >= WRITEBACK) {
+        (void)sync_file_range(f->fd, (off_t)f->synced, (off_t)(f->written - f->synced), SYNC_FILE_RANGE_WRITE);
+        f->synced = f->written;
+    }
+#endif
 }
 
 static void flush_buf(struct atomic_file *f)

@@ -15,6 +15,10 @@
  * they do not pile up over crashes: atomic_file_write once per folder and
  * process (status files are written often), atomic_file_begin at every call
  * (its files are data sets, and their temporaries as large).
+ *
+ * A stream (atomic_file_begin) starts the writeback of what it has written
+ * every 8 MiB (sync_file_range, Linux): the fsync before the rename waits
+ * for the tail only (63 MB: 31 ms → 3 ms), the guarantee is the same.
  */
 #ifndef SH_ATOMICFILE_H
 #define SH_ATOMICFILE_H

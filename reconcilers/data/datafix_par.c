@@ -49,6 +49,7 @@ struct pcol {
 struct pwork {
     _Alignas(64) struct pcol *pc; /* a cache line of its own: the workers write theirs */
     struct span *fs;        /* the fields of the line at hand */
+    unsigned char *act;     /* the write pass: what it does to each (enum act) */
     size_t rows;            /* the block's rows */
     size_t total;           /* rows of every block it did */
     char *out;              /* the write pass: the block's new bytes */
@@ -62,11 +63,25 @@ struct par {
     struct atomic_file *w;
     bool own1;              /* worker 1's rsels are its own (pass 1), not s->rs1 */
     bool *num;              /* the column types (a copy: sc[] is written meanwhile) */
+    size_t (*tlen)[4];      /* the write pass: the length of each column's text of an act */
     unsigned nw;
     struct pwork wk[BSCAN_MAX_WORKERS];
 };
 
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+#define SPLIT16 1
+/* Bit i set when w[i] is ',' or '\n' (w[0..16) readable). */
+static inline uint32_t seps16(const char *w)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)w);
+    __m128i a = _mm_cmpeq_epi8(x, _mm_set1_epi8(',')), b = _mm_cmpeq_epi8(x, _mm_set1_epi8('\n'));
+    return (uint32_t)_mm_movemask_epi8(_mm_or_si128(a, b));
+}
+#endif
+
+#if !defined(SPLIT16) && defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define SWAR 1
 /* The high bit of each byte of x that is ',' or '\n' (exact: no carries). */
 static inline uint64_t seps(uint64_t x)
@@ -100,14 +115,40 @@ static inline const char *end_line(const char *p, const char *e, const char *lim
  * Splits the line at p (up to '\n' or lim) into fs[0..ncols). Returns the
  * start of the next line and *eol (its ending's bytes: 0, 1 or 2 with CR),
  * *blank for an empty line; NULL when the line has not ncols fields.
- * p[..lim+8) is readable: eight bytes are looked at a time.
+ * p[..lim+8) is readable: sixteen bytes are looked at a time (SSE2), else
+ * eight (SWAR), else one.
  */
 static const char *split_line(const char *p, const char *lim, size_t ncols, struct span *fs,
                               size_t *eol, bool *blank)
 {
     *blank = false;
     size_t c = 0;
-#ifdef SWAR
+#ifdef SPLIT16
+    const char *w = p;
+    for (; w + 8 <= lim; w += 16) { /* w[0..16) is readable: lim[0..8) is */
+        for (uint32_t m = seps16(w); m; m &= m - 1) {
+            const char *e = w + __builtin_ctz(m);
+            if (e >= lim)
+                break;
+            if (*e == '\n')
+                return end_line(p, e, lim, c, ncols, fs, eol, blank);
+            if (c + 1 == ncols)
+                return NULL;
+            fs[c++] = (struct span){p, (size_t)(e - p)};
+            p = e + 1;
+        }
+    }
+    for (const char *e = w; e < lim; e++) { /* the last bytes, fewer than 8 */
+        if (*e == '\n')
+            return end_line(p, e, lim, c, ncols, fs, eol, blank);
+        if (*e != ',')
+            continue;
+        if (c + 1 == ncols)
+            return NULL;
+        fs[c++] = (struct span){p, (size_t)(e - p)};
+        p = e + 1;
+    }
+#elif defined(SWAR)
     for (const char *w = p; w < lim; w += 8) {
         uint64_t x;
         memcpy(&x, w, sizeof x);
@@ -172,9 +213,11 @@ static void par_free(struct par *p)
             }
         free(w->pc);
         free(w->fs);
+        free(w->act);
         free(w->out);
     }
     free(p->num);
+    free(p->tlen);
 }
 
 static int par_init(struct par *p, struct sfix *s, enum scan_mode mode)
@@ -193,7 +236,8 @@ static int par_init(struct par *p, struct sfix *s, enum scan_mode mode)
     for (unsigned i = 0; i < p->nw; i++) {
         p->wk[i].pc = calloc(p->f->ncols, sizeof *p->wk[i].pc);
         p->wk[i].fs = calloc(p->f->ncols, sizeof *p->wk[i].fs);
-        if (!p->wk[i].pc || !p->wk[i].fs)
+        p->wk[i].act = calloc(p->f->ncols, sizeof *p->wk[i].act);
+        if (!p->wk[i].pc || !p->wk[i].fs || !p->wk[i].act)
             return SH_ENOMEM;
     }
     return 0;
@@ -514,117 +558,181 @@ int par_analyse(struct sfix *s, unsigned bits)
 
 /* ---- the later passes ---- */
 
+/* Room for n more bytes of output. */
+static int out_room(struct pwork *w, size_t n)
+{
+    if (w->olen + n <= w->ocap)
+        return 0;
+    size_t nc = w->ocap ? w->ocap : 4096;
+    while (nc < w->olen + n)
+        nc *= 2;
+    char *no = realloc(w->out, nc);
+    if (!no)
+        return SH_ENOMEM;
+    w->out = no;
+    w->ocap = nc;
+    return 0;
+}
+
 static int put_out(struct pwork *w, const char *b, size_t n)
 {
-    if (w->olen + n > w->ocap) {
-        size_t nc = w->ocap ? w->ocap : 4096;
-        while (nc < w->olen + n)
-            nc *= 2;
-        char *no = realloc(w->out, nc);
-        if (!no)
-            return SH_ENOMEM;
-        w->out = no;
-        w->ocap = nc;
-    }
+    if (n == 0) /* w->out may be NULL yet */
+        return 0;
+    if (out_room(w, n) != 0)
+        return SH_ENOMEM;
     memcpy(w->out + w->olen, b, n);
     w->olen += n;
     return 0;
 }
 
-/* A changed line, field by field (as s_write_row). */
+/* What the write pass does to a cell. */
+enum act { A_KEEP, A_FILL, A_LO, A_HI };
+
+/* Copies n bytes eight at a time: s[0..n+7) readable, d[0..n+7) writable. */
+static inline void copy8(char *d, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i += 8)
+        memcpy(d + i, s + i, 8);
+}
+
+/* A changed line, field by field (as s_write_row): w->act of each cell. A
+ * kept field is copied with the comma after it; the line's fields and the
+ * numeric texts (40-byte arrays) are readable past their end, the text fill
+ * (its own allocation) is not. */
 static int write_line(struct par *p, struct pwork *w, const struct span *fs, const char *eol, size_t eol_len)
+{
+    size_t ncols = p->f->ncols;
+    for (size_t c = 0; c < ncols; c++) {
+        const struct scol *cl = &p->s->sc[c];
+        unsigned a = w->act[c];
+        bool more = c + 1 < ncols;
+        const char *t = a == A_KEEP ? fs[c].p
+                        : a == A_FILL ? (cl->numeric ? cl->fill_txt : cl->fill_quoted)
+                        : a == A_LO   ? cl->lo_txt
+                                      : cl->hi_txt;
+        size_t n = a == A_KEEP ? fs[c].n + more : p->tlen[c][a];
+        if (out_room(w, n + 16) != 0)
+            return SH_ENOMEM;
+        if (a == A_FILL && !cl->numeric)
+            memcpy(w->out + w->olen, t, n);
+        else
+            copy8(w->out + w->olen, t, n);
+        w->olen += n;
+        if (a != A_KEEP && more)
+            w->out[w->olen++] = ',';
+    }
+    for (size_t i = 0; i < eol_len; i++) /* room: the 16 above */
+        w->out[w->olen++] = eol[i];
+    return 0;
+}
+
+/* Where the number t[0..n) lies against the column's bounds (none: inside
+ * for any number): from its text when that tells, else parsed (numtext.h).
+ * NUM_UNSURE when it is not a number (the file changed). */
+static inline enum num_side side_of(const struct datafix_column *rc, const char *t, size_t n)
+{
+    double lo = rc->has_bounds ? rc->lower : -INFINITY;
+    double hi = rc->has_bounds ? rc->upper : INFINITY;
+    enum num_side side = num_side_padded(t, n, lo, hi);
+    if (side != NUM_UNSURE)
+        return side;
+    double x;
+    if (!num_parse_padded(t, n, &x))
+        return NUM_UNSURE;
+    return x < lo ? NUM_BELOW : x > hi ? NUM_ABOVE : NUM_INSIDE;
+}
+
+/* The count or write pass on a line's cells: the outliers counted, what
+ * changes in w->act. 1 when a cell changes, 0 when none, -1 when a numeric
+ * cell is no number. */
+static int mark_line(struct par *p, struct pwork *w, const struct span *fs)
 {
     struct fixer *f = p->f;
     bool cap = f->o->outliers == OUTLIER_CAP;
-    int k = 0;
-    for (size_t c = 0; c < f->ncols && k == 0; c++) {
-        if (c)
-            k = put_out(w, ",", 1);
+    int change = 0;
+    for (size_t c = 0; c < f->ncols; c++) {
         const struct scol *cl = &p->s->sc[c];
         const struct datafix_column *rc = &f->rep->cols[c];
-        const char *t = NULL;
-        bool miss = missing_is(&f->ms, fs[c].p, fs[c].n);
+        unsigned char a = A_KEEP;
         if (!cl->numeric) {
-            if (rc->has_fill && miss)
-                t = cl->fill_quoted;
-        } else if (miss) {
+            if (p->w && rc->has_fill && missing_is(&f->ms, fs[c].p, fs[c].n))
+                a = A_FILL;
+        } else if (!rc->has_bounds && !rc->has_fill) {
+            /* nothing to do */
+        } else if (missing_is(&f->ms, fs[c].p, fs[c].n)) {
             if (rc->has_fill)
-                t = cl->fill_txt;
-        } else if (cap && rc->has_bounds) {
-            double v = 0;
-            num_parse_padded(fs[c].p, fs[c].n, &v);
-            if (v < rc->lower)
-                t = cl->lo_txt;
-            else if (v > rc->upper)
-                t = cl->hi_txt;
+                a = A_FILL;
+        } else {
+            enum num_side side = side_of(rc, fs[c].p, fs[c].n);
+            if (side == NUM_UNSURE)
+                return -1;
+            if (side != NUM_INSIDE) {
+                w->pc[c].outliers++;
+                if (cap) {
+                    w->pc[c].capped++;
+                    a = side == NUM_BELOW ? A_LO : A_HI;
+                }
+            }
         }
-        if (k == 0)
-            k = t ? put_out(w, t, strlen(t)) : put_out(w, fs[c].p, fs[c].n);
+        w->act[c] = a;
+        change |= a != A_KEEP;
     }
-    return k ? k : put_out(w, eol, eol_len);
+    return change;
 }
 
+/* A rank pass on a line's cells. 0, or -1 when a numeric cell is no number. */
+static int rank_line(struct par *p, struct pwork *w, const struct span *fs)
+{
+    struct fixer *f = p->f;
+    for (size_t c = 0; c < f->ncols; c++) {
+        const struct scol *cl = &p->s->sc[c];
+        if (!cl->numeric || !cl->active || missing_is(&f->ms, fs[c].p, fs[c].n))
+            continue;
+        double x;
+        if (!num_parse_padded(fs[c].p, fs[c].n, &x))
+            return -1;
+        w->pc[c].below += cl->need_p && x < (cl->s + cl->c) / (double)cl->n;
+        rsel_feed(w->pc[c].rs, x);
+    }
+    return 0;
+}
+
+/* A block of a later pass. Unchanged lines (and blank ones) are copied in
+ * runs, a changed one field by field. */
 static int l_work(void *ctx, unsigned wid, uint64_t idx, const char *buf, size_t len, uint64_t off)
 {
     (void)idx;
     (void)off;
     struct par *p = ctx;
-    struct fixer *f = p->f;
     struct pwork *w = &p->wk[wid];
-    bool ranks = p->mode == SCAN_RANKS, cap = f->o->outliers == OUTLIER_CAP;
+    bool ranks = p->mode == SCAN_RANKS;
     w->olen = 0;
     w->rows = 0;
-    const char *q = buf, *end = buf + len;
+    const char *q = buf, *end = buf + len, *run = buf;
     struct span *fs = w->fs;
     while (q < end) {
         const char *line = q;
         size_t eol;
         bool blank;
-        q = split_line(q, end, f->ncols, fs, &eol, &blank);
+        q = split_line(q, end, p->f->ncols, fs, &eol, &blank);
         if (!q)
             return SH_ECONFLICT;
-        if (blank) {
-            if (p->w && put_out(w, line, (size_t)(q - line)) != 0)
-                return SH_ENOMEM;
+        if (blank)
             continue;
-        }
-        bool change = false;
-        for (size_t c = 0; c < f->ncols; c++) {
-            const struct scol *cl = &p->s->sc[c];
-            const struct datafix_column *rc = &f->rep->cols[c];
-            struct pcol *pc = &w->pc[c];
-            if (!cl->numeric) {
-                change |= p->w && rc->has_fill && missing_is(&f->ms, fs[c].p, fs[c].n);
-                continue;
-            }
-            if (ranks ? !cl->active : !rc->has_bounds && !rc->has_fill)
-                continue;
-            if (missing_is(&f->ms, fs[c].p, fs[c].n)) {
-                change |= rc->has_fill;
-                continue;
-            }
-            double x;
-            if (!num_parse_padded(fs[c].p, fs[c].n, &x))
-                return SH_ECONFLICT;
-            if (ranks) {
-                pc->below += cl->need_p && x < (cl->s + cl->c) / (double)cl->n;
-                rsel_feed(pc->rs, x);
-            } else if (rc->has_bounds && (x < rc->lower || x > rc->upper)) {
-                pc->outliers++;
-                if (cap) {
-                    pc->capped++;
-                    change = true;
-                }
-            }
-        }
+        int change = ranks ? rank_line(p, w, fs) : mark_line(p, w, fs);
+        if (change < 0)
+            return SH_ECONFLICT;
         w->rows++;
-        if (!p->w)
+        if (!p->w || !change)
             continue;
-        int k = change ? write_line(p, w, fs, q - eol, eol) : put_out(w, line, (size_t)(q - line));
+        int k = put_out(w, run, (size_t)(line - run));
+        if (k == 0)
+            k = write_line(p, w, fs, q - eol, eol);
         if (k != 0)
             return k;
+        run = q;
     }
-    return 0;
+    return p->w ? put_out(w, run, (size_t)(end - run)) : 0;
 }
 
 static int l_ordered(void *ctx, unsigned wid, uint64_t idx, uint64_t end)
@@ -646,6 +754,15 @@ int par_scan(struct sfix *s, enum scan_mode mode, struct atomic_file *out)
     struct par p;
     int k = par_init(&p, s, mode);
     p.w = out;
+    if (k == 0 && out && !(p.tlen = calloc(f->ncols ? f->ncols : 1, sizeof *p.tlen)))
+        k = SH_ENOMEM;
+    for (size_t c = 0; k == 0 && out && c < f->ncols; c++) {
+        const struct scol *cl = &s->sc[c];
+        const char *fill = cl->numeric ? cl->fill_txt : cl->fill_quoted;
+        p.tlen[c][A_FILL] = fill ? strlen(fill) : 0;
+        p.tlen[c][A_LO] = strlen(cl->lo_txt);
+        p.tlen[c][A_HI] = strlen(cl->hi_txt);
+    }
     if (k == 0 && mode == SCAN_RANKS && p.nw > 1 && !s->rs1 &&
         !(s->rs1 = calloc(f->ncols, sizeof *s->rs1)))
         k = SH_ENOMEM;

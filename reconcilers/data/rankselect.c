@@ -31,7 +31,7 @@ struct pair {
 struct probe {
     uint64_t prefix;
     unsigned nbits, w; /* refined by the next w bits */
-    uint32_t *hist;
+    uint32_t *hist;     /* kept from the overflow on (the pairs hold every value before) */
     struct pair *slots; /* open addressing, key 0 = empty (key 0 is no double) */
     size_t nslots;      /* a power of two, at least twice used */
     size_t used;
@@ -50,10 +50,12 @@ struct rsel {
     struct probe p[MAX_PROBES];
     size_t np;
     bool guessed;       /* p[] holds the guessed buckets of pass 1, finished */
+    uint64_t *grp;      /* after pass 1: h1's sums by GROUP buckets (or NULL) */
     /* a bit per top-mbits key prefix holding some probe, so that most values
      * are passed over with one test */
     uint64_t mask[(1u << MASK_BITS) / 64];
     unsigned mbits;
+    bool one_level;     /* the probes' buckets are all of one width: a value is in one at most */
 };
 
 static inline uint64_t key_of(double d)
@@ -111,6 +113,7 @@ void rsel_free(struct rsel *r)
     if (!r)
         return;
     probes_free(r);
+    free(r->grp);
     free(r->h1);
     free(r);
 }
@@ -124,6 +127,9 @@ static void set_mask(struct rsel *r)
         if (r->p[i].nbits < b)
             b = r->p[i].nbits;
     r->mbits = b;
+    r->one_level = true;
+    for (size_t i = 1; i < r->np; i++)
+        r->one_level &= r->p[i].nbits == r->p[0].nbits;
     for (size_t i = 0; i < r->np; i++) {
         uint64_t top = r->p[i].prefix >> (r->p[i].nbits - b);
         r->mask[top >> 6] |= UINT64_C(1) << (top & 63);
@@ -175,6 +181,22 @@ static bool grow(struct rsel_budget *bud, struct probe *p)
     return true;
 }
 
+static inline void hist_add(struct probe *p, uint64_t k, size_t n)
+{
+    p->hist[(k >> (64 - p->nbits - p->w)) & (((uint64_t)1 << p->w) - 1)] += (uint32_t)n;
+}
+
+/* p gathers no more: its histogram, zero until now, takes the pairs' counts. */
+static void overflow(struct probe *p)
+{
+    for (size_t i = 0; i < p->nslots; i++)
+        if (p->slots[i].key)
+            hist_add(p, p->slots[i].key, p->slots[i].cnt);
+    p->overflow = true;
+}
+
+/* n values of key k into a probe that has not overflowed: a pair, or the
+ * histogram when there is no room for one. */
 static void gather_n(const struct rsel *r, struct probe *p, uint64_t k, size_t n)
 {
     size_t h = slot_of(k, p->nslots);
@@ -188,15 +210,13 @@ static void gather_n(const struct rsel *r, struct probe *p, uint64_t k, size_t n
             break;
         h = (h + 1) & (p->nslots - 1);
     }
-    if (p->used == r->cap) {
-        p->overflow = true;
+    bool full = 2 * (p->used + 1) > p->nslots;
+    if (p->used == r->cap || (full && !grow(r->bud, p))) {
+        overflow(p);
+        hist_add(p, k, n);
         return;
     }
-    if (2 * (p->used + 1) > p->nslots) {
-        if (!grow(r->bud, p)) {
-            p->overflow = true;
-            return;
-        }
+    if (full) { /* grown: its place in the new table */
         h = slot_of(k, p->nslots);
         while (p->slots[h].key)
             h = (h + 1) & (p->nslots - 1);
@@ -215,14 +235,27 @@ static inline void feed_key(struct rsel *r, uint64_t k)
         struct probe *p = &r->p[i];
         if ((k >> (64 - p->nbits)) != p->prefix)
             continue;
-        p->hist[(k >> (64 - p->nbits - p->w)) & (((uint64_t)1 << p->w) - 1)]++;
-        if (!p->overflow)
+        if (p->overflow)
+            hist_add(p, k, 1);
+        else
             gather_n(r, p, k, 1);
+        if (r->one_level)
+            break;
+    }
+}
+
+/* h1 changes: its group sums are no more. */
+static inline void h1_changes(struct rsel *r)
+{
+    if (r->grp) {
+        free(r->grp);
+        r->grp = NULL;
     }
 }
 
 void rsel_count(struct rsel *r, double v)
 {
+    h1_changes(r);
     uint64_t k = key_of(v);
     r->h1[k >> (64 - r->b1)]++;
     r->n++;
@@ -230,16 +263,53 @@ void rsel_count(struct rsel *r, double v)
         feed_key(r, k);
 }
 
+/* The staged values of rsel_count_n into their probes. */
+static void stage_flush(struct rsel *r, const uint64_t *sk, const unsigned char *sp, size_t m)
+{
+    for (size_t i = 0; i < m; i++) {
+        struct probe *p = &r->p[sp[i]];
+        if (p->overflow)
+            hist_add(p, sk[i], 1);
+        else
+            gather_n(r, p, sk[i], 1);
+    }
+}
+
+/* As rsel_count of each, in order; the values of probed buckets are staged
+ * STAGE at a time, their pair's slot fetched ahead (the tables of a column
+ * of many distinct values outgrow the cache). */
+#define STAGE 16
 void rsel_count_n(struct rsel *r, const double *v, size_t n)
 {
+    h1_changes(r);
     uint32_t *h1 = r->h1;
-    unsigned shift = 64 - r->b1;
+    unsigned shift = 64 - r->b1, mshift = 64 - r->mbits;
+    uint64_t sk[STAGE];
+    unsigned char sp[STAGE];
+    size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        uint64_t k = key_of(v[i]);
+        uint64_t k = key_of(v[i]), top = k >> mshift;
         h1[k >> shift]++;
-        if (r->np)
-            feed_key(r, k);
+        if (!r->np || !((r->mask[top >> 6] >> (top & 63)) & 1))
+            continue;
+        for (size_t j = 0; j < r->np; j++) {
+            const struct probe *p = &r->p[j];
+            if ((k >> (64 - p->nbits)) != p->prefix)
+                continue;
+#ifdef __GNUC__
+            __builtin_prefetch(&p->slots[slot_of(k, p->nslots)]);
+#endif
+            sk[m] = k;
+            sp[m++] = (unsigned char)j;
+            if (m == STAGE) {
+                stage_flush(r, sk, sp, m);
+                m = 0;
+            }
+            if (r->one_level)
+                break;
+        }
     }
+    stage_flush(r, sk, sp, m);
     r->n += n;
 }
 
@@ -264,10 +334,16 @@ int rsel_guess(struct rsel *r, double v)
 }
 
 /* Moves w down into the bucket of hist (2^bits counts, refining w's prefix)
- * holding its rank. */
-static void descend(struct want *w, const uint32_t *hist, unsigned bits)
+ * holding its rank. grp, when given: the sums of hist's runs of GROUP
+ * buckets, passed over whole while the rank is beyond them. */
+#define GROUP 256u
+static void descend(struct want *w, const uint32_t *hist, unsigned bits, const uint64_t *grp)
 {
     size_t cum = 0, nb = (size_t)1 << bits, b = 0;
+    for (size_t g = 0; grp && g < nb / GROUP && w->rel >= cum + grp[g]; g++) {
+        cum += grp[g];
+        b += GROUP;
+    }
     for (; b < nb; b++) {
         if (w->rel < cum + hist[b])
             break;
@@ -288,6 +364,38 @@ static int cmp_pair(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* a[0..n) (distinct keys that share their top nbits bits) in key order: a
+ * radix sort by the bytes below those bits, or qsort without memory for it. */
+static void sort_pairs(struct pair *a, size_t n, unsigned nbits)
+{
+    struct pair *tmp = n >= 64 ? malloc(n * sizeof *tmp) : NULL;
+    if (!tmp) {
+        qsort(a, n, sizeof *a, cmp_pair);
+        return;
+    }
+    struct pair *src = a, *dst = tmp;
+    for (unsigned sh = 0; sh < 64 - nbits; sh += 8) {
+        size_t pos[256] = {0};
+        for (size_t i = 0; i < n; i++)
+            pos[(src[i].key >> sh) & 255]++;
+        if (pos[(src[0].key >> sh) & 255] == n) /* one byte value: in order already */
+            continue;
+        for (size_t b = 0, sum = 0; b < 256; b++) {
+            size_t c = pos[b];
+            pos[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[pos[(src[i].key >> sh) & 255]++] = src[i];
+        struct pair *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
+    free(tmp);
+}
+
 /* After a pass: the gathered pairs of p in key order (when complete). */
 static void finish(struct probe *p)
 {
@@ -297,7 +405,7 @@ static void finish(struct probe *p)
     for (size_t s = 0; s < p->nslots; s++)
         if (p->slots[s].key)
             p->slots[m++] = p->slots[s];
-    qsort(p->slots, m, sizeof *p->slots, cmp_pair);
+    sort_pairs(p->slots, m, p->nbits);
     p->used = m;
 }
 
@@ -305,7 +413,7 @@ static void finish(struct probe *p)
 static void resolve(struct want *w, const struct probe *p)
 {
     if (p->overflow) {
-        descend(w, p->hist, p->w);
+        descend(w, p->hist, p->w, NULL);
         return;
     }
     size_t cum = 0;
@@ -321,6 +429,11 @@ static void resolve(struct want *w, const struct probe *p)
 
 void rsel_end_count(struct rsel *r)
 {
+    size_t nb = (size_t)1 << r->b1;
+    free(r->grp); /* without memory, descend reads h1 bucket by bucket */
+    if (nb >= GROUP && (r->grp = calloc(nb / GROUP, sizeof *r->grp)) != NULL)
+        for (size_t b = 0; b < nb; b++)
+            r->grp[b / GROUP] += r->h1[b];
     for (size_t j = 0; j < r->np; j++)
         finish(&r->p[j]);
     r->guessed = r->np > 0;
@@ -358,7 +471,7 @@ int rsel_want(struct rsel *r, size_t rank)
     memset(w, 0, sizeof *w);
     w->rank = w->rel = rank;
     w->val = NAN;
-    descend(w, r->h1, r->b1);
+    descend(w, r->h1, r->b1, r->grp);
     for (size_t j = 0; r->guessed && !w->done && j < r->np; j++)
         if (r->p[j].prefix == w->prefix && r->p[j].nbits == w->nbits)
             resolve(w, &r->p[j]);
@@ -421,13 +534,22 @@ static int merge_probes(struct rsel *dst, struct rsel *src)
             k = SH_EINVAL;
             break;
         }
-        size_t nb = (size_t)1 << d->w;
-        for (size_t b = 0; b < nb; b++)
-            d->hist[b] += s->hist[b];
-        d->overflow |= s->overflow;
-        for (size_t i = 0; i < s->nslots && !d->overflow; i++)
-            if (s->slots[i].key)
+        if (s->overflow) { /* s's counts are in its histogram */
+            if (!d->overflow)
+                overflow(d);
+            size_t nb = (size_t)1 << d->w;
+            for (size_t b = 0; b < nb; b++)
+                d->hist[b] += s->hist[b];
+            continue;
+        }
+        for (size_t i = 0; i < s->nslots; i++) { /* s's counts are in its pairs */
+            if (!s->slots[i].key)
+                continue;
+            if (d->overflow)
+                hist_add(d, s->slots[i].key, s->slots[i].cnt);
+            else
                 gather_n(dst, d, s->slots[i].key, s->slots[i].cnt);
+        }
     }
     probes_free(src);
     return k;
@@ -438,6 +560,7 @@ int rsel_merge_counts(struct rsel *dst, struct rsel *src)
     if (dst->b1 != src->b1)
         return SH_EINVAL;
     size_t nb = (size_t)1 << dst->b1;
+    h1_changes(dst);
     for (size_t b = 0; b < nb; b++)
         dst->h1[b] += src->h1[b];
     dst->n += src->n;

@@ -9,10 +9,11 @@
  *   then     rsel_want the ranks wanted (0-based, < rsel_n), and while
  *            rsel_pending: rsel_begin_pass, rsel_feed every value again (in
  *            any order), rsel_end_pass. Each pass, the values of each bucket
- *            holding a wanted rank are both counted by their next 12 key
- *            bits and gathered as distinct (value, count) pairs up to
- *            RSEL_GATHER; a bucket of at most that many distinct values
- *            resolves its ranks exactly, else the ranks go down one level.
+ *            holding a wanted rank are gathered as distinct (value, count)
+ *            pairs up to RSEL_GATHER, and past that counted by their next
+ *            12 key bits (the pairs so far added in); a bucket of at most
+ *            that many distinct values resolves its ranks exactly, else the
+ *            ranks go down one level.
  *            Ties cost nothing (one pair); the worst case is 5 passes
  *            (16 + 4·12 bits); housing-like columns take one.
  *   rsel_value the value of a resolved rank.

@@ -11,6 +11,9 @@
  * the report and bytes of the one-thread reader (the same file with one
  * quoted cell), also when a column turns to text past the first lines;
  * num_parse_padded (eight bytes at a time) reads every text as num_parse;
+ * num_side_padded (a number against bounds, from its text) tells what
+ * parse-then-compare tells, or that it cannot, on 3 M random texts and
+ * edge texts against bounds at, a ulp from and an integer beside them;
  * blockscan cuts a file into blocks of whole lines (one far longer than a
  * block too) whose in-order steps see the file in order, and a failure
  * stops the pass at the first failing block.
@@ -1020,6 +1023,101 @@ START_TEST(test_parse_padded_as_parse)
 }
 END_TEST
 
+/* The side parse-then-compare tells (numtext.h: x < lo first, then x > hi). */
+static enum num_side side_parsed(double x, double lo, double hi)
+{
+    return x < lo ? NUM_BELOW : x > hi ? NUM_ABOVE : NUM_INSIDE;
+}
+
+/* num_side_padded on s[0..len) against [lo, hi] is parse-then-compare's
+ * answer, or NUM_UNSURE; always NUM_UNSURE for a text that is no number. */
+static bool side_ok(const char *s, size_t len, double lo, double hi, size_t *decided)
+{
+    char buf[64];
+    memcpy(buf, s, len);
+    memset(buf + len, '7', 8); /* padding: digits, not part of the text */
+    double x;
+    bool num = num_parse(buf, len, &x);
+    enum num_side got = num_side_padded(buf, len, lo, hi);
+    *decided += got != NUM_UNSURE;
+    if (got == NUM_UNSURE)
+        return true;
+    return num && got == side_parsed(x, lo, hi);
+}
+
+static uint64_t xorshift(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* Bounds near x (or anywhere): x itself, a ulp off, its integer
+ * neighbours, its tenths, random ones, infinite, NaN, -0, lo > hi. */
+static double bound_near(double x, uint64_t r)
+{
+    double fl = floor(x);
+    switch (r % 14) {
+    case 0: return x;
+    case 1: return nextafter(x, INFINITY);
+    case 2: return nextafter(x, -INFINITY);
+    case 3: return fl;
+    case 4: return fl + 1;
+    case 5: return fl - 1;
+    case 6: return nextafter(fl + 1, -INFINITY);
+    case 7: return nextafter(fl, INFINITY);
+    case 8: return floor(x * 10) / 10;
+    case 9: return (double)(int64_t)(r >> 20) / 1e6 - 4e6;
+    case 10: return (r >> 8) % 2 ? INFINITY : -INFINITY;
+    case 11: return (r >> 8) % 3 ? -0.0 : NAN;
+    case 12: return -x;
+    default: return x + (double)((int64_t)(r >> 40) - (1 << 23)) / (1 << 20);
+    }
+}
+
+START_TEST(test_side_as_parse_then_compare)
+{
+    static const char *const edge[] = {
+        "0", "-0", "0.0", "-0.0", "5.", "-5.", ".5", "-.5", "+5", "1e5", "-1e5", "1E-3", "007", "-007.50",
+        "00000000", "99999999", "99999999.99999999", "-99999999.99999999", "100000000", "12345678.5",
+        "12345678.123456789", "1.00000000", "9007199254740993", "9007199.254740993", "0.000000001",
+        "3.14159265358979323846", "9419", "9419.0", "9418.99999999", "-4605.5", "-4605.50000001",
+        "-4605.49999999", "33.2891", "33.28910000", "33.28909999", "21.31000000000001", "", "-", ".",
+        "-.", "1.2.3", "1-2", "12a", " 1", "1 ", "--1", "0x10", "inf", "nan", "1,5"};
+    uint64_t x = 0x2545F4914F6CDD1Dull;
+    size_t decided = 0, all = 0;
+    for (size_t i = 0; i < sizeof edge / sizeof edge[0]; i++) {
+        double v = 0;
+        num_parse(edge[i], strlen(edge[i]), &v);
+        for (int j = 0; j < 400; j++, all++) {
+            double lo = bound_near(v, xorshift(&x)), hi = bound_near(v, xorshift(&x));
+            ck_assert_msg(side_ok(edge[i], strlen(edge[i]), lo, hi, &decided), "'%s' in [%.17g, %.17g]",
+                          edge[i], lo, hi);
+        }
+    }
+    static const char alpha[] = "0123456789.-+eE x";
+    char buf[40];
+    for (int i = 0; i < 3000000; i++, all++) {
+        uint64_t r = xorshift(&x);
+        size_t len = (size_t)(r % 20);
+        for (size_t j = 0; j < len; j++) { /* mostly digits, a dot, a leading '-' */
+            uint64_t d = (r >> (3 * j + 5)) % 64;
+            buf[j] = d < 48 ? (char)('0' + d % 10) : alpha[d % (sizeof alpha - 1)];
+        }
+        if (len > 2 && (r >> 61) < 4) {
+            buf[0] = (r >> 61) < 2 ? '-' : buf[0];
+            buf[1 + (r >> 40) % (len - 1)] = '.';
+        }
+        double v = 0;
+        num_parse(buf, len, &v);
+        double lo = bound_near(v, xorshift(&x)), hi = bound_near(v, xorshift(&x));
+        ck_assert_msg(side_ok(buf, len, lo, hi, &decided), "'%.*s' in [%.17g, %.17g]", (int)len, buf, lo, hi);
+    }
+    ck_assert_msg(decided > all / 8, "told from the text: %zu of %zu", decided, all);
+}
+END_TEST
+
 struct scan_seen {
     pthread_mutex_t mu;
     char *copy;       /* the blocks put back at their offsets */
@@ -1122,6 +1220,7 @@ Suite *datafix_suite(void)
     tcase_add_test(tc, test_keeps_file_mode);
     tcase_add_test(tc, test_two_threads_as_one);
     tcase_add_test(tc, test_parse_padded_as_parse);
+    tcase_add_test(tc, test_side_as_parse_then_compare);
     tcase_add_test(tc, test_blockscan_whole_lines_in_order);
     suite_add_tcase(s, tc);
     return s;

@@ -7,7 +7,9 @@
  * two threads of fix-data), with guessed buckets gathered in pass 1 and the
  * pairs grown from a budget, small or large: a good guess resolves in no
  * pass, a bad one or a tight budget only costs passes; the count of values
- * below a guessed value, when pass 1 gives it, is the true count.
+ * below a guessed value, when pass 1 gives it, is the true count. One
+ * kind of values lies in one bucket a few ulps apart: the gathered pairs
+ * are put in order by every byte of their keys.
  */
 #include <check.h>
 #include <math.h>
@@ -47,6 +49,7 @@ static double gen(int kind, size_t i)
     case 2: return (rnd() % 2) ? 0.0 : -0.0;        /* signed zeros */
     case 3: return ldexp((double)(rnd() % 1000), (int)(rnd() % 200) - 100) * ((rnd() & 1) ? 1 : -1);
     case 4: return i % 3000 == 0 ? 1e300 : 1.0 + (double)(rnd() % 100000) * 1e-12; /* one bucket */
+    case 6: return 1.0 + (double)(rnd() % 100000) * 0x1p-52; /* one bucket, a few ulps apart */
     default: return (double)i;
     }
 }
@@ -89,7 +92,7 @@ START_TEST(test_every_rank_exact)
 {
     static const size_t sizes[] = {1, 2, 3, 10, 1000, 200000};
     static const unsigned widths[] = {16, 12, 8};
-    for (int kind = 0; kind < 6; kind++)
+    for (int kind = 0; kind < 7; kind++)
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
             for (size_t w = 0; w < 3; w++)
                 check_kind(kind, sizes[s], widths[w]);
@@ -158,7 +161,7 @@ static int check_parts(int kind, size_t n, const double *guesses, size_t ng, siz
 START_TEST(test_parts_guesses_budget_exact)
 {
     static const size_t budgets[] = {0, 4096, 1u << 20, 16u << 20};
-    for (int kind = 0; kind < 6; kind++)
+    for (int kind = 0; kind < 7; kind++)
         for (size_t b = 0; b < 4; b++) {
             size_t n = 60000;
             /* the guesses: the true quartiles (a good guess), and nonsense */
