@@ -242,11 +242,11 @@ int atomic_file_begin(const char *path, int mode, struct atomic_file **ret)
     return begin(path, mode, true, ret);
 }
 
-/* Writes straight to the file; a failure sticks in f->err. */
 /* Writeback of a big stream is started every WRITEBACK bytes, so that the
  * fsync before the rename has only the tail left to wait for. */
 #define WRITEBACK (8u << 20)
 
+/* Writes straight to the file; a failure sticks in f->err. */
 static void write_through(struct atomic_file *f, const void *p, size_t n)
 {
     if (!f->err && write_all(f->fd, p, n) != 0)
