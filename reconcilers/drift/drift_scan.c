@@ -1,9 +1,12 @@
 /* drift_scan.c — a CSV's columns typed, numbers spilled, categories counted (drift_scan.h). */
 #include "drift/drift_scan.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/errors.h"
 #include "data/csv.h"
@@ -11,6 +14,8 @@
 
 #define SPILL_MIN_VALUES 16 /* wide files: 100000 columns × 16 × 8 B = 12.8 MB */
 #define SPILL_MAX_VALUES 65536
+#define FAST_BLOCK (512u << 10) /* the plain-file reader's block */
+#define FAST_BAIL 1             /* the plain-file reader met something else: start again */
 
 struct scanner {
     const char *path;
@@ -97,6 +102,22 @@ static void to_text(struct scanner *s, size_t c)
     }
 }
 
+/* Number v in numeric column c. */
+static inline int number(struct scanner *s, size_t c, double v)
+{
+    struct drift_scan_col *col = &s->out->cols[c];
+    if (v == 0)
+        v = 0; /* -0 == 0: one key for both */
+    if (col->nvalues == 0 || v < col->min)
+        col->min = v;
+    if (col->nvalues == 0 || v > col->max)
+        col->max = v;
+    col->nvalues++;
+    s->seen_number[c] = true;
+    int r = drift_spill_put(&s->out->spill, c, v);
+    return r ? spill_failed(s, r) : 0;
+}
+
 static int cell(struct scanner *s, size_t c, const struct csv_field *f)
 {
     if (missing_is(s->ms, f->val, f->len))
@@ -104,18 +125,8 @@ static int cell(struct scanner *s, size_t c, const struct csv_field *f)
     struct drift_scan_col *col = &s->out->cols[c];
     if (col->numeric) {
         double v;
-        if (num_parse(f->val, f->len, &v)) {
-            if (v == 0)
-                v = 0; /* -0 == 0: one key for both */
-            if (col->nvalues == 0 || v < col->min)
-                col->min = v;
-            if (col->nvalues == 0 || v > col->max)
-                col->max = v;
-            col->nvalues++;
-            s->seen_number[c] = true;
-            int r = drift_spill_put(&s->out->spill, c, v);
-            return r ? spill_failed(s, r) : 0;
-        }
+        if (num_parse(f->val, f->len, &v))
+            return number(s, c, v);
         to_text(s, c);
         col->nvalues = 0;
     }
@@ -148,28 +159,157 @@ static int reread(struct scanner *s)
     return k;
 }
 
-static int rows(struct scanner *s)
+/* --- plain files: lines split and numbers parsed in one go ----------------- */
+
+static const double POW10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
+                               1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
+
+/* Bytes an unquoted plain field never holds: its end (',' '\n'), or what
+ * only the CSV reader handles (a quote, CR, NUL). */
+static const unsigned char STOP[256] = {[','] = 1, ['\n'] = 1, ['\r'] = 1, ['"'] = 1, [0] = 1};
+
+/* The complete lines of p[0..n) (n > 0, p[n − 1] == '\n'): the records the
+ * CSV reader would give, with the same cell() calls in the same order, and
+ * short plain decimals ([-]D+[.D*], at most 18 characters, as num_parse's
+ * fast path reads them, with the same double) parsed while splitting.
+ * FAST_BAIL at anything else (a quote, CR, NUL, a wrong field count). */
+static int fast_lines(struct scanner *s, const char *p, size_t n, bool numbers)
+{
+    const char *end = p + n;
+    struct drift_scan *o = s->out;
+    const size_t ncols = o->ncols;
+    while (p < end) {
+        if (*p == '\n') { /* a blank line: no record */
+            p++;
+            continue;
+        }
+        for (size_t c = 0; c < ncols; c++) {
+            const char *f = p, *q = p;
+            char want = c + 1 < ncols ? ',' : '\n';
+            if (numbers && o->cols[c].numeric) {
+                bool neg = *q == '-';
+                q += neg;
+                const char *d0 = q;
+                uint64_t m = 0;
+                while ((unsigned)(*q - '0') < 10)
+                    m = m * 10 + (unsigned)(*q++ - '0');
+                if (q != d0) {
+                    int frac = 0;
+                    if (*q == '.') {
+                        const char *f0 = ++q;
+                        while ((unsigned)(*q - '0') < 10)
+                            m = m * 10 + (unsigned)(*q++ - '0');
+                        frac = (int)(q - f0);
+                    }
+                    if (*q == want && q - f <= 18 && m <= (UINT64_C(1) << 53)) {
+                        double v = (double)m;
+                        if (frac)
+                            v /= POW10[frac];
+                        int r = number(s, c, neg ? -v : v);
+                        if (r != 0)
+                            return r;
+                        p = q + 1;
+                        continue;
+                    }
+                }
+            }
+            while (!STOP[(unsigned char)*q])
+                q++;
+            if (*q != want)
+                return FAST_BAIL; /* CR, quote, NUL, too few or too many fields */
+            struct csv_field fd = {.val = f, .len = (size_t)(q - f), .raw = f, .raw_len = (size_t)(q - f)};
+            int r = cell(s, c, &fd);
+            if (r != 0)
+                return r;
+            p = q + 1;
+        }
+        o->nrows++;
+    }
+    return 0;
+}
+
+/* The rows of a plain regular file after its header, read in blocks at the
+ * reader's offset. 0, FAST_BAIL (not plain: nothing decided, start again
+ * with the CSV reader) or an error. */
+static int fast_rows(struct scanner *s)
+{
+    int fd = csv_reader_fd(s->rd);
+    struct stat st;
+    if (fd < 0 || !csv_reader_plain(s->rd) || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return FAST_BAIL;
+    /* a missing token that reads as a number: every cell goes through cell() */
+    bool numbers = true;
+    for (size_t i = 0; i < s->ms->n; i++) {
+        double v;
+        if (num_parse(s->ms->tok[i], s->ms->len[i], &v))
+            numbers = false;
+    }
+    char *buf = malloc(FAST_BLOCK + 1);
+    if (!buf)
+        return nomem(s);
+    uint64_t off = csv_reader_offset(s->rd);
+    size_t have = 0;
+    int k = 0;
+    for (;;) {
+        ssize_t got = pread(fd, buf + have, FAST_BLOCK - have, (off_t)off);
+        if (got < 0) {
+            k = FAST_BAIL; /* the CSV reader reports it */
+            break;
+        }
+        off += (uint64_t)got;
+        have += (size_t)got;
+        if (got == 0) { /* the end: a last line without its line ending */
+            if (have > 0) {
+                buf[have++] = '\n';
+                k = fast_lines(s, buf, have, numbers);
+            }
+            break;
+        }
+        const char *nl = memrchr(buf, '\n', have);
+        if (!nl) {
+            if (have == FAST_BLOCK) {
+                k = FAST_BAIL; /* a line longer than the block */
+                break;
+            }
+            continue;
+        }
+        size_t used = (size_t)(nl - buf) + 1;
+        if ((k = fast_lines(s, buf, used, numbers)) != 0)
+            break;
+        memmove(buf, buf + used, have - used);
+        have -= used;
+    }
+    free(buf);
+    return k;
+}
+
+static int rows(struct scanner *s, bool fast)
 {
     struct csv_record rec;
     int k;
     struct drift_scan *o = s->out;
-    while ((k = csv_reader_next(s->rd, &rec, s->ret_err)) == 1) {
-        if (rec.nfields == 0)
-            continue;
-        for (size_t c = 0; c < o->ncols; c++)
-            if ((k = cell(s, c, &rec.fields[c])) != 0)
-                return k;
-        o->nrows++;
+    if (fast) {
+        if ((k = fast_rows(s)) != 0)
+            return k;
+    } else {
+        while ((k = csv_reader_next(s->rd, &rec, s->ret_err)) == 1) {
+            if (rec.nfields == 0)
+                continue;
+            for (size_t c = 0; c < o->ncols; c++)
+                if ((k = cell(s, c, &rec.fields[c])) != 0)
+                    return k;
+            o->nrows++;
+        }
+        if (k < 0)
+            return k;
     }
-    if (k < 0)
-        return k;
     if ((k = drift_spill_finish(&o->spill)) != 0)
         return spill_failed(s, k);
     return s->any_reread ? reread(s) : 0;
 }
 
-int drift_scan_file(const char *path, const struct missing_set *ms, const char *tmpdir,
-                    size_t budget, struct drift_scan *out, char **ret_err)
+static int scan(const char *path, const struct missing_set *ms, const char *tmpdir, size_t budget,
+                struct drift_scan *out, char **ret_err, bool fast)
 {
     memset(out, 0, sizeof *out);
     out->spill.fd = -1;
@@ -180,12 +320,21 @@ int drift_scan_file(const char *path, const struct missing_set *ms, const char *
     if (k == 0)
         k = header(&s, budget, tmpdir);
     if (k == 0)
-        k = rows(&s);
+        k = rows(&s, fast);
     csv_reader_close(s.rd);
     free(s.seen_number);
     free(s.reread);
     if (k != 0)
         drift_scan_free(out);
+    return k;
+}
+
+int drift_scan_file(const char *path, const struct missing_set *ms, const char *tmpdir,
+                    size_t budget, struct drift_scan *out, char **ret_err)
+{
+    int k = scan(path, ms, tmpdir, budget, out, ret_err, true);
+    if (k == FAST_BAIL) /* not a plain file: the CSV reader, from the start */
+        k = scan(path, ms, tmpdir, budget, out, ret_err, false);
     return k;
 }
 
