@@ -16,6 +16,7 @@
 #define SPILL_MAX_VALUES 65536
 #define FAST_BLOCK (512u << 10) /* the plain-file reader's block */
 #define FAST_BAIL 1             /* the plain-file reader met something else: start again */
+#define DRIFT_DECIMAL_MAX 22    /* digits after the point for a decimal key (10^22: the last exact power) */
 
 struct scanner {
     const char *path;
@@ -102,10 +103,43 @@ static void to_text(struct scanner *s, size_t c)
     }
 }
 
-/* Number v in numeric column c. */
-static inline int number(struct scanner *s, size_t c, double v)
+/* The digits after the point of a number's text (of [+-]D*[.D*][eE[+-]D+],
+ * as num_parse took it) once its exponent is applied: "1.25" 2, "1.2e-05"
+ * 6, "3e2" 0; −1 beyond DRIFT_DECIMAL_MAX. */
+static int text_frac(const char *v, size_t len)
+{
+    size_t i = 0, e = len;
+    long f = 0;
+    for (; i < len && v[i] != '.' && v[i] != 'e' && v[i] != 'E'; i++)
+        ;
+    if (i < len && v[i] == '.')
+        for (i++; i < len && v[i] != 'e' && v[i] != 'E'; i++)
+            f++;
+    e = i;
+    if (e < len) {
+        long x = 0;
+        bool neg = false;
+        for (i = e + 1; i < len; i++) {
+            if (v[i] == '-')
+                neg = true;
+            else if (v[i] != '+' && x < 100000)
+                x = x * 10 + (v[i] - '0');
+        }
+        f -= neg ? -x : x;
+    }
+    if (f < 0)
+        f = 0;
+    return f > DRIFT_DECIMAL_MAX ? -1 : (int)f;
+}
+
+/* Number v in numeric column c, frac digits after its point (−1: not a plain decimal). */
+static inline int number(struct scanner *s, size_t c, double v, int frac)
 {
     struct drift_scan_col *col = &s->out->cols[c];
+    if (frac > col->frac && col->frac >= 0)
+        col->frac = frac;
+    else if (frac < 0)
+        col->frac = -1;
     if (v == 0)
         v = 0; /* -0 == 0: one key for both */
     if (col->nvalues == 0 || v < col->min)
@@ -126,7 +160,7 @@ static int cell(struct scanner *s, size_t c, const struct csv_field *f)
     if (col->numeric) {
         double v;
         if (num_parse(f->val, f->len, &v))
-            return number(s, c, v);
+            return number(s, c, v, text_frac(f->val, f->len));
         to_text(s, c);
         col->nvalues = 0;
     }
@@ -205,7 +239,7 @@ static int fast_lines(struct scanner *s, const char *p, size_t n, bool numbers)
                         double v = (double)m;
                         if (frac)
                             v /= POW10[frac];
-                        int r = number(s, c, neg ? -v : v);
+                        int r = number(s, c, neg ? -v : v, frac);
                         if (r != 0)
                             return r;
                         p = q + 1;

@@ -27,6 +27,9 @@ struct drift_scan_col {
     bool numeric;
     size_t nvalues;  /* non-missing cells */
     double min, max; /* of the numbers (numeric with nvalues > 0) */
+    int frac;        /* most digits after the point of its numbers, or −1 when
+                        one is not a plain decimal ([-]D+[.D*]): a hint for
+                        drift_sweep's decimal keys, which check it */
     struct drift_cats cats; /* text columns */
 };
 

@@ -212,8 +212,11 @@ static double *gen(int kind, size_t n, double shift)
         case 2:
             v[i] = u < 0.8 ? 7.25 : floor(u * 100 + shift) / 4;
             break;
-        default:
+        case 3:
             v[i] = u < 0.3 ? 0.0 : u < 0.4 ? -0.0 : (u - 0.6) * 1e-3 * (1 + shift);
+            break;
+        default: /* decimals of 2 digits, as num_parse reads them */
+            v[i] = (double)(int64_t)floor((u - 0.5) * 200000 + shift * 100) / 100;
             break;
         }
         if (v[i] == 0)
@@ -259,18 +262,24 @@ START_TEST(test_sweep_matches_in_memory_at_any_budget)
                            drift_js_binned(sa_sorted, n, sb_sorted, m)};
 
     const size_t budgets[] = {64u << 20, 1u << 20, 200000, 40000, 1};
+    /* the decimal keys' hint: right (kinds 1, 2, 4) or wrong (0, 3: every
+     * value checked, the doubles' keys then), and none */
+    const int frac[] = {3, 0, 2, 6, 2};
     struct drift_sweep_buf buf = {0};
-    for (size_t k = 0; k < sizeof budgets / sizeof budgets[0]; k++) {
+    for (size_t k = 0; k < 2 * sizeof budgets / sizeof budgets[0]; k++) {
         struct drift_sweep_result r;
-        ck_assert_int_eq(drift_sweep(&sa, &sb, budgets[k], dir, &buf, &r), 0);
+        sa.decimal = sb.decimal = k % 2 == 1;
+        sa.frac = sb.frac = frac[kind];
+        ck_assert_int_eq(drift_sweep(&sa, &sb, budgets[k / 2], dir, &buf, &r), 0);
         ck_assert_uint_eq(dir_entries(dir), 0);
         const double got[] = {r.psi, r.ks, r.wasserstein, r.mean, r.sd, r.js};
         for (int x = 0; x < 6; x++)
-            ck_assert_msg(same_bits(got[x], want[x]), "kind %d budget %zu statistic %d: %.17g != %.17g",
-                          kind, budgets[k], x, got[x], want[x]);
-        if (k == 0)
+            ck_assert_msg(same_bits(got[x], want[x]),
+                          "kind %d budget %zu decimal %d statistic %d: %.17g != %.17g", kind,
+                          budgets[k / 2], (int)sa.decimal, x, got[x], want[x]);
+        if (k / 2 == 0)
             ck_assert_uint_eq(r.ranges, 1);
-        if (budgets[k] <= 200000 && kind != 2)
+        if (budgets[k / 2] <= 200000 && kind != 2)
             ck_assert_uint_gt(r.ranges, 1); /* it did cut the values into ranges */
     }
     drift_sweep_buf_free(&buf);
@@ -438,7 +447,7 @@ Suite *drift_stream_suite(void)
     tcase_add_test(tc, test_radix_sorts_like_qsort);
     tcase_add_test(tc, test_spill_round_trip_leaves_no_file);
     tcase_add_test(tc, test_spill_unusable_dir_is_a_clear_error);
-    tcase_add_loop_test(tc, test_sweep_matches_in_memory_at_any_budget, 0, 4);
+    tcase_add_loop_test(tc, test_sweep_matches_in_memory_at_any_budget, 0, 5);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("files");
     tcase_set_timeout(tf, 60);
