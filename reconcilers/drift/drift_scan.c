@@ -15,6 +15,7 @@
 #define SPILL_MIN_VALUES 16 /* wide files: 100000 columns × 16 × 8 B = 12.8 MB */
 #define SPILL_MAX_VALUES 65536
 #define FAST_BLOCK (512u << 10) /* the plain-file reader's block */
+#define FAST_PAD 8              /* readable bytes after the block's data */
 #define FAST_BAIL 1             /* the plain-file reader met something else: start again */
 #define DRIFT_DECIMAL_MAX 22    /* digits after the point for a decimal key (10^22: the last exact power) */
 
@@ -202,7 +203,56 @@ static const double POW10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8
  * only the CSV reader handles (a quote, CR, NUL). */
 static const unsigned char STOP[256] = {[','] = 1, ['\n'] = 1, ['\r'] = 1, ['"'] = 1, [0] = 1};
 
-/* The complete lines of p[0..n) (n > 0, p[n − 1] == '\n'): the records the
+/* How many of q[0..8) are ASCII digits before the first other byte (0..8). */
+static inline unsigned digit_run(const char *q)
+{
+    uint64_t x;
+    memcpy(&x, q, sizeof x);
+    const uint64_t hi = UINT64_C(0xF0F0F0F0F0F0F0F0), zeros = UINT64_C(0x3030303030303030);
+    const uint64_t low7 = UINT64_C(0x7F7F7F7F7F7F7F7F);
+    /* a byte of y is 0 iff it is a digit (a carry out of a non-digit byte
+     * only touches the bytes after it) */
+    uint64_t y = ((x & hi) ^ zeros) | (((x + UINT64_C(0x0606060606060606)) & hi) ^ zeros);
+    uint64_t nz = (((y & low7) + low7) | y) & ~low7;
+    return nz ? (unsigned)__builtin_ctzll(nz) >> 3 : 8;
+}
+
+/* The value of the k (1..8) digits at q (simdjson's eight-digit step). */
+static inline uint64_t digits_value(const char *q, unsigned k)
+{
+    uint64_t x;
+    memcpy(&x, q, sizeof x);
+    const uint64_t zeros = UINT64_C(0x3030303030303030);
+    if (k < 8) /* the k digits at the top, '0's below them */
+        x = (x << (8 * (8 - k))) | (zeros >> (8 * k));
+    x -= zeros;
+    x = (x * 10) + (x >> 8);
+    return (((x & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x000F424000000064)) +
+            (((x >> 16) & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x0000271000000001))) >>
+           32;
+}
+
+static const uint64_t P10U[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+
+/* The digits at *pq as a number (wrapping past 19 digits), *pq moved past them. */
+static inline uint64_t digits(const char **pq)
+{
+    const char *q = *pq;
+    uint64_t m = 0;
+    for (;;) {
+        unsigned k = digit_run(q);
+        if (k)
+            m = m * P10U[k] + digits_value(q, k);
+        q += k;
+        if (k < 8)
+            break;
+    }
+    *pq = q;
+    return m;
+}
+
+/* The complete lines of p[0..n) (n > 0, p[n − 1] == '\n'; p[n..n+8)
+ * readable, for reading eight bytes at a time): the records the
  * CSV reader would give, with the same cell() calls in the same order, and
  * short plain decimals ([-]D+[.D*], at most 18 characters, as num_parse's
  * fast path reads them, with the same double) parsed while splitting.
@@ -224,16 +274,16 @@ static int fast_lines(struct scanner *s, const char *p, size_t n, bool numbers)
                 bool neg = *q == '-';
                 q += neg;
                 const char *d0 = q;
-                uint64_t m = 0;
-                while ((unsigned)(*q - '0') < 10)
-                    m = m * 10 + (unsigned)(*q++ - '0');
+                uint64_t m = digits(&q);
                 if (q != d0) {
                     int frac = 0;
                     if (*q == '.') {
                         const char *f0 = ++q;
-                        while ((unsigned)(*q - '0') < 10)
-                            m = m * 10 + (unsigned)(*q++ - '0');
+                        uint64_t fm = digits(&q);
                         frac = (int)(q - f0);
+                        m = frac <= 8    ? m * P10U[frac] + fm
+                            : frac <= 18 ? m * (uint64_t)POW10[frac] + fm
+                                         : UINT64_MAX; /* too long: not this path */
                     }
                     if (*q == want && q - f <= 18 && m <= (UINT64_C(1) << 53)) {
                         double v = (double)m;
@@ -278,7 +328,7 @@ static int fast_rows(struct scanner *s)
         if (num_parse(s->ms->tok[i], s->ms->len[i], &v))
             numbers = false;
     }
-    char *buf = malloc(FAST_BLOCK + 1);
+    char *buf = malloc(FAST_BLOCK + 1 + FAST_PAD);
     if (!buf)
         return nomem(s);
     uint64_t off = csv_reader_offset(s->rd);
@@ -295,6 +345,7 @@ static int fast_rows(struct scanner *s)
         if (got == 0) { /* the end: a last line without its line ending */
             if (have > 0) {
                 buf[have++] = '\n';
+                memset(buf + have, 0, FAST_PAD);
                 k = fast_lines(s, buf, have, numbers);
             }
             break;
@@ -308,6 +359,7 @@ static int fast_rows(struct scanner *s)
             continue;
         }
         size_t used = (size_t)(nl - buf) + 1;
+        memset(buf + have, 0, FAST_PAD); /* defined bytes after the last line */
         if ((k = fast_lines(s, buf, used, numbers)) != 0)
             break;
         memmove(buf, buf + used, have - used);
