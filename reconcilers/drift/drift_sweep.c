@@ -17,6 +17,10 @@
 #define KEY_RETRY 1       /* a value has no decimal key: again with the doubles' keys */
 #define SIGN UINT64_C(0x8000000000000000)
 
+static const double POW10_22[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                  1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
 /* The walk over the merged distinct values, range after range. */
 struct walk {
     size_t n, m;
@@ -48,6 +52,7 @@ struct sweep {
     /* decimal keys: the value × 10^frac as an integer (sign bit flipped) */
     bool dec;
     bool kfail; /* a value whose decimal key does not give it back */
+    int frac;
     double scale;
 };
 
@@ -201,9 +206,6 @@ static void walk_result(const struct walk *w, struct drift_sweep_result *out)
 
 /* --- sorting --------------------------------------------------------------- */
 
-static const double POW10_22[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                  1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /* Sorts relative keys k[0..n) and turns them into their doubles in place. */
 static double *sort_values(struct sweep *s, uint64_t *k, size_t n, uint64_t lo, uint64_t *scratch)
@@ -244,6 +246,25 @@ static int load(struct sweep *s, const struct drift_sweep_side *side, uint64_t l
             if (got + n > want)
                 return SH_EIO;
             double *v = (double *)(void *)(dst + got);
+            int fb = c->blocks[bl].frac;
+            if (s->dec && fb >= 0 && fb <= s->frac && s->frac - fb <= 9) {
+                /* integers at 10^fb: the decimal keys at 10^frac, nothing to check
+                 * but their size (each is its value's exact decimal) */
+                if (drift_spill_read_ints(side->spill, side->col, bl, v) != 0)
+                    return SH_EIO;
+                const int32_t *ki = (const int32_t *)(const void *)v + n;
+                const int64_t mul = (int64_t)POW10_22[s->frac - fb];
+                for (size_t i = 0; i < n; i++) { /* forward: key i over ints 2i − n.., read */
+                    int32_t x;
+                    memcpy(&x, &ki[i], sizeof x);
+                    int64_t kk = (int64_t)x * mul;
+                    if (kk > (INT64_C(1) << 53) || kk < -(INT64_C(1) << 53))
+                        s->kfail = true;
+                    dst[got + i] = ((uint64_t)kk ^ SIGN) - lo;
+                }
+                got += n;
+                continue;
+            }
             if (drift_spill_read(side->spill, side->col, bl, v) != 0)
                 return SH_EIO;
             for (size_t i = 0; i < n; i++) {
@@ -519,6 +540,7 @@ int drift_sweep(const struct drift_sweep_side *ref, const struct drift_sweep_sid
     walk_start(&s.w, n, m);
     int frac = ref->frac > cur->frac ? ref->frac : cur->frac;
     s.dec = ref->decimal && cur->decimal && frac <= 22;
+    s.frac = frac;
     s.scale = s.dec ? POW10_22[frac] : 1;
     for (int attempt = 0; r == 0 && attempt < 2; attempt++) {
         if (attempt == 1) { /* a value without a decimal key (found before any walk) */

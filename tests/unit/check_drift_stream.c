@@ -225,6 +225,53 @@ static double *gen(int kind, size_t n, double shift)
     return v;
 }
 
+/* Columns vouched decimal (dec = 1 + frac) are written as integers when
+ * they fit: read back bit for bit, or as doubles when they do not fit. */
+START_TEST(test_spill_decimal_blocks_read_back_exactly)
+{
+    char *dir = make_dir();
+    struct drift_spill s;
+    char *err = NULL;
+    ck_assert_int_eq(drift_spill_open(&s, dir, 3, 64, &err), 0);
+    s.cols[0].dec = 1 + 4; /* 4 digits after the point */
+    s.cols[1].dec = 1 + 0; /* integers, some too big for int32 */
+    s.cols[2].dec = 1 + 6; /* beyond 2^31 / 10^6 in one block only */
+    double want[3][1000];
+    rng_state = 11;
+    for (int i = 0; i < 1000; i++) {
+        int64_t m = (int64_t)floor((uniform() - 0.5) * 2e6);
+        want[0][i] = (double)m / 1e4; /* as num_parse reads "-12.3456" */
+        want[1][i] = i >= 640 && i < 704 ? 3e9 + i : (double)(m / 7);
+        want[2][i] = i < 64 ? 5000.25 + i : (double)m / 1e6;
+        for (int c = 0; c < 3; c++) {
+            if (want[c][i] == 0)
+                want[c][i] = 0;
+            ck_assert_int_eq(drift_spill_put(&s, (size_t)c, want[c][i]), 0);
+        }
+    }
+    ck_assert_int_eq(drift_spill_finish(&s), 0);
+    ck_assert_int_eq(s.cols[0].blocks[0].frac, 4);
+    ck_assert_int_eq(s.cols[1].blocks[10].frac, -1); /* 3e9: doubles */
+    ck_assert_int_eq(s.cols[1].blocks[9].frac, 0);
+    ck_assert_int_eq(s.cols[2].blocks[0].frac, -1);
+    ck_assert_int_eq(s.cols[2].blocks[1].frac, 6);
+    ck_assert_uint_lt(s.size, 3 * 1000 * sizeof(double)); /* integers: half the bytes */
+    double buf[64];
+    for (int c = 0; c < 3; c++) {
+        size_t seen = 0;
+        for (size_t b = 0; b < s.cols[c].nblocks; b++) {
+            ck_assert_int_eq(drift_spill_read(&s, (size_t)c, b, buf), 0);
+            for (size_t i = 0; i < s.cols[c].blocks[b].n; i++, seen++)
+                ck_assert_msg(same_bits(buf[i], want[c][seen]), "column %d value %zu: %.17g != %.17g", c,
+                              seen, buf[i], want[c][seen]);
+        }
+        ck_assert_uint_eq(seen, 1000);
+    }
+    drift_spill_close(&s);
+    remove_dir(dir, NULL, 0);
+}
+END_TEST
+
 static struct drift_sweep_side side_of(struct drift_spill *s, size_t col, const double *v, size_t n)
 {
     struct drift_sweep_side sd = {.spill = s, .col = col, .n = n, .min = v[0], .max = v[0]};
@@ -446,6 +493,7 @@ Suite *drift_stream_suite(void)
     tcase_add_test(tc, test_cats_first_seen_order_and_counts);
     tcase_add_test(tc, test_radix_sorts_like_qsort);
     tcase_add_test(tc, test_spill_round_trip_leaves_no_file);
+    tcase_add_test(tc, test_spill_decimal_blocks_read_back_exactly);
     tcase_add_test(tc, test_spill_unusable_dir_is_a_clear_error);
     tcase_add_loop_test(tc, test_sweep_matches_in_memory_at_any_budget, 0, 5);
     suite_add_tcase(s, tc);
