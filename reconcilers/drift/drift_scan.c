@@ -1,6 +1,7 @@
 /* drift_scan.c — a CSV's columns typed, numbers spilled, categories counted (drift_scan.h). */
 #include "drift/drift_scan.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,6 @@
 #define SPILL_MIN_VALUES 16 /* wide files: 100000 columns × 16 × 8 B = 12.8 MB */
 #define SPILL_MAX_VALUES 65536
 #define FAST_BLOCK (512u << 10) /* the plain-file reader's block */
-#define FAST_PAD 8              /* readable bytes after the block's data */
 #define FAST_BAIL 1             /* the plain-file reader met something else: start again */
 #define DRIFT_DECIMAL_MAX 22    /* digits after the point for a decimal key (10^22: the last exact power) */
 
@@ -25,7 +25,6 @@ struct scanner {
     char **ret_err;
     struct csv_reader *rd;
     struct drift_scan *out;
-    bool *seen_number; /* per column */
     bool *reread;      /* per column: text after numbers, texts counted in pass 2 */
     bool any_reread;
 };
@@ -62,13 +61,14 @@ static int header(struct scanner *s, size_t budget, const char *tmpdir)
     struct drift_scan *o = s->out;
     size_t n = rec.nfields;
     o->cols = calloc(n ? n : 1, sizeof *o->cols);
-    s->seen_number = calloc(n ? n : 1, sizeof *s->seen_number);
     s->reread = calloc(n ? n : 1, sizeof *s->reread);
-    if (!o->cols || !s->seen_number || !s->reread)
+    if (!o->cols || !s->reread)
         return nomem(s);
     o->ncols = n;
     for (size_t c = 0; c < n; c++) {
         o->cols[c].numeric = true;
+        o->cols[c].min = HUGE_VAL;
+        o->cols[c].max = -HUGE_VAL;
         if (!(o->cols[c].name = strndup(rec.fields[c].val, rec.fields[c].len)))
             return nomem(s);
     }
@@ -88,6 +88,8 @@ static int header(struct scanner *s, size_t budget, const char *tmpdir)
         }
         return k;
     }
+    for (size_t c = 0; c < n; c++)
+        o->spill.cols[c].dec = 1; /* frac 0 so far (drift_scan_col.frac) */
     return 0;
 }
 
@@ -98,7 +100,7 @@ static void to_text(struct scanner *s, size_t c)
     struct drift_scan_col *col = &s->out->cols[c];
     col->numeric = false;
     drift_spill_drop(&s->out->spill, c);
-    if (s->seen_number[c]) {
+    if (col->nvalues > 0) { /* numbers were seen (a numeric column counts only them) */
         s->reread[c] = true;
         s->any_reread = true;
     }
@@ -134,21 +136,19 @@ static int text_frac(const char *v, size_t len)
 }
 
 /* Number v in numeric column c, frac digits after its point (−1: not a plain decimal). */
-static inline int number(struct scanner *s, size_t c, double v, int frac)
+static int number(struct scanner *s, size_t c, double v, int frac)
 {
     struct drift_scan_col *col = &s->out->cols[c];
-    if (frac > col->frac && col->frac >= 0)
+    if (frac != col->frac && col->frac >= 0 && (frac > col->frac || frac < 0)) {
         col->frac = frac;
-    else if (frac < 0)
-        col->frac = -1;
+        /* the spill may write the column's numbers as integers (drift_spill.h) */
+        s->out->spill.cols[c].dec = frac >= 0 && frac <= 9 ? frac + 1 : 0;
+    }
     if (v == 0)
         v = 0; /* -0 == 0: one key for both */
-    if (col->nvalues == 0 || v < col->min)
-        col->min = v;
-    if (col->nvalues == 0 || v > col->max)
-        col->max = v;
+    col->min = v < col->min ? v : col->min; /* from +inf and −inf (header) */
+    col->max = v > col->max ? v : col->max;
     col->nvalues++;
-    s->seen_number[c] = true;
     int r = drift_spill_put(&s->out->spill, c, v);
     return r ? spill_failed(s, r) : 0;
 }
@@ -203,56 +203,17 @@ static const double POW10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8
  * only the CSV reader handles (a quote, CR, NUL). */
 static const unsigned char STOP[256] = {[','] = 1, ['\n'] = 1, ['\r'] = 1, ['"'] = 1, [0] = 1};
 
-/* How many of q[0..8) are ASCII digits before the first other byte (0..8). */
-static inline unsigned digit_run(const char *q)
-{
-    uint64_t x;
-    memcpy(&x, q, sizeof x);
-    const uint64_t hi = UINT64_C(0xF0F0F0F0F0F0F0F0), zeros = UINT64_C(0x3030303030303030);
-    const uint64_t low7 = UINT64_C(0x7F7F7F7F7F7F7F7F);
-    /* a byte of y is 0 iff it is a digit (a carry out of a non-digit byte
-     * only touches the bytes after it) */
-    uint64_t y = ((x & hi) ^ zeros) | (((x + UINT64_C(0x0606060606060606)) & hi) ^ zeros);
-    uint64_t nz = (((y & low7) + low7) | y) & ~low7;
-    return nz ? (unsigned)__builtin_ctzll(nz) >> 3 : 8;
-}
-
-/* The value of the k (1..8) digits at q (simdjson's eight-digit step). */
-static inline uint64_t digits_value(const char *q, unsigned k)
-{
-    uint64_t x;
-    memcpy(&x, q, sizeof x);
-    const uint64_t zeros = UINT64_C(0x3030303030303030);
-    if (k < 8) /* the k digits at the top, '0's below them */
-        x = (x << (8 * (8 - k))) | (zeros >> (8 * k));
-    x -= zeros;
-    x = (x * 10) + (x >> 8);
-    return (((x & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x000F424000000064)) +
-            (((x >> 16) & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x0000271000000001))) >>
-           32;
-}
-
-static const uint64_t P10U[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
-
-/* The digits at *pq as a number (wrapping past 19 digits), *pq moved past them. */
-static inline uint64_t digits(const char **pq)
+/* m followed by the digits at *pq as a number (wrapping past 19 digits), *pq moved past them. */
+static inline uint64_t digits(const char **pq, uint64_t m)
 {
     const char *q = *pq;
-    uint64_t m = 0;
-    for (;;) {
-        unsigned k = digit_run(q);
-        if (k)
-            m = m * P10U[k] + digits_value(q, k);
-        q += k;
-        if (k < 8)
-            break;
-    }
+    while ((unsigned)(*q - '0') < 10)
+        m = m * 10 + (unsigned)(*q++ - '0');
     *pq = q;
     return m;
 }
 
-/* The complete lines of p[0..n) (n > 0, p[n − 1] == '\n'; p[n..n+8)
- * readable, for reading eight bytes at a time): the records the
+/* The complete lines of p[0..n) (n > 0, p[n − 1] == '\n'): the records the
  * CSV reader would give, with the same cell() calls in the same order, and
  * short plain decimals ([-]D+[.D*], at most 18 characters, as num_parse's
  * fast path reads them, with the same double) parsed while splitting.
@@ -261,7 +222,9 @@ static int fast_lines(struct scanner *s, const char *p, size_t n, bool numbers)
 {
     const char *end = p + n;
     struct drift_scan *o = s->out;
-    const size_t ncols = o->ncols;
+    const size_t ncols = o->ncols, bufvals = o->spill.bufvals;
+    struct drift_scan_col *const cols = o->cols;
+    struct drift_spill_col *const scols = o->spill.cols;
     while (p < end) {
         if (*p == '\n') { /* a blank line: no record */
             p++;
@@ -270,28 +233,41 @@ static int fast_lines(struct scanner *s, const char *p, size_t n, bool numbers)
         for (size_t c = 0; c < ncols; c++) {
             const char *f = p, *q = p;
             char want = c + 1 < ncols ? ',' : '\n';
-            if (numbers && o->cols[c].numeric) {
+            if (numbers && cols[c].numeric) {
                 bool neg = *q == '-';
                 q += neg;
                 const char *d0 = q;
-                uint64_t m = digits(&q);
+                uint64_t m = digits(&q, 0);
                 if (q != d0) {
                     int frac = 0;
                     if (*q == '.') {
                         const char *f0 = ++q;
-                        uint64_t fm = digits(&q);
+                        m = digits(&q, m);
                         frac = (int)(q - f0);
-                        m = frac <= 8    ? m * P10U[frac] + fm
-                            : frac <= 18 ? m * (uint64_t)POW10[frac] + fm
-                                         : UINT64_MAX; /* too long: not this path */
                     }
                     if (*q == want && q - f <= 18 && m <= (UINT64_C(1) << 53)) {
                         double v = (double)m;
                         if (frac)
                             v /= POW10[frac];
-                        int r = number(s, c, neg ? -v : v, frac);
-                        if (r != 0)
-                            return r;
+                        if (neg && m)
+                            v = -v; /* -0 is 0: one key for both */
+                        /* number(), for a plain decimal */
+                        struct drift_scan_col *col = &cols[c];
+                        if (frac > col->frac && col->frac >= 0) {
+                            col->frac = frac;
+                            scols[c].dec = frac <= 9 ? frac + 1 : 0;
+                        }
+                        col->min = v < col->min ? v : col->min;
+                        col->max = v > col->max ? v : col->max;
+                        col->nvalues++;
+                        struct drift_spill_col *sc = &scols[c];
+                        sc->buf[sc->buflen++] = v;
+                        sc->count++;
+                        if (sc->buflen == bufvals) {
+                            int r = drift_spill_flush_col(&o->spill, c);
+                            if (r != 0)
+                                return spill_failed(s, r);
+                        }
                         p = q + 1;
                         continue;
                     }
@@ -328,7 +304,7 @@ static int fast_rows(struct scanner *s)
         if (num_parse(s->ms->tok[i], s->ms->len[i], &v))
             numbers = false;
     }
-    char *buf = malloc(FAST_BLOCK + 1 + FAST_PAD);
+    char *buf = malloc(FAST_BLOCK + 1);
     if (!buf)
         return nomem(s);
     uint64_t off = csv_reader_offset(s->rd);
@@ -345,7 +321,6 @@ static int fast_rows(struct scanner *s)
         if (got == 0) { /* the end: a last line without its line ending */
             if (have > 0) {
                 buf[have++] = '\n';
-                memset(buf + have, 0, FAST_PAD);
                 k = fast_lines(s, buf, have, numbers);
             }
             break;
@@ -359,7 +334,6 @@ static int fast_rows(struct scanner *s)
             continue;
         }
         size_t used = (size_t)(nl - buf) + 1;
-        memset(buf + have, 0, FAST_PAD); /* defined bytes after the last line */
         if ((k = fast_lines(s, buf, used, numbers)) != 0)
             break;
         memmove(buf, buf + used, have - used);
@@ -389,6 +363,9 @@ static int rows(struct scanner *s, bool fast)
         if (k < 0)
             return k;
     }
+    for (size_t c = 0; c < o->ncols; c++)
+        if (o->cols[c].nvalues == 0 || !o->cols[c].numeric)
+            o->cols[c].min = o->cols[c].max = 0; /* no numbers: as before */
     if ((k = drift_spill_finish(&o->spill)) != 0)
         return spill_failed(s, k);
     return s->any_reread ? reread(s) : 0;
@@ -408,7 +385,6 @@ static int scan(const char *path, const struct missing_set *ms, const char *tmpd
     if (k == 0)
         k = rows(&s, fast);
     csv_reader_close(s.rd);
-    free(s.seen_number);
     free(s.reread);
     if (k != 0)
         drift_scan_free(out);
