@@ -30,9 +30,19 @@ void drift_radix_sort(uint64_t *k, uint64_t *t, size_t n, struct drift_radix_his
     const uint64_t mask = ((uint64_t)1 << width) - 1;
     size_t(*h)[DRIFT_RADIX_SIZE] = hist->count;
     memset(h, 0, passes * sizeof *h);
-    for (size_t i = 0; i < n; i++)
-        for (unsigned p = 0; p < passes; p++)
-            h[p][(k[i] >> (low + p * width)) & mask]++;
+    if (passes == 1) { /* the common cases without the inner loop */
+        for (size_t i = 0; i < n; i++)
+            h[0][(k[i] >> low) & mask]++;
+    } else if (passes == 2) {
+        for (size_t i = 0; i < n; i++) {
+            h[0][(k[i] >> low) & mask]++;
+            h[1][(k[i] >> (low + width)) & mask]++;
+        }
+    } else {
+        for (size_t i = 0; i < n; i++)
+            for (unsigned p = 0; p < passes; p++)
+                h[p][(k[i] >> (low + p * width)) & mask]++;
+    }
     uint64_t *src = k, *dst = t;
     for (unsigned p = 0; p < passes; p++) {
         unsigned shift = low + p * width;
