@@ -80,14 +80,32 @@ static int to_ints(struct drift_spill_col *c)
         return -1;
     int frac = c->dec - 1;
     const double S = P10[frac];
-    double big = 0; /* the largest |v| (no early exit: one straight loop) */
-    for (size_t i = 0; i < c->buflen; i++)
-        big = fabs(c->buf[i]) > big ? fabs(c->buf[i]) : big;
-    if (!(big * S < 2147483647.0))
+    /* four at a time (the compiler's vector code for straight groups) */
+    size_t n = c->buflen, n4 = n & ~(size_t)3;
+    double b0 = 0, b1 = 0, b2 = 0, b3 = 0; /* the largest |v| */
+    const double *d = c->buf;
+    for (size_t i = 0; i < n4; i += 4) {
+        b0 = fabs(d[i]) > b0 ? fabs(d[i]) : b0;
+        b1 = fabs(d[i + 1]) > b1 ? fabs(d[i + 1]) : b1;
+        b2 = fabs(d[i + 2]) > b2 ? fabs(d[i + 2]) : b2;
+        b3 = fabs(d[i + 3]) > b3 ? fabs(d[i + 3]) : b3;
+    }
+    for (size_t i = n4; i < n; i++)
+        b0 = fabs(d[i]) > b0 ? fabs(d[i]) : b0;
+    b0 = b1 > b0 ? b1 : b0;
+    b2 = b3 > b2 ? b3 : b2;
+    if (!((b2 > b0 ? b2 : b0) * S < 2147483647.0))
         return -1;
+    /* forward, in place: ints i..i+3 over the bytes of doubles ≤ i + 1, read already */
     int32_t *k = (int32_t *)(void *)c->buf;
-    for (size_t i = 0; i < c->buflen; i++) { /* forward: int i over bytes 4i.., double i read first */
-        double x = c->buf[i] * S;
+    for (size_t i = 0; i < n4; i += 4) {
+        double x0 = d[i] * S, x1 = d[i + 1] * S, x2 = d[i + 2] * S, x3 = d[i + 3] * S;
+        int32_t v[4] = {(int32_t)(x0 + copysign(0.5, x0)), (int32_t)(x1 + copysign(0.5, x1)),
+                        (int32_t)(x2 + copysign(0.5, x2)), (int32_t)(x3 + copysign(0.5, x3))};
+        memcpy(&k[i], v, sizeof v);
+    }
+    for (size_t i = n4; i < n; i++) {
+        double x = d[i] * S;
         int32_t v = (int32_t)(x + copysign(0.5, x));
         memcpy(&k[i], &v, sizeof v);
     }
