@@ -207,8 +207,19 @@ static const unsigned char STOP[256] = {[','] = 1, ['\n'] = 1, ['\r'] = 1, ['"']
 static inline uint64_t digits(const char **pq, uint64_t m)
 {
     const char *q = *pq;
-    while ((unsigned)(*q - '0') < 10)
-        m = m * 10 + (unsigned)(*q++ - '0');
+    for (;;) { /* two at a time: a digit is never a line's last byte */
+        unsigned d0 = (unsigned)(unsigned char)q[0] - '0';
+        if (d0 >= 10)
+            break;
+        unsigned d1 = (unsigned)(unsigned char)q[1] - '0';
+        if (d1 >= 10) {
+            m = m * 10 + d0;
+            q++;
+            break;
+        }
+        m = m * 100 + d0 * 10 + d1;
+        q += 2;
+    }
     *pq = q;
     return m;
 }
