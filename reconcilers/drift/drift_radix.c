@@ -30,10 +30,19 @@ void drift_radix_sort(uint64_t *k, uint64_t *t, size_t n, struct drift_radix_his
     const uint64_t mask = ((uint64_t)1 << width) - 1;
     size_t(*h)[DRIFT_RADIX_SIZE] = hist->count;
     memset(h, 0, passes * sizeof *h);
-    if (passes == 1) { /* the common cases without the inner loop */
+    if (passes == 1) { /* one digit: the keys written again from its counts */
         for (size_t i = 0; i < n; i++)
             h[0][(k[i] >> low) & mask]++;
-    } else if (passes == 2) {
+        const uint64_t rest = k[0] & ~(mask << low); /* the bits every key shares */
+        size_t i = 0;
+        for (size_t d = 0; d <= mask; d++) {
+            const uint64_t key = rest | ((uint64_t)d << low);
+            for (size_t x = h[0][d]; x > 0; x--)
+                k[i++] = key;
+        }
+        return;
+    }
+    if (passes == 2) { /* the common case without the inner loop */
         for (size_t i = 0; i < n; i++) {
             h[0][(k[i] >> low) & mask]++;
             h[1][(k[i] >> (low + width)) & mask]++;
