@@ -104,18 +104,24 @@ static int cmp_u64(const void *a, const void *b)
 START_TEST(test_radix_sorts_like_qsort)
 {
     /* sizes below and above the insertion-sort cut; keys over all 64 bits,
-     * over a few middle bits only, and all equal */
+     * over a few middle bits only, all equal, and over 14, 16 (counted, with
+     * bits every key shares) and 17 bits */
     const size_t sizes[] = {0, 1, 63, 64, 5000};
     struct drift_radix_hist *h = malloc(sizeof *h);
     uint64_t st = 7;
     for (size_t z = 0; z < 5; z++) {
-        for (int kind = 0; kind < 3; kind++) {
+        for (int kind = 0; kind < 6; kind++) {
             size_t n = sizes[z];
             uint64_t *k = malloc((n + 1) * sizeof *k), *t = malloc((n + 1) * sizeof *t),
                      *want = malloc((n + 1) * sizeof *want);
             for (size_t i = 0; i < n; i++) {
                 st = st * 6364136223846793005ull + 1442695040888963407ull;
-                k[i] = kind == 0 ? st : kind == 1 ? (st >> 40) << 20 : 12345;
+                k[i] = kind == 0   ? st
+                       : kind == 1 ? (st >> 40) << 20
+                       : kind == 2 ? 12345
+                       : kind == 3 ? (st >> 50) << 7
+                       : kind == 4 ? UINT64_C(0xABC0000000000005) | ((st >> 48) << 3)
+                                   : st >> 47;
                 want[i] = k[i];
             }
             qsort(want, n, sizeof *want, cmp_u64);
