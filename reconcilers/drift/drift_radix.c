@@ -22,6 +22,16 @@ void drift_radix_sort(uint64_t *k, uint64_t *t, size_t n, struct drift_radix_his
     uint64_t diff = 0;
     for (size_t i = 0; i < n; i++)
         diff |= k[i] ^ k[0];
+    drift_radix_sort_diff(k, t, n, hist, diff);
+}
+
+void drift_radix_sort_diff(uint64_t *k, uint64_t *t, size_t n, struct drift_radix_hist *hist,
+                           uint64_t diff)
+{
+    if (n < 64) {
+        drift_radix_sort(k, t, n, hist);
+        return;
+    }
     if (!diff)
         return;
     unsigned low = (unsigned)__builtin_ctzll(diff), high = 64 - (unsigned)__builtin_clzll(diff);

@@ -30,4 +30,10 @@ struct drift_radix_hist {
 /* Sorts k[0..n) ascending; t: scratch of n keys. */
 void drift_radix_sort(uint64_t *k, uint64_t *t, size_t n, struct drift_radix_hist *hist);
 
+/* The same, told the bits where the keys differ (OR of all & ~AND of all:
+ * exactly those, else the order is wrong), e.g. gathered while the keys
+ * were made: one pass less over them. */
+void drift_radix_sort_diff(uint64_t *k, uint64_t *t, size_t n, struct drift_radix_hist *hist,
+                           uint64_t diff);
+
 #endif

@@ -208,9 +208,10 @@ static void walk_result(const struct walk *w, struct drift_sweep_result *out)
 
 
 /* Sorts relative keys k[0..n) and turns them into their doubles in place. */
-static double *sort_values(struct sweep *s, uint64_t *k, size_t n, uint64_t lo, uint64_t *scratch)
+static double *sort_values(struct sweep *s, uint64_t *k, size_t n, uint64_t lo, uint64_t *scratch,
+                           uint64_t diff)
 {
-    drift_radix_sort(k, scratch, n, s->hist);
+    drift_radix_sort_diff(k, scratch, n, s->hist, diff);
     double *v = (double *)(void *)k;
     if (s->dec) { /* runs of one key: one division */
         uint64_t prev = 0;
@@ -235,10 +236,11 @@ static double *sort_values(struct sweep *s, uint64_t *k, size_t n, uint64_t lo, 
 
 /* The keys − lo of side's values within [lo, hi] into dst (want of them). */
 static int load(struct sweep *s, const struct drift_sweep_side *side, uint64_t lo, uint64_t hi,
-                uint64_t *dst, size_t want, bool all)
+                uint64_t *dst, size_t want, bool all, uint64_t *ret_diff)
 {
     const struct drift_spill_col *c = &side->spill->cols[side->col];
     size_t got = 0;
+    uint64_t kor = 0, kand = ~(uint64_t)0; /* the bits where the keys differ, for the sort */
     uint64_t span = hi - lo;
     for (size_t bl = 0; bl < c->nblocks; bl++) {
         size_t n = c->blocks[bl].n;
@@ -260,7 +262,10 @@ static int load(struct sweep *s, const struct drift_sweep_side *side, uint64_t l
                     int64_t kk = (int64_t)x * mul;
                     if (kk > (INT64_C(1) << 53) || kk < -(INT64_C(1) << 53))
                         s->kfail = true;
-                    dst[got + i] = ((uint64_t)kk ^ SIGN) - lo;
+                    uint64_t key = ((uint64_t)kk ^ SIGN) - lo;
+                    kor |= key;
+                    kand &= key;
+                    dst[got + i] = key;
                 }
                 got += n;
                 continue;
@@ -270,7 +275,10 @@ static int load(struct sweep *s, const struct drift_sweep_side *side, uint64_t l
             for (size_t i = 0; i < n; i++) {
                 double d;
                 memcpy(&d, &v[i], sizeof d);
-                dst[got + i] = key_of(s, d) - lo;
+                uint64_t key = key_of(s, d) - lo;
+                kor |= key;
+                kand &= key;
+                dst[got + i] = key;
             }
             got += n;
             continue;
@@ -282,10 +290,13 @@ static int load(struct sweep *s, const struct drift_sweep_side *side, uint64_t l
             if (k <= span) {
                 if (got == want)
                     return SH_EIO;
+                kor |= k;
+                kand &= k;
                 dst[got++] = k;
             }
         }
     }
+    *ret_diff = kor & ~kand;
     return got == want ? 0 : SH_EIO;
 }
 
@@ -316,14 +327,15 @@ static int range(struct sweep *s, const struct drift_sweep_side *A, const struct
                  uint64_t lo, uint64_t hi, size_t na, size_t nb, bool all)
 {
     uint64_t *ka = s->buf, *kb = s->buf + na, *t = s->buf + na + nb;
-    int r = load(s, A, lo, hi, ka, na, all);
+    uint64_t da = 0, db = 0;
+    int r = load(s, A, lo, hi, ka, na, all, &da);
     if (r == 0 && !s->kfail)
-        r = load(s, B, lo, hi, kb, nb, all);
+        r = load(s, B, lo, hi, kb, nb, all, &db);
     if (s->kfail)
         return KEY_RETRY;
     if (r != 0)
         return r;
-    double *a = sort_values(s, ka, na, lo, t);
+    double *a = sort_values(s, ka, na, lo, t, da);
     if (s->w.pass == 2) { /* pass 2 needs the current values only counted, not sorted */
         for (size_t i = 0; i < nb; i++) {
             double v = unkey_of(s, kb[i] + lo);
@@ -334,7 +346,7 @@ static int range(struct sweep *s, const struct drift_sweep_side *A, const struct
         s->w.j += nb;
         return 0;
     }
-    double *b = sort_values(s, kb, nb, lo, t);
+    double *b = sort_values(s, kb, nb, lo, t, db);
     s->ranges++;
     feed(&s->w, a, na, b, nb);
     if (all) { /* everything is here: pass 2 at once */

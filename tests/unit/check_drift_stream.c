@@ -124,10 +124,20 @@ START_TEST(test_radix_sorts_like_qsort)
                                    : st >> 47;
                 want[i] = k[i];
             }
+            uint64_t *k2 = malloc((n + 1) * sizeof *k2), kor = 0, kand = ~(uint64_t)0;
+            for (size_t i = 0; i < n; i++) {
+                k2[i] = k[i];
+                kor |= k[i];
+                kand &= k[i];
+            }
             qsort(want, n, sizeof *want, cmp_u64);
             drift_radix_sort(k, t, n, h);
-            for (size_t i = 0; i < n; i++)
+            drift_radix_sort_diff(k2, t, n, h, kor & ~kand);
+            for (size_t i = 0; i < n; i++) {
                 ck_assert_msg(k[i] == want[i], "n %zu kind %d at %zu", n, kind, i);
+                ck_assert_msg(k2[i] == want[i], "diff: n %zu kind %d at %zu", n, kind, i);
+            }
+            free(k2);
             free(k);
             free(t);
             free(want);
