@@ -7,6 +7,8 @@
 
 #include "base/errors.h"
 
+#define SMALL_CATS 8
+
 static uint64_t hash_bytes(const char *s, size_t len)
 {
     uint64_t h = 1469598103934665603ull;
@@ -86,6 +88,14 @@ long drift_cats_find(const struct drift_cats *c, const char *s, size_t len)
 
 int drift_cats_add(struct drift_cats *c, const char *s, size_t len, double w)
 {
+    if (c->n <= SMALL_CATS) { /* a few categories: compared, not hashed */
+        for (size_t i = 0; i < c->n; i++)
+            if (c->lens[i] == len && memcmp(c->keys[i], s, len) == 0) {
+                c->counts[i] += w;
+                c->total++;
+                return 0;
+            }
+    }
     if ((c->n + 1) * 2 > c->cap && grow_slots(c) != 0)
         return SH_ENOMEM;
     uint64_t h = hash_bytes(s, len);

@@ -186,8 +186,10 @@ static int score_scanned_numeric(struct scans_ctx *c, size_t worker, const struc
         skip_no_values(f);
         return 0;
     }
-    struct drift_sweep_side a = {&c->ref->spill, j->rc, rc->nvalues, rc->min, rc->max};
-    struct drift_sweep_side b = {&c->cur->spill, j->cc, cc->nvalues, cc->min, cc->max};
+    struct drift_sweep_side a = {&c->ref->spill, j->rc, rc->nvalues, rc->min, rc->max, rc->frac >= 0,
+                                 rc->frac};
+    struct drift_sweep_side b = {&c->cur->spill, j->cc, cc->nvalues, cc->min, cc->max, cc->frac >= 0,
+                                 cc->frac};
     struct drift_sweep_result res;
     int r = drift_sweep(&a, &b, c->share, c->tmp_dir, &c->bufs[worker], &res);
     if (r != 0)

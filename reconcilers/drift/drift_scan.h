@@ -8,8 +8,16 @@
  * (drift_cats.h). A column that turns to text after numbers is read again
  * for its texts (a second pass, for those columns only).
  *
- * Memory: the CSV reader's buffer, the spill buffers (about budget/8 in
- * all) and the category tables (growing with the distinct texts only).
+ * A plain regular file (no quotes, no CR) is read after its header in
+ * 512 KiB blocks, lines split and short decimals parsed in one go; anything
+ * else, met anywhere, starts the scan again with the CSV reader (same
+ * results, the CSV reader's errors). Each column's most digits after the
+ * point (frac) is noted: the spill may then write its numbers as integers
+ * and drift_sweep sort them on decimal keys.
+ *
+ * Memory: the CSV reader's buffer, the 512 KiB block, the spill buffers
+ * (about budget/8 in all) and the category tables (growing with the
+ * distinct texts only).
  * One thread per scan; scans are independent.
  */
 #ifndef SH_DRIFT_SCAN_H
@@ -27,6 +35,9 @@ struct drift_scan_col {
     bool numeric;
     size_t nvalues;  /* non-missing cells */
     double min, max; /* of the numbers (numeric with nvalues > 0) */
+    int frac;        /* most digits after the point of its numbers, or −1 when
+                        one is not a plain decimal ([-]D+[.D*]): a hint for
+                        drift_sweep's decimal keys, which check it */
     struct drift_cats cats; /* text columns */
 };
 

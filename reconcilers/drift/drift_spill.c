@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,51 @@ int drift_spill_open(struct drift_spill *s, const char *dir, size_t ncols, size_
     return 0;
 }
 
+static const double P10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
+/* The buffer as int32s in place (c->dec vouches for it), returning their
+ * frac, or −1 (left as doubles). k = round(v × 10^frac) is exact: v is
+ * within a relative 2^−53 of the decimal r = k / 10^frac and |k| < 2^31,
+ * so v × 10^frac is within 2^−20 of k; and (double)k / 10^frac, one
+ * rounding of r, is v again. */
+static int to_ints(struct drift_spill_col *c)
+{
+    if (c->dec < 1 || c->dec > 10)
+        return -1;
+    int frac = c->dec - 1;
+    const double S = P10[frac];
+    /* four at a time (the compiler's vector code for straight groups) */
+    size_t n = c->buflen, n4 = n & ~(size_t)3;
+    double b0 = 0, b1 = 0, b2 = 0, b3 = 0; /* the largest |v| */
+    const double *d = c->buf;
+    for (size_t i = 0; i < n4; i += 4) {
+        b0 = fabs(d[i]) > b0 ? fabs(d[i]) : b0;
+        b1 = fabs(d[i + 1]) > b1 ? fabs(d[i + 1]) : b1;
+        b2 = fabs(d[i + 2]) > b2 ? fabs(d[i + 2]) : b2;
+        b3 = fabs(d[i + 3]) > b3 ? fabs(d[i + 3]) : b3;
+    }
+    for (size_t i = n4; i < n; i++)
+        b0 = fabs(d[i]) > b0 ? fabs(d[i]) : b0;
+    b0 = b1 > b0 ? b1 : b0;
+    b2 = b3 > b2 ? b3 : b2;
+    if (!((b2 > b0 ? b2 : b0) * S < 2147483647.0))
+        return -1;
+    /* forward, in place: ints i..i+3 over the bytes of doubles ≤ i + 1, read already */
+    int32_t *k = (int32_t *)(void *)c->buf;
+    for (size_t i = 0; i < n4; i += 4) {
+        double x0 = d[i] * S, x1 = d[i + 1] * S, x2 = d[i + 2] * S, x3 = d[i + 3] * S;
+        int32_t v[4] = {(int32_t)(x0 + copysign(0.5, x0)), (int32_t)(x1 + copysign(0.5, x1)),
+                        (int32_t)(x2 + copysign(0.5, x2)), (int32_t)(x3 + copysign(0.5, x3))};
+        memcpy(&k[i], v, sizeof v);
+    }
+    for (size_t i = n4; i < n; i++) {
+        double x = d[i] * S;
+        int32_t v = (int32_t)(x + copysign(0.5, x));
+        memcpy(&k[i], &v, sizeof v);
+    }
+    return frac;
+}
+
 int drift_spill_flush_col(struct drift_spill *s, size_t col)
 {
     struct drift_spill_col *c = &s->cols[col];
@@ -82,6 +128,9 @@ int drift_spill_flush_col(struct drift_spill *s, size_t col)
     const char *p = (const char *)c->buf;
     size_t left = c->buflen * sizeof(double);
     uint64_t off = s->size;
+    int frac = to_ints(c);
+    if (frac >= 0)
+        left = c->buflen * sizeof(int32_t);
     while (left > 0) {
         ssize_t w = pwrite(s->fd, p, left, (off_t)s->size);
         if (w < 0 && errno == EINTR)
@@ -92,7 +141,7 @@ int drift_spill_flush_col(struct drift_spill *s, size_t col)
         left -= (size_t)w;
         s->size += (uint64_t)w;
     }
-    c->blocks[c->nblocks++] = (struct drift_spill_block){.off = off, .n = c->buflen};
+    c->blocks[c->nblocks++] = (struct drift_spill_block){.off = off, .n = c->buflen, .frac = frac};
     c->buflen = 0;
     return 0;
 }
@@ -120,12 +169,37 @@ int drift_spill_finish(struct drift_spill *s)
     return r;
 }
 
+static int read_at(const struct drift_spill *s, uint64_t off, char *p, size_t left);
+
+int drift_spill_read_ints(const struct drift_spill *s, size_t col, size_t b, double *dst)
+{
+    const struct drift_spill_block *bl = &s->cols[col].blocks[b];
+    if (bl->frac < 0)
+        return SH_EIO;
+    return read_at(s, bl->off, (char *)dst + bl->n * sizeof(int32_t), bl->n * sizeof(int32_t));
+}
+
 int drift_spill_read(const struct drift_spill *s, size_t col, size_t b, double *dst)
 {
     const struct drift_spill_block *bl = &s->cols[col].blocks[b];
-    char *p = (char *)dst;
-    size_t left = bl->n * sizeof(double);
-    uint64_t off = bl->off;
+    if (bl->frac < 0)
+        return read_at(s, bl->off, (char *)dst, bl->n * sizeof(double));
+    int r = drift_spill_read_ints(s, col, b, dst);
+    if (r != 0)
+        return r;
+    /* forward: double i covers ints 2i − n and 2i − n + 1, both ≤ i, read already */
+    const int32_t *k = (const int32_t *)(const void *)dst + bl->n;
+    const double S = P10[bl->frac];
+    for (size_t i = 0; i < bl->n; i++) {
+        int32_t v;
+        memcpy(&v, &k[i], sizeof v);
+        dst[i] = (double)v / S;
+    }
+    return 0;
+}
+
+static int read_at(const struct drift_spill *s, uint64_t off, char *p, size_t left)
+{
     while (left > 0) {
         ssize_t n = pread(s->fd, p, left, (off_t)off);
         if (n < 0 && errno == EINTR)

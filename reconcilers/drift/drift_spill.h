@@ -23,7 +23,8 @@
 
 struct drift_spill_block {
     uint64_t off; /* byte offset in the file */
-    size_t n;     /* doubles */
+    size_t n;     /* values */
+    int frac;     /* −1: doubles; else int32 values v × 10^frac (see dec below) */
 };
 
 struct drift_spill_col {
@@ -33,6 +34,12 @@ struct drift_spill_col {
     double *buf;  /* NULL once dropped or finished */
     size_t buflen;
     bool dropped;
+    /* dec: 0, or 1 + frac when the writer vouches that every value put so far
+     * is the correctly rounded double of a decimal text with at most frac
+     * (≤ 9) digits after its point (exponent applied): a full buffer whose
+     * values × 10^frac are below 2^31 is then written as those integers,
+     * exactly (half the bytes; (double)k / 10^frac gives each value back). */
+    int dec;
 };
 
 struct drift_spill {
@@ -66,6 +73,11 @@ int drift_spill_finish(struct drift_spill *s);
 
 /* Reads block b of column col into dst (room for blocks[b].n doubles). 0 or SH_EIO. */
 int drift_spill_read(const struct drift_spill *s, size_t col, size_t b, double *dst);
+
+/* For a block of integers (blocks[b].frac ≥ 0): reads them into dst (room for
+ * blocks[b].n doubles' bytes) as int32s, at ((int32_t *)dst)[n..2n), the
+ * front left free. 0 or SH_EIO. */
+int drift_spill_read_ints(const struct drift_spill *s, size_t col, size_t b, double *dst);
 
 /* The largest block of column col, in doubles. */
 size_t drift_spill_max_block(const struct drift_spill *s, size_t col);

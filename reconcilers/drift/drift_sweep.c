@@ -14,6 +14,12 @@
 #define EDGES (DRIFT_PSI_BINS - 1)
 #define SPLIT_BUCKETS 4096
 #define MIN_CAPACITY 4096 /* values: below this the budget is not honoured, the work still done */
+#define KEY_RETRY 1       /* a value has no decimal key: again with the doubles' keys */
+#define SIGN UINT64_C(0x8000000000000000)
+
+static const double POW10_22[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                  1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                  1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
 /* The walk over the merged distinct values, range after range. */
 struct walk {
@@ -43,7 +49,40 @@ struct sweep {
     struct drift_radix_hist *hist;
     size_t ranges;
     struct walk w;
+    /* decimal keys: the value × 10^frac as an integer (sign bit flipped) */
+    bool dec;
+    bool kfail; /* a value whose decimal key does not give it back */
+    int frac;
+    double scale;
 };
+
+/* The sort key of v: its decimal key, or the order-preserving bits of the
+ * double. A decimal key k gives v back as (double)k / scale (checked here
+ * for every value, else kfail): k ↦ (double)k / scale is non-decreasing for
+ * |k| ≤ 2^53 (an exact conversion, one rounded division), so sorting the
+ * keys sorts the values, and the keys of a column of decimals with few
+ * digits differ in far fewer bits than their doubles do (fewer radix passes). */
+static inline uint64_t key_of(struct sweep *s, double v)
+{
+    if (!s->dec)
+        return drift_key(v);
+    double x = v * s->scale;
+    if (!(fabs(x) <= 9007199254740992.0)) {
+        s->kfail = true;
+        return 0;
+    }
+    int64_t k = (int64_t)(x < 0 ? x - 0.5 : x + 0.5);
+    if ((double)k / s->scale != v || (k == 0 && signbit(v))) {
+        s->kfail = true;
+        return 0;
+    }
+    return (uint64_t)k ^ SIGN;
+}
+
+static inline double unkey_of(const struct sweep *s, uint64_t k)
+{
+    return s->dec ? (double)(int64_t)(k ^ SIGN) / s->scale : drift_unkey(k);
+}
 
 static bool fits(const struct sweep *s, size_t na, size_t nb)
 {
@@ -167,11 +206,25 @@ static void walk_result(const struct walk *w, struct drift_sweep_result *out)
 
 /* --- sorting --------------------------------------------------------------- */
 
+
 /* Sorts relative keys k[0..n) and turns them into their doubles in place. */
-static double *sort_values(struct sweep *s, uint64_t *k, size_t n, uint64_t lo, uint64_t *scratch)
+static double *sort_values(struct sweep *s, uint64_t *k, size_t n, uint64_t lo, uint64_t *scratch,
+                           uint64_t diff)
 {
-    drift_radix_sort(k, scratch, n, s->hist);
+    drift_radix_sort_diff(k, scratch, n, s->hist, diff);
     double *v = (double *)(void *)k;
+    if (s->dec) { /* runs of one key: one division */
+        uint64_t prev = 0;
+        double d = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (i == 0 || k[i] != prev) {
+                prev = k[i];
+                d = unkey_of(s, prev + lo);
+            }
+            memcpy(&v[i], &d, sizeof d);
+        }
+        return v;
+    }
     for (size_t i = 0; i < n; i++) {
         double d = drift_unkey(k[i] + lo);
         memcpy(&v[i], &d, sizeof d);
@@ -183,10 +236,11 @@ static double *sort_values(struct sweep *s, uint64_t *k, size_t n, uint64_t lo, 
 
 /* The keys − lo of side's values within [lo, hi] into dst (want of them). */
 static int load(struct sweep *s, const struct drift_sweep_side *side, uint64_t lo, uint64_t hi,
-                uint64_t *dst, size_t want, bool all)
+                uint64_t *dst, size_t want, bool all, uint64_t *ret_diff)
 {
     const struct drift_spill_col *c = &side->spill->cols[side->col];
     size_t got = 0;
+    uint64_t kor = 0, kand = ~(uint64_t)0; /* the bits where the keys differ, for the sort */
     uint64_t span = hi - lo;
     for (size_t bl = 0; bl < c->nblocks; bl++) {
         size_t n = c->blocks[bl].n;
@@ -194,12 +248,37 @@ static int load(struct sweep *s, const struct drift_sweep_side *side, uint64_t l
             if (got + n > want)
                 return SH_EIO;
             double *v = (double *)(void *)(dst + got);
+            int fb = c->blocks[bl].frac;
+            if (s->dec && fb >= 0 && fb <= s->frac && s->frac - fb <= 9) {
+                /* integers at 10^fb: the decimal keys at 10^frac, nothing to check
+                 * but their size (each is its value's exact decimal) */
+                if (drift_spill_read_ints(side->spill, side->col, bl, v) != 0)
+                    return SH_EIO;
+                const int32_t *ki = (const int32_t *)(const void *)v + n;
+                const int64_t mul = (int64_t)POW10_22[s->frac - fb];
+                for (size_t i = 0; i < n; i++) { /* forward: key i over ints 2i − n.., read */
+                    int32_t x;
+                    memcpy(&x, &ki[i], sizeof x);
+                    int64_t kk = (int64_t)x * mul;
+                    if (kk > (INT64_C(1) << 53) || kk < -(INT64_C(1) << 53))
+                        s->kfail = true;
+                    uint64_t key = ((uint64_t)kk ^ SIGN) - lo;
+                    kor |= key;
+                    kand &= key;
+                    dst[got + i] = key;
+                }
+                got += n;
+                continue;
+            }
             if (drift_spill_read(side->spill, side->col, bl, v) != 0)
                 return SH_EIO;
             for (size_t i = 0; i < n; i++) {
                 double d;
                 memcpy(&d, &v[i], sizeof d);
-                dst[got + i] = drift_key(d) - lo;
+                uint64_t key = key_of(s, d) - lo;
+                kor |= key;
+                kand &= key;
+                dst[got + i] = key;
             }
             got += n;
             continue;
@@ -207,14 +286,17 @@ static int load(struct sweep *s, const struct drift_sweep_side *side, uint64_t l
         if (drift_spill_read(side->spill, side->col, bl, s->rbuf) != 0)
             return SH_EIO;
         for (size_t i = 0; i < n; i++) {
-            uint64_t k = drift_key(s->rbuf[i]) - lo;
+            uint64_t k = key_of(s, s->rbuf[i]) - lo;
             if (k <= span) {
                 if (got == want)
                     return SH_EIO;
+                kor |= k;
+                kand &= k;
                 dst[got++] = k;
             }
         }
     }
+    *ret_diff = kor & ~kand;
     return got == want ? 0 : SH_EIO;
 }
 
@@ -231,7 +313,7 @@ static int histogram(struct sweep *s, const struct drift_sweep_side *A, const st
             if (drift_spill_read(sides[k]->spill, sides[k]->col, bl, s->rbuf) != 0)
                 return SH_EIO;
             for (size_t i = 0; i < c->blocks[bl].n; i++) {
-                uint64_t key = drift_key(s->rbuf[i]) - lo;
+                uint64_t key = key_of(s, s->rbuf[i]) - lo;
                 if (key <= span)
                     hs[k][key >> shift]++;
             }
@@ -245,15 +327,18 @@ static int range(struct sweep *s, const struct drift_sweep_side *A, const struct
                  uint64_t lo, uint64_t hi, size_t na, size_t nb, bool all)
 {
     uint64_t *ka = s->buf, *kb = s->buf + na, *t = s->buf + na + nb;
-    int r = load(s, A, lo, hi, ka, na, all);
-    if (r == 0)
-        r = load(s, B, lo, hi, kb, nb, all);
+    uint64_t da = 0, db = 0;
+    int r = load(s, A, lo, hi, ka, na, all, &da);
+    if (r == 0 && !s->kfail)
+        r = load(s, B, lo, hi, kb, nb, all, &db);
+    if (s->kfail)
+        return KEY_RETRY;
     if (r != 0)
         return r;
-    double *a = sort_values(s, ka, na, lo, t);
+    double *a = sort_values(s, ka, na, lo, t, da);
     if (s->w.pass == 2) { /* pass 2 needs the current values only counted, not sorted */
         for (size_t i = 0; i < nb; i++) {
-            double v = drift_unkey(kb[i] + lo);
+            double v = unkey_of(s, kb[i] + lo);
             for (int e = 0; e < EDGES; e++)
                 s->w.below_b[e] += v < s->w.edges[e];
         }
@@ -261,7 +346,7 @@ static int range(struct sweep *s, const struct drift_sweep_side *A, const struct
         s->w.j += nb;
         return 0;
     }
-    double *b = sort_values(s, kb, nb, lo, t);
+    double *b = sort_values(s, kb, nb, lo, t, db);
     s->ranges++;
     feed(&s->w, a, na, b, nb);
     if (all) { /* everything is here: pass 2 at once */
@@ -343,7 +428,7 @@ static int split(struct sweep *s, const struct drift_sweep_side *A, const struct
     if (fits(s, na, nb))
         return range(s, A, B, lo, hi, na, nb, false);
     if (lo == hi) {
-        feed_same(&s->w, drift_unkey(lo), na, nb);
+        feed_same(&s->w, unkey_of(s, lo), na, nb);
         return 0;
     }
     struct plan pl;
@@ -367,7 +452,7 @@ static int partition(struct sweep *s, const struct drift_sweep_side *A,
             if (drift_spill_read(sides[k]->spill, sides[k]->col, bl, s->rbuf) != 0)
                 return SH_EIO;
             for (size_t i = 0; i < c->blocks[bl].n; i++) {
-                uint64_t key = drift_key(s->rbuf[i]) - lo;
+                uint64_t key = key_of(s, s->rbuf[i]) - lo;
                 if ((key >> pl->shift) >= pl->nbk)
                     return SH_EIO; /* outside the range: cannot be */
                 size_t g = pl->bucket_group[key >> pl->shift];
@@ -388,11 +473,15 @@ static int sweep_parts(struct sweep *s, uint64_t lo, uint64_t hi, size_t part_me
 {
     struct plan pl;
     int r = lo == hi ? 0 : plan_groups(s, &s->a, &s->b, lo, hi, &pl);
+    if (r == 0 && lo != hi && s->kfail) { /* the histogram read every value */
+        plan_free(&pl);
+        return KEY_RETRY;
+    }
     if (lo == hi || r != 0) { /* one value: nothing to sort */
         if (r == 0) {
-            feed_same(&s->w, drift_unkey(lo), s->a.n, s->b.n);
+            feed_same(&s->w, unkey_of(s, lo), s->a.n, s->b.n);
             walk_second(&s->w);
-            feed_same(&s->w, drift_unkey(lo), s->a.n, s->b.n);
+            feed_same(&s->w, unkey_of(s, lo), s->a.n, s->b.n);
         }
         return r;
     }
@@ -461,14 +550,31 @@ int drift_sweep(const struct drift_sweep_side *ref, const struct drift_sweep_sid
     s.rbuf = all ? NULL : malloc(s.rblock * sizeof *s.rbuf);
     int r = s.buf && s.hist && (all || s.rbuf) ? 0 : SH_ENOMEM;
     walk_start(&s.w, n, m);
-    uint64_t ka = drift_key(ref->min), kb = drift_key(cur->min);
-    uint64_t lo = ka < kb ? ka : kb;
-    ka = drift_key(ref->max), kb = drift_key(cur->max);
-    uint64_t hi = ka > kb ? ka : kb;
-    if (r == 0 && all)
-        r = range(&s, &s.a, &s.b, lo, hi, n, m, true);
-    else if (r == 0)
-        r = sweep_parts(&s, lo, hi, part_mem, tmp_dir);
+    int frac = ref->frac > cur->frac ? ref->frac : cur->frac;
+    s.dec = ref->decimal && cur->decimal && frac <= 22;
+    s.frac = frac;
+    s.scale = s.dec ? POW10_22[frac] : 1;
+    for (int attempt = 0; r == 0 && attempt < 2; attempt++) {
+        if (attempt == 1) { /* a value without a decimal key (found before any walk) */
+            s.dec = false;
+            s.kfail = false;
+            s.ranges = 0;
+            walk_start(&s.w, n, m);
+        }
+        uint64_t ka = key_of(&s, ref->min), kb = key_of(&s, cur->min);
+        uint64_t lo = ka < kb ? ka : kb;
+        ka = key_of(&s, ref->max), kb = key_of(&s, cur->max);
+        uint64_t hi = ka > kb ? ka : kb;
+        if (s.kfail)
+            r = KEY_RETRY;
+        else if (all)
+            r = range(&s, &s.a, &s.b, lo, hi, n, m, true);
+        else
+            r = sweep_parts(&s, lo, hi, part_mem, tmp_dir);
+        if (r != KEY_RETRY)
+            break;
+        r = attempt == 0 ? 0 : SH_EIO; /* the doubles' keys never fail */
+    }
     if (r == 0) {
         walk_result(&s.w, out);
         out->ranges = s.ranges;

@@ -104,24 +104,40 @@ static int cmp_u64(const void *a, const void *b)
 START_TEST(test_radix_sorts_like_qsort)
 {
     /* sizes below and above the insertion-sort cut; keys over all 64 bits,
-     * over a few middle bits only, and all equal */
+     * over a few middle bits only, all equal, and over 14, 16 (counted, with
+     * bits every key shares) and 17 bits */
     const size_t sizes[] = {0, 1, 63, 64, 5000};
     struct drift_radix_hist *h = malloc(sizeof *h);
     uint64_t st = 7;
     for (size_t z = 0; z < 5; z++) {
-        for (int kind = 0; kind < 3; kind++) {
+        for (int kind = 0; kind < 6; kind++) {
             size_t n = sizes[z];
             uint64_t *k = malloc((n + 1) * sizeof *k), *t = malloc((n + 1) * sizeof *t),
                      *want = malloc((n + 1) * sizeof *want);
             for (size_t i = 0; i < n; i++) {
                 st = st * 6364136223846793005ull + 1442695040888963407ull;
-                k[i] = kind == 0 ? st : kind == 1 ? (st >> 40) << 20 : 12345;
+                k[i] = kind == 0   ? st
+                       : kind == 1 ? (st >> 40) << 20
+                       : kind == 2 ? 12345
+                       : kind == 3 ? (st >> 50) << 7
+                       : kind == 4 ? UINT64_C(0xABC0000000000005) | ((st >> 48) << 3)
+                                   : st >> 47;
                 want[i] = k[i];
+            }
+            uint64_t *k2 = malloc((n + 1) * sizeof *k2), kor = 0, kand = ~(uint64_t)0;
+            for (size_t i = 0; i < n; i++) {
+                k2[i] = k[i];
+                kor |= k[i];
+                kand &= k[i];
             }
             qsort(want, n, sizeof *want, cmp_u64);
             drift_radix_sort(k, t, n, h);
-            for (size_t i = 0; i < n; i++)
+            drift_radix_sort_diff(k2, t, n, h, kor & ~kand);
+            for (size_t i = 0; i < n; i++) {
                 ck_assert_msg(k[i] == want[i], "n %zu kind %d at %zu", n, kind, i);
+                ck_assert_msg(k2[i] == want[i], "diff: n %zu kind %d at %zu", n, kind, i);
+            }
+            free(k2);
             free(k);
             free(t);
             free(want);
@@ -212,8 +228,11 @@ static double *gen(int kind, size_t n, double shift)
         case 2:
             v[i] = u < 0.8 ? 7.25 : floor(u * 100 + shift) / 4;
             break;
-        default:
+        case 3:
             v[i] = u < 0.3 ? 0.0 : u < 0.4 ? -0.0 : (u - 0.6) * 1e-3 * (1 + shift);
+            break;
+        default: /* decimals of 2 digits, as num_parse reads them */
+            v[i] = (double)(int64_t)floor((u - 0.5) * 200000 + shift * 100) / 100;
             break;
         }
         if (v[i] == 0)
@@ -221,6 +240,53 @@ static double *gen(int kind, size_t n, double shift)
     }
     return v;
 }
+
+/* Columns vouched decimal (dec = 1 + frac) are written as integers when
+ * they fit: read back bit for bit, or as doubles when they do not fit. */
+START_TEST(test_spill_decimal_blocks_read_back_exactly)
+{
+    char *dir = make_dir();
+    struct drift_spill s;
+    char *err = NULL;
+    ck_assert_int_eq(drift_spill_open(&s, dir, 3, 64, &err), 0);
+    s.cols[0].dec = 1 + 4; /* 4 digits after the point */
+    s.cols[1].dec = 1 + 0; /* integers, some too big for int32 */
+    s.cols[2].dec = 1 + 6; /* beyond 2^31 / 10^6 in one block only */
+    double want[3][1000];
+    rng_state = 11;
+    for (int i = 0; i < 1000; i++) {
+        int64_t m = (int64_t)floor((uniform() - 0.5) * 2e6);
+        want[0][i] = (double)m / 1e4; /* as num_parse reads "-12.3456" */
+        want[1][i] = i >= 640 && i < 704 ? 3e9 + i : (double)(m / 7);
+        want[2][i] = i < 64 ? 5000.25 + i : (double)m / 1e6;
+        for (int c = 0; c < 3; c++) {
+            if (want[c][i] == 0)
+                want[c][i] = 0;
+            ck_assert_int_eq(drift_spill_put(&s, (size_t)c, want[c][i]), 0);
+        }
+    }
+    ck_assert_int_eq(drift_spill_finish(&s), 0);
+    ck_assert_int_eq(s.cols[0].blocks[0].frac, 4);
+    ck_assert_int_eq(s.cols[1].blocks[10].frac, -1); /* 3e9: doubles */
+    ck_assert_int_eq(s.cols[1].blocks[9].frac, 0);
+    ck_assert_int_eq(s.cols[2].blocks[0].frac, -1);
+    ck_assert_int_eq(s.cols[2].blocks[1].frac, 6);
+    ck_assert_uint_lt(s.size, 3 * 1000 * sizeof(double)); /* integers: half the bytes */
+    double buf[64];
+    for (int c = 0; c < 3; c++) {
+        size_t seen = 0;
+        for (size_t b = 0; b < s.cols[c].nblocks; b++) {
+            ck_assert_int_eq(drift_spill_read(&s, (size_t)c, b, buf), 0);
+            for (size_t i = 0; i < s.cols[c].blocks[b].n; i++, seen++)
+                ck_assert_msg(same_bits(buf[i], want[c][seen]), "column %d value %zu: %.17g != %.17g", c,
+                              seen, buf[i], want[c][seen]);
+        }
+        ck_assert_uint_eq(seen, 1000);
+    }
+    drift_spill_close(&s);
+    remove_dir(dir, NULL, 0);
+}
+END_TEST
 
 static struct drift_sweep_side side_of(struct drift_spill *s, size_t col, const double *v, size_t n)
 {
@@ -259,18 +325,24 @@ START_TEST(test_sweep_matches_in_memory_at_any_budget)
                            drift_js_binned(sa_sorted, n, sb_sorted, m)};
 
     const size_t budgets[] = {64u << 20, 1u << 20, 200000, 40000, 1};
+    /* the decimal keys' hint: right (kinds 1, 2, 4) or wrong (0, 3: every
+     * value checked, the doubles' keys then), and none */
+    const int frac[] = {3, 0, 2, 6, 2};
     struct drift_sweep_buf buf = {0};
-    for (size_t k = 0; k < sizeof budgets / sizeof budgets[0]; k++) {
+    for (size_t k = 0; k < 2 * sizeof budgets / sizeof budgets[0]; k++) {
         struct drift_sweep_result r;
-        ck_assert_int_eq(drift_sweep(&sa, &sb, budgets[k], dir, &buf, &r), 0);
+        sa.decimal = sb.decimal = k % 2 == 1;
+        sa.frac = sb.frac = frac[kind];
+        ck_assert_int_eq(drift_sweep(&sa, &sb, budgets[k / 2], dir, &buf, &r), 0);
         ck_assert_uint_eq(dir_entries(dir), 0);
         const double got[] = {r.psi, r.ks, r.wasserstein, r.mean, r.sd, r.js};
         for (int x = 0; x < 6; x++)
-            ck_assert_msg(same_bits(got[x], want[x]), "kind %d budget %zu statistic %d: %.17g != %.17g",
-                          kind, budgets[k], x, got[x], want[x]);
-        if (k == 0)
+            ck_assert_msg(same_bits(got[x], want[x]),
+                          "kind %d budget %zu decimal %d statistic %d: %.17g != %.17g", kind,
+                          budgets[k / 2], (int)sa.decimal, x, got[x], want[x]);
+        if (k / 2 == 0)
             ck_assert_uint_eq(r.ranges, 1);
-        if (budgets[k] <= 200000 && kind != 2)
+        if (budgets[k / 2] <= 200000 && kind != 2)
             ck_assert_uint_gt(r.ranges, 1); /* it did cut the values into ranges */
     }
     drift_sweep_buf_free(&buf);
@@ -437,8 +509,9 @@ Suite *drift_stream_suite(void)
     tcase_add_test(tc, test_cats_first_seen_order_and_counts);
     tcase_add_test(tc, test_radix_sorts_like_qsort);
     tcase_add_test(tc, test_spill_round_trip_leaves_no_file);
+    tcase_add_test(tc, test_spill_decimal_blocks_read_back_exactly);
     tcase_add_test(tc, test_spill_unusable_dir_is_a_clear_error);
-    tcase_add_loop_test(tc, test_sweep_matches_in_memory_at_any_budget, 0, 4);
+    tcase_add_loop_test(tc, test_sweep_matches_in_memory_at_any_budget, 0, 5);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("files");
     tcase_set_timeout(tf, 60);
