@@ -359,7 +359,7 @@ static int prescan(struct par *p, char **ret, size_t *ret_len)
     struct fixer *f = p->f;
     uint64_t left = f->size > p->s->body ? f->size - p->s->body : 0;
     size_t n = left < PRESCAN ? (size_t)left : PRESCAN;
-    char *b = malloc(n + 8);
+    char *b = malloc(n + 16);
     if (!b)
         return PAR_FALLBACK;
     ssize_t got = pread(csv_reader_fd(f->rd), b, n, (off_t)p->s->body);
@@ -372,7 +372,7 @@ static int prescan(struct par *p, char **ret, size_t *ret_len)
         const char *nl = memrchr(b, '\n', len);
         len = nl ? (size_t)(nl - b) + 1 : 0;
     }
-    memset(b + len, 0, 8);
+    memset(b + len, 0, 16);
     int k = plain_block(b, len) ? 0 : PAR_FALLBACK;
     bool *known = calloc(f->ncols, sizeof *known);
     if (!known)
