@@ -10,7 +10,7 @@
 
 #include "base/errors.h"
 
-#define PAD 8
+#define PAD 16
 
 struct scan {
     int fd;

@@ -27,7 +27,7 @@
 #define BSCAN_MAX_LINE (64u << 20)
 
 struct bscan_ops {
-    /* buf[0..len) is whole lines, from file offset off; buf[len..len+8) is
+    /* buf[0..len) is whole lines, from file offset off; buf[len..len+16) is
      * readable padding. 0, or an error that stops the pass. */
     int (*work)(void *ctx, unsigned worker, uint64_t idx, const char *buf, size_t len, uint64_t off);
     /* In block order, after work succeeded; end: the offset past the block. */

@@ -64,6 +64,7 @@ struct par {
     bool own1;              /* worker 1's rsels are its own (pass 1), not s->rs1 */
     bool *num;              /* the column types (a copy: sc[] is written meanwhile) */
     size_t (*tlen)[4];      /* the write pass: the length of each column's text of an act */
+    unsigned char *kind;    /* the count and write passes: what each column's cells need (enum kind) */
     unsigned nw;
     struct pwork wk[BSCAN_MAX_WORKERS];
 };
@@ -218,6 +219,7 @@ static void par_free(struct par *p)
     }
     free(p->num);
     free(p->tlen);
+    free(p->kind);
 }
 
 static int par_init(struct par *p, struct sfix *s, enum scan_mode mode)
@@ -357,7 +359,7 @@ static int prescan(struct par *p, char **ret, size_t *ret_len)
     struct fixer *f = p->f;
     uint64_t left = f->size > p->s->body ? f->size - p->s->body : 0;
     size_t n = left < PRESCAN ? (size_t)left : PRESCAN;
-    char *b = malloc(n + 8);
+    char *b = malloc(n + 16);
     if (!b)
         return PAR_FALLBACK;
     ssize_t got = pread(csv_reader_fd(f->rd), b, n, (off_t)p->s->body);
@@ -370,7 +372,7 @@ static int prescan(struct par *p, char **ret, size_t *ret_len)
         const char *nl = memrchr(b, '\n', len);
         len = nl ? (size_t)(nl - b) + 1 : 0;
     }
-    memset(b + len, 0, 8);
+    memset(b + len, 0, 16);
     int k = plain_block(b, len) ? 0 : PAR_FALLBACK;
     bool *known = calloc(f->ncols, sizeof *known);
     if (!known)
@@ -642,6 +644,24 @@ static inline enum num_side side_of(const struct datafix_column *rc, const char 
     return x < lo ? NUM_BELOW : x > hi ? NUM_ABOVE : NUM_INSIDE;
 }
 
+/* What the count and write passes look at in a column's cells: nothing (a
+ * numeric column without bounds or fill), whether it is missing (a text
+ * column; a numeric one whose values pass 1 found all within the bounds: a
+ * number there is inside, as pass 1 read every cell of it as a number), or
+ * also its side of the bounds. */
+enum kind { K_NONE, K_TEXT, K_MISSING, K_SIDE };
+
+static unsigned char kind_of(const struct par *p, size_t c)
+{
+    const struct scol *cl = &p->s->sc[c];
+    const struct datafix_column *rc = &p->f->rep->cols[c];
+    if (!cl->numeric)
+        return p->w && rc->has_fill ? K_TEXT : K_NONE;
+    if (!rc->has_bounds)
+        return rc->has_fill ? K_MISSING : K_NONE;
+    return cl->mn >= rc->lower && cl->mx <= rc->upper ? K_MISSING : K_SIDE;
+}
+
 /* The count or write pass on a line's cells: the outliers counted, what
  * changes in w->act. 1 when a cell changes, 0 when none, -1 when a numeric
  * cell is no number. */
@@ -651,18 +671,14 @@ static int mark_line(struct par *p, struct pwork *w, const struct span *fs)
     bool cap = f->o->outliers == OUTLIER_CAP;
     int change = 0;
     for (size_t c = 0; c < f->ncols; c++) {
-        const struct scol *cl = &p->s->sc[c];
         const struct datafix_column *rc = &f->rep->cols[c];
-        unsigned char a = A_KEEP;
-        if (!cl->numeric) {
-            if (p->w && rc->has_fill && missing_is(&f->ms, fs[c].p, fs[c].n))
-                a = A_FILL;
-        } else if (!rc->has_bounds && !rc->has_fill) {
+        unsigned char a = A_KEEP, kd = p->kind[c];
+        if (kd == K_NONE) {
             /* nothing to do */
         } else if (missing_is(&f->ms, fs[c].p, fs[c].n)) {
             if (rc->has_fill)
                 a = A_FILL;
-        } else {
+        } else if (kd == K_SIDE) {
             enum num_side side = side_of(rc, fs[c].p, fs[c].n);
             if (side == NUM_UNSURE)
                 return -1;
@@ -756,6 +772,10 @@ int par_scan(struct sfix *s, enum scan_mode mode, struct atomic_file *out)
     p.w = out;
     if (k == 0 && out && !(p.tlen = calloc(f->ncols ? f->ncols : 1, sizeof *p.tlen)))
         k = SH_ENOMEM;
+    if (k == 0 && !(p.kind = calloc(f->ncols ? f->ncols : 1, sizeof *p.kind)))
+        k = SH_ENOMEM;
+    for (size_t c = 0; k == 0 && c < f->ncols; c++)
+        p.kind[c] = kind_of(&p, c);
     for (size_t c = 0; k == 0 && out && c < f->ncols; c++) {
         const struct scol *cl = &s->sc[c];
         const char *fill = cl->numeric ? cl->fill_txt : cl->fill_quoted;

@@ -20,8 +20,8 @@
 bool num_parse(const char *s, size_t len, double *out);
 
 /* The same, faster for short plain decimals ([-]D+[.D*], at most 8 characters
- * after the sign, read eight bytes at a time): s[len..len+8) must be readable
- * (a buffer with padding). */
+ * after the sign, read eight or sixteen bytes at a time): s[len..len+16) must
+ * be readable (a buffer with padding). */
 static inline bool num_parse_padded(const char *s, size_t len, double *out);
 
 /* Where the number s[0..len) lies against [lo, hi], told from its text
@@ -31,7 +31,7 @@ static inline bool num_parse_padded(const char *s, size_t len, double *out);
  * NUM_UNSURE: too close to a bound, a text the fast reading does not take
  * (more than 8 integer or fraction digits, '+', exponent, ...) or NaN
  * bounds: parse it. Any text that is not a number is NUM_UNSURE.
- * s[len..len+8) must be readable (a buffer with padding). */
+ * s[len..len+16) must be readable (a buffer with padding). */
 enum num_side { NUM_INSIDE, NUM_BELOW, NUM_ABOVE, NUM_UNSURE };
 static inline enum num_side num_side_padded(const char *s, size_t len, double lo, double hi);
 
@@ -86,6 +86,31 @@ static inline size_t num_dot_in_(const char *p, size_t n)
     return dot ? (size_t)__builtin_ctzll(dot) >> 3 : n;
 }
 
+
+#if defined(__SSE2__) && defined(__GNUC__)
+#include <emmintrin.h>
+#define NUM_SHAPE16 1
+/* The shape of t[0..n) (1 <= n <= 16, t[0..16) readable) as a plain
+ * decimal I[.F]: true with ip (the digits of I, 1..8) and fl (of F, 0..8)
+ * when it is one; the same texts, and the same ip and fl, as the SWAR
+ * tests below take. One sixteen-byte look (SSE2). */
+static inline bool num_shape16_(const char *t, size_t n, size_t *ip, size_t *fl)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)t);
+    /* '0'..'9' go to -128..-119: below -118, as no other byte */
+    __m128i y = _mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0')));
+    uint32_t full = (UINT32_C(1) << n) - 1;
+    uint32_t dig = (uint32_t)_mm_movemask_epi8(_mm_cmplt_epi8(y, _mm_set1_epi8(-118))) & full;
+    uint32_t dot = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('.'))) & full;
+    if ((dig | dot) != full || (dot & (dot - 1)) != 0)
+        return false;
+    size_t i = dot ? (size_t)__builtin_ctz(dot) : n, f = dot ? n - i - 1 : 0;
+    *ip = i;
+    *fl = f;
+    return i >= 1 && i <= 8 && f <= 8;
+}
+#endif
+
 static inline bool num_parse_padded(const char *s, size_t len, double *out)
 {
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -95,6 +120,27 @@ static inline bool num_parse_padded(const char *s, size_t len, double *out)
     size_t n = len - neg;
     if (n == 0 || n > 17)
         return num_parse(s, len, out);
+#ifdef NUM_SHAPE16
+    if (n <= 16) { /* the shape checked: the digits' values only */
+        size_t ip, fl;
+        if (!num_shape16_(t, n, &ip, &fl))
+            return num_parse(s, len, out);
+        uint64_t a, b;
+        memcpy(&a, t, sizeof a);
+        memcpy(&b, t + ip + 1, sizeof b);
+        const uint64_t zeros = UINT64_C(0x3030303030303030);
+        a = ip < 8 ? (a << (8 * (8 - ip))) | (zeros >> (8 * ip)) : a;
+        b = fl == 0 ? zeros : fl < 8 ? (b << (8 * (8 - fl))) | (zeros >> (8 * fl)) : b;
+        uint64_t m = num_eight_value_(a) * P10[fl] + num_eight_value_(b);
+        if (m > (UINT64_C(1) << 53))
+            return num_parse(s, len, out);
+        double v = (double)m;
+        if (fl)
+            v /= num_pow10[fl];
+        *out = neg ? -v : v;
+        return true;
+    }
+#endif
     /* [-]I[.F]: I of 1..8 digits, F of 0..8, as short_decimal reads them */
     size_t ip = num_dot_in_(t, n < 8 ? n : 8);
     if (ip == 8 && n > 8)
@@ -146,15 +192,30 @@ static inline enum num_side num_side_padded(const char *s, size_t len, double lo
     size_t n = len - neg;
     if (n == 0 || n > 17)
         return NUM_UNSURE;
-    size_t ip = num_dot_in_(t, n < 8 ? n : 8);
-    if (ip == 8 && n > 8)
-        return NUM_UNSURE;
-    size_t fl = ip < n ? n - ip - 1 : 0;
-    if (ip == 0 || fl > 8)
-        return NUM_UNSURE;
-    int64_t iv = num_digits_at_(t, ip);
-    if (iv < 0 || (fl && !num_digits_ok_(t + ip + 1, fl)))
-        return NUM_UNSURE;
+    size_t ip, fl;
+    int64_t iv;
+#ifdef NUM_SHAPE16
+    if (n <= 16) {
+        if (!num_shape16_(t, n, &ip, &fl))
+            return NUM_UNSURE;
+        uint64_t a;
+        memcpy(&a, t, sizeof a);
+        if (ip < 8)
+            a = (a << (8 * (8 - ip))) | (UINT64_C(0x3030303030303030) >> (8 * ip));
+        iv = (int64_t)num_eight_value_(a);
+    } else
+#endif
+    {
+        ip = num_dot_in_(t, n < 8 ? n : 8);
+        if (ip == 8 && n > 8)
+            return NUM_UNSURE;
+        fl = ip < n ? n - ip - 1 : 0;
+        if (ip == 0 || fl > 8)
+            return NUM_UNSURE;
+        iv = num_digits_at_(t, ip);
+        if (iv < 0 || (fl && !num_digits_ok_(t + ip + 1, fl)))
+            return NUM_UNSURE;
+    }
     double a = (double)iv, l, u;
     if (fl == 0)
         l = u = neg ? -a : a;

@@ -1014,7 +1014,7 @@ START_TEST(test_parse_padded_as_parse)
             uint64_t r = (x >> (3 * j + 5)) % 64;
             buf[j] = r < 40 ? (char)('0' + r % 10) : alpha[r % (sizeof alpha - 1)];
         }
-        memset(buf + len, (int)(x >> 60) * 3 + '0', 8); /* padding: not part of the text */
+        memset(buf + len, (int)(x >> 60) * 3 + '0', 16); /* padding: not part of the text */
         double a = 0, b = 0;
         bool ka = num_parse(buf, len, &a), kb = num_parse_padded(buf, len, &b);
         ck_assert_msg(ka == kb && (!ka || memcmp(&a, &b, sizeof a) == 0), "'%.*s': %d %.17g vs %d %.17g",
@@ -1035,7 +1035,7 @@ static bool side_ok(const char *s, size_t len, double lo, double hi, size_t *dec
 {
     char buf[64];
     memcpy(buf, s, len);
-    memset(buf + len, '7', 8); /* padding: digits, not part of the text */
+    memset(buf + len, '7', 16); /* padding: digits, not part of the text */
     double x;
     bool num = num_parse(buf, len, &x);
     enum num_side got = num_side_padded(buf, len, lo, hi);
