@@ -164,8 +164,8 @@ size_t model_rollbacks_in_window(const struct model_state *s, int64_t window_ms,
 
 /* Records in s a rollback to `to` made at at_ms (by a controller that
  * stopped before recording it, or whose status write failed:
- * rollback_note.h): the rollback budget, the
- * time, the active version; its readings start again. */
+ * rollback_note.h): the rollback budget, the time, the active version; its
+ * readings start again. */
 void model_state_note_rollback(struct model_state *s, const char *to, int64_t at_ms);
 
 /* Makes `version` the newest entry of s's versions ledger (the active one

@@ -348,10 +348,9 @@ static void read_metric(struct model_reconciler *mr, struct reconcile_ctx *ctx,
 
 /* A rollback the workload's note says this pipeline made, which its status
  * lacks (the controller that made it stopped before its status write, or
- * the write failed): it
- * is recorded now — history, the rollback budget, an Event — and verified
- * like any other, by the first conclusive reading after its grace. Returns
- * prev, or *copy with it. */
+ * the write failed): it is recorded now — history, the rollback budget, an
+ * Event — and verified like any other, by the first conclusive reading
+ * after its grace. Returns prev, or *copy with it. */
 static const struct model_state *adopt_unrecorded(struct reconcile_ctx *ctx,
                                                   const struct model_registry_view *view,
                                                   const struct model_state *prev,
