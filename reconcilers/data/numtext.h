@@ -111,6 +111,19 @@ static inline bool num_shape16_(const char *t, size_t n, size_t *ip, size_t *fl)
 }
 #endif
 
+/* ±m / 10^fl into *out, exactly as num_parse reads it, when m fits a
+ * double exactly (m ≤ 2^53); false otherwise (the caller parses). */
+static inline bool num_scaled_(uint64_t m, size_t fl, bool neg, double *out)
+{
+    if (m > (UINT64_C(1) << 53))
+        return false;
+    double v = (double)m;
+    if (fl)
+        v /= num_pow10[fl];
+    *out = neg ? -v : v;
+    return true;
+}
+
 static inline bool num_parse_padded(const char *s, size_t len, double *out)
 {
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -132,13 +145,7 @@ static inline bool num_parse_padded(const char *s, size_t len, double *out)
         a = ip < 8 ? (a << (8 * (8 - ip))) | (zeros >> (8 * ip)) : a;
         b = fl == 0 ? zeros : fl < 8 ? (b << (8 * (8 - fl))) | (zeros >> (8 * fl)) : b;
         uint64_t m = num_eight_value_(a) * P10[fl] + num_eight_value_(b);
-        if (m > (UINT64_C(1) << 53))
-            return num_parse(s, len, out);
-        double v = (double)m;
-        if (fl)
-            v /= num_pow10[fl];
-        *out = neg ? -v : v;
-        return true;
+        return num_scaled_(m, fl, neg, out) || num_parse(s, len, out);
     }
 #endif
     /* [-]I[.F]: I of 1..8 digits, F of 0..8, as short_decimal reads them */
@@ -152,13 +159,7 @@ static inline bool num_parse_padded(const char *s, size_t len, double *out)
     if (iv < 0 || fv < 0)
         return num_parse(s, len, out);
     uint64_t m = (uint64_t)iv * P10[fl] + (uint64_t)fv;
-    if (m > (UINT64_C(1) << 53))
-        return num_parse(s, len, out);
-    double v = (double)m;
-    if (fl)
-        v /= num_pow10[fl];
-    *out = neg ? -v : v;
-    return true;
+    return num_scaled_(m, fl, neg, out) || num_parse(s, len, out);
 #else
     return num_parse(s, len, out);
 #endif
