@@ -25,10 +25,10 @@
 
 #define BLOCK (512u << 10)
 #define PRESCAN (256u << 10)
-/* What the guessed and refined buckets' pairs may grow by, each worker, all
- * columns together (rankselect.h): this, or a fifth of the memory left
- * under a limit (--memory-budget: RLIMIT_DATA); under TWO_WORKERS_MIN left,
- * one worker. */
+/* What the guessed windows' keys and the refined buckets' pairs may grow
+ * by, each worker, all columns together (rankselect.h): this, or a fifth of
+ * the memory left under a limit (--memory-budget: RLIMIT_DATA); under
+ * TWO_WORKERS_MIN left, one worker. */
 #define GATHER_BUDGET (12u << 20)
 #define TWO_WORKERS_MIN (48u << 20)
 
@@ -264,16 +264,13 @@ static uint64_t data_headroom(void)
     return (uint64_t)rl.rlim_cur > used ? (uint64_t)rl.rlim_cur - used : 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* The first-level buckets each numeric column's quartiles are likely in:
- * those of the quartiles of the first lines (b[0..len)), and of the ranks
- * 1% beside them, guessed to every worker's rsel (rankselect.h). No guess
+/* The windows each numeric column's quartiles are likely in: the values
+ * of the sample lines (b[0..len), sample()) from a margin of the rows below
+ * each of their quartiles to the margin above, guessed to every worker's
+ * rsel (rankselect.h). The margin is WINDOW_SIGMAS standard errors of a
+ * quantile of that many values (and one more value either side). No guess
  * when memory is short: guesses only save a pass. */
+#define WINDOW_SIGMAS 4.0
 static void guess(struct par *p, const char *b, size_t len)
 {
     struct fixer *f = p->f;
@@ -311,7 +308,8 @@ static void guess(struct par *p, const char *b, size_t len)
                 sum += (col[n++] = m[i * ncols + c]);
         if (n == 0)
             continue;
-        qsort(col, n, sizeof *col, cmp_double);
+        if (rsel_sort(col, n) != 0)
+            break;
         /* the imputed column's quartiles as quantiles of the original values:
          * the fill goes in at quantile pf, the missing cells are mf of n */
         double mf = (double)(r - n) / (double)n, pf = 0.5;
@@ -320,14 +318,14 @@ static void guess(struct par *p, const char *b, size_t len)
             while (below < n && col[below] < sum / (double)n)
                 below++;
             pf = (double)below / (double)n;
-            for (unsigned i = 0; i < p->nw; i++) /* the mean's bucket: the values below it */
-                rsel_guess(p->wk[i].pc[c].rs, sum / (double)n);
         }
-        double qs[15];
+        double qs[6];
         size_t nq = 0;
         static const double base[] = {0.25, 0.5, 0.75};
         for (size_t j = 0; j < 3; j++)
             qs[nq++] = base[j];
+        if (f->o->missing == MISSING_MEAN) /* the mean: the values below it */
+            qs[nq++] = pf;
         for (size_t j = 0; j < 3; j += 2) {
             double k = base[j] * (1 + mf);
             if (k < pf)
@@ -335,26 +333,76 @@ static void guess(struct par *p, const char *b, size_t len)
             else if (k >= pf + mf)
                 qs[nq++] = k - mf;
         }
-        for (size_t j = 0, n0 = nq; j < n0; j++) { /* and 1% beside each */
-            qs[nq++] = qs[j] - 0.01;
-            qs[nq++] = qs[j] + 0.01;
-        }
+        double margin = WINDOW_SIGMAS * 0.5 / sqrt((double)n);
         for (size_t j = 0; j < nq; j++) {
-            double qq = qs[j] < 0 ? 0 : qs[j] > 1 ? 1 : qs[j];
+            double a = qs[j] - margin < 0 ? 0 : qs[j] - margin, z = qs[j] + margin > 1 ? 1 : qs[j] + margin;
+            size_t ia = (size_t)floor((double)(n - 1) * a), iz = (size_t)ceil((double)(n - 1) * z);
+            /* and the next value either side: a run of ties is no margin */
+            while (ia > 0 && col[ia - 1] == col[ia])
+                ia--;
+            ia -= ia > 0;
+            while (iz + 1 < n && col[iz + 1] == col[iz])
+                iz++;
+            iz += iz + 1 < n;
             for (unsigned i = 0; i < p->nw; i++)
-                rsel_guess(p->wk[i].pc[c].rs, col[(size_t)floor((double)(n - 1) * qq)]);
+                rsel_guess(p->wk[i].pc[c].rs, col[ia], col[iz]);
         }
     }
     free(m);
     free(col);
 }
 
+/* What guess() looks at: the lines of slices spread over the body (all of
+ * it when it is small), so that an order of the rows does not mislead it:
+ * a 64th of the body, at least SAMPLE_MIN and at most SAMPLE_MAX (a bigger
+ * sample narrows the windows: the keys of a big file fit the budget).
+ * *ret (owned, 16 zero bytes after) or NULL. */
+#define SAMPLE_MIN (1u << 20)
+#define SAMPLE_MAX (8u << 20)
+#define SLICE (16u << 10)
+static void sample(struct par *p, char **ret, size_t *ret_len)
+{
+    int fd = csv_reader_fd(p->f->rd);
+    uint64_t body = p->s->body, left = p->f->size > body ? p->f->size - body : 0;
+    uint64_t want = left / 64 < SAMPLE_MIN ? SAMPLE_MIN : left / 64 > SAMPLE_MAX ? SAMPLE_MAX : left / 64;
+    unsigned slices = (unsigned)(want / SLICE);
+    size_t cap = (size_t)slices * SLICE, len = 0;
+    char *b = malloc(cap + 16);
+    *ret = NULL;
+    if (!b)
+        return;
+    for (unsigned i = 0; i < slices; i++) {
+        bool whole = left <= cap;
+        uint64_t off = whole ? body : body + left / slices * i;
+        ssize_t got = pread(fd, b + len, whole ? (size_t)left : SLICE, (off_t)off);
+        if (got <= 0)
+            continue;
+        char *q = b + len, *e = q + got, *nl;
+        if (off > body) { /* from the first line that starts in it */
+            if (!(nl = memchr(q, '\n', (size_t)(e - q))))
+                continue;
+            q = nl + 1;
+        }
+        if (!whole || (uint64_t)got < left) { /* whole lines */
+            if (!(nl = memrchr(q, '\n', (size_t)(e - q))))
+                continue;
+            e = nl + 1;
+        }
+        memmove(b + len, q, (size_t)(e - q));
+        len += (size_t)(e - q);
+        if (whole)
+            break;
+    }
+    memset(b + len, 0, 16);
+    *ret = b;
+    *ret_len = len;
+}
+
 /* The column types from the first lines: a column whose first non-missing
  * cell is not a number is text from there on (as in the one-thread pass);
  * the others stay numeric, and a later cell that is not a number sends the
- * file back to the one-thread pass. 0 with the lines read (*ret, owned,
- * padded), or PAR_FALLBACK. */
-static int prescan(struct par *p, char **ret, size_t *ret_len)
+ * file back to the one-thread pass. 0 or PAR_FALLBACK. */
+static int prescan(struct par *p)
 {
     struct fixer *f = p->f;
     uint64_t left = f->size > p->s->body ? f->size - p->s->body : 0;
@@ -396,12 +444,7 @@ static int prescan(struct par *p, char **ret, size_t *ret_len)
         }
     }
     free(known);
-    if (k == 0) {
-        *ret = b;
-        *ret_len = len;
-    } else {
-        free(b);
-    }
+    free(b);
     return k;
 }
 
@@ -495,8 +538,6 @@ int par_analyse(struct sfix *s, unsigned bits)
 {
     struct fixer *f = s->f;
     struct par p;
-    char *head = NULL;
-    size_t head_len = 0;
     uint64_t room = data_headroom();
     if (room < TWO_WORKERS_MIN)
         s->nworkers = 1;
@@ -504,7 +545,7 @@ int par_analyse(struct sfix *s, unsigned bits)
     int k = par_init(&p, s, SCAN_COUNT);
     p.own1 = true;
     if (k == 0)
-        k = prescan(&p, &head, &head_len);
+        k = prescan(&p);
     for (unsigned i = 0; i < BSCAN_MAX_WORKERS; i++)
         s->bud[i].left = gather;
     for (size_t c = 0; k == 0 && c < f->ncols; c++) {
@@ -528,13 +569,18 @@ int par_analyse(struct sfix *s, unsigned bits)
                 rsel_set_budget(pc->rs, &s->bud[i]);
         }
     }
+    char *smp = NULL;
+    size_t smp_len = 0;
     if (k == 0)
-        guess(&p, head, head_len);
-    free(head);
+        sample(&p, &smp, &smp_len);
+    if (smp)
+        guess(&p, smp, smp_len);
+    free(smp);
     f->nrows = 0;
     static const struct bscan_ops ops = {a_work, a_ordered};
     if (k == 0)
         k = bscan_run(csv_reader_fd(f->rd), s->body, f->size, BLOCK, p.nw, &ops, &p);
+
     for (size_t c = 0; k == 0 && c < f->ncols; c++) {
         struct scol *cl = &s->sc[c];
         cl->seen_number = cl->n > 0;

@@ -6,12 +6,14 @@
 #include <string.h>
 
 #include "base/errors.h"
+#include "data/rankwindow.h"
 
 #define SUB_BITS 12u
 #define FIRST_SLOTS 2048u /* > 2 · RSEL_GATHER: the table of a new probe */
 #define BUDGET_SLOTS 256u /* the same with a budget: it grows from there */
 #define MAX_WANT 64
-#define MAX_PROBES (MAX_WANT + RSEL_MAX_GUESS)
+#define MAX_PROBES MAX_WANT
+#define KEYS 256u /* rsel_count_n's keys at a time */
 #define MASK_BITS 16u
 
 struct want {
@@ -49,7 +51,7 @@ struct rsel {
     size_t nw;
     struct probe p[MAX_PROBES];
     size_t np;
-    bool guessed;       /* p[] holds the guessed buckets of pass 1, finished */
+    struct rwin *win;   /* pass 1's guessed windows (rsel_guess), or NULL */
     uint64_t *grp;      /* after pass 1: h1's sums by GROUP buckets (or NULL) */
     /* a bit per top-mbits key prefix holding some probe, so that most values
      * are passed over with one test */
@@ -105,7 +107,6 @@ static void probes_free(struct rsel *r)
         free(r->p[i].slots);
     }
     r->np = 0;
-    r->guessed = false;
 }
 
 void rsel_free(struct rsel *r)
@@ -113,6 +114,7 @@ void rsel_free(struct rsel *r)
     if (!r)
         return;
     probes_free(r);
+    rwin_free(r->win);
     free(r->grp);
     free(r->h1);
     free(r);
@@ -259,57 +261,30 @@ void rsel_count(struct rsel *r, double v)
     uint64_t k = key_of(v);
     r->h1[k >> (64 - r->b1)]++;
     r->n++;
+    rwin_count_n(r->win, &k, 1);
     if (r->np)
         feed_key(r, k);
 }
 
-/* The staged values of rsel_count_n into their probes. */
-static void stage_flush(struct rsel *r, const uint64_t *sk, const unsigned char *sp, size_t m)
-{
-    for (size_t i = 0; i < m; i++) {
-        struct probe *p = &r->p[sp[i]];
-        if (p->overflow)
-            hist_add(p, sk[i], 1);
-        else
-            gather_n(r, p, sk[i], 1);
-    }
-}
-
-/* As rsel_count of each, in order; the values of probed buckets are staged
- * STAGE at a time, their pair's slot fetched ahead (the tables of a column
- * of many distinct values outgrow the cache). */
-#define STAGE 16
+/* As rsel_count of each, in order (pass 1 has no probes: its guesses are
+ * windows). */
 void rsel_count_n(struct rsel *r, const double *v, size_t n)
 {
     h1_changes(r);
     uint32_t *h1 = r->h1;
-    unsigned shift = 64 - r->b1, mshift = 64 - r->mbits;
-    uint64_t sk[STAGE];
-    unsigned char sp[STAGE];
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t k = key_of(v[i]), top = k >> mshift;
-        h1[k >> shift]++;
-        if (!r->np || !((r->mask[top >> 6] >> (top & 63)) & 1))
-            continue;
-        for (size_t j = 0; j < r->np; j++) {
-            const struct probe *p = &r->p[j];
-            if ((k >> (64 - p->nbits)) != p->prefix)
-                continue;
-#ifdef __GNUC__
-            __builtin_prefetch(&p->slots[slot_of(k, p->nslots)]);
-#endif
-            sk[m] = k;
-            sp[m++] = (unsigned char)j;
-            if (m == STAGE) {
-                stage_flush(r, sk, sp, m);
-                m = 0;
-            }
-            if (r->one_level)
-                break;
+    unsigned shift = 64 - r->b1;
+    uint64_t k[KEYS];
+    for (size_t i = 0; i < n;) {
+        size_t m = n - i < KEYS ? n - i : KEYS;
+        for (size_t j = 0; j < m; j++) {
+            k[j] = key_of(v[i + j]);
+            h1[k[j] >> shift]++;
         }
+        rwin_count_n(r->win, k, m);
+        for (size_t j = 0; r->np && j < m; j++)
+            feed_key(r, k[j]);
+        i += m;
     }
-    stage_flush(r, sk, sp, m);
     r->n += n;
 }
 
@@ -318,19 +293,14 @@ size_t rsel_n(const struct rsel *r)
     return r->n;
 }
 
-int rsel_guess(struct rsel *r, double v)
+int rsel_guess(struct rsel *r, double lo, double hi)
 {
-    if (isnan(v) || r->n > 0)
+    if (isnan(lo) || isnan(hi) || r->n > 0)
         return 0;
-    uint64_t prefix = key_of(v) >> (64 - r->b1);
-    for (size_t i = 0; i < r->np; i++)
-        if (r->p[i].prefix == prefix)
-            return 0;
-    if (r->np == RSEL_MAX_GUESS)
-        return 0;
-    int k = add_probe(r, prefix, r->b1);
-    set_mask(r);
-    return k;
+    if (!r->win && !(r->win = rwin_new(r->bud)))
+        return SH_ENOMEM;
+    rwin_add(r->win, key_of(lo), key_of(hi));
+    return 0;
 }
 
 /* Moves w down into the bucket of hist (2^bits counts, refining w's prefix)
@@ -434,30 +404,14 @@ void rsel_end_count(struct rsel *r)
     if (nb >= GROUP && (r->grp = calloc(nb / GROUP, sizeof *r->grp)) != NULL)
         for (size_t b = 0; b < nb; b++)
             r->grp[b / GROUP] += r->h1[b];
-    for (size_t j = 0; j < r->np; j++)
-        finish(&r->p[j]);
-    r->guessed = r->np > 0;
+    rwin_end(r->win);
 }
 
 bool rsel_count_below(const struct rsel *r, double v, size_t *ret)
 {
-    if (!r->guessed || isnan(v) || v == 0) /* ±0: key order is not < there */
+    if (isnan(v) || v == 0) /* ±0: key order is not < there */
         return false;
-    uint64_t k = key_of(v), b = k >> (64 - r->b1);
-    const struct probe *p = NULL;
-    for (size_t j = 0; j < r->np; j++)
-        if (r->p[j].nbits == r->b1 && r->p[j].prefix == b)
-            p = &r->p[j];
-    if (!p || p->overflow)
-        return false;
-    size_t below = 0;
-    for (uint64_t i = 0; i < b; i++) /* lower keys: lower values (no ±0 at v) */
-        below += r->h1[i];
-    for (size_t s = 0; s < p->used; s++)
-        if (val_of(p->slots[s].key) < v)
-            below += p->slots[s].cnt;
-    *ret = below;
-    return true;
+    return rwin_below(r->win, key_of(v), ret);
 }
 
 int rsel_want(struct rsel *r, size_t rank)
@@ -472,9 +426,11 @@ int rsel_want(struct rsel *r, size_t rank)
     w->rank = w->rel = rank;
     w->val = NAN;
     descend(w, r->h1, r->b1, r->grp);
-    for (size_t j = 0; r->guessed && !w->done && j < r->np; j++)
-        if (r->p[j].prefix == w->prefix && r->p[j].nbits == w->nbits)
-            resolve(w, &r->p[j]);
+    uint64_t k;
+    if (!w->done && rwin_rank(r->win, rank, &k)) {
+        w->done = true;
+        w->val = val_of(k);
+    }
     return 0;
 }
 
@@ -564,7 +520,11 @@ int rsel_merge_counts(struct rsel *dst, struct rsel *src)
     for (size_t b = 0; b < nb; b++)
         dst->h1[b] += src->h1[b];
     dst->n += src->n;
-    return merge_probes(dst, src);
+    if (rwin_empty(dst->win) != rwin_empty(src->win))
+        return SH_EINVAL;
+    int k = dst->win && src->win ? rwin_merge(dst->win, src->win) : 0;
+    int k2 = merge_probes(dst, src);
+    return k ? k : k2;
 }
 
 int rsel_begin_pass_as(struct rsel *r, const struct rsel *like)
@@ -580,6 +540,20 @@ int rsel_begin_pass_as(struct rsel *r, const struct rsel *like)
 int rsel_merge_pass(struct rsel *dst, struct rsel *src)
 {
     return merge_probes(dst, src);
+}
+
+int rsel_sort(double *v, size_t n)
+{
+    uint64_t *k = malloc(2 * (n ? n : 1) * sizeof *k);
+    if (!k)
+        return SH_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        k[i] = key_of(v[i]);
+    rwin_sort_keys(k, k + n, n);
+    for (size_t i = 0; i < n; i++)
+        v[i] = val_of(k[i]);
+    free(k);
+    return 0;
 }
 
 double rsel_value(const struct rsel *r, size_t rank)

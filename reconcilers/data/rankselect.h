@@ -24,12 +24,12 @@
  * refined 16 KiB + RSEL_GATHER pairs (or more from a budget,
  * rsel_set_budget), for one pass. One thread per rsel.
  *
- * Guessed buckets: before pass 1, rsel_guess(v) names the first-level
- * bucket of v (e.g. a quartile of the first rows) and pass 1 also gathers
- * that bucket, as a refinement pass would; rsel_end_count after pass 1.
- * A wanted rank that falls in a guessed bucket is then resolved (or goes
- * down a level) without a pass of its own: a good guess saves a whole pass
- * over the data, a bad one costs nothing but its memory.
+ * Guessed windows: before pass 1, rsel_guess(lo, hi) names a range of
+ * values (e.g. the values 1% of the rows either side of a quartile of the
+ * first rows), and pass 1 keeps every value in it (rankwindow.h), from the
+ * budget; rsel_end_count after pass 1. A wanted rank that falls in a window
+ * is then known without a pass of its own: a good guess saves a whole pass
+ * over the data, a bad one costs nothing but a few compares a value.
  */
 #ifndef SH_RANKSELECT_H
 #define SH_RANKSELECT_H
@@ -39,7 +39,6 @@
 #include <stdint.h>
 
 #define RSEL_GATHER 768
-#define RSEL_MAX_GUESS 8
 
 struct rsel;
 
@@ -57,15 +56,16 @@ struct rsel_budget {
 };
 void rsel_set_budget(struct rsel *r, struct rsel_budget *b);
 
-/* Before pass 1: also gather the first-level bucket of v (at most
- * RSEL_MAX_GUESS buckets; more are ignored). 0 or SH_ENOMEM. */
-int rsel_guess(struct rsel *r, double v);
+/* Before pass 1 (after rsel_set_budget): also keep every value in lo..hi
+ * (at most RWIN_MAX windows, overlapping ones joined; more are ignored).
+ * 0 or SH_ENOMEM. */
+int rsel_guess(struct rsel *r, double lo, double hi);
 /* After pass 1 (and rsel_merge_counts), before rsel_want. */
 void rsel_end_count(struct rsel *r);
 
 /* After rsel_end_count: the number of values < v, when pass 1 tells it
- * exactly (v's first-level bucket was guessed and gathered whole; v not
- * ±0). False otherwise: a pass must count them. */
+ * exactly (v lies in a window kept whole; v not ±0). False otherwise: a
+ * pass must count them. */
 bool rsel_count_below(const struct rsel *r, double v, size_t *ret);
 
 /* Pass 1: one value; n values. */
@@ -84,8 +84,8 @@ void rsel_end_pass(struct rsel *r);
 /*
  * Two threads on one stream (datafix_par.c): each counts or feeds its part
  * into its own rsel, and the parts are added up after. rsel_merge_counts
- * adds src's pass-1 histogram and guessed buckets to dst (same first_bits,
- * the same guesses); rsel_begin_pass_as
+ * adds src's pass-1 histogram and windows to dst (same first_bits, the
+ * same guesses); rsel_begin_pass_as
  * begins a pass on r probing the buckets of `like`'s pass (r has no wanted
  * ranks of its own); rsel_merge_pass adds src's pass to dst's (begun alike)
  * and ends src's. The result is that of one rsel fed every value. 0 or
@@ -94,6 +94,9 @@ void rsel_end_pass(struct rsel *r);
 int rsel_merge_counts(struct rsel *dst, struct rsel *src);
 int rsel_begin_pass_as(struct rsel *r, const struct rsel *like);
 int rsel_merge_pass(struct rsel *dst, struct rsel *src);
+
+/* v[0..n) (no NaN) sorted in the select's order. 0 or SH_ENOMEM. */
+int rsel_sort(double *v, size_t n);
 
 /* The value of a wanted, resolved rank (NaN otherwise). */
 double rsel_value(const struct rsel *r, size_t rank);
