@@ -15,6 +15,7 @@
 #include "data/modecount.h"
 #include "data/numtext.h"
 #include "data/rankselect.h"
+#include "data/datafix_patch.h"
 #include "data/datafix_stream.h"
 #include "data/blockscan.h"
 #include "data/backup.h"
@@ -686,6 +687,7 @@ static void sfix_free(struct sfix *s)
         for (size_t c = 0; c < s->f->ncols; c++)
             rsel_free(s->rs1[c]);
     free(s->rs1);
+    patch_free(s->ps);
     if (s->sc)
         for (size_t c = 0; c < s->f->ncols; c++) {
             rsel_free(s->sc[c].rs);

@@ -18,6 +18,7 @@
 #include "base/errors.h"
 #include "data/blockscan.h"
 #include "data/csv.h"
+#include "data/datafix_patch.h"
 #include "data/datafix_stream.h"
 #include "data/modecount.h"
 #include "data/numtext.h"
@@ -31,6 +32,9 @@
  * TWO_WORKERS_MIN left, one worker. */
 #define GATHER_BUDGET (12u << 20)
 #define TWO_WORKERS_MIN (48u << 20)
+/* What pass 1's notes of the cells to change may take (datafix_patch.h):
+ * this, or a fifth of the memory left under a limit. */
+#define PATCH_BUDGET (16u << 20)
 
 struct span {
     const char *p;
@@ -65,6 +69,7 @@ struct par {
     bool *num;              /* the column types (a copy: sc[] is written meanwhile) */
     size_t (*tlen)[4];      /* the write pass: the length of each column's text of an act */
     unsigned char *kind;    /* the count and write passes: what each column's cells need (enum kind) */
+    size_t maxrep;          /* the write pass by notes: the longest text a cell becomes */
     unsigned nw;
     struct pwork wk[BSCAN_MAX_WORKERS];
 };
@@ -222,6 +227,19 @@ static void par_free(struct par *p)
     free(p->kind);
 }
 
+/* n zeroed elements of size bytes on cache lines of their own: the two
+ * workers write theirs at every cell, and a line they shared would go back
+ * and forth between the cores. */
+static void *calloc_lines(size_t n, size_t size)
+{
+    size_t bytes = (n ? n : 1) * size;
+    bytes = (bytes + 63) / 64 * 64;
+    void *q = aligned_alloc(64, bytes);
+    if (q)
+        memset(q, 0, bytes);
+    return q;
+}
+
 static int par_init(struct par *p, struct sfix *s, enum scan_mode mode)
 {
     memset(p, 0, sizeof *p);
@@ -236,9 +254,9 @@ static int par_init(struct par *p, struct sfix *s, enum scan_mode mode)
     for (size_t c = 0; c < p->f->ncols; c++)
         p->num[c] = s->sc[c].numeric;
     for (unsigned i = 0; i < p->nw; i++) {
-        p->wk[i].pc = calloc(p->f->ncols, sizeof *p->wk[i].pc);
-        p->wk[i].fs = calloc(p->f->ncols, sizeof *p->wk[i].fs);
-        p->wk[i].act = calloc(p->f->ncols, sizeof *p->wk[i].act);
+        p->wk[i].pc = calloc_lines(p->f->ncols, sizeof *p->wk[i].pc);
+        p->wk[i].fs = calloc_lines(p->f->ncols, sizeof *p->wk[i].fs);
+        p->wk[i].act = calloc_lines(p->f->ncols, sizeof *p->wk[i].act);
         if (!p->wk[i].pc || !p->wk[i].fs || !p->wk[i].act)
             return SH_ENOMEM;
     }
@@ -271,10 +289,89 @@ static uint64_t data_headroom(void)
  * quantile of that many values (and one more value either side). No guess
  * when memory is short: guesses only save a pass. */
 #define WINDOW_SIGMAS 4.0
+
+/* The indexes of col[0..n) (sorted) from quantile q − margin to q + margin,
+ * and one more value either side: a run of ties is no margin. */
+static void span_of(const double *col, size_t n, double q, double margin, size_t *lo, size_t *hi)
+{
+    double a = q - margin < 0 ? 0 : q - margin, z = q + margin > 1 ? 1 : q + margin;
+    size_t ia = (size_t)floor((double)(n - 1) * a), iz = (size_t)ceil((double)(n - 1) * z);
+    while (ia > 0 && col[ia - 1] == col[ia])
+        ia--;
+    ia -= ia > 0;
+    while (iz + 1 < n && col[iz + 1] == col[iz])
+        iz++;
+    iz += iz + 1 < n;
+    *lo = ia;
+    *hi = iz;
+}
+
+/* Column c's guesses from its sample values col[0..n) (sorted; rows lines,
+ * sum their sum): the windows, and the interior of its bounds (datafix_patch.h). */
+static void guess_column(struct par *p, size_t c, const double *col, size_t n, size_t rows, double sum)
+{
+    const struct datafix_options *o = p->f->o;
+    /* the imputed column's quartiles as quantiles of the original values:
+     * the fill goes in at quantile pf, the missing cells are mf of n */
+    double mf = (double)(rows - n) / (double)n, pf = 0.5;
+    if (o->missing == MISSING_MEAN) {
+        size_t below = 0;
+        while (below < n && col[below] < sum / (double)n)
+            below++;
+        pf = (double)below / (double)n;
+    }
+    double qs[6], imp[2];
+    size_t nq = 0;
+    static const double base[] = {0.25, 0.5, 0.75};
+    for (size_t j = 0; j < 3; j++)
+        qs[nq++] = base[j];
+    if (o->missing == MISSING_MEAN) /* the mean: the values below it */
+        qs[nq++] = pf;
+    for (size_t j = 0; j < 2; j++) {
+        double k = base[2 * j] * (1 + mf);
+        imp[j] = k < pf ? k : k >= pf + mf ? k - mf : pf; /* in the fill: the fill's */
+        if (imp[j] != pf)
+            qs[nq++] = imp[j];
+    }
+    double margin = WINDOW_SIGMAS * 0.5 / sqrt((double)n);
+    size_t ia, iz;
+    for (size_t j = 0; j < nq; j++) {
+        span_of(col, n, qs[j], margin, &ia, &iz);
+        for (unsigned i = 0; i < p->nw; i++)
+            rsel_guess(p->wk[i].pc[c].rs, col[ia], col[iz]);
+    }
+    if (p->s->ps) {
+        size_t q1lo, q1hi, q3lo, q3hi;
+        span_of(col, n, imp[0], margin, &q1lo, &q1hi);
+        span_of(col, n, imp[1], margin, &q3lo, &q3hi);
+        patch_interior(p->s->ps, c, col[q1hi], col[q3lo], o->iqr_multiplier);
+    }
+}
+
+/* The notes pass 1 would take, from the sample's (m[0..rows·ncols), NaN:
+ * missing or text; nmiss missing cells) scaled to the file: when they would
+ * not fit their memory, none are taken (the write pass reads every cell). */
+static void notes_fit(struct par *p, const double *m, size_t rows, size_t nmiss, size_t len)
+{
+    struct patchset *ps = p->s->ps;
+    size_t ncols = p->f->ncols, noted = nmiss;
+    for (size_t i = 0; i < rows * ncols; i++)
+        noted += m[i] < ps->lo[i % ncols] || m[i] > ps->hi[i % ncols];
+    uint64_t body = p->f->size - p->s->body;
+    double want = (double)noted * ((double)body / (double)(len ? len : 1)) * sizeof(struct patch);
+    double room = 0;
+    for (unsigned i = 0; i < BSCAN_MAX_WORKERS; i++)
+        room += (double)ps->v[i].limit * sizeof(struct patch);
+    if (want > 0.8 * room) {
+        patch_free(ps);
+        p->s->ps = NULL;
+    }
+}
+
 static void guess(struct par *p, const char *b, size_t len)
 {
     struct fixer *f = p->f;
-    size_t nl = 0;
+    size_t nl = 0, nmiss = 0;
     for (const char *q = b; (q = memchr(q, '\n', (size_t)(b + len - q))) != NULL; q++)
         nl++;
     size_t rows = nl + 1, ncols = f->ncols;
@@ -291,8 +388,9 @@ static void guess(struct par *p, const char *b, size_t len)
             continue;
         for (size_t c = 0; c < ncols; c++) {
             double x = NAN;
-            if (p->num[c] && !missing_is(&f->ms, fs[c].p, fs[c].n) &&
-                !num_parse_padded(fs[c].p, fs[c].n, &x))
+            bool miss = missing_is(&f->ms, fs[c].p, fs[c].n);
+            nmiss += miss;
+            if (p->num[c] && !miss && !num_parse_padded(fs[c].p, fs[c].n, &x))
                 x = NAN;
             m[r * ncols + c] = x;
         }
@@ -310,44 +408,10 @@ static void guess(struct par *p, const char *b, size_t len)
             continue;
         if (rsel_sort(col, n) != 0)
             break;
-        /* the imputed column's quartiles as quantiles of the original values:
-         * the fill goes in at quantile pf, the missing cells are mf of n */
-        double mf = (double)(r - n) / (double)n, pf = 0.5;
-        if (f->o->missing == MISSING_MEAN) {
-            size_t below = 0;
-            while (below < n && col[below] < sum / (double)n)
-                below++;
-            pf = (double)below / (double)n;
-        }
-        double qs[6];
-        size_t nq = 0;
-        static const double base[] = {0.25, 0.5, 0.75};
-        for (size_t j = 0; j < 3; j++)
-            qs[nq++] = base[j];
-        if (f->o->missing == MISSING_MEAN) /* the mean: the values below it */
-            qs[nq++] = pf;
-        for (size_t j = 0; j < 3; j += 2) {
-            double k = base[j] * (1 + mf);
-            if (k < pf)
-                qs[nq++] = k;
-            else if (k >= pf + mf)
-                qs[nq++] = k - mf;
-        }
-        double margin = WINDOW_SIGMAS * 0.5 / sqrt((double)n);
-        for (size_t j = 0; j < nq; j++) {
-            double a = qs[j] - margin < 0 ? 0 : qs[j] - margin, z = qs[j] + margin > 1 ? 1 : qs[j] + margin;
-            size_t ia = (size_t)floor((double)(n - 1) * a), iz = (size_t)ceil((double)(n - 1) * z);
-            /* and the next value either side: a run of ties is no margin */
-            while (ia > 0 && col[ia - 1] == col[ia])
-                ia--;
-            ia -= ia > 0;
-            while (iz + 1 < n && col[iz + 1] == col[iz])
-                iz++;
-            iz += iz + 1 < n;
-            for (unsigned i = 0; i < p->nw; i++)
-                rsel_guess(p->wk[i].pc[c].rs, col[ia], col[iz]);
-        }
+        guess_column(p, c, col, n, r, sum);
     }
+    if (m && col && p->s->ps)
+        notes_fit(p, m, r, nmiss, len);
     free(m);
     free(col);
 }
@@ -450,10 +514,12 @@ static int prescan(struct par *p)
 
 static int a_work(void *ctx, unsigned wid, uint64_t idx, const char *buf, size_t len, uint64_t off)
 {
-    (void)off;
     struct par *p = ctx;
     struct fixer *f = p->f;
     struct pwork *w = &p->wk[wid];
+    struct patchset *ps = p->s->ps;
+    struct patch_vec *pv = ps && !ps->v[wid].full ? &ps->v[wid] : NULL;
+    size_t first = pv ? pv->n : 0;
     w->rows = 0;
     for (size_t c = 0; c < f->ncols; c++)
         w->pc[c].nv = 0;
@@ -473,6 +539,8 @@ static int a_work(void *ctx, unsigned wid, uint64_t idx, const char *buf, size_t
             struct pcol *pc = &w->pc[c];
             if (missing_is(&f->ms, fs[c].p, fs[c].n)) {
                 pc->miss++;
+                if (pv && !patch_add(pv, (size_t)(fs[c].p - buf), fs[c].n, c))
+                    pv = NULL;
                 continue;
             }
             if (!p->num[c]) {
@@ -483,6 +551,8 @@ static int a_work(void *ctx, unsigned wid, uint64_t idx, const char *buf, size_t
             double x;
             if (!num_parse_padded(fs[c].p, fs[c].n, &x))
                 return PAR_FALLBACK;
+            if (pv && (x < ps->lo[c] || x > ps->hi[c]) && !patch_add(pv, (size_t)(fs[c].p - buf), fs[c].n, c))
+                pv = NULL;
             if (pc->nv == pc->vcap) {
                 size_t nc = pc->vcap ? pc->vcap * 2 : 4096;
                 double *nv = realloc(pc->v, nc * sizeof *nv);
@@ -498,6 +568,8 @@ static int a_work(void *ctx, unsigned wid, uint64_t idx, const char *buf, size_t
     for (size_t c = 0; c < f->ncols; c++)
         if (w->pc[c].nv)
             rsel_count_n(w->pc[c].rs, w->pc[c].v, w->pc[c].nv);
+    if (pv)
+        patch_block_done(ps, wid, idx, off, len, first);
     return 0;
 }
 
@@ -542,6 +614,9 @@ int par_analyse(struct sfix *s, unsigned bits)
     if (room < TWO_WORKERS_MIN)
         s->nworkers = 1;
     size_t gather = room / 5 < GATHER_BUDGET ? (size_t)(room / 5) : GATHER_BUDGET;
+    size_t notes = room / 5 < PATCH_BUDGET ? (size_t)(room / 5) : PATCH_BUDGET;
+    patch_free(s->ps);
+    s->ps = patch_new(f->ncols, f->size, BLOCK, notes); /* none: the write pass reads every cell */
     int k = par_init(&p, s, SCAN_COUNT);
     p.own1 = true;
     if (k == 0)
@@ -595,6 +670,10 @@ int par_analyse(struct sfix *s, unsigned bits)
             rsel_end_count(cl->rs);
     }
     par_free(&p);
+    if (k != 0 || (s->ps && !patch_complete(s->ps))) {
+        patch_free(s->ps);
+        s->ps = NULL;
+    }
     if (k != 0) { /* whatever it was, the one-thread pass reads the file and tells */
         a_reset(s, bits);
         return PAR_FALLBACK;
@@ -797,6 +876,78 @@ static int l_work(void *ctx, unsigned wid, uint64_t idx, const char *buf, size_t
     return p->w ? put_out(w, run, (size_t)(end - run)) : 0;
 }
 
+/* The write pass from pass 1's notes (datafix_patch.h): a block copied, its
+ * noted cells rewritten as write_line would. A noted cell that is not
+ * where and what pass 1 saw means the file changed. */
+static int p_work(void *ctx, unsigned wid, uint64_t idx, const char *buf, size_t len, uint64_t off)
+{
+    struct par *p = ctx;
+    struct fixer *f = p->f;
+    struct pwork *w = &p->wk[wid];
+    const struct patch *pt;
+    size_t n;
+    w->olen = 0;
+    w->rows = 0;
+    if (!patch_of(p->s->ps, idx, off, len, &pt, &n))
+        return SH_ECONFLICT;
+    if (out_room(w, len + n * p->maxrep) != 0)
+        return SH_ENOMEM;
+    bool cap = f->o->outliers == OUTLIER_CAP;
+    char *o = w->out;
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t c = pt[i].col, at = pt[i].off, cn = pt[i].len, a = A_KEEP;
+        const char *t = buf + at;
+        if (at < pos || at + cn > len || (at > 0 && t[-1] != ',' && t[-1] != '\n') ||
+            (at + cn < len && t[cn] != ',' && t[cn] != '\n' && t[cn] != '\r'))
+            return SH_ECONFLICT;
+        const struct datafix_column *rc = &f->rep->cols[c];
+        if (missing_is(&f->ms, t, cn)) {
+            a = rc->has_fill ? A_FILL : A_KEEP;
+        } else if (!p->s->sc[c].numeric) {
+            return SH_ECONFLICT;
+        } else if (p->kind[c] == K_SIDE) {
+            enum num_side side = side_of(rc, t, cn);
+            if (side == NUM_UNSURE)
+                return SH_ECONFLICT;
+            if (side != NUM_INSIDE) {
+                w->pc[c].outliers++;
+                if (cap) {
+                    w->pc[c].capped++;
+                    a = side == NUM_BELOW ? A_LO : A_HI;
+                }
+            }
+        }
+        if (a == A_KEEP)
+            continue;
+        const struct scol *cl = &p->s->sc[c];
+        const char *r = a == A_FILL ? (cl->numeric ? cl->fill_txt : cl->fill_quoted) : a == A_LO ? cl->lo_txt : cl->hi_txt;
+        memcpy(o + w->olen, buf + pos, at - pos);
+        w->olen += at - pos;
+        memcpy(o + w->olen, r, p->tlen[c][a]);
+        w->olen += p->tlen[c][a];
+        pos = at + cn;
+    }
+    memcpy(o + w->olen, buf + pos, len - pos);
+    w->olen += len - pos;
+    return 0;
+}
+
+/* Every number outside its column's bounds was noted by pass 1: the write
+ * pass can go by the notes. */
+static bool notes_do(const struct par *p)
+{
+    const struct patchset *ps = p->s->ps;
+    if (!ps || !p->w || !patch_complete(ps))
+        return false;
+    for (size_t c = 0; c < p->f->ncols; c++) {
+        const struct datafix_column *rc = &p->f->rep->cols[c];
+        if (p->kind[c] == K_SIDE && !patch_covers(ps, c, rc->lower, rc->upper))
+            return false;
+    }
+    return true;
+}
+
 static int l_ordered(void *ctx, unsigned wid, uint64_t idx, uint64_t end)
 {
     (void)idx;
@@ -859,11 +1010,16 @@ int par_scan(struct sfix *s, enum scan_mode mode, struct atomic_file *out)
             atomic_file_put(out, h, s->body);
         free(h);
     }
-    static const struct bscan_ops ops = {l_work, l_ordered};
+    static const struct bscan_ops ops = {l_work, l_ordered}, notes = {p_work, l_ordered};
+    bool by_notes = k == 0 && mode == SCAN_WRITE && notes_do(&p);
+    for (size_t c = 0; by_notes && c < f->ncols; c++)
+        for (unsigned a = A_FILL; a <= A_HI; a++)
+            if (p.tlen[c][a] > p.maxrep)
+                p.maxrep = p.tlen[c][a];
     if (k == 0)
-        k = bscan_run(csv_reader_fd(f->rd), s->body, f->size, BLOCK, p.nw, &ops, &p);
+        k = bscan_run(csv_reader_fd(f->rd), s->body, f->size, BLOCK, p.nw, by_notes ? &notes : &ops, &p);
     int e = errno;
-    size_t rows = 0;
+    size_t rows = by_notes ? f->nrows : 0; /* the notes' blocks are pass 1's, whose rows were counted */
     for (unsigned i = 0; i < p.nw; i++) {
         rows += p.wk[i].total;
         for (size_t c = 0; c < f->ncols; c++) {

@@ -20,6 +20,7 @@ struct csv_reader;
 struct atomic_file;
 struct col;
 struct modecount;
+struct patchset;
 
 struct fixer {
     const char *path;
@@ -61,6 +62,7 @@ struct sfix {
     unsigned nworkers;
     struct rsel **rs1;  /* worker 1's rsel of each column (the later passes) */
     struct rsel_budget bud[BSCAN_MAX_WORKERS]; /* each worker's rsels' pairs */
+    struct patchset *ps; /* pass 1's notes of the cells the write pass may change, or NULL */
 };
 
 /* Pass 1 on two threads when the file is plain (no quote, NUL or lone CR),

@@ -314,7 +314,8 @@ int rwin_merge(struct rwin *dst, struct rwin *src)
     if (dst->over || src->over) {
         dst->over = true;
     } else if (dst->np == 0 && src->np == 0 && reserve(dst, src->len)) { /* the keys as they are */
-        memcpy(dst->buf + dst->len, src->buf, src->len * sizeof *src->buf);
+        if (src->len) /* (no buffer yet without keys) */
+            memcpy(dst->buf + dst->len, src->buf, src->len * sizeof *src->buf);
         dst->len += src->len;
     } else if (!compact(src) || !compact(dst) || !add_pairs(dst, src->pairs, src->np)) {
         dst->over = true;

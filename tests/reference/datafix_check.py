@@ -70,6 +70,36 @@ def gen(seed, rows):
     return text
 
 
+def gen_plain(seed, rows, mislead):
+    """A plain file (no quotes: the two-thread fix) of rows of 40 bytes each,
+    so that where fix-data samples it is known: 64 slices of 16 KiB at every
+    64th of the body (reconcilers/data/datafix_par.c, sample()). With mislead,
+    the rows those slices touch hold small values and the others big ones:
+    the guessed windows and the interior of the bounds are wrong, and the
+    fix must find the quartiles and the outliers by its slower passes."""
+    rng = random.Random(seed)
+    header = "a,b,c,t\n"
+    width = 40
+    left = rows * width
+    step = left // 64
+    decoy = set()
+    for i in range(64):
+        first, last = (i * step) // width, (i * step + 16384) // width
+        decoy.update(range(first, last + 1))
+    out = [header]
+    for r in range(rows):
+        small = mislead and r in decoy
+        cells = []
+        for mu, sd, fmt in [(1000, 100, "%.2f"), (50, 10, "%.0f"), (0.5, 0.2, "%.4f")]:
+            v = rng.uniform(0, 1) if small else rng.gauss(mu, sd)
+            if not small and rng.random() < 0.01:
+                v *= 50
+            cells.append("" if rng.random() < 0.05 else fmt % v)
+        line = ",".join(cells) + ","
+        out.append(line + "x" * (width - len(line) - 1) + "\n")
+    return "".join(out)
+
+
 MIN_DISTINCT = 10  # reconcilers/data/datafix.h DATAFIX_MIN_DISTINCT
 
 
@@ -178,6 +208,10 @@ def main():
                                       (2, 0.5, "median")]:
                 label = f"seed {seed} rows {rows} k {k} {strategy}"
                 total += check_file(binary, gen(seed * 1000 + rows, rows), k, strategy, label, workdir)
+        # plain files of 200,000 rows (8 MB): sampled well, and misleading the sample
+        for mislead in (False, True):
+            label = f"plain 200000 rows{' misleading its sample' if mislead else ''}"
+            total += check_file(binary, gen_plain(seeds[0], 200000, mislead), 1.5, "median", label, workdir)
         # quoted numbers, ties, and a column numeric after some missing cells
         special = 'a,"b",c\n"1","x",5\n"2",,5\n"3","x",5\nNA,"y,z",5\n"100","y,z",?\n"2","2",5\n'
         total += check_file(binary, special, 1.5, "median", "quoted numbers", workdir)
