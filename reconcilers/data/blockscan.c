@@ -11,6 +11,7 @@
 #include "base/errors.h"
 
 #define PAD 16
+#define TAIL 4096
 
 struct scan {
     int fd;
@@ -57,13 +58,55 @@ static ssize_t read_at(int fd, char *b, size_t n, uint64_t off)
     return (ssize_t)got;
 }
 
-/* Under the lock: the next block into w->buf. 1 with the block (len, off, idx), 0 at
- * the end, or an error. */
-static int take(struct worker *w, size_t *len, uint64_t *off, uint64_t *idx)
+/* Under the lock: where the next block ends, told by its last TAIL bytes
+ * (read here: little), so that the block itself is read after the lock, the
+ * two workers' copies at once. False when those bytes hold no line's end or
+ * the block is the range's last (take reads it whole). */
+static bool take_cut(struct scan *s, size_t *len, uint64_t *off, uint64_t *idx)
+{
+    char tail[TAIL];
+    size_t want = s->block, tn = want < TAIL ? want : TAIL;
+    if (s->end - s->next <= want || read_at(s->fd, tail, tn, s->next + want - tn) != (ssize_t)tn)
+        return false;
+    const char *nl = memrchr(tail, '\n', tn);
+    if (!nl)
+        return false;
+    *len = want - tn + (size_t)(nl - tail) + 1;
+    *off = s->next;
+    *idx = s->nidx++;
+    s->next += *len;
+    return true;
+}
+
+/* After the lock: the block take_cut found into w->buf. 0 or an error; a
+ * file shorter than it was gives fewer bytes (the caller sees rows missing). */
+static int read_block(struct worker *w, size_t *len, uint64_t off)
+{
+    if (*len + PAD > w->cap) {
+        char *nb = realloc(w->buf, *len + PAD);
+        if (!nb)
+            return SH_ENOMEM;
+        w->buf = nb;
+        w->cap = *len + PAD;
+    }
+    ssize_t got = read_at(w->s->fd, w->buf, *len, off);
+    if (got < 0)
+        return SH_EIO;
+    *len = (size_t)got;
+    memset(w->buf + *len, 0, PAD);
+    return 0;
+}
+
+/* Under the lock: the next block, its end found by take_cut (*later: read
+ * it after the lock) or read into w->buf here. 1 with the block (len, off,
+ * idx), 0 at the end, or an error. */
+static int take(struct worker *w, size_t *len, uint64_t *off, uint64_t *idx, bool *later)
 {
     struct scan *s = w->s;
     if (s->next >= s->end)
         return 0;
+    if ((*later = take_cut(s, len, off, idx)))
+        return 1;
     size_t want = s->block;
     for (;;) {
         uint64_t left = s->end - s->next;
@@ -124,8 +167,9 @@ static void *run_worker(void *arg)
     for (;;) {
         size_t len = 0;
         uint64_t off = 0, idx = 0;
+        bool later = false;
         pthread_mutex_lock(&s->mu);
-        int k = s->stop ? 0 : take(w, &len, &off, &idx);
+        int k = s->stop ? 0 : take(w, &len, &off, &idx, &later);
         if (k < 0) { /* a read failure: it stops the pass at once, in order or not */
             fail_at(s, k);
             pthread_cond_broadcast(&s->cv);
@@ -133,7 +177,9 @@ static void *run_worker(void *arg)
         pthread_mutex_unlock(&s->mu);
         if (k <= 0)
             return NULL;
-        k = s->ops->work(s->ctx, w->id, idx, w->buf, len, off);
+        k = later ? read_block(w, &len, off) : 0;
+        if (k == 0)
+            k = s->ops->work(s->ctx, w->id, idx, w->buf, len, off);
         pthread_mutex_lock(&s->mu);
         while (!s->stop && s->turn != idx)
             pthread_cond_wait(&s->cv, &s->mu);

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -606,6 +607,48 @@ static void a_reset(struct sfix *s, unsigned bits)
     s->f->nrows = 0;
 }
 
+/* Pass 1's end for every other column from `from` on: the workers' parts
+ * added up. */
+struct add_job {
+    struct par *p;
+    size_t from;
+    int k;
+};
+
+static void *add_columns(void *arg)
+{
+    struct add_job *j = arg;
+    struct par *p = j->p;
+    for (size_t c = j->from; j->k == 0 && c < p->f->ncols; c += 2) {
+        struct scol *cl = &p->s->sc[c];
+        cl->seen_number = cl->n > 0;
+        for (unsigned i = 0; j->k == 0 && i < p->nw; i++) {
+            const struct pcol *pc = &p->wk[i].pc[c];
+            cl->miss += pc->miss;
+            if (i > 0)
+                j->k = cl->numeric ? rsel_merge_counts(cl->rs, pc->rs) : modecount_merge(cl->mc, pc->mc);
+        }
+        if (j->k == 0 && cl->numeric)
+            rsel_end_count(cl->rs);
+    }
+    return NULL;
+}
+
+/* The columns added up on two threads (their windows' keys are put in
+ * order there: rankwindow.h), or on this one when no thread starts. */
+static int add_up(struct par *p)
+{
+    struct add_job even = {p, 0, 0}, odd = {p, 1, 0};
+    pthread_t th;
+    bool two = p->nw > 1 && pthread_create(&th, NULL, add_columns, &odd) == 0;
+    add_columns(&even);
+    if (two)
+        pthread_join(th, NULL);
+    else
+        add_columns(&odd);
+    return even.k ? even.k : odd.k;
+}
+
 int par_analyse(struct sfix *s, unsigned bits)
 {
     struct fixer *f = s->f;
@@ -655,20 +698,8 @@ int par_analyse(struct sfix *s, unsigned bits)
     static const struct bscan_ops ops = {a_work, a_ordered};
     if (k == 0)
         k = bscan_run(csv_reader_fd(f->rd), s->body, f->size, BLOCK, p.nw, &ops, &p);
-
-    for (size_t c = 0; k == 0 && c < f->ncols; c++) {
-        struct scol *cl = &s->sc[c];
-        cl->seen_number = cl->n > 0;
-        for (unsigned i = 0; k == 0 && i < p.nw; i++) {
-            const struct pcol *pc = &p.wk[i].pc[c];
-            cl->miss += pc->miss;
-            if (i == 0)
-                continue;
-            k = cl->numeric ? rsel_merge_counts(cl->rs, pc->rs) : modecount_merge(cl->mc, pc->mc);
-        }
-        if (k == 0 && cl->numeric)
-            rsel_end_count(cl->rs);
-    }
+    if (k == 0)
+        k = add_up(&p);
     par_free(&p);
     if (k != 0 || (s->ps && !patch_complete(s->ps))) {
         patch_free(s->ps);

@@ -2,6 +2,7 @@
 #include "data/rankselect.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +93,21 @@ struct rsel *rsel_new(unsigned first_bits)
     return r;
 }
 
+bool rsel_budget_take(struct rsel_budget *b, size_t n)
+{
+    size_t left = atomic_load(&b->left);
+    do {
+        if (left < n)
+            return false;
+    } while (!atomic_compare_exchange_weak(&b->left, &left, left - n));
+    return true;
+}
+
+void rsel_budget_give(struct rsel_budget *b, size_t n)
+{
+    atomic_fetch_add(&b->left, n);
+}
+
 void rsel_set_budget(struct rsel *r, struct rsel_budget *b)
 {
     r->bud = b;
@@ -102,7 +118,7 @@ static void probes_free(struct rsel *r)
 {
     for (size_t i = 0; i < r->np; i++) {
         if (r->bud) /* the growth goes back */
-            r->bud->left += r->p[i].charged;
+            rsel_budget_give(r->bud, r->p[i].charged);
         free(r->p[i].hist);
         free(r->p[i].slots);
     }
@@ -162,12 +178,13 @@ static inline size_t slot_of(uint64_t k, size_t nslots)
 static bool grow(struct rsel_budget *bud, struct probe *p)
 {
     size_t ns = p->nslots * 2, more = p->nslots * sizeof(struct pair);
-    if (!bud || bud->left < more)
+    if (!bud || !rsel_budget_take(bud, more))
         return false;
     struct pair *sl = calloc(ns, sizeof *sl);
-    if (!sl)
+    if (!sl) {
+        rsel_budget_give(bud, more);
         return false;
-    bud->left -= more;
+    }
     p->charged += more;
     for (size_t i = 0; i < p->nslots; i++) {
         if (!p->slots[i].key)

@@ -46,14 +46,17 @@ struct rsel;
 struct rsel *rsel_new(unsigned first_bits);
 void rsel_free(struct rsel *r);
 
-/* Bytes the gathered pairs of several rsels may grow by, together (one
- * thread at a time uses a budget). With a budget a probe gathers as many
- * distinct values as the budget lets it, not RSEL_GATHER: more ranks are
- * resolved in a pass. Which probes get the memory changes only how many
- * passes it takes, never a value. */
+/* Bytes the gathered pairs and windows of several rsels may grow by,
+ * together (the threads that share a budget take from it atomically). With
+ * a budget a probe gathers as many distinct values as the budget lets it,
+ * not RSEL_GATHER: more ranks are resolved in a pass. Which probes get the
+ * memory changes only how many passes it takes, never a value. */
 struct rsel_budget {
-    size_t left;
+    _Atomic size_t left;
 };
+/* n bytes from b, or false when fewer are left; and back. */
+bool rsel_budget_take(struct rsel_budget *b, size_t n);
+void rsel_budget_give(struct rsel_budget *b, size_t n);
 void rsel_set_budget(struct rsel *r, struct rsel_budget *b);
 
 /* Before pass 1 (after rsel_set_budget): also keep every value in lo..hi

@@ -1,6 +1,7 @@
 /* rankwindow.c — the guessed windows of a rank select's first pass (rankwindow.h). */
 #include "data/rankwindow.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,16 +52,15 @@ struct rwin *rwin_new(struct rsel_budget *bud)
 
 static bool take(struct rwin *w, size_t bytes)
 {
-    if (w->bud->left < bytes)
+    if (!rsel_budget_take(w->bud, bytes))
         return false;
-    w->bud->left -= bytes;
     w->charged += bytes;
     return true;
 }
 
 static void give(struct rwin *w, size_t bytes)
 {
-    w->bud->left += bytes;
+    rsel_budget_give(w->bud, bytes);
     w->charged -= bytes;
 }
 
@@ -227,7 +227,7 @@ static bool compact(struct rwin *w)
  * buffer grows only while as much again is left, for the pairs. */
 static bool make_room(struct rwin *w)
 {
-    size_t grow = w->cap ? w->cap / 2 : FIRST_KEYS, half = w->bud->left / 2 / sizeof *w->buf;
+    size_t grow = w->cap ? w->cap / 2 : FIRST_KEYS, half = atomic_load(&w->bud->left) / 2 / sizeof *w->buf;
     if (grow > half)
         grow = half;
     size_t nc = w->cap + grow, more = grow * sizeof *w->buf;
