@@ -22,7 +22,14 @@ bool num_parse(const char *s, size_t len, double *out);
 /* The same, faster for short plain decimals ([-]D+[.D*], at most 8 characters
  * after the sign, read eight or sixteen bytes at a time): s[len..len+16) must
  * be readable (a buffer with padding). */
-static inline bool num_parse_padded(const char *s, size_t len, double *out);
+/* Inline in the callers' loops whatever its size: called per cell, its
+ * division's latency is hidden only there (−8% of fix-data's time). */
+#ifdef __GNUC__
+#define NUM_HOT static inline __attribute__((always_inline))
+#else
+#define NUM_HOT static inline
+#endif
+NUM_HOT bool num_parse_padded(const char *s, size_t len, double *out);
 
 /* Where the number s[0..len) lies against [lo, hi], told from its text
  * when that is enough (its sign and integer digits), as parse-then-compare
@@ -124,7 +131,7 @@ static inline bool num_scaled_(uint64_t m, size_t fl, bool neg, double *out)
     return true;
 }
 
-static inline bool num_parse_padded(const char *s, size_t len, double *out)
+NUM_HOT bool num_parse_padded(const char *s, size_t len, double *out)
 {
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     static const uint64_t P10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
