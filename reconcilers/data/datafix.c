@@ -664,8 +664,10 @@ static int rewrite(struct fixer *f)
  * defaults): nothing per row is kept, so memory does not grow with the file.
  *  pass 1    types, counts, mean, min, max, up to DATAFIX_MIN_DISTINCT distinct
  *            values, text counts, and a radix histogram per numeric column
- *            (rankselect.h), which also gathers the buckets the quartiles
- *            of the first lines are in (when the guess holds, no pass 2);
+ *            (rankselect.h), which also keeps the values in windows about
+ *            the quartiles of a sample of the file (when the guess holds,
+ *            no pass 2); on two threads, also notes of the cells the last
+ *            pass may change (datafix_patch.h);
  *  passes 2+ the ranks of the median, Q1, Q3 of the original values and the
  *            ranks of the imputed column's Q1 and Q3, found exactly; the
  *            imputed column is the original values with the fill inserted
@@ -673,8 +675,9 @@ static int rewrite(struct fixer *f)
  *            (n−1)/2 for the median; after the values below the mean), so
  *            its ranks are ranks of the original values (or the fill);
  *  last      the new file (the changed cells counted on the way: too many
- *            abandons it, refused), or, with nothing to fill or a dry run,
- *            a counting pass first.
+ *            abandons it, refused; from pass 1's notes when they cover the
+ *            bounds), or, with nothing to fill or a dry run, a counting pass
+ *            first.
  * Text columns keep an exact count of their distinct texts (modecount.h):
  * that memory grows with the distinct texts, not with the rows. A plain
  * file (no quote, NUL or lone CR) is read in blocks of lines on two threads

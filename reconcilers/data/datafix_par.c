@@ -4,7 +4,9 @@
  * eight bytes at a time, each worker with its own counts, histograms and
  * text counters, added up after the pass; what depends on the order of the
  * rows (the running sum and min/max of pass 1, the new file's bytes) is
- * done in block order.
+ * done in block order. Before pass 1, a sample spread over the file gives
+ * each column's guessed windows and the interior of its bounds; the write
+ * pass goes by pass 1's notes when they cover the bounds (datafix_patch.h).
  */
 #include <errno.h>
 #include <math.h>
