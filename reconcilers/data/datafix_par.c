@@ -21,7 +21,9 @@
 #include "base/errors.h"
 #include "data/blockscan.h"
 #include "data/csv.h"
+#include "data/datafix_guess.h"
 #include "data/datafix_patch.h"
+#include "data/linesplit.h"
 #include "data/datafix_stream.h"
 #include "data/modecount.h"
 #include "data/numtext.h"
@@ -38,11 +40,6 @@
 /* What pass 1's notes of the cells to change may take (datafix_patch.h):
  * this, or a fifth of the memory left under a limit. */
 #define PATCH_BUDGET (16u << 20)
-
-struct span {
-    const char *p;
-    size_t n;
-};
 
 /* One worker's part of a column. */
 struct pcol {
@@ -76,131 +73,6 @@ struct par {
     unsigned nw;
     struct pwork wk[BSCAN_MAX_WORKERS];
 };
-
-#if defined(__SSE2__) && defined(__GNUC__)
-#include <emmintrin.h>
-#define SPLIT16 1
-/* Bit i set when w[i] is ',' or '\n' (w[0..16) readable). */
-static inline uint32_t seps16(const char *w)
-{
-    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)w);
-    __m128i a = _mm_cmpeq_epi8(x, _mm_set1_epi8(',')), b = _mm_cmpeq_epi8(x, _mm_set1_epi8('\n'));
-    return (uint32_t)_mm_movemask_epi8(_mm_or_si128(a, b));
-}
-#endif
-
-#if !defined(SPLIT16) && defined(__GNUC__) && defined(__BYTE_ORDER__) && \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define SWAR 1
-/* The high bit of each byte of x that is ',' or '\n' (exact: no carries). */
-static inline uint64_t seps(uint64_t x)
-{
-    const uint64_t ones = UINT64_C(0x0101010101010101), low7 = ones * 0x7F;
-    uint64_t a = x ^ (ones * ','), b = x ^ (ones * '\n');
-    uint64_t za = ~(((a & low7) + low7) | a | low7), zb = ~(((b & low7) + low7) | b | low7);
-    return za | zb;
-}
-#endif
-
-/* The line's last field ends at e ('\n' or lim): its CR off, *eol set. */
-static inline const char *end_line(const char *p, const char *e, const char *lim, size_t c,
-                                   size_t ncols, struct span *fs, size_t *eol, bool *blank)
-{
-    size_t n = (size_t)(e - p);
-    size_t cr = n > 0 && p[n - 1] == '\r';
-    *eol = (e < lim) + cr;
-    n -= cr;
-    if (c == 0 && n == 0) {
-        *blank = true;
-        return e + (e < lim);
-    }
-    if (c + 1 != ncols)
-        return NULL;
-    fs[c] = (struct span){p, n};
-    return e + (e < lim);
-}
-
-/*
- * Splits the line at p (up to '\n' or lim) into fs[0..ncols). Returns the
- * start of the next line and *eol (its ending's bytes: 0, 1 or 2 with CR),
- * *blank for an empty line; NULL when the line has not ncols fields.
- * p[..lim+8) is readable: sixteen bytes are looked at a time (SSE2), else
- * eight (SWAR), else one.
- */
-static const char *split_line(const char *p, const char *lim, size_t ncols, struct span *fs,
-                              size_t *eol, bool *blank)
-{
-    *blank = false;
-    size_t c = 0;
-#ifdef SPLIT16
-    const char *w = p;
-    for (; w + 8 <= lim; w += 16) { /* w[0..16) is readable: lim[0..8) is */
-        for (uint32_t m = seps16(w); m; m &= m - 1) {
-            const char *e = w + __builtin_ctz(m);
-            if (e >= lim)
-                break;
-            if (*e == '\n')
-                return end_line(p, e, lim, c, ncols, fs, eol, blank);
-            if (c + 1 == ncols)
-                return NULL;
-            fs[c++] = (struct span){p, (size_t)(e - p)};
-            p = e + 1;
-        }
-    }
-    for (const char *e = w; e < lim; e++) { /* the last bytes, fewer than 8 */
-        if (*e == '\n')
-            return end_line(p, e, lim, c, ncols, fs, eol, blank);
-        if (*e != ',')
-            continue;
-        if (c + 1 == ncols)
-            return NULL;
-        fs[c++] = (struct span){p, (size_t)(e - p)};
-        p = e + 1;
-    }
-#elif defined(SWAR)
-    for (const char *w = p; w < lim; w += 8) {
-        uint64_t x;
-        memcpy(&x, w, sizeof x);
-        for (uint64_t m = seps(x); m; m &= m - 1) {
-            const char *e = w + (__builtin_ctzll(m) >> 3);
-            if (e >= lim)
-                break;
-            if (*e == '\n')
-                return end_line(p, e, lim, c, ncols, fs, eol, blank);
-            if (c + 1 == ncols)
-                return NULL;
-            fs[c++] = (struct span){p, (size_t)(e - p)};
-            p = e + 1;
-        }
-    }
-#else
-    for (const char *e = p; e < lim; e++) {
-        if (*e == '\n')
-            return end_line(p, e, lim, c, ncols, fs, eol, blank);
-        if (*e != ',')
-            continue;
-        if (c + 1 == ncols)
-            return NULL;
-        fs[c++] = (struct span){p, (size_t)(e - p)};
-        p = e + 1;
-    }
-#endif
-    return end_line(p, lim, lim, c, ncols, fs, eol, blank);
-}
-
-/* True when the block is plain: no quote, no NUL, every CR before a LF. */
-static bool plain_block(const char *b, size_t len)
-{
-    if (memchr(b, '"', len) || memchr(b, '\0', len))
-        return false;
-    const char *p = b, *end = b + len;
-    while ((p = memchr(p, '\r', (size_t)(end - p))) != NULL) {
-        if (p + 1 >= end || p[1] != '\n')
-            return false;
-        p++;
-    }
-    return true;
-}
 
 static void progress_at(struct fixer *f, uint64_t done)
 {
@@ -283,186 +155,6 @@ static uint64_t data_headroom(void)
     if (fp)
         fclose(fp);
     return (uint64_t)rl.rlim_cur > used ? (uint64_t)rl.rlim_cur - used : 0;
-}
-
-/* The windows each numeric column's quartiles are likely in: the values
- * of the sample lines (b[0..len), sample()) from a margin of the rows below
- * each of their quartiles to the margin above, guessed to every worker's
- * rsel (rankselect.h). The margin is WINDOW_SIGMAS standard errors of a
- * quantile of that many values (and one more value either side). No guess
- * when memory is short: guesses only save a pass. */
-#define WINDOW_SIGMAS 4.0
-
-/* The indexes of col[0..n) (sorted) from quantile q − margin to q + margin,
- * and one more value either side: a run of ties is no margin. */
-static void span_of(const double *col, size_t n, double q, double margin, size_t *lo, size_t *hi)
-{
-    double a = q - margin < 0 ? 0 : q - margin, z = q + margin > 1 ? 1 : q + margin;
-    size_t ia = (size_t)floor((double)(n - 1) * a), iz = (size_t)ceil((double)(n - 1) * z);
-    while (ia > 0 && col[ia - 1] == col[ia])
-        ia--;
-    ia -= ia > 0;
-    while (iz + 1 < n && col[iz + 1] == col[iz])
-        iz++;
-    iz += iz + 1 < n;
-    *lo = ia;
-    *hi = iz;
-}
-
-/* Column c's guesses from its sample values col[0..n) (sorted; rows lines,
- * sum their sum): the windows, and the interior of its bounds (datafix_patch.h). */
-static void guess_column(struct par *p, size_t c, const double *col, size_t n, size_t rows, double sum)
-{
-    const struct datafix_options *o = p->f->o;
-    /* the imputed column's quartiles as quantiles of the original values:
-     * the fill goes in at quantile pf, the missing cells are mf of n */
-    double mf = (double)(rows - n) / (double)n, pf = 0.5;
-    if (o->missing == MISSING_MEAN) {
-        size_t below = 0;
-        while (below < n && col[below] < sum / (double)n)
-            below++;
-        pf = (double)below / (double)n;
-    }
-    double qs[6], imp[2];
-    size_t nq = 0;
-    static const double base[] = {0.25, 0.5, 0.75};
-    for (size_t j = 0; j < 3; j++)
-        qs[nq++] = base[j];
-    if (o->missing == MISSING_MEAN) /* the mean: the values below it */
-        qs[nq++] = pf;
-    for (size_t j = 0; j < 2; j++) {
-        double k = base[2 * j] * (1 + mf);
-        imp[j] = k < pf ? k : k >= pf + mf ? k - mf : pf; /* in the fill: the fill's */
-        if (imp[j] != pf)
-            qs[nq++] = imp[j];
-    }
-    double margin = WINDOW_SIGMAS * 0.5 / sqrt((double)n);
-    size_t ia, iz;
-    for (size_t j = 0; j < nq; j++) {
-        span_of(col, n, qs[j], margin, &ia, &iz);
-        for (unsigned i = 0; i < p->nw; i++)
-            rsel_guess(p->wk[i].pc[c].rs, col[ia], col[iz]);
-    }
-    if (p->s->ps) {
-        size_t q1lo, q1hi, q3lo, q3hi;
-        span_of(col, n, imp[0], margin, &q1lo, &q1hi);
-        span_of(col, n, imp[1], margin, &q3lo, &q3hi);
-        patch_interior(p->s->ps, c, col[q1hi], col[q3lo], o->iqr_multiplier);
-    }
-}
-
-/* The notes pass 1 would take, from the sample's (m[0..rows·ncols), NaN:
- * missing or text; nmiss missing cells) scaled to the file: when they would
- * not fit their memory, none are taken (the write pass reads every cell). */
-static void notes_fit(struct par *p, const double *m, size_t rows, size_t nmiss, size_t len)
-{
-    struct patchset *ps = p->s->ps;
-    size_t ncols = p->f->ncols, noted = nmiss;
-    for (size_t i = 0; i < rows * ncols; i++)
-        noted += m[i] < ps->lo[i % ncols] || m[i] > ps->hi[i % ncols];
-    uint64_t body = p->f->size - p->s->body;
-    double want = (double)noted * ((double)body / (double)(len ? len : 1)) * sizeof(struct patch);
-    double room = 0;
-    for (unsigned i = 0; i < BSCAN_MAX_WORKERS; i++)
-        room += (double)ps->v[i].limit * sizeof(struct patch);
-    if (want > 0.8 * room) {
-        patch_free(ps);
-        p->s->ps = NULL;
-    }
-}
-
-static void guess(struct par *p, const char *b, size_t len)
-{
-    struct fixer *f = p->f;
-    size_t nl = 0, nmiss = 0;
-    for (const char *q = b; (q = memchr(q, '\n', (size_t)(b + len - q))) != NULL; q++)
-        nl++;
-    size_t rows = nl + 1, ncols = f->ncols;
-    double *m = malloc(rows * ncols * sizeof *m), *col = malloc(rows * sizeof *col);
-    size_t r = 0;
-    const char *q = b, *end = b + len;
-    while (m && col && q < end && r < rows) {
-        size_t eol;
-        bool blank;
-        struct span *fs = p->wk[0].fs;
-        if (!(q = split_line(q, end, ncols, fs, &eol, &blank)))
-            break;
-        if (blank)
-            continue;
-        for (size_t c = 0; c < ncols; c++) {
-            double x = NAN;
-            bool miss = missing_is(&f->ms, fs[c].p, fs[c].n);
-            nmiss += miss;
-            if (p->num[c] && !miss && !num_parse_padded(fs[c].p, fs[c].n, &x))
-                x = NAN;
-            m[r * ncols + c] = x;
-        }
-        r++;
-    }
-    for (size_t c = 0; m && col && c < ncols; c++) {
-        if (!p->num[c])
-            continue;
-        size_t n = 0;
-        double sum = 0;
-        for (size_t i = 0; i < r; i++)
-            if (!isnan(m[i * ncols + c]))
-                sum += (col[n++] = m[i * ncols + c]);
-        if (n == 0)
-            continue;
-        if (rsel_sort(col, n) != 0)
-            break;
-        guess_column(p, c, col, n, r, sum);
-    }
-    if (m && col && p->s->ps)
-        notes_fit(p, m, r, nmiss, len);
-    free(m);
-    free(col);
-}
-
-/* What guess() looks at: the lines of slices spread over the body (all of
- * it when it is small), so that an order of the rows does not mislead it:
- * a 64th of the body, at least SAMPLE_MIN and at most SAMPLE_MAX (a bigger
- * sample narrows the windows: the keys of a big file fit the budget).
- * *ret (owned, 16 zero bytes after) or NULL. */
-#define SAMPLE_MIN (1u << 20)
-#define SAMPLE_MAX (8u << 20)
-#define SLICE (16u << 10)
-static void sample(struct par *p, char **ret, size_t *ret_len)
-{
-    int fd = csv_reader_fd(p->f->rd);
-    uint64_t body = p->s->body, left = p->f->size > body ? p->f->size - body : 0;
-    uint64_t want = left / 64 < SAMPLE_MIN ? SAMPLE_MIN : left / 64 > SAMPLE_MAX ? SAMPLE_MAX : left / 64;
-    unsigned slices = (unsigned)(want / SLICE);
-    size_t cap = (size_t)slices * SLICE, len = 0;
-    char *b = malloc(cap + 16);
-    *ret = NULL;
-    if (!b)
-        return;
-    for (unsigned i = 0; i < slices; i++) {
-        bool whole = left <= cap;
-        uint64_t off = whole ? body : body + left / slices * i;
-        ssize_t got = pread(fd, b + len, whole ? (size_t)left : SLICE, (off_t)off);
-        if (got <= 0)
-            continue;
-        char *q = b + len, *e = q + got, *nl;
-        if (off > body) { /* from the first line that starts in it */
-            if (!(nl = memchr(q, '\n', (size_t)(e - q))))
-                continue;
-            q = nl + 1;
-        }
-        if (!whole || (uint64_t)got < left) { /* whole lines */
-            if (!(nl = memrchr(q, '\n', (size_t)(e - q))))
-                continue;
-            e = nl + 1;
-        }
-        memmove(b + len, q, (size_t)(e - q));
-        len += (size_t)(e - q);
-        if (whole)
-            break;
-    }
-    memset(b + len, 0, 16);
-    *ret = b;
-    *ret_len = len;
 }
 
 /* The column types from the first lines: a column whose first non-missing
@@ -689,13 +381,13 @@ int par_analyse(struct sfix *s, unsigned bits)
                 rsel_set_budget(pc->rs, &s->bud[i]);
         }
     }
-    char *smp = NULL;
-    size_t smp_len = 0;
-    if (k == 0)
-        sample(&p, &smp, &smp_len);
-    if (smp)
-        guess(&p, smp, smp_len);
-    free(smp);
+    struct rsel **rs = k == 0 ? calloc((size_t)p.nw * (f->ncols ? f->ncols : 1), sizeof *rs) : NULL;
+    for (unsigned i = 0; rs && i < p.nw; i++)
+        for (size_t c = 0; c < f->ncols; c++)
+            rs[i * f->ncols + c] = p.wk[i].pc[c].rs;
+    if (rs) /* none without memory: guesses only save work */
+        datafix_guess(s, p.num, rs, p.nw);
+    free(rs);
     f->nrows = 0;
     static const struct bscan_ops ops = {a_work, a_ordered};
     if (k == 0)
