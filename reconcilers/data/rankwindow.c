@@ -382,7 +382,7 @@ static bool by_bucket(struct rwin *w)
 
 void rwin_end(struct rwin *w)
 {
-    if (!w || w->ne == 0)
+    if (!w || w->ne == 0 || w->ended)
         return;
     w->counting = true;
     if (!w->over && w->np == 0 && by_bucket(w)) {
@@ -392,7 +392,8 @@ void rwin_end(struct rwin *w)
         w->buf = NULL;
         give(w, w->cap * sizeof *w->buf);
         w->cap = w->len = 0;
-        for (unsigned i = 0, p = 0; 2 * i < w->ne; i++) {
+        size_t p = 0;
+        for (unsigned i = 0; 2 * i < w->ne; i++) {
             while (p < w->np && w->pairs[p].key < w->edge[2 * i])
                 p++;
             w->first[i] = p;
