@@ -25,7 +25,7 @@ HARNESSES=(
     "watch:controller/kube/watch.c"
     "csv:reconcilers/data/csv.c"
     "kubeconfig:controller/kube/kubeconfig.c controller/kube/base64.c controller/base/yamljson.c controller/base/fsutil.c"
-    "datafix:reconcilers/data/datafix.c reconcilers/data/csv.c reconcilers/data/missing.c reconcilers/data/modecount.c reconcilers/data/numtext.c reconcilers/data/backup.c reconcilers/data/stats.c reconcilers/data/rankselect.c reconcilers/data/blockscan.c reconcilers/data/datafix_par.c controller/base/atomicfile.c controller/base/fsutil.c"
+    "datafix:reconcilers/data/datafix.c reconcilers/data/csv.c reconcilers/data/missing.c reconcilers/data/modecount.c reconcilers/data/numtext.c reconcilers/data/backup.c reconcilers/data/stats.c reconcilers/data/rankselect.c reconcilers/data/rankwindow.c reconcilers/data/blockscan.c reconcilers/data/datafix_par.c reconcilers/data/datafix_guess.c reconcilers/data/datafix_patch.c controller/base/atomicfile.c controller/base/fsutil.c"
 )
 COMMON_SRC="controller/base/errors.c controller/base/clock.c controller/base/log.c controller/base/redact.c"
 
