@@ -34,7 +34,17 @@ spec:
       containers:
       - {name: api, image: "api:v1"}
 YAML
-deploy() {
+# the ReplicaSet of version $1 exists (the kube-controller-manager made it)
+has_rs() {
+    kadm get replicasets -n "$NS" -l app=model-api -o json |
+        jq -e --arg v "$1" 'any(.items[]; .spec.template.metadata.annotations["selfheal.dev/model-version"] == $v)' >/dev/null
+}
+deploy() { # as a CD system that waits for the running version's rollout: a
+    # version the Deployment controller never made a ReplicaSet for is no revision
+    # to roll back to (under load the controller-manager can lag the patches)
+    local cur
+    cur=$(version)
+    wait_for 30 "the ReplicaSet of $cur" has_rs "$cur"
     kadm patch deployment model-api -n "$NS" --type strategic -p \
         "{\"spec\":{\"template\":{\"metadata\":{\"annotations\":{\"selfheal.dev/model-version\":\"$1\"}},\"spec\":{\"containers\":[{\"name\":\"api\",\"image\":\"api:$1\"}]}}}}" >/dev/null
 }
