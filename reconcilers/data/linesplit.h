@@ -61,20 +61,31 @@ static inline const char *end_line(const char *p, const char *e, const char *lim
     return e + (e < lim);
 }
 
+/* A ',' at e ends field *c (from *p): false when the line would have more
+ * than ncols fields. */
+static inline bool take_field(const char **p, const char *e, size_t *c, size_t ncols, struct span *fs)
+{
+    if (*c + 1 == ncols)
+        return false;
+    fs[(*c)++] = (struct span){*p, (size_t)(e - *p)};
+    *p = e + 1;
+    return true;
+}
+
 /*
  * Splits the line at p (up to '\n' or lim) into fs[0..ncols). Returns the
  * start of the next line and *eol (its ending's bytes: 0, 1 or 2 with CR),
  * *blank for an empty line; NULL when the line has not ncols fields.
  * p[..lim+8) is readable: sixteen bytes are looked at a time (SSE2), else
- * eight (SWAR), else one.
+ * eight (SWAR); the bytes left, one at a time.
  */
 static inline const char *split_line(const char *p, const char *lim, size_t ncols, struct span *fs,
-                              size_t *eol, bool *blank)
+                                     size_t *eol, bool *blank)
 {
     *blank = false;
     size_t c = 0;
-#ifdef SPLIT16
     const char *w = p;
+#ifdef SPLIT16
     for (; w + 8 <= lim; w += 16) { /* w[0..16) is readable: lim[0..8) is */
         for (uint32_t m = seps16(w); m; m &= m - 1) {
             const char *e = w + __builtin_ctz(m);
@@ -82,24 +93,12 @@ static inline const char *split_line(const char *p, const char *lim, size_t ncol
                 break;
             if (*e == '\n')
                 return end_line(p, e, lim, c, ncols, fs, eol, blank);
-            if (c + 1 == ncols)
+            if (!take_field(&p, e, &c, ncols, fs))
                 return NULL;
-            fs[c++] = (struct span){p, (size_t)(e - p)};
-            p = e + 1;
         }
     }
-    for (const char *e = w; e < lim; e++) { /* the last bytes, fewer than 8 */
-        if (*e == '\n')
-            return end_line(p, e, lim, c, ncols, fs, eol, blank);
-        if (*e != ',')
-            continue;
-        if (c + 1 == ncols)
-            return NULL;
-        fs[c++] = (struct span){p, (size_t)(e - p)};
-        p = e + 1;
-    }
 #elif defined(SWAR)
-    for (const char *w = p; w < lim; w += 8) {
+    for (; w < lim; w += 8) {
         uint64_t x;
         memcpy(&x, w, sizeof x);
         for (uint64_t m = seps(x); m; m &= m - 1) {
@@ -108,24 +107,17 @@ static inline const char *split_line(const char *p, const char *lim, size_t ncol
                 break;
             if (*e == '\n')
                 return end_line(p, e, lim, c, ncols, fs, eol, blank);
-            if (c + 1 == ncols)
+            if (!take_field(&p, e, &c, ncols, fs))
                 return NULL;
-            fs[c++] = (struct span){p, (size_t)(e - p)};
-            p = e + 1;
         }
     }
-#else
-    for (const char *e = p; e < lim; e++) {
+#endif
+    for (const char *e = w; e < lim; e++) { /* the bytes left */
         if (*e == '\n')
             return end_line(p, e, lim, c, ncols, fs, eol, blank);
-        if (*e != ',')
-            continue;
-        if (c + 1 == ncols)
+        if (*e == ',' && !take_field(&p, e, &c, ncols, fs))
             return NULL;
-        fs[c++] = (struct span){p, (size_t)(e - p)};
-        p = e + 1;
     }
-#endif
     return end_line(p, lim, lim, c, ncols, fs, eol, blank);
 }
 
@@ -142,6 +134,5 @@ static inline bool plain_block(const char *b, size_t len)
     }
     return true;
 }
-
 
 #endif

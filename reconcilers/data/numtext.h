@@ -68,14 +68,19 @@ static inline uint64_t num_eight_value_(uint64_t x)
            32;
 }
 
-/* The k (1..8) ASCII digits at p as a number, or -1; p[0..8) readable. */
-static inline int64_t num_digits_at_(const char *p, size_t k)
+/* The k (1..8) bytes at p at the top of eight, '0's below them; p[0..8) readable. */
+static inline uint64_t num_load_k_(const char *p, size_t k)
 {
     uint64_t x;
     memcpy(&x, p, sizeof x);
     const uint64_t ones = UINT64_C(0x0101010101010101);
-    if (k < 8) /* k digits at the top, '0's below them */
-        x = (x << (8 * (8 - k))) | ((ones * '0') >> (8 * k));
+    return k < 8 ? (x << (8 * (8 - k))) | ((ones * '0') >> (8 * k)) : x;
+}
+
+/* The k (1..8) ASCII digits at p as a number, or -1; p[0..8) readable. */
+static inline int64_t num_digits_at_(const char *p, size_t k)
+{
+    uint64_t x = num_load_k_(p, k);
     return num_eight_digits_(x) ? (int64_t)num_eight_value_(x) : -1;
 }
 
@@ -175,12 +180,7 @@ NUM_HOT bool num_parse_padded(const char *s, size_t len, double *out)
 /* True when the k (1..8) bytes at p are ASCII digits; p[0..8) readable. */
 static inline bool num_digits_ok_(const char *p, size_t k)
 {
-    uint64_t x;
-    memcpy(&x, p, sizeof x);
-    const uint64_t ones = UINT64_C(0x0101010101010101);
-    if (k < 8) /* k bytes at the top, '0's below them */
-        x = (x << (8 * (8 - k))) | ((ones * '0') >> (8 * k));
-    return num_eight_digits_(x);
+    return num_eight_digits_(num_load_k_(p, k));
 }
 
 /*
